@@ -1,0 +1,241 @@
+//! Retry policies (SPEC §5), matching the AWS SDK for Python (botocore).
+
+use rand::{Rng, RngExt};
+use serde::Serialize;
+
+/// Jitter applied to an exponential backoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Jitter {
+    /// `U(0, backoff)`.
+    Full,
+    /// `backoff/2 + U(0, backoff/2)`.
+    Equal,
+    /// `min(cap, U(base, 3 × previous sleep))`.
+    Decorrelated,
+    /// Exactly `backoff`.
+    None,
+}
+
+/// How a client reacts to a throttle or a 503.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "mode", rename_all = "kebab-case")]
+pub enum RetryPolicy {
+    /// A throttle or 503 fails the request.
+    None,
+    /// boto3's default: up to 5 attempts, sleep `U(0,1) × 2^(n−1)` s.
+    AwsLegacy,
+    /// Up to 3 attempts, sleep `U(0,1) × min(2^(n−1), 20)` s, with a shared retry quota.
+    AwsStandard,
+    /// A custom exponential backoff: `min(cap, base × 2^(n−1))` with jitter.
+    Exponential {
+        /// First backoff, µs.
+        base_us: u64,
+        /// Largest backoff, µs.
+        cap_us: u64,
+        /// The jitter.
+        jitter: Jitter,
+    },
+}
+
+/// The names `client.retry` accepts as a string.
+pub const RETRY_NAMES: [&str; 3] = ["none", "aws-legacy", "aws-standard"];
+
+impl RetryPolicy {
+    /// Attempts allowed when `client.max_attempts` is not set.
+    pub fn default_max_attempts(&self) -> u32 {
+        match self {
+            RetryPolicy::None => 1,
+            RetryPolicy::AwsLegacy => 5,
+            RetryPolicy::AwsStandard | RetryPolicy::Exponential { .. } => 3,
+        }
+    }
+}
+
+/// botocore's retry quota: initial capacity, cost of a retry, refund of a first-try success.
+pub const RETRY_QUOTA_CAPACITY: u32 = 500;
+/// Quota taken by each retry.
+pub const RETRY_COST: u32 = 5;
+/// Quota given back by a success without retries.
+pub const NO_RETRY_INCREMENT: u32 = 1;
+
+/// Retry state shared by a whole client (the aws-standard retry quota).
+#[derive(Debug, Clone)]
+pub struct RetryState {
+    policy: RetryPolicy,
+    max_attempts: u32,
+    quota: u32,
+}
+
+impl RetryState {
+    /// A fresh client.
+    pub fn new(policy: RetryPolicy, max_attempts: u32) -> Self {
+        RetryState {
+            policy,
+            max_attempts,
+            quota: RETRY_QUOTA_CAPACITY,
+        }
+    }
+
+    /// The remaining aws-standard retry quota.
+    pub fn quota(&self) -> u32 {
+        self.quota
+    }
+
+    /// After a failed attempt number `attempts` (1-based), decides whether to retry.
+    /// Returns the sleep in µs and the retry-quota cost taken, or `None` to give up.
+    /// `prev_sleep_us` is the previous sleep (for decorrelated jitter).
+    #[inline]
+    pub fn on_failure<R: Rng + ?Sized>(
+        &mut self,
+        attempts: u32,
+        prev_sleep_us: u64,
+        rng: &mut R,
+    ) -> Option<(u64, u32)> {
+        if attempts >= self.max_attempts {
+            return None;
+        }
+        let exp = attempts.saturating_sub(1).min(62);
+        match self.policy {
+            RetryPolicy::None => None,
+            RetryPolicy::AwsLegacy => {
+                let u: f64 = rng.random();
+                Some((seconds_us(u * (1u64 << exp) as f64), 0))
+            }
+            RetryPolicy::AwsStandard => {
+                if self.quota < RETRY_COST {
+                    return None;
+                }
+                self.quota -= RETRY_COST;
+                let u: f64 = rng.random();
+                let backoff = ((1u64 << exp) as f64).min(20.0);
+                Some((seconds_us(u * backoff), RETRY_COST))
+            }
+            RetryPolicy::Exponential {
+                base_us,
+                cap_us,
+                jitter,
+            } => {
+                let backoff = base_us.saturating_mul(1u64 << exp).min(cap_us) as f64;
+                let u: f64 = rng.random();
+                let sleep = match jitter {
+                    Jitter::None => backoff,
+                    Jitter::Full => u * backoff,
+                    Jitter::Equal => backoff / 2.0 + u * backoff / 2.0,
+                    Jitter::Decorrelated => {
+                        let prev = if prev_sleep_us == 0 {
+                            base_us
+                        } else {
+                            prev_sleep_us
+                        } as f64;
+                        let lo = base_us as f64;
+                        let hi = (prev * 3.0).max(lo);
+                        (lo + u * (hi - lo)).min(cap_us as f64)
+                    }
+                };
+                Some((sleep.round() as u64, 0))
+            }
+        }
+    }
+
+    /// Records a success; `last_retry_cost` is what its last retry took (0 if none).
+    #[inline]
+    pub fn on_success(&mut self, retried: bool, last_retry_cost: u32) {
+        if matches!(self.policy, RetryPolicy::AwsStandard) {
+            let back = if retried {
+                last_retry_cost
+            } else {
+                NO_RETRY_INCREMENT
+            };
+            self.quota = (self.quota + back).min(RETRY_QUOTA_CAPACITY);
+        }
+    }
+}
+
+#[inline]
+fn seconds_us(s: f64) -> u64 {
+    (s * 1e6).round() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    fn mean_sleep(policy: RetryPolicy, attempt: u32) -> f64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let n = 100_000;
+        let mut total = 0.0;
+        for _ in 0..n {
+            let mut s = RetryState::new(policy.clone(), 10);
+            total += s.on_failure(attempt, 0, &mut rng).map_or(0, |x| x.0) as f64;
+        }
+        total / n as f64 / 1e6
+    }
+
+    #[test]
+    fn legacy_sleeps_u_times_power_of_two() {
+        for (n, expect) in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0)] {
+            let m = mean_sleep(RetryPolicy::AwsLegacy, n);
+            assert!((m - expect).abs() / expect < 0.02, "attempt {n}: {m}");
+        }
+    }
+
+    #[test]
+    fn standard_caps_backoff_at_20s() {
+        let m = mean_sleep(RetryPolicy::AwsStandard, 6);
+        assert!((m - 10.0).abs() / 10.0 < 0.02, "{m}");
+        let m = mean_sleep(RetryPolicy::AwsStandard, 2);
+        assert!((m - 1.0).abs() < 0.02, "{m}");
+    }
+
+    #[test]
+    fn attempt_caps() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut s = RetryState::new(RetryPolicy::AwsStandard, 3);
+        assert!(s.on_failure(1, 0, &mut rng).is_some());
+        assert!(s.on_failure(2, 0, &mut rng).is_some());
+        assert!(s.on_failure(3, 0, &mut rng).is_none());
+        let mut s = RetryState::new(RetryPolicy::None, 1);
+        assert!(s.on_failure(1, 0, &mut rng).is_none());
+    }
+
+    #[test]
+    fn standard_retry_quota_drains_and_refills() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut s = RetryState::new(RetryPolicy::AwsStandard, 3);
+        for _ in 0..100 {
+            assert!(s.on_failure(1, 0, &mut rng).is_some());
+        }
+        assert_eq!(s.quota(), 0);
+        assert!(
+            s.on_failure(1, 0, &mut rng).is_none(),
+            "no capacity left: fail without retrying"
+        );
+        s.on_success(true, RETRY_COST);
+        assert_eq!(s.quota(), 5);
+        s.on_success(false, 0);
+        assert_eq!(s.quota(), 6);
+        for _ in 0..1000 {
+            s.on_success(false, 0);
+        }
+        assert_eq!(s.quota(), 500, "never above 500");
+    }
+
+    #[test]
+    fn exponential_jitters() {
+        let p = |jitter| RetryPolicy::Exponential {
+            base_us: 1_000_000,
+            cap_us: 20_000_000,
+            jitter,
+        };
+        assert!((mean_sleep(p(Jitter::None), 3) - 4.0).abs() < 1e-9);
+        assert!((mean_sleep(p(Jitter::Full), 3) - 2.0).abs() / 2.0 < 0.02);
+        assert!((mean_sleep(p(Jitter::Equal), 3) - 3.0).abs() / 3.0 < 0.02);
+        assert!(
+            (mean_sleep(p(Jitter::None), 9) - 20.0).abs() < 1e-9,
+            "capped"
+        );
+    }
+}

@@ -1,0 +1,57 @@
+//! # quotasim
+//!
+//! A deterministic discrete-event simulator of LLM API rate-limit quotas, first of all
+//! Amazon Bedrock's on-demand quotas for Anthropic Claude models: a per-minute token quota
+//! where every output token burns down 5 quota tokens and `max_tokens` is reserved before a
+//! request runs.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! scenario (TOML + --set)  ──►  engine (event queue, clock)  ──►  metrics  ──►  report
+//!        │                          │        │
+//!        │                          │        ├─ quota/    limiters, costs, model presets
+//!        │                          │        ├─ client/   concurrency, retry policies
+//!        │                          │        └─ workload/ arrivals, request classes
+//! ```
+//!
+//! ```
+//! use quotasim::{Scenario, simulate};
+//!
+//! let scenario = Scenario::from_toml_str(r#"
+//!     duration = "5m"
+//!     [model]
+//!     preset = "claude-sonnet-4"
+//!     [quota]
+//!     tokens_per_minute = 200000
+//!     [arrivals]
+//!     process = "constant"
+//!     rate_per_minute = 30
+//!     [requests.chat]
+//!     input_tokens = 1000
+//!     output_tokens = 500
+//!     max_tokens = 1024
+//! "#, "example.toml").unwrap();
+//! let report = simulate(&scenario);
+//! assert_eq!(report.requests.arrived, 150);
+//! assert_eq!(report.requests.succeeded, 150);
+//! ```
+//!
+//! Determinism: simulated time is an integer count of microseconds, quota accounting is
+//! integer, events at one instant run in the order they were scheduled, and every random
+//! stream is a `ChaCha8Rng` derived from the scenario seed with one stream per purpose.
+
+pub mod client;
+pub mod engine;
+pub mod error;
+pub mod estimate;
+pub mod metrics;
+pub mod quota;
+pub mod report;
+pub mod scenario;
+pub mod workload;
+
+pub use engine::simulate;
+pub use error::{Diagnostic, Error};
+pub use report::Report;
+pub use scenario::{Override, Scenario};

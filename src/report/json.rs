@@ -1,0 +1,15 @@
+//! SPEC §7.1 JSON: stable key order, byte-identical for identical runs.
+
+use super::{ExportOptions, Exporter, Report};
+
+/// Pretty-printed JSON; the timeline is always included.
+pub struct JsonExporter;
+
+impl Exporter for JsonExporter {
+    fn render(&self, report: &Report, _opts: ExportOptions) -> String {
+        let mut s = serde_json::to_string_pretty(report)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        s.push('\n');
+        s
+    }
+}

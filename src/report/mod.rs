@@ -1,0 +1,232 @@
+//! The report of a run (SPEC §7.1) and its output formats, one file per format behind the
+//! small [`Exporter`] trait.
+
+mod csv;
+mod json;
+mod table;
+
+use serde::Serialize;
+
+pub use self::csv::CsvExporter;
+pub use self::json::JsonExporter;
+pub use self::table::TableExporter;
+
+/// The result of one run. Field order is the JSON key order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed used.
+    pub seed: u64,
+    /// Time of the last event, seconds.
+    pub simulated_seconds: f64,
+    /// Requests that arrived in `[warmup, duration)`, by final outcome.
+    pub requests: RequestCounts,
+    /// Attempts of those requests.
+    pub attempts: AttemptCounts,
+    /// Tokens of those requests.
+    pub tokens: TokenTotals,
+    /// Completions in `[warmup, duration)` per minute.
+    pub throughput: Throughput,
+    /// Latency of those requests, milliseconds.
+    pub latency_ms: Latency,
+    /// One row per simulated minute, over all requests.
+    pub timeline: Vec<MinuteRow>,
+    /// Engine statistics.
+    pub engine: EngineStats,
+}
+
+/// `requests.*`: `arrived = succeeded + failed + unfinished`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RequestCounts {
+    /// Arrived in `[warmup, duration)`.
+    pub arrived: u64,
+    /// Completed successfully.
+    pub succeeded: u64,
+    /// Gave up after throttles or 503s.
+    pub failed: u64,
+    /// No final outcome when the run stopped.
+    pub unfinished: u64,
+    /// Succeeded with output cut at `max_tokens`.
+    pub truncated: u64,
+    /// Reservation larger than a limit's whole capacity: can never be admitted.
+    pub unservable: u64,
+}
+
+/// `attempts.*`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AttemptCounts {
+    /// Attempts sent.
+    pub sent: u64,
+    /// Attempts admitted by every limit.
+    pub admitted: u64,
+    /// Attempts refused (HTTP 429).
+    pub throttled: u64,
+    /// Admitted attempts that failed with HTTP 503.
+    pub server_errors: u64,
+    /// Throttles by the first refusing limit.
+    pub throttled_by: ThrottledBy,
+}
+
+/// `attempts.throttled_by.*`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ThrottledBy {
+    /// By requests per minute.
+    pub requests_per_minute: u64,
+    /// By tokens per minute.
+    pub tokens_per_minute: u64,
+    /// By tokens per day.
+    pub tokens_per_day: u64,
+}
+
+/// `tokens.*`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TokenTotals {
+    /// Input tokens of successful requests.
+    pub input: u64,
+    /// Output tokens of successful requests.
+    pub output: u64,
+    /// Final quota cost of successful requests.
+    pub quota_consumed: u64,
+    /// Reservations of admitted attempts.
+    pub reserved: u64,
+}
+
+/// `throughput.*`, per minute of `[warmup, duration)`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Throughput {
+    /// Successful completions per minute.
+    pub requests_per_minute: f64,
+    /// Output tokens per minute.
+    pub output_tokens_per_minute: f64,
+    /// Quota tokens consumed per minute.
+    pub quota_tokens_per_minute: f64,
+}
+
+/// `latency_ms.*`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Latency {
+    /// Arrival to success, successful requests only.
+    pub e2e: LatencySummary,
+    /// Arrival to first attempt.
+    pub queue_wait: LatencySummary,
+}
+
+/// Mean and percentiles in milliseconds; `null` when there were no samples.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LatencySummary {
+    /// Mean.
+    pub mean: Option<f64>,
+    /// Median.
+    pub p50: Option<f64>,
+    /// 90th percentile.
+    pub p90: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+    /// Maximum.
+    pub max: Option<f64>,
+}
+
+/// One simulated minute.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MinuteRow {
+    /// Minute index from the start of the run.
+    pub minute: u64,
+    /// Attempts admitted in this minute.
+    pub admitted: u64,
+    /// Attempts throttled in this minute.
+    pub throttled: u64,
+    /// Successes completed in this minute.
+    pub completed: u64,
+    /// Tokens-per-minute charges made in this minute net of refunds made in it.
+    pub quota_charged: i64,
+}
+
+/// `engine.*`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EngineStats {
+    /// Events processed.
+    pub events: u64,
+}
+
+/// Output options shared by every format.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExportOptions {
+    /// Include the per-minute timeline (always included in JSON).
+    pub timeline: bool,
+}
+
+/// One output format.
+pub trait Exporter {
+    /// Renders a report.
+    fn render(&self, report: &Report, opts: ExportOptions) -> String;
+}
+
+/// The output formats of `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human-readable table.
+    Table,
+    /// SPEC §7.1 JSON.
+    Json,
+    /// `metric,value` rows.
+    Csv,
+}
+
+impl Format {
+    /// The exporter for this format.
+    pub fn exporter(self) -> &'static dyn Exporter {
+        match self {
+            Format::Table => &TableExporter,
+            Format::Json => &JsonExporter,
+            Format::Csv => &CsvExporter,
+        }
+    }
+}
+
+impl Report {
+    /// Renders in `format`.
+    pub fn render(&self, format: Format, opts: ExportOptions) -> String {
+        format.exporter().render(self, opts)
+    }
+
+    /// Every scalar metric as (dotted path, value), in report order; the basis of the table
+    /// and CSV formats.
+    pub fn metrics(&self) -> Vec<(String, Option<f64>)> {
+        let mut out = Vec::new();
+        if let Ok(v) = serde_json::to_value(self) {
+            flatten("", &v, &mut out);
+        }
+        out
+    }
+}
+
+fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, Option<f64>)>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                if prefix.is_empty() && (k == "timeline" || k == "scenario") {
+                    continue;
+                }
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&p, v, out);
+            }
+        }
+        serde_json::Value::Number(n) => out.push((prefix.to_string(), n.as_f64())),
+        serde_json::Value::Null => out.push((prefix.to_string(), None)),
+        _ => {}
+    }
+}
+
+/// Formats a metric value: integers without a fraction, others with up to 3 decimals.
+pub(crate) fn fmt_value(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
+        Some(x) => format!("{x:.3}"),
+    }
+}

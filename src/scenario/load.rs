@@ -1,0 +1,424 @@
+//! From bytes to a [`Scenario`]: syntax, `--set` overrides, unknown keys, validation, and
+//! mapping every failure back to a file position.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use super::Scenario;
+use super::raw::RawScenario;
+use super::resolve::{Invalid, resolve};
+use crate::error::{Diagnostic, Error, nearest};
+
+/// One `--set PATH=VALUE` override.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    /// Dotted key path, with the shorthands `max_tokens` and `concurrency` expanded.
+    pub path: Vec<String>,
+    /// The value, parsed as TOML (a bare word that is not TOML is taken as a string).
+    pub value: toml::Value,
+    /// The flag as written, for messages.
+    pub raw: String,
+}
+
+impl Override {
+    /// Parses `PATH=VALUE`.
+    pub fn parse(text: &str) -> Result<Override, Error> {
+        let Some((path, value)) = text.split_once('=') else {
+            return Err(Error::Usage(format!(
+                "--set {text}: expected PATH=VALUE, e.g. --set client.concurrency=16"
+            )));
+        };
+        let path = path.trim();
+        let segments: Vec<String> = match path {
+            "max_tokens" => vec!["client".into(), "max_tokens".into()],
+            "concurrency" => vec!["client".into(), "concurrency".into()],
+            _ => path.split('.').map(|s| s.trim().to_string()).collect(),
+        };
+        if segments.iter().any(String::is_empty) {
+            return Err(Error::Usage(format!(
+                "--set {text}: `{path}` is not a valid key path; expected dotted keys such as client.concurrency"
+            )));
+        }
+        let value =
+            parse_value(value.trim()).map_err(|m| Error::Usage(format!("--set {text}: {m}")))?;
+        Ok(Override {
+            path: segments,
+            value,
+            raw: format!("--set {text}"),
+        })
+    }
+}
+
+/// Parses an override value as TOML; a bare word that is not valid TOML is a string.
+pub fn parse_value(text: &str) -> Result<toml::Value, String> {
+    if text.is_empty() {
+        return Err("the value is empty".into());
+    }
+    let doc = format!("v = {text}");
+    match toml::from_str::<toml::Table>(&doc) {
+        Ok(mut t) => t.remove("v").ok_or_else(|| "the value is empty".into()),
+        Err(_) if !text.contains(['"', '\'', '{', '[', '=', '\n']) => {
+            Ok(toml::Value::String(text.to_string()))
+        }
+        Err(e) => Err(format!(
+            "`{text}` is not a valid TOML value: {}",
+            e.message()
+        )),
+    }
+}
+
+pub(crate) fn load_path(path: &Path, overrides: &[Override]) -> Result<Scenario, Error> {
+    let file = path.display().to_string();
+    if path.is_dir() {
+        return Err(
+            Diagnostic::new(&file, "is a directory; expected a scenario .toml file").into(),
+        );
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        let what = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            _ => e.to_string(),
+        };
+        Error::from(Diagnostic::new(
+            &file,
+            format!("cannot read scenario: {what}"),
+        ))
+    })?;
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let prefix = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
+            let mut d = Diagnostic::new(
+                &file,
+                "the file is not valid UTF-8; scenarios must be UTF-8 text",
+            );
+            d.location = Some(line_col(&prefix, prefix.len()));
+            return Err(d.into());
+        }
+    };
+    let stem = path
+        .file_stem()
+        .map_or_else(|| file.clone(), |s| s.to_string_lossy().into_owned());
+    load_named(&text, &file, &stem, overrides)
+}
+
+pub(crate) fn load_str(text: &str, file: &str, overrides: &[Override]) -> Result<Scenario, Error> {
+    let stem = Path::new(file)
+        .file_stem()
+        .map_or_else(|| file.to_string(), |s| s.to_string_lossy().into_owned());
+    load_named(text, file, &stem, overrides)
+}
+
+fn load_named(
+    text: &str,
+    file: &str,
+    stem: &str,
+    overrides: &[Override],
+) -> Result<Scenario, Error> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| {
+        let mut d = Diagnostic::new(file, format!("invalid TOML: {}", e.message().trim()));
+        d.location = e.span().map(|s| line_col(text, s.start));
+        Error::from(d)
+    })?;
+    for o in overrides {
+        apply_override(&mut table, o).map_err(|m| {
+            let mut d = Diagnostic::new(file, m).at_path(o.path.join("."));
+            d.origin = Some(o.raw.clone());
+            Error::from(d)
+        })?;
+    }
+    let locate = |inv: Invalid| -> Error { diagnostic(text, file, overrides, inv).into() };
+    let raw: RawScenario = deserialize_at(toml::Value::Table(table), "").map_err(locate)?;
+    resolve(raw, stem).map_err(locate)
+}
+
+fn apply_override(table: &mut toml::Table, o: &Override) -> Result<(), String> {
+    let (last, parents) = o.path.split_last().ok_or("empty key path")?;
+    let mut cur = table;
+    let mut walked = Vec::new();
+    for seg in parents {
+        walked.push(seg.as_str());
+        let entry = cur
+            .entry(seg.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = match entry {
+            toml::Value::Table(t) => t,
+            other => {
+                return Err(format!(
+                    "`{}` is a {}, not a table, so it has no key `{last}`",
+                    walked.join("."),
+                    other.type_str()
+                ));
+            }
+        };
+    }
+    cur.insert(last.clone(), o.value.clone());
+    Ok(())
+}
+
+/// Deserializes `value` into `T`, reporting failures at `base` + the path inside `value`.
+pub(crate) fn deserialize_at<T: DeserializeOwned>(
+    value: toml::Value,
+    base: &str,
+) -> Result<T, Invalid> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut path: Vec<String> = if base.is_empty() {
+            vec![]
+        } else {
+            vec![base.to_string()]
+        };
+        for seg in e.path().iter() {
+            match seg {
+                serde_path_to_error::Segment::Seq { index } => {
+                    if let Some(last) = path.last_mut() {
+                        last.push_str(&format!("[{index}]"));
+                    }
+                }
+                serde_path_to_error::Segment::Map { key }
+                | serde_path_to_error::Segment::Enum { variant: key } => path.push(key.clone()),
+                serde_path_to_error::Segment::Unknown => {}
+            }
+        }
+        let raw = e.inner().message();
+        let (message, help) = humanize(raw);
+        Invalid {
+            path: path.join("."),
+            message,
+            help,
+            at_key: raw.starts_with("unknown field"),
+        }
+    })
+}
+
+/// Rewrites serde's messages into the product's words and adds "did you mean".
+fn humanize(msg: &str) -> (String, Option<String>) {
+    let ticks: Vec<&str> = msg.split('`').skip(1).step_by(2).collect();
+    if let Some(rest) = msg.strip_prefix("unknown field ") {
+        let _ = rest;
+        let (word, valid) = ticks.split_first().map_or(("", &[][..]), |(w, v)| (*w, v));
+        let help = nearest(word, valid.iter().copied()).map(|n| format!("did you mean `{n}`?"));
+        let list = valid
+            .iter()
+            .map(|v| format!("`{v}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let message = if valid.is_empty() {
+            format!("unknown key `{word}`; this table takes no keys")
+        } else {
+            format!("unknown key `{word}`; valid keys here: {list}")
+        };
+        return (message, help);
+    }
+    if msg.starts_with("unknown variant ") {
+        let (word, valid) = ticks.split_first().map_or(("", &[][..]), |(w, v)| (*w, v));
+        let help = nearest(word, valid.iter().copied()).map(|n| format!("did you mean \"{n}\"?"));
+        let list = valid
+            .iter()
+            .map(|v| format!("\"{v}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return (
+            format!("unknown value \"{word}\"; expected one of {list}"),
+            help,
+        );
+    }
+    let message = msg
+        .replace("expected i64", "expected an integer")
+        .replace("expected u64", "expected a non-negative integer")
+        .replace("expected f64", "expected a number")
+        .replace("invalid type: ", "wrong type: ");
+    (message, None)
+}
+
+fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> Diagnostic {
+    let mut d = Diagnostic::new(file, inv.message.clone()).at_path(&inv.path);
+    d.help = inv.help.clone();
+    let segs: Vec<&str> = if inv.path.is_empty() {
+        vec![]
+    } else {
+        inv.path.split('.').collect()
+    };
+    let from_flag = overrides.iter().rev().find(|o| {
+        let n = o.path.len().min(segs.len());
+        n > 0
+            && o.path
+                .iter()
+                .take(n)
+                .map(String::as_str)
+                .eq(segs.iter().take(n).copied())
+    });
+    if let Some(o) = from_flag
+        && o.path.len() <= segs.len()
+    {
+        d.origin = Some(o.raw.clone());
+        return d;
+    }
+    d.location = locate(text, &segs, inv.at_key).map(|off| line_col(text, off));
+    d
+}
+
+/// Byte offset of the deepest part of `path` found in the document.
+fn locate(text: &str, path: &[&str], at_key: bool) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
+    let doc = DeTable::parse(text).ok()?;
+    let mut table = doc.get_ref();
+    let mut found = None;
+    for seg in path {
+        let (name, index) = match seg.split_once('[') {
+            Some((n, i)) => (n, i.trim_end_matches(']').parse::<usize>().ok()),
+            None => (*seg, None),
+        };
+        let Some((key, value)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else {
+            break;
+        };
+        found = Some(key.span().start);
+        let mut v = value;
+        if let (Some(i), DeValue::Array(a)) = (index, v.get_ref())
+            && let Some(item) = a.get(i)
+        {
+            v = item;
+            found = Some(v.span().start);
+        }
+        match v.get_ref() {
+            DeValue::Table(t) => table = t,
+            _ => {
+                found = Some(if std::ptr::eq(seg, path.last()?) && !at_key {
+                    v.span().start
+                } else {
+                    key.span().start
+                });
+                break;
+            }
+        }
+    }
+    found
+}
+
+/// 1-based (line, column) of a byte offset; the column counts characters.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+duration = "10m"
+[model]
+preset = "claude-sonnet-4"
+[quota]
+tokens_per_minute = 200000
+[client]
+concurrency = 4
+[arrivals]
+process = "poisson"
+rate_per_minute = 60
+[requests.chat]
+input_tokens = { dist = "lognormal", median = 500, p95 = 2000 }
+output_tokens = 300
+"#;
+
+    fn err(text: &str) -> Diagnostic {
+        match load_str(text, "t.toml", &[]) {
+            Err(Error::Invalid(d)) => *d,
+            other => panic!("expected a diagnostic, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn loads_good() {
+        let s = load_str(GOOD, "dir/good.toml", &[]).unwrap();
+        assert_eq!(s.name, "good");
+        assert_eq!(s.client.max_tokens, 64_000);
+        assert_eq!(s.client.concurrency, Some(4));
+        assert_eq!(s.service.ttft_us, 800_000);
+    }
+
+    #[test]
+    fn unknown_key_suggests_nearest_with_position() {
+        let d = err(&GOOD.replace("concurrency = 4", "concurency = 4"));
+        assert_eq!(d.key_path.as_deref(), Some("client.concurency"));
+        assert_eq!(d.location, Some((8, 1)));
+        assert_eq!(d.help.as_deref(), Some("did you mean `concurrency`?"));
+    }
+
+    #[test]
+    fn bad_value_points_at_value() {
+        let d = err(&GOOD.replace("concurrency = 4", "concurrency = 0"));
+        assert_eq!(d.key_path.as_deref(), Some("client.concurrency"));
+        assert_eq!(d.location, Some((8, 15)));
+        let d = err(&GOOD.replace("p95 = 2000", "p95 = 20"));
+        assert_eq!(
+            d.key_path.as_deref(),
+            Some("requests.chat.input_tokens.p95")
+        );
+        assert_eq!(d.location.map(|l| l.0), Some(13));
+    }
+
+    #[test]
+    fn enum_variant_suggestion() {
+        let d = err(&GOOD.replace("[client]", "[client]\nretry = \"aws-standart\""));
+        assert!(d.message.contains("aws-standard"), "{}", d.message);
+        assert_eq!(d.help.as_deref(), Some("did you mean \"aws-standard\"?"));
+        let d = err(&GOOD.replace(
+            "tokens_per_minute = 200000",
+            "tokens_per_minute = 200000\nlimiter = \"fixed\"",
+        ));
+        assert_eq!(d.key_path.as_deref(), Some("quota.limiter"));
+        assert_eq!(d.help.as_deref(), Some("did you mean \"fixed-window\"?"));
+    }
+
+    #[test]
+    fn syntax_error_has_location() {
+        let d = err("duration = \n[quota");
+        assert!(d.location.is_some());
+        assert!(d.message.starts_with("invalid TOML"));
+    }
+
+    #[test]
+    fn overrides() {
+        let o = |s: &str| Override::parse(s).unwrap();
+        let s = load_str(
+            GOOD,
+            "g.toml",
+            &[
+                o("max_tokens=512"),
+                o("quota.limiter=token-bucket"),
+                o("concurrency=9"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.client.max_tokens, 512);
+        assert_eq!(s.client.concurrency, Some(9));
+        assert_eq!(s.quota.limiter, crate::quota::LimiterKind::TokenBucket);
+        let Err(Error::Invalid(d)) = load_str(GOOD, "g.toml", &[o("client.concurency=3")]) else {
+            panic!()
+        };
+        assert_eq!(d.origin.as_deref(), Some("--set client.concurency=3"));
+        assert_eq!(d.help.as_deref(), Some("did you mean `concurrency`?"));
+        let Err(Error::Invalid(d)) = load_str(GOOD, "g.toml", &[o("duration.x=3")]) else {
+            panic!()
+        };
+        assert!(d.message.contains("not a table"), "{}", d.message);
+        assert!(Override::parse("novalue").is_err());
+        assert!(Override::parse("a..b=1").is_err());
+    }
+
+    #[test]
+    fn bom_is_accepted() {
+        assert!(load_str(&format!("\u{feff}{GOOD}"), "g.toml", &[]).is_ok());
+    }
+
+    #[test]
+    fn line_col_counts_chars() {
+        assert_eq!(line_col("ab\ncé x", 7), (2, 4));
+    }
+}

@@ -1,0 +1,222 @@
+//! Scenarios: the TOML format of SPEC §8, its validation, and `--set` overrides.
+//!
+//! Loading goes text → TOML table → overrides applied → [`raw`] structs (unknown keys
+//! rejected) → [`Scenario`] (every default resolved, every value checked). Any failure
+//! becomes a [`Diagnostic`](crate::Diagnostic) naming the file, line, column and key path.
+
+pub mod dist;
+pub mod duration;
+mod load;
+mod raw;
+mod resolve;
+
+use serde::{Serialize, Serializer};
+
+use crate::client::RetryPolicy;
+use crate::quota::{Burndown, LimiterKind, ReserveMode};
+use crate::workload::{Arrivals, RequestClass};
+
+pub use load::Override;
+
+/// A fully resolved, validated scenario.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scenario {
+    /// Name (defaults to the file name without extension).
+    pub name: String,
+    /// Free text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Arrivals happen in `[0, duration)`, µs.
+    #[serde(rename = "duration", serialize_with = "ser_duration")]
+    pub duration_us: u64,
+    /// Requests arriving before this are excluded from the report's counts, µs.
+    #[serde(rename = "warmup", serialize_with = "ser_duration")]
+    pub warmup_us: u64,
+    /// The model.
+    pub model: Model,
+    /// The provider's quota.
+    pub quota: QuotaConfig,
+    /// Service latency and errors.
+    pub service: Service,
+    /// The client.
+    pub client: Client,
+    /// The arrival process.
+    pub arrivals: Arrivals,
+    /// Request classes, in name order.
+    #[serde(serialize_with = "ser_classes")]
+    pub requests: Vec<RequestClass>,
+}
+
+/// `[model]`, resolved from the preset and overrides.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Model {
+    /// The preset name.
+    pub preset: String,
+    /// Quota tokens per input token.
+    pub input_burndown: u64,
+    /// Quota tokens per output token.
+    pub output_burndown: u64,
+    /// Default `max_tokens`.
+    pub max_output_tokens: u64,
+    /// Decode speed.
+    pub output_tokens_per_second: f64,
+}
+
+impl Model {
+    /// The burndown rates.
+    pub fn burndown(&self) -> Burndown {
+        Burndown {
+            input: self.input_burndown,
+            output: self.output_burndown,
+        }
+    }
+}
+
+/// `[quota]`, resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuotaConfig {
+    /// Tokens per minute (quota tokens).
+    pub tokens_per_minute: u64,
+    /// Admitted attempts per minute, if limited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u64>,
+    /// Quota tokens per day, if limited (`"auto"` is resolved to TPM × 1440).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_per_day: Option<u64>,
+    /// The limiter algorithm.
+    pub limiter: LimiterKind,
+    /// The reservation formula.
+    pub reserve: ReserveMode,
+}
+
+/// `[service]`, resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Service {
+    /// Time to first token, µs.
+    #[serde(rename = "ttft", serialize_with = "ser_duration")]
+    pub ttft_us: u64,
+    /// Extra time to first token per 1000 input tokens, µs.
+    #[serde(rename = "ttft_per_1k_input", serialize_with = "ser_duration")]
+    pub ttft_per_1k_input_us: u64,
+    /// Decode speed.
+    pub output_tokens_per_second: f64,
+    /// Delay before a throttle reaches the client, µs.
+    #[serde(rename = "throttle_latency", serialize_with = "ser_duration")]
+    pub throttle_latency_us: u64,
+    /// Probability that an admitted attempt fails with a 503.
+    pub error_rate: f64,
+}
+
+impl Service {
+    /// Time an admitted attempt with `input` tokens takes to produce `output` tokens, µs.
+    #[inline]
+    pub fn service_time_us(&self, input: u64, output: u64) -> u64 {
+        let prefill = (u128::from(self.ttft_per_1k_input_us) * u128::from(input) + 500) / 1000;
+        let decode = (output as f64 * 1e6 / self.output_tokens_per_second).round();
+        let decode = if decode < u64::MAX as f64 {
+            decode as u64
+        } else {
+            u64::MAX
+        };
+        self.ttft_us
+            .saturating_add(u64::try_from(prefill).unwrap_or(u64::MAX))
+            .saturating_add(decode)
+    }
+}
+
+/// `[client]`, resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Client {
+    /// Maximum requests in flight (`None`: unlimited).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u64>,
+    /// Default `max_tokens` for classes that do not set one.
+    pub max_tokens: u64,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// Attempts allowed per request, retries included.
+    pub max_attempts: u32,
+}
+
+impl Scenario {
+    /// Parses and validates a scenario from TOML text; `file` names it in messages.
+    pub fn from_toml_str(text: &str, file: &str) -> Result<Scenario, crate::Error> {
+        load::load_str(text, file, &[])
+    }
+
+    /// Like [`Scenario::from_toml_str`], applying `--set` overrides first.
+    pub fn from_toml_str_with(
+        text: &str,
+        file: &str,
+        overrides: &[Override],
+    ) -> Result<Scenario, crate::Error> {
+        load::load_str(text, file, overrides)
+    }
+
+    /// Reads, parses and validates a scenario file with overrides.
+    pub fn from_path(
+        path: &std::path::Path,
+        overrides: &[Override],
+    ) -> Result<Scenario, crate::Error> {
+        load::load_path(path, overrides)
+    }
+
+    /// The fully resolved scenario as TOML (what `quotasim check` prints).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot render scenario: {e}\n"))
+    }
+
+    /// Warnings about classes that can produce unservable requests: a reservation larger
+    /// than a limit's whole capacity, which can never be admitted.
+    pub fn unservable_warnings(&self) -> Vec<String> {
+        let b = self.model.burndown();
+        let mut out = Vec::new();
+        for c in &self.requests {
+            let worst = b.reservation(
+                self.quota.reserve,
+                c.input_tokens.practical_max(),
+                c.cache_write_tokens.practical_max(),
+                c.max_tokens,
+            );
+            let limits = [
+                ("tokens_per_minute", Some(self.quota.tokens_per_minute)),
+                ("tokens_per_day", self.quota.tokens_per_day),
+            ];
+            for (name, limit) in limits {
+                if let Some(limit) = limit
+                    && worst > limit
+                {
+                    let always = c.input_tokens.is_fixed() && c.cache_write_tokens.is_fixed();
+                    out.push(format!(
+                        "class `{}` {} unservable requests: its reservation can reach {} quota tokens \
+                         (input + cache writes + max_tokens {}), more than quota.{} = {}; \
+                         such requests are throttled on every attempt",
+                        c.name,
+                        if always { "makes only" } else { "can make" },
+                        worst,
+                        c.max_tokens,
+                        name,
+                        limit
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Serializes µs as a duration string such as `"250ms"`.
+pub fn ser_duration<S: Serializer>(us: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&duration::format_duration(*us))
+}
+
+fn ser_classes<S: Serializer>(classes: &[RequestClass], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(classes.len()))?;
+    for c in classes {
+        m.serialize_entry(&c.name, c)?;
+    }
+    m.end()
+}

@@ -1,0 +1,173 @@
+//! The scenario file as written: serde structs that reject unknown keys. Values whose
+//! shape depends on other values (distributions, retry tables) stay as `toml::Value` and are
+//! checked in `resolve`, where the key path is known.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+use super::duration;
+use crate::quota::{LimiterKind, ReserveMode};
+
+/// A duration in µs, written as `"250ms"` or a bare number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawDuration(pub u64);
+
+impl<'de> Deserialize<'de> for RawDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawDuration;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(duration::EXPECTED)
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawDuration, E> {
+                duration::parse_duration(s)
+                    .map(RawDuration)
+                    .map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<RawDuration, E> {
+                if n < 0 {
+                    return Err(E::custom(format!(
+                        "expected a non-negative duration, found {n}"
+                    )));
+                }
+                self.visit_u64(n as u64)
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<RawDuration, E> {
+                n.checked_mul(1_000_000)
+                    .map(RawDuration)
+                    .ok_or_else(|| E::custom(format!("duration of {n} s is too long")))
+            }
+            fn visit_f64<E: de::Error>(self, x: f64) -> Result<RawDuration, E> {
+                duration::seconds_to_us(x)
+                    .map(RawDuration)
+                    .map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `tokens_per_day`: an integer or `"auto"` (TPM × 1440).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RawTokensPerDay {
+    Auto,
+    Limit(i64),
+}
+
+impl<'de> Deserialize<'de> for RawTokensPerDay {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawTokensPerDay;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an integer ≥ 1 or \"auto\"")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawTokensPerDay, E> {
+                if s == "auto" {
+                    Ok(RawTokensPerDay::Auto)
+                } else {
+                    Err(E::custom(format!(
+                        "expected an integer ≥ 1 or \"auto\", found \"{s}\""
+                    )))
+                }
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<RawTokensPerDay, E> {
+                Ok(RawTokensPerDay::Limit(n))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScenario {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub seed: Option<u64>,
+    pub duration: Option<RawDuration>,
+    pub warmup: Option<RawDuration>,
+    #[serde(default)]
+    pub model: RawModel,
+    pub quota: Option<RawQuota>,
+    #[serde(default)]
+    pub service: RawService,
+    #[serde(default)]
+    pub client: RawClient,
+    pub arrivals: Option<RawArrivals>,
+    pub requests: Option<BTreeMap<String, RawClass>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawModel {
+    pub preset: Option<String>,
+    pub input_burndown: Option<i64>,
+    pub output_burndown: Option<i64>,
+    pub max_output_tokens: Option<i64>,
+    pub output_tokens_per_second: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawQuota {
+    pub tokens_per_minute: Option<i64>,
+    pub requests_per_minute: Option<i64>,
+    pub tokens_per_day: Option<RawTokensPerDay>,
+    pub limiter: Option<LimiterKind>,
+    pub reserve: Option<ReserveMode>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawService {
+    pub ttft: Option<RawDuration>,
+    pub ttft_per_1k_input: Option<RawDuration>,
+    pub output_tokens_per_second: Option<f64>,
+    pub throttle_latency: Option<RawDuration>,
+    pub error_rate: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawClient {
+    pub concurrency: Option<i64>,
+    pub max_tokens: Option<i64>,
+    pub retry: Option<toml::Value>,
+    pub max_attempts: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawArrivals {
+    pub process: Option<String>,
+    pub rate_per_minute: Option<f64>,
+    pub clients: Option<i64>,
+    pub think_time: Option<RawDuration>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawClass {
+    pub weight: Option<f64>,
+    pub input_tokens: Option<toml::Value>,
+    pub output_tokens: Option<toml::Value>,
+    pub cache_write_tokens: Option<toml::Value>,
+    pub cache_read_tokens: Option<toml::Value>,
+    pub max_tokens: Option<i64>,
+}
+
+/// A custom retry table: `{ mode = "exponential", base, cap, jitter, max_attempts }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRetryTable {
+    pub mode: String,
+    pub base: Option<RawDuration>,
+    pub cap: Option<RawDuration>,
+    pub jitter: Option<String>,
+    pub max_attempts: Option<i64>,
+}

@@ -1,0 +1,59 @@
+//! Request classes: named token-size distributions with a weight.
+
+use rand::{Rng, RngExt};
+use serde::Serialize;
+
+use crate::scenario::dist::Dist;
+
+/// One `[requests.NAME]` class, resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestClass {
+    /// The table name.
+    pub name: String,
+    /// Relative weight.
+    pub weight: f64,
+    /// Input tokens (I).
+    pub input_tokens: Dist,
+    /// Desired output length (O).
+    pub output_tokens: Dist,
+    /// Cache-write tokens (W).
+    pub cache_write_tokens: Dist,
+    /// Cache-read tokens (Rd).
+    pub cache_read_tokens: Dist,
+    /// `max_tokens` (M), resolved from the class, the client or the model.
+    pub max_tokens: u64,
+}
+
+/// Picks a class by weight with one uniform draw (cumulative weights, linear scan: the
+/// number of classes is small).
+#[derive(Debug, Clone)]
+pub struct ClassPicker {
+    cumulative: Vec<f64>,
+}
+
+impl ClassPicker {
+    /// A picker over the classes' weights (at least one weight must be > 0).
+    pub fn new(classes: &[RequestClass]) -> Self {
+        let mut acc = 0.0;
+        let cumulative = classes
+            .iter()
+            .map(|c| {
+                acc += c.weight;
+                acc
+            })
+            .collect();
+        ClassPicker { cumulative }
+    }
+
+    /// The index of the chosen class. With a single class no random number is drawn.
+    #[inline]
+    pub fn pick<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
+        if self.cumulative.len() <= 1 {
+            return 0;
+        }
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        let x = rng.random::<f64>() * total;
+        let last = self.cumulative.len() - 1;
+        self.cumulative.iter().position(|&c| x < c).unwrap_or(last)
+    }
+}
