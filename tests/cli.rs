@@ -1,0 +1,400 @@
+//! End-to-end tests of the `quotasim` binary.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn qs() -> Command {
+    Command::cargo_bin("quotasim").unwrap()
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = qs()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
+#[test]
+fn estimate_reproduces_the_seed_article() {
+    // (model, input, output, quota tokens) from the article; Claude 4 burns 5 per output token.
+    for (model, i, o, q) in [
+        ("claude-sonnet-4", "10", "750", 3_760),
+        ("claude-sonnet-4", "2005", "200", 3_005),
+        ("claude-opus-4", "6", "12", 66),
+        ("claude-sonnet-4", "0", "10000", 50_000),
+        ("claude-opus-4", "0", "20000", 100_000),
+        ("other", "10", "750", 760),
+        ("claude-3-5-sonnet", "2005", "200", 2_205),
+    ] {
+        let v = json(&[
+            "estimate",
+            "--model",
+            model,
+            "--input-tokens",
+            i,
+            "--output-tokens",
+            o,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(v["quota_tokens"], q, "{model} {i} {o}");
+    }
+}
+
+#[test]
+fn estimate_json_keys_and_per_minute_figures() {
+    // The article's 100k TPM quota: 50,000 per 10k-output request leaves room for two a minute.
+    let v = json(&[
+        "estimate",
+        "--model",
+        "claude-sonnet-4",
+        "--input-tokens",
+        "0",
+        "--output-tokens",
+        "10000",
+        "--max-tokens",
+        "10000",
+        "--tokens-per-minute",
+        "100000",
+        "--format",
+        "json",
+    ]);
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "model",
+            "input_burndown",
+            "output_burndown",
+            "input_tokens",
+            "output_tokens",
+            "max_tokens",
+            "quota_tokens",
+            "reserved_tokens",
+            "requests_per_minute_by_consumption",
+            "concurrent_by_reservation"
+        ]
+    );
+    assert_eq!(v["requests_per_minute_by_consumption"], 2);
+    assert_eq!(v["reserved_tokens"], 10_000);
+    assert_eq!(v["concurrent_by_reservation"], 10);
+    // Haiku-style request: max_tokens 4096 reserves 4,106 → 24 fit a 100k minute; right-sized
+    // 100 reserves 110 → 909.
+    let v = json(&[
+        "estimate",
+        "--model",
+        "claude-sonnet-4",
+        "--input-tokens",
+        "10",
+        "--output-tokens",
+        "30",
+        "--max-tokens",
+        "4096",
+        "--tokens-per-minute",
+        "100000",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["concurrent_by_reservation"], 24);
+    let v = json(&[
+        "estimate",
+        "--model",
+        "claude-sonnet-4",
+        "--input-tokens",
+        "10",
+        "--output-tokens",
+        "30",
+        "--max-tokens",
+        "100",
+        "--tokens-per-minute",
+        "100000",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["concurrent_by_reservation"], 909);
+    let v = json(&[
+        "estimate",
+        "--model",
+        "claude-sonnet-4",
+        "--input-tokens",
+        "10",
+        "--output-tokens",
+        "750",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        v.get("concurrent_by_reservation").is_none(),
+        "only with --tokens-per-minute"
+    );
+    assert_eq!(
+        v["max_tokens"], 64_000,
+        "defaults to the model's maximum output"
+    );
+}
+
+#[test]
+fn estimate_rejects_unknown_model_with_suggestion() {
+    qs().args([
+        "estimate",
+        "--model",
+        "claude-sonet-4",
+        "--input-tokens",
+        "1",
+        "--output-tokens",
+        "1",
+    ])
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("did you mean \"claude-sonnet-4\""));
+}
+
+#[test]
+fn run_json_has_every_spec_key() {
+    let v = json(&[
+        "run",
+        "scenarios/chat-sonnet4-200k.toml",
+        "--format",
+        "json",
+    ]);
+    let top: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        top,
+        [
+            "scenario",
+            "seed",
+            "simulated_seconds",
+            "requests",
+            "attempts",
+            "tokens",
+            "throughput",
+            "latency_ms",
+            "timeline",
+            "engine"
+        ]
+    );
+    for (obj, keys) in [
+        (
+            "requests",
+            &[
+                "arrived",
+                "succeeded",
+                "failed",
+                "unfinished",
+                "truncated",
+                "unservable",
+            ][..],
+        ),
+        (
+            "attempts",
+            &[
+                "sent",
+                "admitted",
+                "throttled",
+                "server_errors",
+                "throttled_by",
+            ][..],
+        ),
+        (
+            "tokens",
+            &["input", "output", "quota_consumed", "reserved"][..],
+        ),
+        (
+            "throughput",
+            &[
+                "requests_per_minute",
+                "output_tokens_per_minute",
+                "quota_tokens_per_minute",
+            ][..],
+        ),
+    ] {
+        for k in keys {
+            assert!(v[obj].get(*k).is_some(), "{obj}.{k}");
+        }
+    }
+    for k in ["requests_per_minute", "tokens_per_minute", "tokens_per_day"] {
+        assert!(v["attempts"]["throttled_by"][k].is_u64(), "{k}");
+    }
+    for l in ["e2e", "queue_wait"] {
+        for k in ["mean", "p50", "p90", "p99", "max"] {
+            assert!(v["latency_ms"][l].get(k).is_some(), "{l}.{k}");
+        }
+    }
+    let row = &v["timeline"][0];
+    for k in [
+        "minute",
+        "admitted",
+        "throttled",
+        "completed",
+        "quota_charged",
+    ] {
+        assert!(row.get(k).is_some(), "timeline.{k}");
+    }
+    assert!(v["engine"]["events"].as_u64().unwrap() > 0);
+    let r = &v["requests"];
+    assert_eq!(
+        r["arrived"],
+        r["succeeded"].as_u64().unwrap()
+            + r["failed"].as_u64().unwrap()
+            + r["unfinished"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn same_seed_same_bytes_other_seed_differs() {
+    let run = |seed: &str| {
+        qs().args([
+            "run",
+            "scenarios/chat-sonnet4-200k.toml",
+            "--format",
+            "json",
+            "--seed",
+            seed,
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone()
+    };
+    let a = run("7");
+    let b = run("7");
+    assert_eq!(a, b);
+    assert_ne!(a, run("8"));
+}
+
+#[test]
+fn set_overrides_and_shorthands() {
+    let v = json(&[
+        "run",
+        "scenarios/chat-sonnet4-200k.toml",
+        "--format",
+        "json",
+        "--set",
+        "max_tokens=64000",
+        "--set",
+        "concurrency=1",
+    ]);
+    let base = json(&[
+        "run",
+        "scenarios/chat-sonnet4-200k.toml",
+        "--format",
+        "json",
+    ]);
+    assert!(v["tokens"]["reserved"].as_u64() > base["tokens"]["reserved"].as_u64());
+    assert!(
+        v["latency_ms"]["queue_wait"]["p99"].as_f64()
+            > base["latency_ms"]["queue_wait"]["p99"].as_f64()
+    );
+    // Common random numbers: the arrivals do not move when max_tokens changes.
+    assert_eq!(v["requests"]["arrived"], base["requests"]["arrived"]);
+}
+
+#[test]
+fn csv_table_timeline_and_out_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.csv");
+    qs().args([
+        "run",
+        "scenarios/chat-sonnet4-200k.toml",
+        "--format",
+        "csv",
+        "--timeline",
+        "--out",
+    ])
+    .arg(&out)
+    .assert()
+    .success()
+    .stdout("");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("metric,value\n"));
+    assert!(text.contains("\nrequests.arrived,"));
+    assert!(text.contains("\nminute,admitted,throttled,completed,quota_charged\n0,"));
+    qs().args(["run", "scenarios/chat-sonnet4-200k.toml", "--timeline"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("quota_charged")
+                .and(predicate::str::contains("requests      arrived")),
+        );
+}
+
+#[test]
+fn invalid_scenario_exits_2_with_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.toml");
+    std::fs::write(
+        &f,
+        "duration = \"10m\"\n[quota]\ntokens_per_minute = 1000\n[client]\nconcurency = 3\n",
+    )
+    .unwrap();
+    qs().arg("run").arg(&f).assert().code(2).stderr(
+        predicate::str::contains("bad.toml:5:1")
+            .and(predicate::str::contains("client.concurency"))
+            .and(predicate::str::contains("did you mean `concurrency`?")),
+    );
+    qs().args(["run", "does/not/exist.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no such file"));
+    qs().args([
+        "run",
+        "scenarios/chat-sonnet4-200k.toml",
+        "--set",
+        "client.concurrency=0",
+    ])
+    .assert()
+    .code(2)
+    .stderr(
+        predicate::str::contains("--set client.concurrency=0").and(predicate::str::contains("≥ 1")),
+    );
+    qs().args([
+        "run",
+        "scenarios/chat-sonnet4-200k.toml",
+        "--format",
+        "yaml",
+    ])
+    .assert()
+    .code(2);
+}
+
+#[test]
+fn check_prints_resolved_scenario_and_warns() {
+    qs().args(["check", "scenarios/chat-sonnet4-200k.toml"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("output_burndown = 5")
+                .and(predicate::str::contains("ttft = \"800ms\"")),
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("big.toml");
+    std::fs::write(
+        &f,
+        "duration = \"1m\"\n[model]\npreset = \"claude-sonnet-4\"\n[quota]\ntokens_per_minute = 50000\ntokens_per_day = \"auto\"\n\
+         [arrivals]\nprocess = \"constant\"\nrate_per_minute = 1\n[requests.long]\ninput_tokens = 100\noutput_tokens = 100\n",
+    )
+    .unwrap();
+    qs().arg("check")
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("tokens_per_day = 72000000"))
+        .stderr(predicate::str::contains(
+            "class `long` makes only unservable requests",
+        ));
+}
+
+#[test]
+fn models_lists_presets() {
+    qs().arg("models").assert().success().stdout(
+        predicate::str::contains("claude-sonnet-4 ")
+            .and(predicate::str::contains("64000"))
+            .and(predicate::str::contains("other")),
+    );
+}
