@@ -5,6 +5,7 @@
 use quotasim::report::{MinuteRow, Report};
 use quotasim::{Scenario, simulate};
 
+#[allow(clippy::too_many_arguments)]
 /// A scenario with fixed sizes and `service = ttft 1s + output / tps`, no prefill term.
 fn scenario(
     limiter: &str,
