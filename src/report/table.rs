@@ -27,6 +27,12 @@ fn lat(s: &LatencySummary) -> String {
     )
 }
 
+/// One aligned line: section, label, value, note.
+fn line(s: &mut String, section: &str, label: &str, value: impl std::fmt::Display, note: &str) {
+    let text = format!("{section:<14}{label:<16}{value:>12}  {note}");
+    let _ = writeln!(s, "{}", text.trim_end());
+}
+
 impl Exporter for TableExporter {
     fn render(&self, r: &Report, opts: ExportOptions) -> String {
         let mut s = String::new();
@@ -35,74 +41,95 @@ impl Exporter for TableExporter {
         let t = &r.tokens;
         let _ = writeln!(
             s,
-            "scenario  {}   seed {}   simulated {:.1} s",
+            "scenario {}   seed {}   simulated {:.1} s\n",
             r.scenario, r.seed, r.simulated_seconds
         );
-        let _ = writeln!(s);
-        let _ = writeln!(s, "requests      arrived {:>10}", q.arrived);
-        let _ = writeln!(
-            s,
-            "              succeeded {:>8}  ({})",
+        line(&mut s, "requests", "arrived", q.arrived, "");
+        line(
+            &mut s,
+            "",
+            "succeeded",
             q.succeeded,
-            pct(q.succeeded, q.arrived)
+            &pct(q.succeeded, q.arrived),
         );
-        let _ = writeln!(
-            s,
-            "              failed {:>11}  ({})",
-            q.failed,
-            pct(q.failed, q.arrived)
+        line(&mut s, "", "failed", q.failed, &pct(q.failed, q.arrived));
+        line(&mut s, "", "unfinished", q.unfinished, "");
+        line(
+            &mut s,
+            "",
+            "truncated",
+            q.truncated,
+            "output cut at max_tokens",
         );
-        let _ = writeln!(s, "              unfinished {:>7}", q.unfinished);
-        let _ = writeln!(
-            s,
-            "              truncated {:>8}  (output cut at max_tokens)",
-            q.truncated
+        line(
+            &mut s,
+            "",
+            "unservable",
+            q.unservable,
+            "reservation above a limit's whole capacity",
         );
-        let _ = writeln!(
-            s,
-            "              unservable {:>7}  (reservation above a limit's capacity)",
-            q.unservable
-        );
-        let _ = writeln!(s, "attempts      sent {:>13}", a.sent);
-        let _ = writeln!(s, "              admitted {:>9}", a.admitted);
-        let _ = writeln!(
-            s,
-            "              throttled {:>8}  ({} of attempts)",
+        line(&mut s, "attempts", "sent", a.sent, "");
+        line(&mut s, "", "admitted", a.admitted, "");
+        line(
+            &mut s,
+            "",
+            "throttled",
             a.throttled,
-            pct(a.throttled, a.sent)
+            &format!("{} of attempts", pct(a.throttled, a.sent)),
         );
-        let _ = writeln!(
-            s,
-            "                by RPM {}, TPM {}, TPD {}",
-            a.throttled_by.requests_per_minute,
-            a.throttled_by.tokens_per_minute,
-            a.throttled_by.tokens_per_day
-        );
-        let _ = writeln!(s, "              server errors {:>4}", a.server_errors);
-        let _ = writeln!(s, "tokens        input {:>12}", t.input);
-        let _ = writeln!(s, "              output {:>11}", t.output);
-        let _ = writeln!(s, "              quota consumed {:>3}", t.quota_consumed);
-        let _ = writeln!(
-            s,
-            "              reserved {:>9}  ({} never consumed)",
+        let by = &a.throttled_by;
+        line(&mut s, "", "  by RPM", by.requests_per_minute, "");
+        line(&mut s, "", "  by TPM", by.tokens_per_minute, "");
+        line(&mut s, "", "  by TPD", by.tokens_per_day, "");
+        line(&mut s, "", "server errors", a.server_errors, "");
+        line(&mut s, "tokens", "input", t.input, "");
+        line(&mut s, "", "output", t.output, "");
+        line(&mut s, "", "quota consumed", t.quota_consumed, "");
+        let unused = pct(t.reserved.saturating_sub(t.quota_consumed), t.reserved);
+        line(
+            &mut s,
+            "",
+            "reserved",
             t.reserved,
-            pct(t.reserved.saturating_sub(t.quota_consumed), t.reserved)
+            &format!("{unused} never consumed"),
         );
         let tp = &r.throughput;
-        let _ = writeln!(
-            s,
-            "throughput    {} requests/min, {} output tokens/min, {} quota tokens/min",
+        line(
+            &mut s,
+            "per minute",
+            "requests",
             fmt_value(Some(tp.requests_per_minute)),
-            fmt_value(Some(tp.output_tokens_per_minute)),
-            fmt_value(Some(tp.quota_tokens_per_minute))
+            "successes in [warmup, duration)",
         );
-        let _ = writeln!(s, "latency (ms)  end-to-end  {}", lat(&r.latency_ms.e2e));
+        line(
+            &mut s,
+            "",
+            "output tokens",
+            fmt_value(Some(tp.output_tokens_per_minute)),
+            "",
+        );
+        line(
+            &mut s,
+            "",
+            "quota tokens",
+            fmt_value(Some(tp.quota_tokens_per_minute)),
+            "",
+        );
         let _ = writeln!(
             s,
-            "              queue wait  {}",
+            "{:<14}{:<16}{}",
+            "latency ms",
+            "end-to-end",
+            lat(&r.latency_ms.e2e)
+        );
+        let _ = writeln!(
+            s,
+            "{:<14}{:<16}{}",
+            "",
+            "queue wait",
             lat(&r.latency_ms.queue_wait)
         );
-        let _ = writeln!(s, "engine        {} events", r.engine.events);
+        line(&mut s, "engine", "events", r.engine.events, "");
         if opts.timeline {
             let _ = writeln!(s);
             let _ = writeln!(
