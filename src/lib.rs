@@ -1,1 +1,2 @@
+pub mod assertion;
 pub mod sweep;
