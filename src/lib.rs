@@ -1,2 +1,3 @@
 pub mod assertion;
+pub mod compare;
 pub mod sweep;
