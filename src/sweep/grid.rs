@@ -534,7 +534,7 @@ impl Shard {
 
     /// Whether point `i` belongs to this shard.
     pub fn contains(&self, i: usize) -> bool {
-        i % self.n == self.k
+        i.checked_rem(self.n) == Some(self.k)
     }
 }
 
@@ -771,5 +771,7 @@ mod tests {
         // more shards than points: some shards are empty, still no panic
         let small = Grid::parse(&["a=1,2"]).unwrap();
         assert_eq!(small.indices(Some(Shard { k: 5, n: 8 })).count(), 0);
+        // a hand-built degenerate shard does not divide by zero
+        assert!(!Shard { k: 0, n: 0 }.contains(3));
     }
 }
