@@ -1,3 +1,4 @@
 pub mod assertion;
 pub mod compare;
+pub mod plot;
 pub mod sweep;
