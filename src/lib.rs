@@ -41,14 +41,18 @@
 //! integer, events at one instant run in the order they were scheduled, and every random
 //! stream is a `ChaCha8Rng` derived from the scenario seed with one stream per purpose.
 
+pub mod assertion;
 pub mod client;
+pub mod compare;
 pub mod engine;
 pub mod error;
 pub mod estimate;
 pub mod metrics;
+pub mod plot;
 pub mod quota;
 pub mod report;
 pub mod scenario;
+pub mod sweep;
 pub mod workload;
 
 pub use engine::simulate;
