@@ -62,6 +62,10 @@ enum Command {
         /// Write the report to FILE instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Add wall-clock time and events per second to the report's engine block (this makes
+        /// the output differ from run to run).
+        #[arg(long)]
+        timings: bool,
     },
     /// Closed-form quota arithmetic for one request (SPEC §3.1).
     Estimate {
@@ -138,12 +142,17 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             format,
             timeline,
             out,
+            timings,
         } => {
             let mut s = Scenario::from_path(&scenario, &overrides(&set)?)?;
             if let Some(seed) = seed {
                 s.seed = seed;
             }
-            let report = quotasim::simulate(&s);
+            let started = std::time::Instant::now();
+            let mut report = quotasim::simulate(&s);
+            if timings {
+                report.set_timings(started.elapsed());
+            }
             let format = match format {
                 OutFormat::Table => Format::Table,
                 OutFormat::Json => Format::Json,

@@ -209,7 +209,10 @@ impl Metrics {
                 queue_wait: self.queue_wait.summary(),
             },
             timeline: self.timeline,
-            engine: crate::report::EngineStats { events },
+            engine: crate::report::EngineStats {
+                events,
+                ..Default::default()
+            },
         }
     }
 }

@@ -143,10 +143,16 @@ pub struct MinuteRow {
 }
 
 /// `engine.*`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EngineStats {
     /// Events processed.
     pub events: u64,
+    /// Wall-clock time of the simulation, with `--timings` only (it varies between runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wall_ms: Option<f64>,
+    /// Events per wall-clock second, with `--timings` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events_per_second: Option<f64>,
 }
 
 /// Output options shared by every format.
@@ -185,6 +191,14 @@ impl Format {
 }
 
 impl Report {
+    /// Records how long the simulation took (what `--timings` adds to the report).
+    pub fn set_timings(&mut self, wall: std::time::Duration) {
+        let secs = wall.as_secs_f64();
+        self.engine.wall_ms = Some((secs * 1e6).round() / 1e3);
+        self.engine.events_per_second =
+            (secs > 0.0).then(|| (self.engine.events as f64 / secs).round());
+    }
+
     /// Renders in `format`.
     pub fn render(&self, format: Format, opts: ExportOptions) -> String {
         format.exporter().render(self, opts)

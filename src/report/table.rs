@@ -130,6 +130,9 @@ impl Exporter for TableExporter {
             lat(&r.latency_ms.queue_wait)
         );
         line(&mut s, "engine", "events", r.engine.events, "");
+        if let (Some(ms), Some(eps)) = (r.engine.wall_ms, r.engine.events_per_second) {
+            line(&mut s, "", "wall ms", ms, &format!("{eps} events/s"));
+        }
         if opts.timeline {
             let _ = writeln!(s);
             let _ = writeln!(
