@@ -119,15 +119,27 @@ fn overrides(set: &[String]) -> Result<Vec<Override>, Error> {
 }
 
 fn emit(text: &str, out: Option<&PathBuf>) -> Result<(), Error> {
+    write_out(out, |w| w.write_all(text.as_bytes()))
+}
+
+/// Writes to FILE, or to standard output (where a closed pipe, e.g. `| head`, is not an error).
+fn write_out(
+    out: Option<&PathBuf>,
+    f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
     match out {
-        Some(path) => std::fs::write(path, text).map_err(|source| Error::Io {
-            context: format!("cannot write {}", path.display()),
-            source,
-        }),
+        Some(path) => {
+            let io_err = |source| Error::Io {
+                context: format!("cannot write {}", path.display()),
+                source,
+            };
+            let file = std::fs::File::create(path).map_err(io_err)?;
+            let mut w = std::io::BufWriter::new(file);
+            f(&mut w).and_then(|()| w.flush()).map_err(io_err)
+        }
         None => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (e.g. `| head`) is not an error worth reporting.
-            let _ = stdout.write_all(text.as_bytes());
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            let _ = f(&mut w).and_then(|()| w.flush());
             Ok(())
         }
     }
@@ -158,10 +170,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 OutFormat::Json => Format::Json,
                 OutFormat::Csv => Format::Csv,
             };
-            emit(
-                &report.render(format, ExportOptions { timeline }),
-                out.as_ref(),
-            )?;
+            let opts = ExportOptions { timeline };
+            write_out(out.as_ref(), |w| report.write_to(format, opts, w))?;
         }
         Command::Estimate {
             model,

@@ -12,4 +12,14 @@ impl Exporter for JsonExporter {
         s.push('\n');
         s
     }
+
+    fn write_to(
+        &self,
+        report: &Report,
+        _opts: ExportOptions,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, report)?;
+        out.write_all(b"\n")
+    }
 }

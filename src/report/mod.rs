@@ -166,6 +166,17 @@ pub struct ExportOptions {
 pub trait Exporter {
     /// Renders a report.
     fn render(&self, report: &Report, opts: ExportOptions) -> String;
+
+    /// Writes a report; formats whose output grows with the run (the JSON timeline) stream
+    /// it instead of building a string.
+    fn write_to(
+        &self,
+        report: &Report,
+        opts: ExportOptions,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        out.write_all(self.render(report, opts).as_bytes())
+    }
 }
 
 /// The output formats of `run`.
@@ -202,6 +213,16 @@ impl Report {
     /// Renders in `format`.
     pub fn render(&self, format: Format, opts: ExportOptions) -> String {
         format.exporter().render(self, opts)
+    }
+
+    /// Writes in `format` to `out`.
+    pub fn write_to(
+        &self,
+        format: Format,
+        opts: ExportOptions,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        format.exporter().write_to(self, opts, out)
     }
 
     /// Every scalar metric as (dotted path, value), in report order; the basis of the table
