@@ -12,7 +12,9 @@
 //!        │                          │        │
 //!        │                          │        ├─ quota/    limiters, costs, model presets
 //!        │                          │        ├─ client/   concurrency, retry policies
-//!        │                          │        └─ workload/ arrivals, request classes
+//!        │                          │        └─ workload/ arrivals, schedules, trace replay,
+//!        │                          │                     request classes
+//!        └─ trace/ (CSV and Bedrock invocation logs, streamed) ──► fit (trace → scenario)
 //! ```
 //!
 //! ```
@@ -47,15 +49,17 @@ pub mod compare;
 pub mod engine;
 pub mod error;
 pub mod estimate;
+pub mod fit;
 pub mod metrics;
 pub mod plot;
 pub mod quota;
 pub mod report;
 pub mod scenario;
 pub mod sweep;
+pub mod trace;
 pub mod workload;
 
-pub use engine::simulate;
+pub use engine::{simulate, try_simulate};
 pub use error::{Diagnostic, Error};
 pub use report::Report;
 pub use scenario::{Override, Scenario};

@@ -101,6 +101,21 @@ enum Command {
     },
     /// List the model presets.
     Models,
+    /// Fit a scenario fragment (arrival rate, cv, hourly schedule, request classes) to a
+    /// trace: a CSV file or Bedrock model-invocation logs (JSON lines).
+    Fit {
+        /// The trace file.
+        trace: PathBuf,
+        /// Trace format (default: from the extension, .csv or .jsonl/.json).
+        #[arg(long, value_enum)]
+        format: Option<TraceFormatArg>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TraceFormatArg {
+    Csv,
+    BedrockLog,
 }
 
 fn main() -> ExitCode {
@@ -161,7 +176,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 s.seed = seed;
             }
             let started = std::time::Instant::now();
-            let mut report = quotasim::simulate(&s);
+            let mut report = quotasim::try_simulate(&s)?;
             if timings {
                 report.set_timings(started.elapsed());
             }
@@ -208,9 +223,28 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let mut text = format!("# {}: valid\n", scenario.display());
             text.push_str(&s.to_toml());
             emit(&text, None)?;
-            for w in s.unservable_warnings() {
+            for w in s
+                .unservable_warnings()
+                .into_iter()
+                .chain(s.workload_warnings())
+            {
                 let _ = writeln!(std::io::stderr(), "warning: {w}");
             }
+        }
+        Command::Fit { trace, format } => {
+            use quotasim::trace::TraceFormat;
+            let format = match format {
+                Some(TraceFormatArg::Csv) => TraceFormat::Csv,
+                Some(TraceFormatArg::BedrockLog) => TraceFormat::BedrockLog,
+                None => TraceFormat::from_extension(&trace).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "cannot tell the format of {} from its extension (.csv, .jsonl or .json); pass --format csv or --format bedrock-log",
+                        trace.display()
+                    ))
+                })?,
+            };
+            let fit = quotasim::fit::fit(&trace, format).map_err(Error::Invalid)?;
+            emit(&fit.to_toml(), None)?;
         }
         Command::Models => {
             let mut text = format!(

@@ -17,6 +17,7 @@ use crate::metrics::Metrics;
 use crate::quota::{Admission, Burndown, Quota, ReserveMode};
 use crate::report::Report;
 use crate::scenario::Scenario;
+use crate::trace::TraceRecord;
 use crate::workload::{ArrivalProcess, Arrivals, ClassPicker};
 pub use queue::EventQueue;
 use rng::{Stream, stream};
@@ -88,16 +89,38 @@ struct Sim<'a> {
 
 /// Runs a scenario to completion and returns its report. A pure function of the scenario
 /// (its seed included).
+///
+/// A replayed trace is validated when the scenario is loaded; if it cannot be read during
+/// the run (it changed in between), replay stops there. [`try_simulate`] reports that.
 pub fn simulate(scenario: &Scenario) -> Report {
+    run_to_end(scenario).0
+}
+
+/// Like [`simulate`], but a trace that fails during replay is an error.
+pub fn try_simulate(scenario: &Scenario) -> Result<Report, crate::Error> {
+    let (report, error) = run_to_end(scenario);
+    match error {
+        Some(d) => Err(crate::Error::Runtime(format!(
+            "{d}\n  (the trace changed after the scenario was loaded; replay stopped there)"
+        ))),
+        None => Ok(report),
+    }
+}
+
+fn run_to_end(scenario: &Scenario) -> (Report, Option<crate::Diagnostic>) {
     let mut sim = Sim::new(scenario);
     sim.run();
+    let error = sim.arrivals.error().cloned();
     let Sim {
         metrics,
         now,
         events,
         ..
     } = sim;
-    metrics.finish(&scenario.name, scenario.seed, now, events)
+    (
+        metrics.finish(&scenario.name, scenario.seed, now, events),
+        error,
+    )
 }
 
 impl<'a> Sim<'a> {
@@ -148,12 +171,13 @@ impl<'a> Sim<'a> {
             self.events += 1;
             match ev {
                 Event::Arrival => {
+                    let record = self.arrivals.take_record();
                     self.schedule_next_arrival();
-                    let id = self.new_request(NO_USER);
+                    let id = self.new_request(NO_USER, record.as_ref());
                     self.submit(id);
                 }
                 Event::UserSends(u) => {
-                    let id = self.new_request(u);
+                    let id = self.new_request(u, None);
                     self.submit(id);
                 }
                 Event::Retry(id) => self.start_attempt(id),
@@ -170,20 +194,47 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn new_request(&mut self, user: u32) -> u32 {
-        let class = &self.s.requests[self.picker.pick(&mut self.rng_classes)];
-        let rng = &mut self.rng_tokens;
-        let input = class.input_tokens.sample(rng);
-        let desired = class.output_tokens.sample(rng);
-        let cache_write = class.cache_write_tokens.sample(rng);
-        // Cache reads are free and do not affect latency in the core model, but are drawn so
-        // that adding them later keeps the other streams aligned.
-        let _cache_read = class.cache_read_tokens.sample(rng);
-        let max_tokens = class.max_tokens;
+    /// A new request: sizes from its trace record when replaying a trace, else drawn from a
+    /// class picked by weight.
+    fn new_request(&mut self, user: u32, record: Option<&TraceRecord>) -> u32 {
+        let sizes = match record {
+            Some(rec) => crate::workload::trace::record_sizes(
+                rec,
+                &self.s.requests,
+                self.s.client.max_tokens,
+                &mut self.rng_tokens,
+            ),
+            None => {
+                let i = self.picker.pick(&mut self.rng_classes);
+                match self.s.requests.get(i) {
+                    Some(class) => class.sample(&mut self.rng_tokens),
+                    None => crate::workload::Sizes {
+                        input: 0,
+                        output: 0,
+                        cache_write: 0,
+                        cache_read: 0,
+                        max_tokens: self.s.client.max_tokens,
+                    },
+                }
+            }
+        };
+        let (input, desired, cache_write, max_tokens) = (
+            sizes.input,
+            sizes.output,
+            sizes.cache_write,
+            sizes.max_tokens,
+        );
         let output = desired.min(max_tokens);
+        // Cache reads are free; under `quota.reserve_cache_reads` they are held at the input
+        // rate from admission to settlement.
+        let held_input = if self.s.quota.reserve_cache_reads {
+            input.saturating_add(sizes.cache_read)
+        } else {
+            input
+        };
         let reserved = self
             .burndown
-            .reservation(self.reserve, input, cache_write, max_tokens);
+            .reservation(self.reserve, held_input, cache_write, max_tokens);
         let cost = self.burndown.final_cost(input, cache_write, output);
         let counted = self.metrics.counts(self.now);
         if counted {

@@ -132,7 +132,8 @@ fn load_named(
     }
     let locate = |inv: Invalid| -> Error { diagnostic(text, file, overrides, inv).into() };
     let raw: RawScenario = deserialize_at(toml::Value::Table(table), "").map_err(locate)?;
-    resolve(raw, stem).map_err(locate)
+    let base_dir = Path::new(file).parent().unwrap_or(Path::new(""));
+    resolve(raw, stem, base_dir).map_err(locate)
 }
 
 fn apply_override(table: &mut toml::Table, o: &Override) -> Result<(), String> {
@@ -189,6 +190,7 @@ pub(crate) fn deserialize_at<T: DeserializeOwned>(
             message,
             help,
             at_key: raw.starts_with("unknown field"),
+            foreign: None,
         }
     })
 }
@@ -234,6 +236,10 @@ fn humanize(msg: &str) -> (String, Option<String>) {
 }
 
 fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> Diagnostic {
+    if let Some(d) = inv.foreign {
+        // The problem is in another file (a trace): its own position says more.
+        return *d;
+    }
     let mut d = Diagnostic::new(file, inv.message.clone()).at_path(&inv.path);
     d.help = inv.help.clone();
     let segs: Vec<&str> = if inv.path.is_empty() {

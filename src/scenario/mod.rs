@@ -89,6 +89,8 @@ pub struct QuotaConfig {
     pub limiter: LimiterKind,
     /// The reservation formula.
     pub reserve: ReserveMode,
+    /// Whether cache-read tokens are held (at the input rate) from admission to settlement.
+    pub reserve_cache_reads: bool,
 }
 
 /// `[service]`, resolved.
@@ -174,9 +176,14 @@ impl Scenario {
         let b = self.model.burndown();
         let mut out = Vec::new();
         for c in &self.requests {
+            let held_reads = if self.quota.reserve_cache_reads {
+                c.cache_read_tokens.practical_max()
+            } else {
+                0
+            };
             let worst = b.reservation(
                 self.quota.reserve,
-                c.input_tokens.practical_max(),
+                c.input_tokens.practical_max().saturating_add(held_reads),
                 c.cache_write_tokens.practical_max(),
                 c.max_tokens,
             );
@@ -188,7 +195,9 @@ impl Scenario {
                 if let Some(limit) = limit
                     && worst > limit
                 {
-                    let always = c.input_tokens.is_fixed() && c.cache_write_tokens.is_fixed();
+                    let always = c.input_tokens.is_fixed()
+                        && c.cache_write_tokens.is_fixed()
+                        && (!self.quota.reserve_cache_reads || c.cache_read_tokens.is_fixed());
                     out.push(format!(
                         "class `{}` {} unservable requests: its reservation can reach {} quota tokens \
                          (input + cache writes + max_tokens {}), more than quota.{} = {}; \
@@ -201,6 +210,45 @@ impl Scenario {
                         limit
                     ));
                 }
+            }
+        }
+        out
+    }
+}
+
+impl Scenario {
+    /// Notes about the workload worth a warning: a replayed trace's unservable records and
+    /// how its length compares with `duration`.
+    pub fn workload_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Arrivals::Trace(t) = &self.arrivals {
+            if t.unservable > 0 {
+                out.push(format!(
+                    "{} of the {} records of {} reserve more quota tokens than a limit's whole capacity; they are unservable and will be throttled on every attempt",
+                    t.unservable, t.info.records, t.file
+                ));
+            }
+            let span = t.scaled(t.info.last_us.saturating_sub(t.info.first_us));
+            let total = match t.repeat {
+                crate::workload::Repeat::Times(n) => t
+                    .period_us
+                    .saturating_mul(n.saturating_sub(1))
+                    .saturating_add(span),
+                crate::workload::Repeat::Forever => return out,
+            };
+            if total >= self.duration_us {
+                out.push(format!(
+                    "the trace replays over {} but duration is {}: records from {} on are not replayed",
+                    duration::format_duration(total.min(u64::MAX / 2)),
+                    duration::format_duration(self.duration_us),
+                    duration::format_duration(self.duration_us)
+                ));
+            } else if total.saturating_mul(10) < self.duration_us.saturating_mul(9) {
+                out.push(format!(
+                    "the trace ends after {} of the {} duration; nothing arrives after that (set arrivals.repeat to replay it again)",
+                    duration::format_duration(total),
+                    duration::format_duration(self.duration_us)
+                ));
             }
         }
         out

@@ -120,6 +120,7 @@ pub(crate) struct RawQuota {
     pub tokens_per_day: Option<RawTokensPerDay>,
     pub limiter: Option<LimiterKind>,
     pub reserve: Option<ReserveMode>,
+    pub reserve_cache_reads: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -148,6 +149,25 @@ pub(crate) struct RawArrivals {
     pub rate_per_minute: Option<f64>,
     pub clients: Option<i64>,
     pub think_time: Option<RawDuration>,
+    pub cv: Option<f64>,
+    pub on_rate_per_minute: Option<f64>,
+    pub off_rate_per_minute: Option<f64>,
+    pub mean_on: Option<RawDuration>,
+    pub mean_off: Option<RawDuration>,
+    pub schedule: Option<Vec<RawSchedulePoint>>,
+    pub schedule_period: Option<RawDuration>,
+    pub file: Option<String>,
+    pub format: Option<String>,
+    pub time_scale: Option<f64>,
+    pub repeat: Option<toml::Value>,
+}
+
+/// One `[[arrivals.schedule]]` point.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSchedulePoint {
+    pub at: Option<RawDuration>,
+    pub rate_per_minute: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Default)]

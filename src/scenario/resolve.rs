@@ -1,14 +1,21 @@
 //! Validation: raw structs → [`Scenario`], resolving every default of SPEC §8.
 
-use super::dist::{Dist, RawDist, quoted};
-use super::raw::{RawArrivals, RawClass, RawClient, RawRetryTable, RawScenario, RawTokensPerDay};
+use std::path::Path;
+
+use super::dist::{Dist, DistContext, RawDist, quoted};
+use super::raw::{
+    RawArrivals, RawClass, RawClient, RawRetryTable, RawScenario, RawSchedulePoint, RawTokensPerDay,
+};
 use super::{Client, Model, QuotaConfig, Scenario, Service};
 use crate::client::retry::RETRY_NAMES;
 use crate::client::{Jitter, RetryPolicy};
 use crate::error::nearest;
 use crate::quota::models;
+use crate::trace::{ClassMode, TraceFormat};
 use crate::workload::arrivals::PROCESS_NAMES;
-use crate::workload::{Arrivals, RequestClass};
+use crate::workload::{
+    Arrivals, Rate, Repeat, RequestClass, Schedule, SchedulePoint, TraceArrivals,
+};
 
 /// A validation failure at a key path.
 #[derive(Debug)]
@@ -18,6 +25,8 @@ pub(crate) struct Invalid {
     pub help: Option<String>,
     /// Point at the key itself rather than its value (an unknown key).
     pub at_key: bool,
+    /// A complete diagnostic about another file (a trace's line), reported as is.
+    pub foreign: Option<Box<crate::Diagnostic>>,
 }
 
 type R<T> = Result<T, Invalid>;
@@ -28,6 +37,7 @@ fn bad<T>(path: impl Into<String>, message: impl Into<String>) -> R<T> {
         message: message.into(),
         help: None,
         at_key: false,
+        foreign: None,
     })
 }
 
@@ -55,7 +65,7 @@ fn positive_number(v: Option<f64>, path: &str) -> R<Option<f64>> {
     }
 }
 
-pub(crate) fn resolve(raw: RawScenario, default_name: &str) -> R<Scenario> {
+pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> R<Scenario> {
     let duration_us = match raw.duration {
         None => {
             return bad(
@@ -86,6 +96,7 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str) -> R<Scenario> {
             ),
             help: did_you_mean(&preset_name, &names),
             at_key: false,
+            foreign: None,
         });
     };
     let model = Model {
@@ -127,6 +138,7 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str) -> R<Scenario> {
         tokens_per_day,
         limiter: q.limiter.unwrap_or_default(),
         reserve: q.reserve.unwrap_or_default(),
+        reserve_cache_reads: q.reserve_cache_reads.unwrap_or(false),
     };
 
     // [service]
@@ -154,24 +166,30 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str) -> R<Scenario> {
     };
 
     let client = resolve_client(&raw.client, &model)?;
-    let arrivals = resolve_arrivals(raw.arrivals)?;
+    let mut arrivals = resolve_arrivals(raw.arrivals, base_dir)?;
+    let is_trace = matches!(arrivals, Arrivals::Trace(_));
 
     // [requests.NAME]
-    let Some(classes) = raw.requests.filter(|m| !m.is_empty()) else {
+    let classes = raw.requests.unwrap_or_default();
+    if classes.is_empty() && !is_trace {
         return bad(
             "requests",
             "no request classes: add at least one [requests.NAME] table with input_tokens and output_tokens",
         );
-    };
+    }
+    let cx = DistContext { base_dir, depth: 0 };
     let mut requests = Vec::with_capacity(classes.len());
     for (name, c) in classes {
-        requests.push(resolve_class(&name, c, client.max_tokens)?);
+        requests.push(resolve_class(&name, c, client.max_tokens, cx, is_trace)?);
     }
-    if !requests.iter().any(|c| c.weight > 0.0) {
+    if !is_trace && !requests.iter().any(|c| c.weight > 0.0) {
         return bad(
             "requests",
             "every class has weight 0; at least one weight must be > 0",
         );
+    }
+    if let Arrivals::Trace(t) = &mut arrivals {
+        scan_trace(t, &requests, &client, &model, &quota)?;
     }
 
     Ok(Scenario {
@@ -207,6 +225,7 @@ fn resolve_client(c: &RawClient, model: &Model) -> R<Client> {
                     ),
                     help: None,
                     at_key: false,
+                    foreign: None,
                 });
             }
             let base_us = t.base.map_or(1_000_000, |d| d.0);
@@ -232,6 +251,7 @@ fn resolve_client(c: &RawClient, model: &Model) -> R<Client> {
                         ),
                         help: did_you_mean(other, &names),
                         at_key: false,
+                        foreign: None,
                     });
                 }
             };
@@ -294,18 +314,19 @@ fn retry_by_name(s: &str) -> R<RetryPolicy> {
             ),
             help: did_you_mean(other, &RETRY_NAMES),
             at_key: false,
+            foreign: None,
         }),
     }
 }
 
-fn resolve_arrivals(a: Option<RawArrivals>) -> R<Arrivals> {
+fn resolve_arrivals(a: Option<RawArrivals>, base_dir: &Path) -> R<Arrivals> {
     let Some(a) = a else {
         return bad(
             "arrivals",
             "missing required table [arrivals] with `process`",
         );
     };
-    let Some(process) = a.process.as_deref() else {
+    let Some(process) = a.process.clone() else {
         return bad(
             "arrivals.process",
             format!(
@@ -314,41 +335,125 @@ fn resolve_arrivals(a: Option<RawArrivals>) -> R<Arrivals> {
             ),
         );
     };
-    let unused = |keys: &[(&str, bool)]| -> R<()> {
-        for (k, present) in keys {
-            if *present {
-                return bad(
-                    format!("arrivals.{k}"),
-                    format!("`{k}` does not apply to process \"{process}\""),
-                );
-            }
+    let process = process.as_str();
+    let present = [
+        ("rate_per_minute", a.rate_per_minute.is_some()),
+        ("schedule", a.schedule.is_some()),
+        ("schedule_period", a.schedule_period.is_some()),
+        ("cv", a.cv.is_some()),
+        ("on_rate_per_minute", a.on_rate_per_minute.is_some()),
+        ("off_rate_per_minute", a.off_rate_per_minute.is_some()),
+        ("mean_on", a.mean_on.is_some()),
+        ("mean_off", a.mean_off.is_some()),
+        ("clients", a.clients.is_some()),
+        ("think_time", a.think_time.is_some()),
+        ("file", a.file.is_some()),
+        ("format", a.format.is_some()),
+        ("time_scale", a.time_scale.is_some()),
+        ("repeat", a.repeat.is_some()),
+    ];
+    let allowed: &[&str] = match process {
+        "constant" | "poisson" => &["rate_per_minute", "schedule", "schedule_period"],
+        "gamma" => &["rate_per_minute", "schedule", "schedule_period", "cv"],
+        "on-off" => &[
+            "on_rate_per_minute",
+            "off_rate_per_minute",
+            "mean_on",
+            "mean_off",
+        ],
+        "closed-loop" => &["clients", "think_time"],
+        "trace" => &["file", "format", "time_scale", "repeat"],
+        other => {
+            return Err(Invalid {
+                path: "arrivals.process".into(),
+                message: format!(
+                    "unknown arrival process \"{other}\"; expected one of {}",
+                    quoted(&PROCESS_NAMES)
+                ),
+                help: did_you_mean(other, &PROCESS_NAMES),
+                at_key: false,
+                foreign: None,
+            });
         }
-        Ok(())
     };
+    for (k, is) in present {
+        if is && !allowed.contains(&k) {
+            let takes = allowed
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return bad(
+                format!("arrivals.{k}"),
+                format!("`{k}` does not apply to process \"{process}\", which takes {takes}"),
+            );
+        }
+    }
     match process {
-        "constant" | "poisson" => {
-            unused(&[
-                ("clients", a.clients.is_some()),
-                ("think_time", a.think_time.is_some()),
-            ])?;
-            let Some(rate) = positive_number(a.rate_per_minute, "arrivals.rate_per_minute")? else {
-                return bad(
-                    "arrivals.rate_per_minute",
-                    format!("process \"{process}\" needs `rate_per_minute` (a number > 0)"),
-                );
-            };
-            Ok(if process == "constant" {
-                Arrivals::Constant {
-                    rate_per_minute: rate,
-                }
-            } else {
-                Arrivals::Poisson {
-                    rate_per_minute: rate,
+        "constant" | "poisson" | "gamma" => {
+            let rate = resolve_rate(&a, process)?;
+            Ok(match process {
+                "constant" => Arrivals::Constant { rate },
+                "poisson" => Arrivals::Poisson { rate },
+                _ => {
+                    let cv = match a.cv {
+                        None => {
+                            return bad(
+                                "arrivals.cv",
+                                "process \"gamma\" needs `cv`, the coefficient of variation of the gaps between arrivals (1 = Poisson, > 1 bursty)",
+                            );
+                        }
+                        Some(cv) if cv.is_finite() && cv > 0.0 && cv <= 20.0 => cv,
+                        Some(cv) => {
+                            return bad(
+                                "arrivals.cv",
+                                format!("expected a number with 0 < cv ≤ 20, found {cv}"),
+                            );
+                        }
+                    };
+                    Arrivals::Gamma { rate, cv }
                 }
             })
         }
+        "on-off" => {
+            let need_rate = |v: Option<f64>, key: &str, min_zero: bool| -> R<f64> {
+                let path = format!("arrivals.{key}");
+                match v {
+                    None if min_zero => Ok(0.0),
+                    None => bad(
+                        &path,
+                        format!("process \"on-off\" needs `{key}` (requests per minute > 0)"),
+                    ),
+                    Some(x) if x.is_finite() && x < 1e15 && (x > 0.0 || (min_zero && x == 0.0)) => {
+                        Ok(x)
+                    }
+                    Some(x) => bad(
+                        &path,
+                        format!(
+                            "expected a number {} 0, found {x}",
+                            if min_zero { "≥" } else { ">" }
+                        ),
+                    ),
+                }
+            };
+            let need_dur = |v: Option<super::raw::RawDuration>, key: &str| -> R<u64> {
+                match v {
+                    Some(d) if d.0 > 0 => Ok(d.0),
+                    Some(_) => bad(format!("arrivals.{key}"), "expected a duration > 0"),
+                    None => bad(
+                        format!("arrivals.{key}"),
+                        format!("process \"on-off\" needs `{key}` (a duration such as \"30s\")"),
+                    ),
+                }
+            };
+            Ok(Arrivals::OnOff {
+                on_rate_per_minute: need_rate(a.on_rate_per_minute, "on_rate_per_minute", false)?,
+                off_rate_per_minute: need_rate(a.off_rate_per_minute, "off_rate_per_minute", true)?,
+                mean_on_us: need_dur(a.mean_on, "mean_on")?,
+                mean_off_us: need_dur(a.mean_off, "mean_off")?,
+            })
+        }
         "closed-loop" => {
-            unused(&[("rate_per_minute", a.rate_per_minute.is_some())])?;
             let Some(clients) = int_at_least(a.clients, 1, "arrivals.clients")? else {
                 return bad(
                     "arrivals.clients",
@@ -366,20 +471,298 @@ fn resolve_arrivals(a: Option<RawArrivals>) -> R<Arrivals> {
                 think_time_us: a.think_time.map_or(0, |d| d.0),
             })
         }
-        other => Err(Invalid {
-            path: "arrivals.process".into(),
-            message: format!(
-                "unknown arrival process \"{other}\"; expected one of {}",
-                quoted(&PROCESS_NAMES)
-            ),
-            help: did_you_mean(other, &PROCESS_NAMES),
-            at_key: false,
-        }),
+        _ => resolve_trace(&a, base_dir),
     }
 }
 
-fn resolve_class(name: &str, c: RawClass, client_max_tokens: u64) -> R<RequestClass> {
+fn resolve_rate(a: &RawArrivals, process: &str) -> R<Rate> {
+    match (&a.schedule, a.rate_per_minute) {
+        (Some(_), Some(_)) => bad(
+            "arrivals.rate_per_minute",
+            "`rate_per_minute` and `schedule` are alternatives: with a schedule, its points give the rate",
+        ),
+        (None, None) => bad(
+            "arrivals.rate_per_minute",
+            format!(
+                "process \"{process}\" needs `rate_per_minute` (a number > 0) or a rate schedule ([[arrivals.schedule]] points with `at` and `rate_per_minute`)"
+            ),
+        ),
+        (None, Some(_)) => {
+            if a.schedule_period.is_some() {
+                return bad(
+                    "arrivals.schedule_period",
+                    "`schedule_period` repeats a rate schedule; add [[arrivals.schedule]] points or remove it",
+                );
+            }
+            let rate = positive_number(a.rate_per_minute, "arrivals.rate_per_minute")?;
+            Ok(Rate::fixed(rate.unwrap_or(1.0)))
+        }
+        (Some(points), None) => Ok(Rate::Scheduled(resolve_schedule(
+            points,
+            a.schedule_period.map(|d| d.0),
+        )?)),
+    }
+}
+
+fn resolve_schedule(points: &[RawSchedulePoint], period_us: Option<u64>) -> R<Schedule> {
+    if points.is_empty() {
+        return bad(
+            "arrivals.schedule",
+            "a schedule needs at least one point with `at` and `rate_per_minute`",
+        );
+    }
+    if period_us == Some(0) {
+        return bad("arrivals.schedule_period", "expected a duration > 0");
+    }
+    let mut out: Vec<SchedulePoint> = Vec::with_capacity(points.len());
+    for (i, p) in points.iter().enumerate() {
+        let base = format!("arrivals.schedule[{i}]");
+        let Some(at) = p.at else {
+            return bad(
+                &base,
+                "a schedule point needs `at` (a time such as \"2h\") and `rate_per_minute`",
+            );
+        };
+        let rate = match p.rate_per_minute {
+            None => {
+                return bad(
+                    &base,
+                    "a schedule point needs `rate_per_minute` (a number ≥ 0)",
+                );
+            }
+            Some(r) if r.is_finite() && (0.0..1e15).contains(&r) => r,
+            Some(r) => {
+                return bad(
+                    format!("{base}.rate_per_minute"),
+                    format!("expected a number ≥ 0, found {r}"),
+                );
+            }
+        };
+        if let Some(prev) = out.last()
+            && at.0 <= prev.at_us
+        {
+            return bad(
+                format!("{base}.at"),
+                format!(
+                    "schedule points must be in increasing time: {} is not after the previous point's {}",
+                    super::duration::format_duration(at.0),
+                    super::duration::format_duration(prev.at_us)
+                ),
+            );
+        }
+        if let Some(period) = period_us
+            && at.0 >= period
+        {
+            return bad(
+                format!("{base}.at"),
+                format!(
+                    "{} is not within schedule_period ({}); points of a repeating schedule lie in [0, period)",
+                    super::duration::format_duration(at.0),
+                    super::duration::format_duration(period)
+                ),
+            );
+        }
+        out.push(SchedulePoint {
+            at_us: at.0,
+            rate_per_minute: rate,
+        });
+    }
+    if out.iter().all(|p| p.rate_per_minute == 0.0) {
+        return bad(
+            "arrivals.schedule",
+            "every point has rate_per_minute = 0, so nothing would ever arrive",
+        );
+    }
+    Ok(Schedule {
+        schedule: out,
+        period_us,
+    })
+}
+
+fn resolve_trace(a: &RawArrivals, base_dir: &Path) -> R<Arrivals> {
+    let Some(file) = &a.file else {
+        return bad(
+            "arrivals.file",
+            "process \"trace\" needs `file`, the trace to replay (a .csv file or Bedrock invocation logs in .jsonl)",
+        );
+    };
+    let path = base_dir.join(file);
+    let format = match a.format.as_deref() {
+        Some(name) => match TraceFormat::from_name(name) {
+            Some(f) => f,
+            None => {
+                return Err(Invalid {
+                    path: "arrivals.format".into(),
+                    message: format!(
+                        "unknown trace format \"{name}\"; expected one of {}",
+                        quoted(&TraceFormat::NAMES)
+                    ),
+                    help: did_you_mean(name, &TraceFormat::NAMES),
+                    at_key: false,
+                    foreign: None,
+                });
+            }
+        },
+        None => match TraceFormat::from_extension(&path) {
+            Some(f) => f,
+            None => {
+                return bad(
+                    "arrivals.file",
+                    format!(
+                        "cannot tell the format of \"{file}\" from its extension (.csv, .jsonl or .json); set `format` to one of {}",
+                        quoted(&TraceFormat::NAMES)
+                    ),
+                );
+            }
+        },
+    };
+    let time_scale = match a.time_scale {
+        None => 1.0,
+        Some(x) if x.is_finite() && x > 0.0 && x <= 1e6 => x,
+        Some(x) => {
+            return bad(
+                "arrivals.time_scale",
+                format!(
+                    "expected a number > 0 (trace times are multiplied by it: 0.5 replays twice as fast), found {x}"
+                ),
+            );
+        }
+    };
+    let repeat = match &a.repeat {
+        None | Some(toml::Value::Boolean(false)) => Repeat::Times(1),
+        Some(toml::Value::Boolean(true)) => Repeat::Forever,
+        Some(toml::Value::Integer(n)) if *n >= 1 => Repeat::Times(*n as u64),
+        Some(other) => {
+            return bad(
+                "arrivals.repeat",
+                format!(
+                    "expected how many times to play the trace (an integer ≥ 1) or true (until `duration` ends), found {other}"
+                ),
+            );
+        }
+    };
+    Ok(Arrivals::Trace(TraceArrivals {
+        file: path.display().to_string(),
+        format,
+        time_scale,
+        repeat,
+        path,
+        info: Default::default(),
+        classes: ClassMode::Ignore,
+        period_us: 0,
+        unservable: 0,
+    }))
+}
+
+/// Reads the whole trace once: every line is checked now, so a malformed record is an
+/// input error before anything runs.
+fn scan_trace(
+    t: &mut TraceArrivals,
+    classes: &[RequestClass],
+    client: &Client,
+    model: &Model,
+    quota: &QuotaConfig,
+) -> R<()> {
+    let names: Vec<String> = classes.iter().map(|c| c.name.clone()).collect();
+    let mode = if names.is_empty() {
+        ClassMode::Collect
+    } else {
+        ClassMode::Known(names.clone())
+    };
+    let b = model.burndown();
+    let limit = quota
+        .tokens_per_day
+        .map_or(quota.tokens_per_minute, |d| d.min(quota.tokens_per_minute));
+    let mut unservable = 0u64;
+    let info = crate::trace::scan(&t.path, t.format, mode, |rec| {
+        let class = rec
+            .class
+            .and_then(|i| classes.get(usize::try_from(i).ok()?));
+        let max_tokens = rec
+            .max_tokens
+            .or(class.map(|c| c.max_tokens))
+            .unwrap_or(client.max_tokens);
+        let cw = rec
+            .cache_write
+            .unwrap_or_else(|| class.map_or(0, |c| c.cache_write_tokens.practical_max()));
+        let cr = rec
+            .cache_read
+            .unwrap_or_else(|| class.map_or(0, |c| c.cache_read_tokens.practical_max()));
+        let held = if quota.reserve_cache_reads {
+            rec.input.saturating_add(cr)
+        } else {
+            rec.input
+        };
+        if b.reservation(quota.reserve, held, cw, max_tokens) > limit {
+            unservable += 1;
+        }
+    })
+    .map_err(|d| Invalid {
+        path: "arrivals.file".into(),
+        message: d.message.clone(),
+        help: d.help.clone(),
+        at_key: false,
+        foreign: Some(d),
+    })?;
+    if !names.is_empty() && !info.has_class {
+        return bad(
+            "requests",
+            format!(
+                "with process = \"trace\", request classes apply to records through the trace's `class` column, and {} has none; remove the [requests.*] tables or add the column",
+                t.file
+            ),
+        );
+    }
+    if t.repeat != Repeat::Times(1) {
+        let span = info.last_us.saturating_sub(info.first_us);
+        if info.records < 2 || span <= 0 {
+            return bad(
+                "arrivals.repeat",
+                "the trace needs at least two records at different times to repeat",
+            );
+        }
+        let n = info.records as f64;
+        let period = (span as f64 * n / (n - 1.0) * t.time_scale).round();
+        t.period_us = if period >= 1.0 && period < u64::MAX as f64 {
+            period as u64
+        } else {
+            1
+        };
+    }
+    t.classes = if names.is_empty() {
+        ClassMode::Ignore
+    } else {
+        ClassMode::Known(names)
+    };
+    t.info = info;
+    t.unservable = unservable;
+    Ok(())
+}
+
+fn resolve_class(
+    name: &str,
+    c: RawClass,
+    client_max_tokens: u64,
+    cx: DistContext,
+    is_trace: bool,
+) -> R<RequestClass> {
     let base = format!("requests.{name}");
+    if is_trace {
+        for (key, present) in [
+            ("input_tokens", c.input_tokens.is_some()),
+            ("output_tokens", c.output_tokens.is_some()),
+            ("weight", c.weight.is_some()),
+        ] {
+            if present {
+                return bad(
+                    format!("{base}.{key}"),
+                    format!(
+                        "`{key}` does not apply when replaying a trace: token counts come from the trace, and a record's `class` column picks its class; a class sets only `max_tokens`, `cache_write_tokens` and `cache_read_tokens`"
+                    ),
+                );
+            }
+        }
+    }
     let weight = match c.weight {
         None => 1.0,
         Some(w) if w.is_finite() && w >= 0.0 => w,
@@ -398,14 +781,14 @@ fn resolve_class(name: &str, c: RawClass, client_max_tokens: u64) -> R<RequestCl
                 format!("missing required key `{key}` (an integer or a distribution table)"),
             ),
             None => Ok(Dist::Fixed { value: 0 }),
-            Some(v) => token_dist(v, &path, default_min),
+            Some(v) => token_dist(v, &path, default_min, cx),
         }
     };
     Ok(RequestClass {
         name: name.to_string(),
         weight,
-        input_tokens: tokens("input_tokens", c.input_tokens, 1, true)?,
-        output_tokens: tokens("output_tokens", c.output_tokens, 1, true)?,
+        input_tokens: tokens("input_tokens", c.input_tokens, 1, !is_trace)?,
+        output_tokens: tokens("output_tokens", c.output_tokens, 1, !is_trace)?,
         cache_write_tokens: tokens("cache_write_tokens", c.cache_write_tokens, 0, false)?,
         cache_read_tokens: tokens("cache_read_tokens", c.cache_read_tokens, 0, false)?,
         max_tokens: int_at_least(c.max_tokens, 1, &format!("{base}.max_tokens"))?
@@ -413,7 +796,7 @@ fn resolve_class(name: &str, c: RawClass, client_max_tokens: u64) -> R<RequestCl
     })
 }
 
-fn token_dist(v: toml::Value, path: &str, default_min: u64) -> R<Dist> {
+fn token_dist(v: toml::Value, path: &str, default_min: u64, cx: DistContext) -> R<Dist> {
     match v {
         toml::Value::Integer(n) => {
             if n < default_min as i64 {
@@ -429,12 +812,14 @@ fn token_dist(v: toml::Value, path: &str, default_min: u64) -> R<Dist> {
         }
         v @ toml::Value::Table(_) => {
             let raw: RawDist = super::load::deserialize_at(v, path)?;
-            raw.resolve(default_min).map_err(|(key, message)| Invalid {
-                path: key.map_or_else(|| path.to_string(), |k| format!("{path}.{k}")),
-                message,
-                help: None,
-                at_key: false,
-            })
+            raw.resolve(default_min, cx)
+                .map_err(|(key, message)| Invalid {
+                    path: key.map_or_else(|| path.to_string(), |k| format!("{path}.{k}")),
+                    message,
+                    help: None,
+                    at_key: false,
+                    foreign: None,
+                })
         }
         other => bad(
             path,

@@ -24,6 +24,39 @@ pub struct RequestClass {
     pub max_tokens: u64,
 }
 
+/// The token sizes of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    /// Input tokens (I).
+    pub input: u64,
+    /// Desired output length (O), before `max_tokens` truncates it.
+    pub output: u64,
+    /// Cache-write tokens (W).
+    pub cache_write: u64,
+    /// Cache-read tokens (Rd).
+    pub cache_read: u64,
+    /// `max_tokens` (M).
+    pub max_tokens: u64,
+}
+
+impl RequestClass {
+    /// Draws a request's sizes (in the order input, output, cache writes, cache reads).
+    #[inline]
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Sizes {
+        let input = self.input_tokens.sample(rng);
+        let output = self.output_tokens.sample(rng);
+        let cache_write = self.cache_write_tokens.sample(rng);
+        let cache_read = self.cache_read_tokens.sample(rng);
+        Sizes {
+            input,
+            output,
+            cache_write,
+            cache_read,
+            max_tokens: self.max_tokens,
+        }
+    }
+}
+
 /// Picks a class by weight with one uniform draw (cumulative weights, linear scan: the
 /// number of classes is small).
 #[derive(Debug, Clone)]
