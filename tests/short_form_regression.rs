@@ -7,20 +7,86 @@
 //! existing ones, SPEC §7.1), so the check is: every key of the pinned JSON is present with
 //! the same value, and the pinned keys come first, in the same order, in every object.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
 
+/// The keys of every object in a JSON text, in document order, by object path (objects
+/// inside arrays share their array's path). `serde_json::Value` sorts keys, so the order is
+/// read from the text.
+fn key_order(text: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut stack: Vec<String> = vec![];
+    let mut last_key = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                let mut s = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            s.push(c);
+                            if let Some(n) = chars.next() {
+                                s.push(n);
+                            }
+                        }
+                        '"' => break,
+                        _ => s.push(c),
+                    }
+                }
+                while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                    chars.next();
+                }
+                if chars.peek() == Some(&':') {
+                    let parent = stack.join(".");
+                    let keys = out.entry(parent).or_default();
+                    if !keys.contains(&s) {
+                        keys.push(s.clone());
+                    }
+                    last_key = s;
+                }
+            }
+            '{' | '[' => {
+                let parent = stack.last().cloned().unwrap_or_default();
+                let name = if last_key.is_empty() {
+                    "[]".to_string()
+                } else {
+                    last_key.clone()
+                };
+                let _ = parent;
+                stack.push(name);
+                last_key.clear();
+            }
+            '}' | ']' => {
+                stack.pop();
+                last_key.clear();
+            }
+            ',' => last_key.clear(),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn check_order(pinned: &str, now: &str, name: &str) {
+    let (p, n) = (key_order(pinned), key_order(now));
+    for (path, keys) in &p {
+        let now_keys = n.get(path).cloned().unwrap_or_default();
+        assert!(
+            now_keys.len() >= keys.len() && now_keys[..keys.len()] == keys[..],
+            "{name} `{path}`: key order changed: pinned {keys:?}, now {now_keys:?}"
+        );
+    }
+}
+
 fn check_prefix(pinned: &Value, now: &Value, path: &str) {
     match (pinned, now) {
         (Value::Object(p), Value::Object(n)) => {
-            let now_keys: Vec<&String> = n.keys().collect();
-            let pinned_keys: Vec<&String> = p.keys().collect();
-            assert!(
-                now_keys.len() >= pinned_keys.len()
-                    && now_keys[..pinned_keys.len()] == pinned_keys[..],
-                "{path}: keys changed: pinned {pinned_keys:?}, now {now_keys:?}"
-            );
+            for k in p.keys() {
+                assert!(n.contains_key(k), "{path}: key `{k}` is gone");
+            }
             for (k, v) in p {
                 check_prefix(v, &n[k], &format!("{path}.{k}"));
             }
@@ -52,10 +118,12 @@ fn pinned(name: &str) {
     let scenario = quotasim::Scenario::from_path(&dir.join(format!("{name}.toml")), &[])
         .expect("fixture scenario loads");
     let report = quotasim::simulate(&scenario);
-    let now: Value = serde_json::to_value(&report).expect("report serializes");
+    let now_text = report.render(quotasim::report::Format::Json, Default::default());
+    let now: Value = serde_json::from_str(&now_text).expect("report parses");
     let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("fixture JSON");
     let pinned: Value = serde_json::from_str(&text).expect("fixture parses");
     check_prefix(&pinned, &now, name);
+    check_order(&text, &now_text, name);
 }
 
 #[test]

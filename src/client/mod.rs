@@ -1,5 +1,10 @@
-//! The client: concurrency limit and retry policies (SPEC §5).
+//! The client: concurrency limit, retry policies, botocore's adaptive rate limiter,
+//! client-side pacing and timeouts (SPEC §5).
 
+pub mod adaptive;
+pub mod pacing;
 pub mod retry;
 
+pub use adaptive::AdaptiveLimiter;
+pub use pacing::{Pacer, Pacing};
 pub use retry::{Jitter, RetryPolicy, RetryState};

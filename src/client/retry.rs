@@ -27,6 +27,8 @@ pub enum RetryPolicy {
     AwsLegacy,
     /// Up to 3 attempts, sleep `U(0,1) × min(2^(n−1), 20)` s, with a shared retry quota.
     AwsStandard,
+    /// aws-standard plus botocore's client-side rate limiter (see [`crate::client::adaptive`]).
+    AwsAdaptive,
     /// A custom exponential backoff: `min(cap, base × 2^(n−1))` with jitter.
     Exponential {
         /// First backoff, µs.
@@ -36,10 +38,16 @@ pub enum RetryPolicy {
         /// The jitter.
         jitter: Jitter,
     },
+    /// A fixed sleep between attempts (the OpenAI cookbook's parallel processor waits 15 s
+    /// after a 429).
+    Fixed {
+        /// The sleep, µs.
+        delay_us: u64,
+    },
 }
 
 /// The names `client.retry` accepts as a string.
-pub const RETRY_NAMES: [&str; 3] = ["none", "aws-legacy", "aws-standard"];
+pub const RETRY_NAMES: [&str; 4] = ["none", "aws-legacy", "aws-standard", "aws-adaptive"];
 
 impl RetryPolicy {
     /// Attempts allowed when `client.max_attempts` is not set.
@@ -47,8 +55,21 @@ impl RetryPolicy {
         match self {
             RetryPolicy::None => 1,
             RetryPolicy::AwsLegacy => 5,
-            RetryPolicy::AwsStandard | RetryPolicy::Exponential { .. } => 3,
+            RetryPolicy::AwsStandard
+            | RetryPolicy::AwsAdaptive
+            | RetryPolicy::Exponential { .. } => 3,
+            RetryPolicy::Fixed { .. } => 5,
         }
+    }
+
+    /// Whether the client runs botocore's adaptive rate limiter.
+    pub fn is_adaptive(&self) -> bool {
+        matches!(self, RetryPolicy::AwsAdaptive)
+    }
+
+    /// Whether the client keeps botocore's shared retry quota.
+    pub fn has_retry_quota(&self) -> bool {
+        matches!(self, RetryPolicy::AwsStandard | RetryPolicy::AwsAdaptive)
     }
 }
 
@@ -102,7 +123,7 @@ impl RetryState {
                 let u: f64 = rng.random();
                 Some((seconds_us(u * (1u64 << exp) as f64), 0))
             }
-            RetryPolicy::AwsStandard => {
+            RetryPolicy::AwsStandard | RetryPolicy::AwsAdaptive => {
                 if self.quota < RETRY_COST {
                     return None;
                 }
@@ -135,13 +156,14 @@ impl RetryState {
                 };
                 Some((sleep.round() as u64, 0))
             }
+            RetryPolicy::Fixed { delay_us } => Some((delay_us, 0)),
         }
     }
 
     /// Records a success; `last_retry_cost` is what its last retry took (0 if none).
     #[inline]
     pub fn on_success(&mut self, retried: bool, last_retry_cost: u32) {
-        if matches!(self.policy, RetryPolicy::AwsStandard) {
+        if self.policy.has_retry_quota() {
             let back = if retried {
                 last_retry_cost
             } else {

@@ -12,9 +12,10 @@ use std::collections::VecDeque;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use crate::client::RetryState;
-use crate::metrics::Metrics;
-use crate::quota::{Admission, Burndown, Quota, ReserveMode};
+use crate::client::adaptive::sleep_us;
+use crate::client::{AdaptiveLimiter, Pacer, RetryState};
+use crate::metrics::{FailCause, Metrics};
+use crate::quota::{Admission, Burndown, Footprint, Quota, ReserveMode};
 use crate::report::Report;
 use crate::scenario::Scenario;
 use crate::trace::TraceRecord;
@@ -33,6 +34,14 @@ enum Event {
     Retry(u32),
     /// Request `id`'s current attempt ends (its outcome is stored in the request).
     AttemptEnds(u32),
+    /// Streaming settlement of request `id`'s attempt in progress.
+    Tick(u32),
+    /// `client.timeout` of request `id` in its `epoch`-th use of the slot.
+    Timeout(u32, u32),
+    /// Request `id` wakes in the aws-adaptive token bucket (`wake` tells stale wakes apart).
+    AdaptiveWake(u32, u32),
+    /// The client pacer may release its first held attempt.
+    PacerWake,
 }
 
 /// How the attempt in flight will end.
@@ -43,21 +52,51 @@ enum Pending {
     Throttled,
 }
 
+/// Where a request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for a concurrency slot.
+    Queued,
+    /// Held by the client pacer.
+    Pacing,
+    /// Waiting in the aws-adaptive token bucket.
+    Adaptive,
+    /// Sleeping before a retry.
+    Sleeping,
+    /// An attempt is at the provider.
+    Attempt,
+    /// The client gave up (timeout); the slot waits for the request's pending event.
+    Abandoned,
+    /// Finished; the slot is free.
+    Done,
+}
+
 const NO_USER: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy)]
 struct Request {
     arrival: u64,
     input: u64,
-    output: u64,
+    fp: Footprint,
     reserved: u64,
     cost: u64,
     adm: Admission,
     prev_sleep: u64,
+    /// When the current hold (pacing or adaptive) began.
+    held_since: u64,
+    /// When the current attempt's output starts and ends (streaming ticks).
+    gen_start: u64,
+    end: u64,
+    /// Output tokens charged so far by streaming ticks.
+    generated: u64,
     attempts: u32,
     last_retry_cost: u32,
     user: u32,
+    /// Slot generation and adaptive-wake token: tell stale events apart after reuse.
+    epoch: u32,
+    wake: u32,
     pending: Pending,
+    phase: Phase,
     counted: bool,
     truncated: bool,
 }
@@ -75,7 +114,14 @@ struct Sim<'a> {
     in_flight: u64,
     concurrency: u64,
     quota: Quota,
+    streams: bool,
     retry: RetryState,
+    adaptive: Option<AdaptiveLimiter>,
+    /// Senders waiting inside the adaptive bucket, in `Condition.wait` order.
+    adaptive_waiters: VecDeque<u32>,
+    pacer: Option<Pacer>,
+    pacer_held: VecDeque<u32>,
+    pacer_wake: bool,
     arrivals: ArrivalProcess,
     picker: ClassPicker,
     rng_arrivals: ChaCha8Rng,
@@ -127,6 +173,12 @@ impl<'a> Sim<'a> {
     fn new(s: &'a Scenario) -> Self {
         let q = &s.quota;
         let seed = s.seed;
+        let quota = Quota::from_limits(&q.limits, s.model.burndown(), q.reserve, q.settle);
+        let mut metrics = Metrics::new(s.warmup_us, s.duration_us);
+        metrics.configure(
+            q.limits.iter().map(|l| l.name.clone()).collect(),
+            s.client.max_attempts,
+        );
         Sim {
             s,
             burndown: s.model.burndown(),
@@ -138,13 +190,14 @@ impl<'a> Sim<'a> {
             waiting: VecDeque::new(),
             in_flight: 0,
             concurrency: s.client.concurrency.unwrap_or(u64::MAX),
-            quota: Quota::new(
-                q.limiter,
-                q.tokens_per_minute,
-                q.requests_per_minute,
-                q.tokens_per_day,
-            ),
+            streams: quota.streams(),
+            quota,
             retry: RetryState::new(s.client.retry.clone(), s.client.max_attempts),
+            adaptive: s.client.retry.is_adaptive().then(AdaptiveLimiter::new),
+            adaptive_waiters: VecDeque::new(),
+            pacer: s.client.pacing.as_ref().map(Pacer::new),
+            pacer_held: VecDeque::new(),
+            pacer_wake: false,
             arrivals: ArrivalProcess::new(&s.arrivals),
             picker: ClassPicker::new(&s.requests),
             rng_arrivals: stream(seed, Stream::Arrivals),
@@ -152,7 +205,7 @@ impl<'a> Sim<'a> {
             rng_tokens: stream(seed, Stream::Tokens),
             rng_retries: stream(seed, Stream::Retries),
             rng_faults: stream(seed, Stream::Faults),
-            metrics: Metrics::new(s.warmup_us, s.duration_us),
+            metrics,
             events: 0,
         }
     }
@@ -180,10 +233,35 @@ impl<'a> Sim<'a> {
                     let id = self.new_request(u, None);
                     self.submit(id);
                 }
-                Event::Retry(id) => self.start_attempt(id),
+                Event::Retry(id) => {
+                    if self.phase(id) == Phase::Abandoned {
+                        self.free_slot(id);
+                    } else {
+                        self.send(id);
+                    }
+                }
                 Event::AttemptEnds(id) => self.attempt_ends(id),
+                Event::Tick(id) => self.tick(id),
+                Event::Timeout(id, epoch) => self.timeout(id, epoch),
+                Event::AdaptiveWake(id, wake) => self.adaptive_wake(id, wake),
+                Event::PacerWake => {
+                    self.pacer_wake = false;
+                    self.release_paced();
+                }
             }
         }
+    }
+
+    #[inline]
+    fn phase(&self, id: u32) -> Phase {
+        self.requests
+            .get(id as usize)
+            .map_or(Phase::Done, |r| r.phase)
+    }
+
+    #[inline]
+    fn req(&mut self, id: u32) -> Option<&mut Request> {
+        self.requests.get_mut(id as usize)
     }
 
     fn schedule_next_arrival(&mut self) {
@@ -224,6 +302,7 @@ impl<'a> Sim<'a> {
             sizes.cache_write,
             sizes.max_tokens,
         );
+        let cache_read = sizes.cache_read;
         let output = desired.min(max_tokens);
         // Cache reads are free; under `quota.reserve_cache_reads` they are held at the input
         // rate from admission to settlement.
@@ -236,58 +315,232 @@ impl<'a> Sim<'a> {
             .burndown
             .reservation(self.reserve, held_input, cache_write, max_tokens);
         let cost = self.burndown.final_cost(input, cache_write, output);
+        let fp = Footprint {
+            prompt: input.saturating_add(cache_write),
+            cache_read,
+            held_reads: held_input - input,
+            max_tokens,
+            output,
+        };
         let counted = self.metrics.counts(self.now);
         if counted {
             self.metrics.requests.arrived += 1;
-            if !self.quota.servable(reserved) {
+            if !self.quota.servable(&fp) {
                 self.metrics.requests.unservable += 1;
             }
         }
-        let req = Request {
+        let mut req = Request {
             arrival: self.now,
             input,
-            output,
+            fp,
             reserved,
             cost,
             adm: Admission::default(),
             prev_sleep: 0,
+            held_since: 0,
+            gen_start: 0,
+            end: 0,
+            generated: 0,
             attempts: 0,
             last_retry_cost: 0,
             user,
+            epoch: 0,
+            wake: 0,
             pending: Pending::Success,
+            phase: Phase::Queued,
             counted,
             truncated: desired > max_tokens,
         };
-        match self.free.pop() {
+        let id = match self.free.pop() {
             Some(id) => {
-                self.requests[id as usize] = req;
+                if let Some(slot) = self.requests.get_mut(id as usize) {
+                    req.epoch = slot.epoch.wrapping_add(1);
+                    req.wake = slot.wake;
+                    *slot = req;
+                }
                 id
             }
             None => {
                 self.requests.push(req);
-                (self.requests.len() - 1) as u32
+                u32::try_from(self.requests.len() - 1).unwrap_or(u32::MAX)
             }
+        };
+        if let Some(timeout) = self.s.client.timeout_us {
+            self.queue.push(
+                self.now.saturating_add(timeout),
+                Event::Timeout(id, req.epoch),
+            );
         }
+        id
     }
 
     fn submit(&mut self, id: u32) {
         if self.in_flight < self.concurrency {
             self.in_flight += 1;
-            self.start_attempt(id);
+            self.send(id);
         } else {
             self.waiting.push_back(id);
         }
     }
 
+    /// The request (in flight) wants to send an attempt: through the client pacer, then the
+    /// aws-adaptive token bucket, then to the provider.
+    fn send(&mut self, id: u32) {
+        if self.pacer.is_some() {
+            if self.pacer_held.is_empty() && self.pacer_admits(id) {
+                self.adaptive_send(id);
+            } else {
+                let now = self.now;
+                if let Some(r) = self.req(id) {
+                    r.phase = Phase::Pacing;
+                    r.held_since = now;
+                }
+                self.pacer_held.push_back(id);
+                self.schedule_pacer();
+            }
+        } else {
+            self.adaptive_send(id);
+        }
+    }
+
+    /// Takes the pacer's tokens for `id`'s attempt if it may leave now.
+    fn pacer_admits(&mut self, id: u32) -> bool {
+        let Some(r) = self.requests.get(id as usize) else {
+            return true;
+        };
+        let Some(p) = &mut self.pacer else {
+            return true;
+        };
+        let cost = self
+            .burndown
+            .reservation(p.count, r.fp.prompt, 0, r.fp.max_tokens);
+        if p.wait(self.now, cost) == 0 {
+            p.take(self.now, cost);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn schedule_pacer(&mut self) {
+        if self.pacer_wake {
+            return;
+        }
+        let Some(&head) = self.pacer_held.front() else {
+            return;
+        };
+        let Some(r) = self.requests.get(head as usize) else {
+            return;
+        };
+        let Some(p) = &mut self.pacer else { return };
+        let cost = self
+            .burndown
+            .reservation(p.count, r.fp.prompt, 0, r.fp.max_tokens);
+        let wait = p.wait(self.now, cost).max(1);
+        self.pacer_wake = true;
+        self.queue
+            .push(self.now.saturating_add(wait), Event::PacerWake);
+    }
+
+    /// Releases held attempts in FIFO order while the pacer allows.
+    fn release_paced(&mut self) {
+        while let Some(&head) = self.pacer_held.front() {
+            if self.phase(head) == Phase::Abandoned {
+                self.pacer_held.pop_front();
+                self.free_slot(head);
+                continue;
+            }
+            if !self.pacer_admits(head) {
+                break;
+            }
+            self.pacer_held.pop_front();
+            let now = self.now;
+            if let Some(r) = self.req(head) {
+                let (counted, since) = (r.counted, r.held_since);
+                self.metrics.held(counted, now - since, false);
+            }
+            self.adaptive_send(head);
+        }
+        self.schedule_pacer();
+    }
+
+    fn adaptive_send(&mut self, id: u32) {
+        let t = self.now as f64 / 1e6;
+        match self.adaptive.as_mut().map(|a| a.try_acquire(t)) {
+            None | Some(Ok(())) => self.start_attempt(id),
+            Some(Err(sleep)) => {
+                let now = self.now;
+                if let Some(r) = self.req(id) {
+                    r.phase = Phase::Adaptive;
+                    r.held_since = now;
+                }
+                self.adaptive_wait(id, sleep);
+            }
+        }
+    }
+
+    /// `Condition.wait(sleep)`: join the back of the waiters and wake after `sleep` s.
+    fn adaptive_wait(&mut self, id: u32, sleep: f64) {
+        let at = self.now.saturating_add(sleep_us(sleep));
+        self.adaptive_waiters.push_back(id);
+        if let Some(r) = self.req(id) {
+            r.wake = r.wake.wrapping_add(1);
+            let wake = r.wake;
+            self.queue.push(at, Event::AdaptiveWake(id, wake));
+        }
+    }
+
+    /// `Condition.notify()`: the longest waiter wakes now.
+    fn adaptive_notify(&mut self) {
+        if let Some(id) = self.adaptive_waiters.pop_front()
+            && let Some(r) = self.requests.get_mut(id as usize)
+        {
+            r.wake = r.wake.wrapping_add(1);
+            let wake = r.wake;
+            self.queue.push(self.now, Event::AdaptiveWake(id, wake));
+        }
+    }
+
+    fn adaptive_wake(&mut self, id: u32, wake: u32) {
+        let Some(r) = self.requests.get(id as usize) else {
+            return;
+        };
+        if r.wake != wake || !matches!(r.phase, Phase::Adaptive | Phase::Abandoned) {
+            return; // superseded by a notify
+        }
+        if let Some(pos) = self.adaptive_waiters.iter().position(|&w| w == id) {
+            self.adaptive_waiters.remove(pos);
+        }
+        if r.phase == Phase::Abandoned {
+            self.free_slot(id);
+            return;
+        }
+        let (counted, since) = (r.counted, r.held_since);
+        let t = self.now as f64 / 1e6;
+        match self.adaptive.as_mut().map(|a| a.retry_acquire(t)) {
+            None | Some(Ok(())) => {
+                self.metrics.held(counted, self.now - since, true);
+                self.start_attempt(id);
+            }
+            Some(Err(sleep)) => self.adaptive_wait(id, sleep),
+        }
+    }
+
     fn start_attempt(&mut self, id: u32) {
         let now = self.now;
-        let r = &mut self.requests[id as usize];
-        if r.attempts == 0 && r.counted {
-            self.metrics.queue_wait.record(now - r.arrival);
+        let Some(r) = self.requests.get_mut(id as usize) else {
+            return;
+        };
+        if r.attempts == 0 {
+            if r.counted {
+                self.metrics.queue_wait.record(now - r.arrival);
+            }
+            self.metrics.first_attempt(r.counted);
         }
         r.attempts += 1;
+        r.phase = Phase::Attempt;
         let (counted, reserved) = (r.counted, r.reserved);
-        let end = match self.quota.try_admit(now, reserved) {
+        let end = match self.quota.try_admit(now, &r.fp) {
             Ok(adm) => {
                 r.adm = adm;
                 let svc = &self.s.service;
@@ -296,52 +549,117 @@ impl<'a> Sim<'a> {
                 let (pending, took) = if fails {
                     (Pending::ServerError, svc.ttft_us)
                 } else {
-                    (Pending::Success, svc.service_time_us(r.input, r.output))
+                    (Pending::Success, svc.service_time_us(r.input, r.fp.output))
                 };
                 r.pending = pending;
-                self.metrics.admitted(now, counted, reserved);
-                now.saturating_add(took)
+                let end = now.saturating_add(took);
+                let charged = self.quota.primary_charge(&r.fp);
+                if self.streams && pending == Pending::Success {
+                    r.gen_start = now.saturating_add(svc.service_time_us(r.input, 0));
+                    r.end = end;
+                    r.generated = 0;
+                    let next = now.saturating_add(self.s.quota.settle_interval_us);
+                    if next < end {
+                        self.queue.push(next, Event::Tick(id));
+                    }
+                }
+                self.metrics.admitted(now, counted, reserved, charged);
+                end
             }
-            Err(cause) => {
+            Err(limit) => {
                 r.pending = Pending::Throttled;
-                self.metrics.throttled(now, counted, cause);
+                let cause = self.quota.cause(limit);
+                self.metrics.throttled(now, counted, cause, limit);
                 now.saturating_add(self.s.service.throttle_latency_us)
             }
         };
         self.queue.push(end, Event::AttemptEnds(id));
     }
 
+    /// Output tokens an attempt has generated by `now`.
+    fn generated_by(&self, r: &Request) -> u64 {
+        if self.now <= r.gen_start {
+            return 0;
+        }
+        let secs = (self.now - r.gen_start) as f64 / 1e6;
+        let g = (secs * self.s.service.output_tokens_per_second).floor();
+        if g >= r.fp.output as f64 {
+            r.fp.output
+        } else {
+            g as u64
+        }
+    }
+
+    fn tick(&mut self, id: u32) {
+        let Some(r) = self.requests.get(id as usize).copied() else {
+            return;
+        };
+        let g = self.generated_by(&r);
+        let delta = self.quota.tick(self.now, &r.adm, &r.fp, r.generated, g);
+        self.metrics.settled(self.now, delta);
+        if let Some(r) = self.req(id) {
+            r.generated = g;
+        }
+        let next = self.now.saturating_add(self.s.quota.settle_interval_us);
+        if next < r.end {
+            self.queue.push(next, Event::Tick(id));
+        }
+    }
+
     fn attempt_ends(&mut self, id: u32) {
         let now = self.now;
-        let r = self.requests[id as usize];
+        let Some(r) = self.requests.get(id as usize).copied() else {
+            return;
+        };
+        let abandoned = r.phase == Phase::Abandoned;
+        // The provider settles whatever the client does.
         match r.pending {
             Pending::Success => {
-                let delta = self.quota.settle(now, r.adm, r.reserved, r.cost);
+                let delta = self.quota.settle(now, &r.adm, &r.fp, r.generated, true);
                 self.metrics.settled(now, delta);
+            }
+            Pending::ServerError => {
+                let delta = self.quota.settle(now, &r.adm, &r.fp, r.generated, false);
+                self.metrics.settled(now, delta);
+            }
+            Pending::Throttled => {}
+        }
+        if abandoned {
+            self.free_slot(id);
+            return;
+        }
+        if let Some(a) = &mut self.adaptive {
+            a.on_response(now as f64 / 1e6, r.pending == Pending::Throttled);
+            self.adaptive_notify();
+        }
+        match r.pending {
+            Pending::Success => {
                 self.retry.on_success(r.attempts > 1, r.last_retry_cost);
                 self.metrics.succeeded(
                     now,
                     r.arrival,
                     r.counted,
                     r.input,
-                    r.output,
+                    r.fp.output,
                     r.cost,
                     r.truncated,
+                    r.attempts,
                 );
-                self.finish(id);
+                self.release_client(id);
+                self.free_slot(id);
             }
             Pending::ServerError => {
-                let delta = self.quota.settle(now, r.adm, r.reserved, 0);
-                self.metrics.settled(now, delta);
                 self.metrics.server_error(r.counted);
-                self.retry_or_fail(id);
+                self.retry_or_fail(id, FailCause::ServerError);
             }
-            Pending::Throttled => self.retry_or_fail(id),
+            Pending::Throttled => self.retry_or_fail(id, FailCause::Throttled),
         }
     }
 
-    fn retry_or_fail(&mut self, id: u32) {
-        let r = &mut self.requests[id as usize];
+    fn retry_or_fail(&mut self, id: u32, cause: FailCause) {
+        let Some(r) = self.requests.get_mut(id as usize) else {
+            return;
+        };
         match self
             .retry
             .on_failure(r.attempts, r.prev_sleep, &mut self.rng_retries)
@@ -349,27 +667,59 @@ impl<'a> Sim<'a> {
             Some((sleep, cost)) => {
                 r.prev_sleep = sleep;
                 r.last_retry_cost = cost;
+                r.phase = Phase::Sleeping;
+                self.metrics.backoff(r.counted, sleep);
                 self.queue
                     .push(self.now.saturating_add(sleep), Event::Retry(id));
             }
             None => {
-                if r.counted {
-                    self.metrics.requests.failed += 1;
-                }
-                self.finish(id);
+                let (counted, attempts) = (r.counted, r.attempts);
+                self.metrics.failed(counted, cause, attempts);
+                self.release_client(id);
+                self.free_slot(id);
             }
         }
     }
 
-    /// The request reached its final outcome: free its slot and start the next one.
-    fn finish(&mut self, id: u32) {
-        let user = self.requests[id as usize].user;
-        self.free.push(id);
-        self.in_flight -= 1;
-        if let Some(next) = self.waiting.pop_front() {
-            self.in_flight += 1;
-            self.start_attempt(next);
+    /// `client.timeout` passed for request `id` (if it is still the same request).
+    fn timeout(&mut self, id: u32, epoch: u32) {
+        let Some(r) = self.requests.get_mut(id as usize) else {
+            return;
+        };
+        if r.epoch != epoch || matches!(r.phase, Phase::Done | Phase::Abandoned) {
+            return;
         }
+        let was = r.phase;
+        r.phase = Phase::Abandoned;
+        let (counted, attempts) = (r.counted, r.attempts);
+        self.metrics.failed(counted, FailCause::Timeout, attempts);
+        if was == Phase::Queued {
+            // Not in flight: it stays in the client queue until popped, then is freed.
+            self.user_continues(id);
+        } else {
+            // Its slot waits for the pending retry, wake or attempt end.
+            self.release_client(id);
+        }
+    }
+
+    /// The request reached its final outcome for the client: release its concurrency slot,
+    /// start the next queued request, and let a closed-loop user think.
+    fn release_client(&mut self, id: u32) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        while let Some(next) = self.waiting.pop_front() {
+            if self.phase(next) == Phase::Abandoned {
+                self.free_slot(next);
+                continue;
+            }
+            self.in_flight += 1;
+            self.send(next);
+            break;
+        }
+        self.user_continues(id);
+    }
+
+    fn user_continues(&mut self, id: u32) {
+        let user = self.requests.get(id as usize).map_or(NO_USER, |r| r.user);
         if user != NO_USER
             && let Arrivals::ClosedLoop { think_time_us, .. } = self.s.arrivals
         {
@@ -377,6 +727,13 @@ impl<'a> Sim<'a> {
             if t < self.s.duration_us {
                 self.queue.push(t, Event::UserSends(user));
             }
+        }
+    }
+
+    fn free_slot(&mut self, id: u32) {
+        if let Some(r) = self.req(id) {
+            r.phase = Phase::Done;
+            self.free.push(id);
         }
     }
 }

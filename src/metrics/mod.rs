@@ -5,8 +5,8 @@ use hdrhistogram::Histogram;
 
 use crate::quota::{MINUTE_US, ThrottleCause};
 use crate::report::{
-    AttemptCounts, Latency, LatencySummary, MinuteRow, Report, RequestCounts, Throughput,
-    TokenTotals,
+    AttemptCounts, ClientStats, Latency, LatencySummary, MinuteRow, NamedCounts, Report,
+    RequestCounts, Throughput, TokenTotals,
 };
 
 /// Latency samples in µs: exact sum and count, percentiles from an HDR histogram.
@@ -81,6 +81,26 @@ pub struct Metrics {
     /// Wait from arrival to first attempt.
     pub queue_wait: LatencyRecorder,
     timeline: Vec<MinuteRow>,
+    /// Throttles by limit index.
+    by_limit: Vec<u64>,
+    limit_names: Vec<String>,
+    /// Counted requests that sent at least one attempt.
+    first_attempts: u64,
+    /// Backoff, pacing and adaptive waits of counted requests, µs.
+    backoff_us: u128,
+    pacing_us: u128,
+    adaptive_us: u128,
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailCause {
+    /// Its last attempt was throttled.
+    Throttled,
+    /// Its last attempt got a 503.
+    ServerError,
+    /// `client.timeout` passed.
+    Timeout,
 }
 
 impl Metrics {
@@ -90,6 +110,72 @@ impl Metrics {
             warmup_us,
             duration_us,
             ..Default::default()
+        }
+    }
+
+    /// Names the quota's limits (for `throttled_by_limit`) and sizes the attempts histogram
+    /// so that recording never allocates.
+    pub fn configure(&mut self, limit_names: Vec<String>, max_attempts: u32) {
+        self.by_limit = vec![0; limit_names.len()];
+        self.limit_names = limit_names;
+        self.attempts.per_request.0 = vec![0; max_attempts as usize + 1];
+    }
+
+    /// A counted request sent its first attempt.
+    #[inline]
+    pub fn first_attempt(&mut self, counted: bool) {
+        if counted {
+            self.first_attempts += 1;
+        }
+    }
+
+    /// A counted request will sleep `us` before its next attempt.
+    #[inline]
+    pub fn backoff(&mut self, counted: bool, us: u64) {
+        if counted {
+            self.backoff_us += u128::from(us);
+        }
+    }
+
+    /// A counted request was held `us` before sending (`adaptive`: by aws-adaptive).
+    #[inline]
+    pub fn held(&mut self, counted: bool, us: u64, adaptive: bool) {
+        if counted {
+            self.pacing_us += u128::from(us);
+            if adaptive {
+                self.adaptive_us += u128::from(us);
+            }
+        }
+    }
+
+    /// A counted request reached its final outcome after `attempts` attempts.
+    #[inline]
+    fn attempts_histogram(&mut self, attempts: u32) {
+        let h = &mut self.attempts.per_request.0;
+        let i = attempts as usize;
+        match h.get_mut(i) {
+            Some(c) => *c += 1,
+            None => {
+                h.resize(i + 1, 0);
+                if let Some(c) = h.get_mut(i) {
+                    *c += 1;
+                }
+            }
+        }
+    }
+
+    /// A request failed.
+    #[inline]
+    pub fn failed(&mut self, counted: bool, cause: FailCause, attempts: u32) {
+        if counted {
+            self.requests.failed += 1;
+            let f = &mut self.requests.failed_by;
+            match cause {
+                FailCause::Throttled => f.throttled += 1,
+                FailCause::ServerError => f.server_error += 1,
+                FailCause::Timeout => f.timeout += 1,
+            }
+            self.attempts_histogram(attempts);
         }
     }
 
@@ -112,12 +198,13 @@ impl Metrics {
         &mut self.timeline[minute]
     }
 
-    /// An attempt was admitted with reservation `reserved`.
+    /// An attempt was admitted with reservation `reserved`; the timeline's limit was charged
+    /// `charged`.
     #[inline]
-    pub fn admitted(&mut self, now: u64, counted: bool, reserved: u64) {
+    pub fn admitted(&mut self, now: u64, counted: bool, reserved: u64, charged: u64) {
         let row = self.row(now);
         row.admitted += 1;
-        row.quota_charged += i64::try_from(reserved).unwrap_or(i64::MAX);
+        row.quota_charged += i64::try_from(charged).unwrap_or(i64::MAX);
         if counted {
             self.attempts.sent += 1;
             self.attempts.admitted += 1;
@@ -125,11 +212,14 @@ impl Metrics {
         }
     }
 
-    /// An attempt was throttled by `cause`.
+    /// An attempt was throttled by limit number `limit`, reported under `cause`.
     #[inline]
-    pub fn throttled(&mut self, now: u64, counted: bool, cause: ThrottleCause) {
+    pub fn throttled(&mut self, now: u64, counted: bool, cause: ThrottleCause, limit: usize) {
         self.row(now).throttled += 1;
         if counted {
+            if let Some(c) = self.by_limit.get_mut(limit) {
+                *c += 1;
+            }
             self.attempts.sent += 1;
             self.attempts.throttled += 1;
             let by = &mut self.attempts.throttled_by;
@@ -169,6 +259,7 @@ impl Metrics {
         output: u64,
         cost: u64,
         truncated: bool,
+        attempts: u32,
     ) {
         self.row(now).completed += 1;
         if now >= self.warmup_us && now < self.duration_us {
@@ -183,6 +274,7 @@ impl Metrics {
             self.tokens.output += output;
             self.tokens.quota_consumed += cost;
             self.e2e.record(now - arrival);
+            self.attempts_histogram(attempts);
         }
     }
 
@@ -192,6 +284,21 @@ impl Metrics {
         let minutes = (self.duration_us - self.warmup_us) as f64 / MINUTE_US as f64;
         let r = &mut self.requests;
         r.unfinished = r.arrived.saturating_sub(r.succeeded + r.failed);
+        let names = std::mem::take(&mut self.limit_names);
+        self.attempts.throttled_by_limit = NamedCounts(
+            names
+                .into_iter()
+                .zip(self.by_limit.iter().copied())
+                .collect(),
+        );
+        let secs = |us: u128| us as f64 / 1e6;
+        let client = ClientStats {
+            retry_amplification: (self.first_attempts > 0)
+                .then(|| self.attempts.sent as f64 / self.first_attempts as f64),
+            backoff_seconds: secs(self.backoff_us),
+            pacing_seconds: secs(self.pacing_us),
+            adaptive_wait_seconds: secs(self.adaptive_us),
+        };
         Report {
             scenario: scenario.to_string(),
             seed,
@@ -213,6 +320,7 @@ impl Metrics {
                 events,
                 ..Default::default()
             },
+            client,
         }
     }
 }

@@ -1,94 +1,521 @@
-//! The provider's quota: costs, limiters and model presets (SPEC §3, §6).
+//! The provider's quota: costs, limiters, model presets and provider presets (SPEC §3, §6).
+//!
+//! A quota is an ordered list of limits ([`LimitSpec`]). The SPEC's short-form keys
+//! (`tokens_per_minute`, `requests_per_minute`, `tokens_per_day`) expand through the
+//! `quota.provider` preset (see [`providers`]) into that list; `[[quota.limits]]` adds more.
+//! Every limit is checked in order at admission; the first one that refuses is the throttle
+//! cause. The engine's hot loop walks a small `Vec` of plain enums (no dynamic dispatch).
 
 pub mod cost;
 pub mod limiter;
 pub mod models;
+pub mod providers;
+
+use serde::{Deserialize, Serialize};
 
 pub use cost::{Burndown, ReserveMode};
 pub use limiter::{Limiter, LimiterKind};
+pub use providers::Provider;
 
 /// Microseconds in a minute: the period of per-minute limits.
 pub const MINUTE_US: u64 = 60_000_000;
 /// Microseconds in a day: tokens-per-day always uses a fixed window of this length.
 pub const DAY_US: u64 = 86_400_000_000;
+/// Most limits one quota may hold (tickets of an admission live in a fixed array).
+pub const MAX_LIMITS: usize = 8;
 
-/// Which limit refused an attempt, in the order they are checked.
+/// The SPEC §7.1 category a throttle is reported under (`attempts.throttled_by`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThrottleCause {
-    /// `requests_per_minute`.
+    /// A request-count limit.
     RequestsPerMinute,
-    /// `tokens_per_minute`.
+    /// A token limit over a period shorter than a day.
     TokensPerMinute,
-    /// `tokens_per_day`.
+    /// A token limit over a day or longer.
     TokensPerDay,
+}
+
+/// What a limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Counts {
+    /// Bedrock quota tokens: `input_burndown × (I + W) + output_burndown × A`; reserved per
+    /// `quota.reserve`.
+    QuotaTokens,
+    /// Input and cache-write tokens `I + W` (cache reads are free).
+    InputTokens,
+    /// Output tokens `A`; reserved as `max_tokens`.
+    OutputTokens,
+    /// Input, cache-write and output tokens without burndown: `I + W + A`; reserved as
+    /// `I + W + max_tokens`.
+    Tokens,
+    /// OpenAI's estimate `max(max_tokens, I + W + Rd)`, charged at admission, never adjusted.
+    EstimatedTokens,
+    /// Azure OpenAI's estimate `I + W + Rd + max_tokens`, charged at admission, never adjusted.
+    #[serde(rename = "prompt+max_tokens")]
+    PromptPlusMaxTokens,
+    /// Admitted attempts; each counts 1 and is never given back.
+    Requests,
+}
+
+impl Counts {
+    /// Valid spellings, for error messages.
+    pub const NAMES: [&'static str; 7] = [
+        "quota-tokens",
+        "input-tokens",
+        "output-tokens",
+        "tokens",
+        "estimated-tokens",
+        "prompt+max_tokens",
+        "requests",
+    ];
+}
+
+/// When a limit is charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Charge {
+    /// The reservation is charged at admission and settled to the final count at completion
+    /// (progressively while output streams when `quota.settle = "streaming"`).
+    #[default]
+    Reserve,
+    /// Only the part known up front (input) is charged at admission; output is charged while
+    /// it is generated.
+    AsGenerated,
+}
+
+/// What an `as-generated` limit requires at admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdmitCheck {
+    /// The limit is not exhausted (at least one unit is left).
+    #[default]
+    Available,
+    /// The whole reservation (`max_tokens` for output) fits, although only the input part is
+    /// charged.
+    Reservation,
+}
+
+/// When settlement happens (`quota.settle`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Settle {
+    /// At completion (SPEC §2.5).
+    #[default]
+    AtCompletion,
+    /// Output is charged as it is generated, every `settle_interval`; the unused reservation
+    /// is released at completion.
+    Streaming,
+}
+
+/// One limit of a quota, resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LimitSpec {
+    /// Name, used in `attempts.throttled_by_limit`.
+    pub name: String,
+    /// What it counts.
+    pub counts: Counts,
+    /// Length of its period, µs.
+    #[serde(rename = "per", serialize_with = "crate::scenario::ser_duration")]
+    pub per_us: u64,
+    /// Capacity per period.
+    pub limit: u64,
+    /// The algorithm.
+    pub limiter: LimiterKind,
+    /// When it is charged.
+    pub charge: Charge,
+    /// What an `as-generated` limit requires at admission.
+    pub admit: AdmitCheck,
+}
+
+impl LimitSpec {
+    /// The SPEC §7.1 category of a throttle by this limit.
+    pub fn cause(&self) -> ThrottleCause {
+        match self.counts {
+            Counts::Requests => ThrottleCause::RequestsPerMinute,
+            _ if self.per_us >= DAY_US => ThrottleCause::TokensPerDay,
+            _ => ThrottleCause::TokensPerMinute,
+        }
+    }
+}
+
+/// The token counts of one request that limits charge by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Footprint {
+    /// Input plus cache-write tokens `I + W`.
+    pub prompt: u64,
+    /// Cache-read tokens `Rd`.
+    pub cache_read: u64,
+    /// Cache-read tokens held at the input rate in a `quota-tokens` reservation
+    /// (`quota.reserve_cache_reads`; 0 otherwise). Never part of the final cost.
+    pub held_reads: u64,
+    /// `max_tokens` M.
+    pub max_tokens: u64,
+    /// Output produced A = min(O, M).
+    pub output: u64,
 }
 
 /// Tickets of an admitted attempt, used to settle it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Admission {
-    tpm: u64,
-    tpd: u64,
+    tickets: [u64; MAX_LIMITS],
 }
 
-/// All limits of one scenario: RPM, TPM and TPD.
+/// One limit in the hot loop.
+#[derive(Debug, Clone)]
+struct Limit {
+    counts: Counts,
+    charge: Charge,
+    admit: AdmitCheck,
+    /// Whether output is charged progressively (as-generated, or reserve under streaming).
+    progressive: bool,
+    limiter: Limiter,
+}
+
+/// All limits of one scenario.
 #[derive(Debug, Clone)]
 pub struct Quota {
-    rpm: Option<Limiter>,
-    tpm: Limiter,
-    tpd: Option<Limiter>,
+    limits: Vec<Limit>,
+    causes: Vec<ThrottleCause>,
+    burndown: Burndown,
+    reserve: ReserveMode,
+    /// The limit whose charges feed the timeline's `quota_charged`.
+    primary: Option<usize>,
+    ticks: bool,
 }
 
 impl Quota {
-    /// Builds the limits; `tokens_per_day` always uses a fixed one-day window.
+    /// The SPEC §3 quota: RPM, TPM and TPD (TPD always a fixed one-day window).
     pub fn new(kind: LimiterKind, tpm: u64, rpm: Option<u64>, tpd: Option<u64>) -> Self {
+        let specs = providers::bedrock(kind, tpm, rpm, tpd);
+        Self::from_limits(
+            &specs,
+            Burndown {
+                input: 1,
+                output: 1,
+            },
+            ReserveMode::InputPlusMaxTokens,
+            Settle::AtCompletion,
+        )
+    }
+
+    /// A quota enforcing `specs` in order.
+    pub fn from_limits(
+        specs: &[LimitSpec],
+        burndown: Burndown,
+        reserve: ReserveMode,
+        settle: Settle,
+    ) -> Self {
+        let limits: Vec<Limit> = specs
+            .iter()
+            .take(MAX_LIMITS)
+            .map(|s| {
+                let grows = !matches!(
+                    s.counts,
+                    Counts::Requests
+                        | Counts::InputTokens
+                        | Counts::EstimatedTokens
+                        | Counts::PromptPlusMaxTokens
+                );
+                Limit {
+                    counts: s.counts,
+                    charge: s.charge,
+                    admit: s.admit,
+                    progressive: grows
+                        && (s.charge == Charge::AsGenerated || settle == Settle::Streaming),
+                    limiter: Limiter::new(s.limiter, s.limit, s.per_us),
+                }
+            })
+            .collect();
+        let tokens = |s: &&LimitSpec| s.counts != Counts::Requests;
+        let primary = specs
+            .iter()
+            .take(MAX_LIMITS)
+            .position(|s| tokens(&s) && s.per_us == MINUTE_US)
+            .or_else(|| specs.iter().take(MAX_LIMITS).position(|s| tokens(&s)));
         Quota {
-            rpm: rpm.map(|r| Limiter::new(kind, r, MINUTE_US)),
-            tpm: Limiter::new(kind, tpm, MINUTE_US),
-            tpd: tpd.map(|d| Limiter::new(LimiterKind::FixedWindow, d, DAY_US)),
+            ticks: limits.iter().any(|l| l.progressive),
+            causes: specs
+                .iter()
+                .take(MAX_LIMITS)
+                .map(LimitSpec::cause)
+                .collect(),
+            limits,
+            burndown,
+            reserve,
+            primary,
         }
     }
 
-    /// Whether a reservation of `reserved` could ever be admitted by every limit.
-    pub fn servable(&self, reserved: u64) -> bool {
-        reserved <= self.tpm.limit() && self.tpd.as_ref().is_none_or(|d| reserved <= d.limit())
+    /// Whether some limit charges output while it streams (the engine then schedules
+    /// settlement ticks).
+    pub fn streams(&self) -> bool {
+        self.ticks
     }
 
-    /// Checks every limit; if all admit, charges them. Nothing is charged on refusal.
+    /// Number of limits.
+    pub fn len(&self) -> usize {
+        self.limits.len()
+    }
+
+    /// Whether the quota has no limit at all.
+    pub fn is_empty(&self) -> bool {
+        self.limits.is_empty()
+    }
+
+    /// The SPEC §7.1 category of limit `i`.
+    pub fn cause(&self, i: usize) -> ThrottleCause {
+        self.causes
+            .get(i)
+            .copied()
+            .unwrap_or(ThrottleCause::TokensPerMinute)
+    }
+
+    /// The reservation of a limit counting `counts`.
     #[inline]
-    pub fn try_admit(&mut self, now: u64, reserved: u64) -> Result<Admission, ThrottleCause> {
-        if let Some(rpm) = &mut self.rpm
-            && !rpm.admits(now, 1)
-        {
-            return Err(ThrottleCause::RequestsPerMinute);
+    fn reservation(&self, counts: Counts, fp: &Footprint) -> u64 {
+        match counts {
+            Counts::QuotaTokens => self.burndown.reservation(
+                self.reserve,
+                fp.prompt.saturating_add(fp.held_reads),
+                0,
+                fp.max_tokens,
+            ),
+            Counts::InputTokens => fp.prompt,
+            Counts::OutputTokens => fp.max_tokens,
+            Counts::Tokens => fp.prompt.saturating_add(fp.max_tokens),
+            Counts::EstimatedTokens => fp.max_tokens.max(fp.prompt.saturating_add(fp.cache_read)),
+            Counts::PromptPlusMaxTokens => fp
+                .prompt
+                .saturating_add(fp.cache_read)
+                .saturating_add(fp.max_tokens),
+            Counts::Requests => 1,
         }
-        if !self.tpm.admits(now, reserved) {
-            return Err(ThrottleCause::TokensPerMinute);
-        }
-        if let Some(tpd) = &mut self.tpd
-            && !tpd.admits(now, reserved)
-        {
-            return Err(ThrottleCause::TokensPerDay);
-        }
-        if let Some(rpm) = &mut self.rpm {
-            rpm.charge(now, 1);
-        }
-        let tpm = self.tpm.charge(now, reserved);
-        let tpd = self.tpd.as_mut().map_or(0, |d| d.charge(now, reserved));
-        Ok(Admission { tpm, tpd })
     }
 
-    /// Settles an admitted attempt at its final cost; returns the change applied to the
-    /// tokens-per-minute limit.
+    /// The part of the final count known at admission, and the count per output token.
     #[inline]
-    pub fn settle(&mut self, now: u64, adm: Admission, reserved: u64, cost: u64) -> i64 {
-        if let Some(tpd) = &mut self.tpd {
-            tpd.settle(now, adm.tpd, reserved, cost);
+    fn fixed_and_rate(&self, counts: Counts, fp: &Footprint) -> (u64, u64) {
+        match counts {
+            Counts::QuotaTokens => (
+                self.burndown.input.saturating_mul(fp.prompt),
+                self.burndown.output,
+            ),
+            Counts::OutputTokens => (0, 1),
+            Counts::Tokens => (fp.prompt, 1),
+            Counts::InputTokens
+            | Counts::EstimatedTokens
+            | Counts::PromptPlusMaxTokens
+            | Counts::Requests => (self.reservation(counts, fp), 0),
         }
-        self.tpm.settle(now, adm.tpm, reserved, cost)
     }
 
-    /// The tokens-per-minute limiter, for inspection.
-    pub fn tokens_per_minute(&self) -> &Limiter {
-        &self.tpm
+    /// The final count after `output` tokens (`ok = false`: a 503, which gives every token
+    /// back but never a request).
+    #[inline]
+    fn final_count(&self, counts: Counts, fp: &Footprint, ok: bool) -> u64 {
+        match counts {
+            Counts::Requests => 1,
+            _ if !ok => 0,
+            _ => {
+                let (fixed, rate) = self.fixed_and_rate(counts, fp);
+                fixed.saturating_add(rate.saturating_mul(fp.output))
+            }
+        }
+    }
+
+    /// What limit `l` charged at admission and has charged since, after `generated` tokens.
+    #[inline]
+    fn charged(&self, l: &Limit, fp: &Footprint, generated: u64) -> u64 {
+        let (fixed, rate) = self.fixed_and_rate(l.counts, fp);
+        let at_admission = match l.charge {
+            Charge::Reserve => self.reservation(l.counts, fp),
+            Charge::AsGenerated => fixed,
+        };
+        if l.progressive {
+            at_admission.max(fixed.saturating_add(rate.saturating_mul(generated)))
+        } else {
+            at_admission
+        }
+    }
+
+    /// Whether a request could ever be admitted by every limit.
+    pub fn servable(&self, fp: &Footprint) -> bool {
+        self.limits.iter().all(|l| {
+            let need = match (l.charge, l.admit) {
+                (Charge::AsGenerated, AdmitCheck::Available) => 1,
+                _ => self.reservation(l.counts, fp),
+            };
+            need <= l.limiter.limit()
+        })
+    }
+
+    /// What the primary limit charges at admission (for the timeline).
+    #[inline]
+    pub fn primary_charge(&self, fp: &Footprint) -> u64 {
+        self.primary
+            .and_then(|i| self.limits.get(i))
+            .map_or(0, |l| self.charged(l, fp, 0))
+    }
+
+    /// Checks every limit in order; if all admit, charges them. Nothing is charged on
+    /// refusal, which returns the index of the first refusing limit.
+    #[inline]
+    pub fn try_admit(&mut self, now: u64, fp: &Footprint) -> Result<Admission, usize> {
+        for i in 0..self.limits.len() {
+            let Some(l) = self.limits.get(i) else { break };
+            let need = match (l.charge, l.admit) {
+                (Charge::AsGenerated, AdmitCheck::Available) => 1,
+                _ => self.reservation(l.counts, fp),
+            };
+            if let Some(l) = self.limits.get_mut(i)
+                && !l.limiter.admits(now, need)
+            {
+                return Err(i);
+            }
+        }
+        let mut adm = Admission::default();
+        for i in 0..self.limits.len() {
+            let Some(l) = self.limits.get(i) else { break };
+            let amount = self.charged(l, fp, 0);
+            if let (Some(l), Some(t)) = (self.limits.get_mut(i), adm.tickets.get_mut(i)) {
+                *t = l.limiter.charge(now, amount);
+            }
+        }
+        Ok(adm)
+    }
+
+    /// Output has grown from `before` to `after` tokens while streaming: charges what the
+    /// progressive limits have not yet charged. Returns the change to the primary limit.
+    #[inline]
+    pub fn tick(
+        &mut self,
+        now: u64,
+        adm: &Admission,
+        fp: &Footprint,
+        before: u64,
+        after: u64,
+    ) -> i64 {
+        let mut primary = 0;
+        for i in 0..self.limits.len() {
+            let Some(l) = self.limits.get(i) else { break };
+            if !l.progressive {
+                continue;
+            }
+            let (old, new) = (self.charged(l, fp, before), self.charged(l, fp, after));
+            if new > old {
+                let ticket = adm.tickets.get(i).copied().unwrap_or(0);
+                if let Some(l) = self.limits.get_mut(i) {
+                    let d = l.limiter.settle(now, ticket, old, new);
+                    if Some(i) == self.primary {
+                        primary = d;
+                    }
+                }
+            }
+        }
+        primary
+    }
+
+    /// Settles an admitted attempt whose output reached `generated` tokens at the last tick
+    /// (0 without streaming): `ok` for a success, `false` for a 503 (final token count 0).
+    /// Returns the change applied to the primary limit.
+    #[inline]
+    pub fn settle(
+        &mut self,
+        now: u64,
+        adm: &Admission,
+        fp: &Footprint,
+        generated: u64,
+        ok: bool,
+    ) -> i64 {
+        let mut primary = 0;
+        for i in 0..self.limits.len() {
+            let Some(l) = self.limits.get(i) else { break };
+            let charged = self.charged(l, fp, generated);
+            let fin = self.final_count(l.counts, fp, ok);
+            let ticket = adm.tickets.get(i).copied().unwrap_or(0);
+            if let Some(l) = self.limits.get_mut(i) {
+                let d = l.limiter.settle(now, ticket, charged, fin);
+                if Some(i) == self.primary {
+                    primary = d;
+                }
+            }
+        }
+        primary
+    }
+
+    /// The primary limiter (the tokens-per-minute one for the SPEC's short form).
+    pub fn primary(&self) -> Option<&Limiter> {
+        self.primary
+            .and_then(|i| self.limits.get(i))
+            .map(|l| &l.limiter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(prompt: u64, max_tokens: u64, output: u64) -> Footprint {
+        Footprint {
+            prompt,
+            cache_read: 0,
+            held_reads: 0,
+            max_tokens,
+            output,
+        }
+    }
+
+    #[test]
+    fn short_form_order_and_causes() {
+        let mut q = Quota::new(LimiterKind::FixedWindow, 1000, Some(2), Some(5000));
+        assert_eq!(q.cause(0), ThrottleCause::RequestsPerMinute);
+        assert_eq!(q.cause(1), ThrottleCause::TokensPerMinute);
+        assert_eq!(q.cause(2), ThrottleCause::TokensPerDay);
+        let f = fp(100, 400, 100);
+        assert!(q.try_admit(0, &f).is_ok());
+        assert!(q.try_admit(0, &f).is_ok());
+        assert_eq!(
+            q.try_admit(0, &f).err(),
+            Some(0),
+            "third request: RPM first"
+        );
+    }
+
+    #[test]
+    fn streaming_charges_overshoot_as_generated_and_releases_at_end() {
+        // One quota-tokens limit, 5x output burndown, reserve I + M = 100 + 100 = 200.
+        let specs = [LimitSpec {
+            name: "tpm".into(),
+            counts: Counts::QuotaTokens,
+            per_us: MINUTE_US,
+            limit: 10_000,
+            limiter: LimiterKind::FixedWindow,
+            charge: Charge::Reserve,
+            admit: AdmitCheck::Available,
+        }];
+        let b = Burndown {
+            input: 1,
+            output: 5,
+        };
+        let mut q = Quota::from_limits(
+            &specs,
+            b,
+            ReserveMode::InputPlusMaxTokens,
+            Settle::Streaming,
+        );
+        assert!(q.streams());
+        let f = fp(100, 100, 60); // final 100 + 5 × 60 = 400
+        let adm = q.try_admit(0, &f).unwrap();
+        // After 10 tokens: 100 + 50 = 150 ≤ 200 reserved: nothing more.
+        assert_eq!(q.tick(1_000_000, &adm, &f, 0, 10), 0);
+        // After 40 tokens: 300, 100 above the reservation.
+        assert_eq!(q.tick(2_000_000, &adm, &f, 10, 40), 100);
+        // At completion: 400 − 300 = 100 more.
+        assert_eq!(q.settle(3_000_000, &adm, &f, 40, true), 100);
+        // A short answer releases the unused reservation: 100 + 5 × 10 = 150 < 200.
+        let f = fp(100, 100, 10);
+        let adm = q.try_admit(4_000_000, &f).unwrap();
+        assert_eq!(q.settle(5_000_000, &adm, &f, 10, true), -50);
     }
 }

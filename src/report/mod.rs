@@ -34,6 +34,8 @@ pub struct Report {
     pub timeline: Vec<MinuteRow>,
     /// Engine statistics.
     pub engine: EngineStats,
+    /// What the client did: retry amplification, time in backoff and in pacing.
+    pub client: ClientStats,
 }
 
 /// `requests.*`: `arrived = succeeded + failed + unfinished`.
@@ -51,6 +53,19 @@ pub struct RequestCounts {
     pub truncated: u64,
     /// Reservation larger than a limit's whole capacity: can never be admitted.
     pub unservable: u64,
+    /// Failed requests by cause.
+    pub failed_by: FailedBy,
+}
+
+/// `requests.failed_by.*`: `failed = throttled + server_error + timeout`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FailedBy {
+    /// Gave up after a throttled last attempt (attempts or retry quota exhausted).
+    pub throttled: u64,
+    /// Gave up after a 503 on the last attempt.
+    pub server_error: u64,
+    /// Not succeeded within `client.timeout` of arrival.
+    pub timeout: u64,
 }
 
 /// `attempts.*`.
@@ -66,6 +81,57 @@ pub struct AttemptCounts {
     pub server_errors: u64,
     /// Throttles by the first refusing limit.
     pub throttled_by: ThrottledBy,
+    /// Histogram of attempts per finished request: `"n": requests that made n attempts`
+    /// (a request that timed out before its first attempt made 0).
+    pub per_request: AttemptsHistogram,
+    /// Throttles by the first refusing limit, by limit name, in check order.
+    pub throttled_by_limit: NamedCounts,
+}
+
+/// Attempts per request, serialized as an object with only the non-zero rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttemptsHistogram(pub Vec<u64>);
+
+impl Serialize for AttemptsHistogram {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for (n, count) in self.0.iter().enumerate() {
+            if *count > 0 {
+                m.serialize_entry(&n.to_string(), count)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// Counts by name, serialized as an object in the stored order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamedCounts(pub Vec<(String, u64)>);
+
+impl Serialize for NamedCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// `client.*`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ClientStats {
+    /// Attempts sent per request that sent at least one (1 = no retries); `null` if none.
+    pub retry_amplification: Option<f64>,
+    /// Total backoff sleep scheduled between attempts, seconds.
+    pub backoff_seconds: f64,
+    /// Total time attempts were held before sending by `client.pacing` and by the
+    /// aws-adaptive rate limiter, seconds.
+    pub pacing_seconds: f64,
+    /// The part of `pacing_seconds` spent in the aws-adaptive rate limiter.
+    pub adaptive_wait_seconds: f64,
 }
 
 /// `attempts.throttled_by.*`.

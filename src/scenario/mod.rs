@@ -12,8 +12,8 @@ mod resolve;
 
 use serde::{Serialize, Serializer};
 
-use crate::client::RetryPolicy;
-use crate::quota::{Burndown, LimiterKind, ReserveMode};
+use crate::client::{Pacing, RetryPolicy};
+use crate::quota::{Burndown, LimitSpec, LimiterKind, Provider, ReserveMode, Settle};
 use crate::workload::{Arrivals, RequestClass};
 
 pub use load::Override;
@@ -77,7 +77,9 @@ impl Model {
 /// `[quota]`, resolved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QuotaConfig {
-    /// Tokens per minute (quota tokens).
+    /// Tokens per minute (quota tokens); 0 when the quota is given only as
+    /// `[[quota.limits]]`.
+    #[serde(skip_serializing_if = "is_zero")]
     pub tokens_per_minute: u64,
     /// Admitted attempts per minute, if limited.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -91,6 +93,26 @@ pub struct QuotaConfig {
     pub reserve: ReserveMode,
     /// Whether cache-read tokens are held (at the input rate) from admission to settlement.
     pub reserve_cache_reads: bool,
+    /// The provider preset the short-form keys expand through.
+    pub provider: Provider,
+    /// Input tokens per minute, for presets with separate input and output limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_tokens_per_minute: Option<u64>,
+    /// Output tokens per minute, for presets with separate input and output limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_tokens_per_minute: Option<u64>,
+    /// When output is charged.
+    pub settle: Settle,
+    /// Interval of streaming settlement, µs.
+    #[serde(rename = "settle_interval", serialize_with = "ser_duration")]
+    pub settle_interval_us: u64,
+    /// Every limit enforced, in check order: the preset's expansion of the short-form keys,
+    /// then `[[quota.limits]]`.
+    pub limits: Vec<LimitSpec>,
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
 }
 
 /// `[service]`, resolved.
@@ -140,6 +162,16 @@ pub struct Client {
     pub retry: RetryPolicy,
     /// Attempts allowed per request, retries included.
     pub max_attempts: u32,
+    /// Client-side pacing, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pacing: Option<Pacing>,
+    /// A request that has not succeeded this long after it arrived fails, µs.
+    #[serde(
+        rename = "timeout",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_duration"
+    )]
+    pub timeout_us: Option<u64>,
 }
 
 impl Scenario {
@@ -173,43 +205,62 @@ impl Scenario {
     /// Warnings about classes that can produce unservable requests: a reservation larger
     /// than a limit's whole capacity, which can never be admitted.
     pub fn unservable_warnings(&self) -> Vec<String> {
+        use crate::quota::{Counts, Footprint, Quota};
         let b = self.model.burndown();
         let mut out = Vec::new();
         for c in &self.requests {
-            let held_reads = if self.quota.reserve_cache_reads {
-                c.cache_read_tokens.practical_max()
-            } else {
-                0
+            let fp = Footprint {
+                prompt: c
+                    .input_tokens
+                    .practical_max()
+                    .saturating_add(c.cache_write_tokens.practical_max()),
+                cache_read: c.cache_read_tokens.practical_max(),
+                held_reads: if self.quota.reserve_cache_reads {
+                    c.cache_read_tokens.practical_max()
+                } else {
+                    0
+                },
+                max_tokens: c.max_tokens,
+                output: 0,
             };
-            let worst = b.reservation(
-                self.quota.reserve,
-                c.input_tokens.practical_max().saturating_add(held_reads),
-                c.cache_write_tokens.practical_max(),
-                c.max_tokens,
-            );
-            let limits = [
-                ("tokens_per_minute", Some(self.quota.tokens_per_minute)),
-                ("tokens_per_day", self.quota.tokens_per_day),
-            ];
-            for (name, limit) in limits {
-                if let Some(limit) = limit
-                    && worst > limit
-                {
-                    let always = c.input_tokens.is_fixed()
-                        && c.cache_write_tokens.is_fixed()
-                        && (!self.quota.reserve_cache_reads || c.cache_read_tokens.is_fixed());
-                    out.push(format!(
-                        "class `{}` {} unservable requests: its reservation can reach {} quota tokens \
-                         (input + cache writes + max_tokens {}), more than quota.{} = {}; \
-                         such requests are throttled on every attempt",
-                        c.name,
-                        if always { "makes only" } else { "can make" },
-                        worst,
-                        c.max_tokens,
-                        name,
-                        limit
-                    ));
+            for l in &self.quota.limits {
+                let one = Quota::from_limits(
+                    std::slice::from_ref(l),
+                    b,
+                    self.quota.reserve,
+                    self.quota.settle,
+                );
+                if one.servable(&fp) {
+                    continue;
                 }
+                let (need, unit) = match l.counts {
+                    Counts::QuotaTokens => (
+                        b.reservation(
+                            self.quota.reserve,
+                            fp.prompt.saturating_add(fp.held_reads),
+                            0,
+                            fp.max_tokens,
+                        ),
+                        "quota tokens",
+                    ),
+                    Counts::OutputTokens => (fp.max_tokens, "tokens"),
+                    _ => (fp.prompt.saturating_add(fp.max_tokens), "tokens"),
+                };
+                let always = c.input_tokens.is_fixed()
+                    && c.cache_write_tokens.is_fixed()
+                    && (!self.quota.reserve_cache_reads || c.cache_read_tokens.is_fixed());
+                out.push(format!(
+                    "class `{}` {} unservable requests: its reservation can reach {} {} \
+                     (input + cache writes + max_tokens {}), more than quota.{} = {}; \
+                     such requests are throttled on every attempt",
+                    c.name,
+                    if always { "makes only" } else { "can make" },
+                    need,
+                    unit,
+                    c.max_tokens,
+                    l.name,
+                    l.limit
+                ));
             }
         }
         out
@@ -258,6 +309,13 @@ impl Scenario {
 /// Serializes µs as a duration string such as `"250ms"`.
 pub fn ser_duration<S: Serializer>(us: &u64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&duration::format_duration(*us))
+}
+
+fn ser_opt_duration<S: Serializer>(us: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match us {
+        Some(us) => ser_duration(us, s),
+        None => s.serialize_none(),
+    }
 }
 
 fn ser_classes<S: Serializer>(classes: &[RequestClass], s: S) -> Result<S::Ok, S::Error> {

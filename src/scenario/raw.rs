@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
 use super::duration;
-use crate::quota::{LimiterKind, ReserveMode};
+use crate::quota::{AdmitCheck, Charge, Counts, LimiterKind, Provider, ReserveMode, Settle};
 
 /// A duration in µs, written as `"250ms"` or a bare number of seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +121,25 @@ pub(crate) struct RawQuota {
     pub limiter: Option<LimiterKind>,
     pub reserve: Option<ReserveMode>,
     pub reserve_cache_reads: Option<bool>,
+    pub provider: Option<Provider>,
+    pub input_tokens_per_minute: Option<i64>,
+    pub output_tokens_per_minute: Option<i64>,
+    pub settle: Option<Settle>,
+    pub settle_interval: Option<RawDuration>,
+    pub limits: Option<Vec<RawLimit>>,
+}
+
+/// One `[[quota.limits]]` table.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLimit {
+    pub name: Option<String>,
+    pub counts: Option<Counts>,
+    pub per: Option<toml::Value>,
+    pub limit: Option<i64>,
+    pub limiter: Option<LimiterKind>,
+    pub charge: Option<Charge>,
+    pub admit: Option<AdmitCheck>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -140,6 +159,18 @@ pub(crate) struct RawClient {
     pub max_tokens: Option<i64>,
     pub retry: Option<toml::Value>,
     pub max_attempts: Option<i64>,
+    pub pacing: Option<RawPacing>,
+    pub timeout: Option<RawDuration>,
+}
+
+/// `client.pacing = { tokens_per_minute, requests_per_minute, count, burst }`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPacing {
+    pub tokens_per_minute: Option<i64>,
+    pub requests_per_minute: Option<i64>,
+    pub count: Option<ReserveMode>,
+    pub burst: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -181,11 +212,13 @@ pub(crate) struct RawClass {
     pub max_tokens: Option<i64>,
 }
 
-/// A custom retry table: `{ mode = "exponential", base, cap, jitter, max_attempts }`.
+/// A custom retry table: `{ mode = "exponential", base, cap, jitter, max_attempts }` or
+/// `{ mode = "fixed", delay, max_attempts }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRetryTable {
     pub mode: String,
+    pub delay: Option<RawDuration>,
     pub base: Option<RawDuration>,
     pub cap: Option<RawDuration>,
     pub jitter: Option<String>,

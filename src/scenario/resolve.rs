@@ -4,13 +4,16 @@ use std::path::Path;
 
 use super::dist::{Dist, DistContext, RawDist, quoted};
 use super::raw::{
-    RawArrivals, RawClass, RawClient, RawRetryTable, RawScenario, RawSchedulePoint, RawTokensPerDay,
+    RawArrivals, RawClass, RawClient, RawLimit, RawQuota, RawRetryTable, RawScenario,
+    RawSchedulePoint, RawTokensPerDay,
 };
 use super::{Client, Model, QuotaConfig, Scenario, Service};
 use crate::client::retry::RETRY_NAMES;
-use crate::client::{Jitter, RetryPolicy};
+use crate::client::{Jitter, Pacing, RetryPolicy};
 use crate::error::nearest;
 use crate::quota::models;
+use crate::quota::providers::{self, Sizes};
+use crate::quota::{AdmitCheck, Charge, Counts, LimitSpec, MAX_LIMITS};
 use crate::trace::{ClassMode, TraceFormat};
 use crate::workload::arrivals::PROCESS_NAMES;
 use crate::workload::{
@@ -121,25 +124,7 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> 
             "missing required table [quota] with `tokens_per_minute`",
         );
     };
-    let Some(tpm) = int_at_least(q.tokens_per_minute, 1, "quota.tokens_per_minute")? else {
-        return bad(
-            "quota.tokens_per_minute",
-            "missing required key `tokens_per_minute` (e.g. 200000)",
-        );
-    };
-    let tokens_per_day = match q.tokens_per_day {
-        None => None,
-        Some(RawTokensPerDay::Auto) => Some(tpm.saturating_mul(1440)),
-        Some(RawTokensPerDay::Limit(n)) => int_at_least(Some(n), 1, "quota.tokens_per_day")?,
-    };
-    let quota = QuotaConfig {
-        tokens_per_minute: tpm,
-        requests_per_minute: int_at_least(q.requests_per_minute, 1, "quota.requests_per_minute")?,
-        tokens_per_day,
-        limiter: q.limiter.unwrap_or_default(),
-        reserve: q.reserve.unwrap_or_default(),
-        reserve_cache_reads: q.reserve_cache_reads.unwrap_or(false),
-    };
+    let quota = resolve_quota(q)?;
 
     // [service]
     let s = &raw.service;
@@ -207,6 +192,229 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> 
     })
 }
 
+fn resolve_quota(q: RawQuota) -> R<QuotaConfig> {
+    let has_limits = q.limits.as_ref().is_some_and(|l| !l.is_empty());
+    let tpm = match int_at_least(q.tokens_per_minute, 1, "quota.tokens_per_minute")? {
+        Some(t) => t,
+        None if has_limits => 0,
+        None => {
+            return bad(
+                "quota.tokens_per_minute",
+                "missing required key `tokens_per_minute` (e.g. 200000), or a list of [[quota.limits]]",
+            );
+        }
+    };
+    let provider = q.provider.unwrap_or_default();
+    let sized = |key: &str, v: Option<i64>| -> R<Option<u64>> {
+        let got = int_at_least(v, 1, &format!("quota.{key}"))?;
+        if got.is_some() && tpm == 0 {
+            return bad(
+                format!("quota.{key}"),
+                "short-form sizes need `tokens_per_minute` as well",
+            );
+        }
+        Ok(got)
+    };
+    let tokens_per_day = match q.tokens_per_day {
+        None => None,
+        Some(RawTokensPerDay::Auto) => Some(tpm.saturating_mul(1440)),
+        Some(RawTokensPerDay::Limit(n)) => sized("tokens_per_day", Some(n))?,
+    };
+    if tpm == 0 && tokens_per_day.is_some() {
+        return bad(
+            "quota.tokens_per_day",
+            "short-form sizes need `tokens_per_minute` as well",
+        );
+    }
+    let requests_per_minute = sized("requests_per_minute", q.requests_per_minute)?;
+    let input_tokens_per_minute = sized("input_tokens_per_minute", q.input_tokens_per_minute)?;
+    let output_tokens_per_minute = sized("output_tokens_per_minute", q.output_tokens_per_minute)?;
+    if tpm == 0 && q.provider.is_some() {
+        return bad(
+            "quota.provider",
+            "a provider preset takes its sizes from `tokens_per_minute` (and the other short-form keys); set it",
+        );
+    }
+    let separate = matches!(
+        provider,
+        crate::quota::Provider::BedrockMantle | crate::quota::Provider::Anthropic
+    );
+    for (key, v) in [
+        ("input_tokens_per_minute", input_tokens_per_minute),
+        ("output_tokens_per_minute", output_tokens_per_minute),
+    ] {
+        if v.is_some() && !separate {
+            return bad(
+                format!("quota.{key}"),
+                format!(
+                    "`{key}` applies to providers with separate input and output limits (\"bedrock-mantle\", \"anthropic\"), not \"{}\"",
+                    provider_name(provider)
+                ),
+            );
+        }
+    }
+    let limiter = q.limiter.unwrap_or_else(|| provider.default_limiter());
+    let mut limits = if tpm > 0 {
+        providers::expand(
+            provider,
+            limiter,
+            &Sizes {
+                tokens_per_minute: tpm,
+                requests_per_minute,
+                tokens_per_day,
+                input_tokens_per_minute,
+                output_tokens_per_minute,
+            },
+        )
+    } else {
+        Vec::new()
+    };
+    for (i, raw) in q.limits.unwrap_or_default().into_iter().enumerate() {
+        let spec = resolve_limit(raw, i, limiter)?;
+        if limits.iter().any(|l| l.name == spec.name) {
+            return bad(
+                format!("quota.limits[{i}].name"),
+                format!(
+                    "a limit named \"{}\" already exists; give each limit a distinct `name`",
+                    spec.name
+                ),
+            );
+        }
+        limits.push(spec);
+    }
+    if limits.len() > MAX_LIMITS {
+        return bad(
+            "quota.limits",
+            format!(
+                "{} limits in all; at most {MAX_LIMITS} are supported",
+                limits.len()
+            ),
+        );
+    }
+    let settle_interval_us = match q.settle_interval {
+        None => 1_000_000,
+        Some(d) if d.0 == 0 => return bad("quota.settle_interval", "expected a duration > 0"),
+        Some(d) => d.0,
+    };
+    Ok(QuotaConfig {
+        tokens_per_minute: tpm,
+        requests_per_minute,
+        tokens_per_day,
+        limiter,
+        reserve: q.reserve.unwrap_or_default(),
+        reserve_cache_reads: q.reserve_cache_reads.unwrap_or(false),
+        provider,
+        input_tokens_per_minute,
+        output_tokens_per_minute,
+        settle: q.settle.unwrap_or_default(),
+        settle_interval_us,
+        limits,
+    })
+}
+
+fn provider_name(p: crate::quota::Provider) -> &'static str {
+    use crate::quota::Provider;
+    match p {
+        Provider::Bedrock => "bedrock",
+        Provider::BedrockMantle => "bedrock-mantle",
+        Provider::Anthropic => "anthropic",
+        Provider::Openai => "openai",
+        Provider::AzureOpenai => "azure-openai",
+    }
+}
+
+/// Period names `per` accepts besides a duration.
+const PERIOD_NAMES: [&str; 4] = ["second", "minute", "hour", "day"];
+
+fn resolve_limit(
+    raw: RawLimit,
+    i: usize,
+    default_limiter: crate::quota::LimiterKind,
+) -> R<LimitSpec> {
+    let base = format!("quota.limits[{i}]");
+    let Some(counts) = raw.counts else {
+        return bad(
+            format!("{base}.counts"),
+            format!(
+                "missing required key `counts`; expected one of {}",
+                quoted(&Counts::NAMES)
+            ),
+        );
+    };
+    let per_us = match &raw.per {
+        None => crate::quota::MINUTE_US,
+        Some(toml::Value::String(p)) => match p.as_str() {
+            "second" => 1_000_000,
+            "minute" => crate::quota::MINUTE_US,
+            "hour" => 3_600_000_000,
+            "day" => crate::quota::DAY_US,
+            other => match super::duration::parse_duration(other) {
+                Ok(0) => return bad(format!("{base}.per"), "expected a period > 0"),
+                Ok(us) => us,
+                Err(_) => {
+                    return Err(Invalid {
+                        path: format!("{base}.per"),
+                        message: format!(
+                            "unknown period \"{other}\"; expected one of {} or a duration such as \"10s\"",
+                            quoted(&PERIOD_NAMES)
+                        ),
+                        help: did_you_mean(other, &PERIOD_NAMES),
+                        at_key: false,
+                        foreign: None,
+                    });
+                }
+            },
+        },
+        Some(other) => {
+            return bad(
+                format!("{base}.per"),
+                format!(
+                    "expected one of {} or a duration string such as \"10s\", found a {}",
+                    quoted(&PERIOD_NAMES),
+                    other.type_str()
+                ),
+            );
+        }
+    };
+    let Some(limit) = int_at_least(raw.limit, 1, &format!("{base}.limit"))? else {
+        return bad(
+            format!("{base}.limit"),
+            "missing required key `limit` (an integer ≥ 1: the capacity per period)",
+        );
+    };
+    let charge = raw.charge.unwrap_or_default();
+    if charge == Charge::AsGenerated
+        && !matches!(
+            counts,
+            Counts::QuotaTokens | Counts::OutputTokens | Counts::Tokens
+        )
+    {
+        return bad(
+            format!("{base}.charge"),
+            "charge = \"as-generated\" applies only to limits that count output (\"quota-tokens\", \"output-tokens\", \"tokens\")",
+        );
+    }
+    if raw.admit.is_some() && charge != Charge::AsGenerated {
+        return bad(
+            format!("{base}.admit"),
+            "`admit` applies only to charge = \"as-generated\" (a reserved limit always checks its reservation)",
+        );
+    }
+    let name = raw.name.unwrap_or_else(|| format!("limits[{i}]"));
+    if name.is_empty() {
+        return bad(format!("{base}.name"), "expected a non-empty name");
+    }
+    Ok(LimitSpec {
+        name,
+        counts,
+        per_us,
+        limit,
+        limiter: raw.limiter.unwrap_or(default_limiter),
+        charge,
+        admit: raw.admit.unwrap_or(AdmitCheck::Available),
+    })
+}
+
 fn resolve_client(c: &RawClient, model: &Model) -> R<Client> {
     let concurrency = int_at_least(c.concurrency, 1, "client.concurrency")?;
     let max_tokens =
@@ -216,37 +424,46 @@ fn resolve_client(c: &RawClient, model: &Model) -> R<Client> {
         Some(toml::Value::String(s)) => (retry_by_name(s)?, None),
         Some(v @ toml::Value::Table(_)) => {
             let t: RawRetryTable = super::load::deserialize_at(v.clone(), "client.retry")?;
-            if t.mode != "exponential" {
-                return Err(Invalid {
-                    path: "client.retry.mode".into(),
-                    message: format!(
-                        "unknown retry table mode \"{}\"; expected \"exponential\"",
-                        t.mode
-                    ),
-                    help: None,
-                    at_key: false,
-                    foreign: None,
-                });
-            }
-            let base_us = t.base.map_or(1_000_000, |d| d.0);
-            let cap_us = t.cap.map_or(20_000_000, |d| d.0);
-            if base_us == 0 {
-                return bad("client.retry.base", "expected a duration > 0");
-            }
-            if cap_us < base_us {
-                return bad("client.retry.cap", "cap must be at least base");
-            }
-            let jitter = match t.jitter.as_deref().unwrap_or("full") {
-                "full" => Jitter::Full,
-                "equal" => Jitter::Equal,
-                "decorrelated" => Jitter::Decorrelated,
-                "none" => Jitter::None,
+            let attempts = int_at_least(t.max_attempts, 1, "client.retry.max_attempts")?;
+            match t.mode.as_str() {
+                "exponential" => {
+                    if t.delay.is_some() {
+                        return bad(
+                            "client.retry.delay",
+                            "`delay` belongs to mode = \"fixed\"; exponential takes `base` and `cap`",
+                        );
+                    }
+                    (exponential_table(&t)?, attempts)
+                }
+                "fixed" => {
+                    for (k, present) in [
+                        ("base", t.base.is_some()),
+                        ("cap", t.cap.is_some()),
+                        ("jitter", t.jitter.is_some()),
+                    ] {
+                        if present {
+                            return bad(
+                                format!("client.retry.{k}"),
+                                format!(
+                                    "`{k}` does not apply to mode = \"fixed\" (it takes `delay` and `max_attempts`)"
+                                ),
+                            );
+                        }
+                    }
+                    let Some(delay) = t.delay else {
+                        return bad(
+                            "client.retry.delay",
+                            "mode = \"fixed\" needs `delay` (e.g. \"15s\")",
+                        );
+                    };
+                    (RetryPolicy::Fixed { delay_us: delay.0 }, attempts)
+                }
                 other => {
-                    let names = ["full", "equal", "decorrelated", "none"];
+                    let names = ["exponential", "fixed"];
                     return Err(Invalid {
-                        path: "client.retry.jitter".into(),
+                        path: "client.retry.mode".into(),
                         message: format!(
-                            "unknown jitter \"{other}\"; expected one of {}",
+                            "unknown retry table mode \"{other}\"; expected one of {}",
                             quoted(&names)
                         ),
                         help: did_you_mean(other, &names),
@@ -254,22 +471,13 @@ fn resolve_client(c: &RawClient, model: &Model) -> R<Client> {
                         foreign: None,
                     });
                 }
-            };
-            let attempts = int_at_least(t.max_attempts, 1, "client.retry.max_attempts")?;
-            (
-                RetryPolicy::Exponential {
-                    base_us,
-                    cap_us,
-                    jitter,
-                },
-                attempts,
-            )
+            }
         }
         Some(other) => {
             return bad(
                 "client.retry",
                 format!(
-                    "expected one of {} or a table {{ mode = \"exponential\", … }}, found a {}",
+                    "expected one of {} or a table {{ mode = \"exponential\" | \"fixed\", … }}, found a {}",
                     quoted(&RETRY_NAMES),
                     other.type_str()
                 ),
@@ -293,11 +501,89 @@ fn resolve_client(c: &RawClient, model: &Model) -> R<Client> {
             }
             Some(n) => n as u32,
         };
+    let pacing = match &c.pacing {
+        None => None,
+        Some(p) => {
+            let tokens_per_minute =
+                int_at_least(p.tokens_per_minute, 1, "client.pacing.tokens_per_minute")?;
+            let requests_per_minute = int_at_least(
+                p.requests_per_minute,
+                1,
+                "client.pacing.requests_per_minute",
+            )?;
+            if tokens_per_minute.is_none() && requests_per_minute.is_none() {
+                return bad(
+                    "client.pacing",
+                    "pacing needs `tokens_per_minute`, `requests_per_minute` or both",
+                );
+            }
+            let burst = match p.burst {
+                None => 1.0,
+                Some(b) if b.is_finite() && b > 0.0 && b <= 1.0 => b,
+                Some(b) => {
+                    return bad(
+                        "client.pacing.burst",
+                        format!(
+                            "expected a fraction 0 < burst ≤ 1 of a minute's allowance, found {b}"
+                        ),
+                    );
+                }
+            };
+            Some(Pacing {
+                tokens_per_minute,
+                requests_per_minute,
+                count: p.count.unwrap_or_default(),
+                burst,
+            })
+        }
+    };
+    let timeout_us = match c.timeout {
+        None => None,
+        Some(d) if d.0 == 0 => return bad("client.timeout", "expected a duration > 0"),
+        Some(d) => Some(d.0),
+    };
     Ok(Client {
         concurrency,
         max_tokens,
         retry,
         max_attempts,
+        pacing,
+        timeout_us,
+    })
+}
+
+fn exponential_table(t: &RawRetryTable) -> R<RetryPolicy> {
+    let base_us = t.base.map_or(1_000_000, |d| d.0);
+    let cap_us = t.cap.map_or(20_000_000, |d| d.0);
+    if base_us == 0 {
+        return bad("client.retry.base", "expected a duration > 0");
+    }
+    if cap_us < base_us {
+        return bad("client.retry.cap", "cap must be at least base");
+    }
+    let jitter = match t.jitter.as_deref().unwrap_or("full") {
+        "full" => Jitter::Full,
+        "equal" => Jitter::Equal,
+        "decorrelated" => Jitter::Decorrelated,
+        "none" => Jitter::None,
+        other => {
+            let names = ["full", "equal", "decorrelated", "none"];
+            return Err(Invalid {
+                path: "client.retry.jitter".into(),
+                message: format!(
+                    "unknown jitter \"{other}\"; expected one of {}",
+                    quoted(&names)
+                ),
+                help: did_you_mean(other, &names),
+                at_key: false,
+                foreign: None,
+            });
+        }
+    };
+    Ok(RetryPolicy::Exponential {
+        base_us,
+        cap_us,
+        jitter,
     })
 }
 
@@ -306,10 +592,11 @@ fn retry_by_name(s: &str) -> R<RetryPolicy> {
         "none" => Ok(RetryPolicy::None),
         "aws-legacy" | "legacy" => Ok(RetryPolicy::AwsLegacy),
         "aws-standard" | "standard" => Ok(RetryPolicy::AwsStandard),
+        "aws-adaptive" | "adaptive" => Ok(RetryPolicy::AwsAdaptive),
         other => Err(Invalid {
             path: "client.retry".into(),
             message: format!(
-                "unknown retry mode \"{other}\"; expected one of {} or a table {{ mode = \"exponential\", base, cap, jitter, max_attempts }}",
+                "unknown retry mode \"{other}\"; expected one of {} or a table {{ mode = \"exponential\", base, cap, jitter, max_attempts }} or {{ mode = \"fixed\", delay, max_attempts }}",
                 quoted(&RETRY_NAMES)
             ),
             help: did_you_mean(other, &RETRY_NAMES),

@@ -1,0 +1,224 @@
+//! `quota.provider` presets: how each provider's published limits expand into a list of
+//! [`LimitSpec`]s. Sizes come from the short-form keys; the README documents each preset
+//! with its source.
+
+use serde::{Deserialize, Serialize};
+
+use super::{AdmitCheck, Charge, Counts, DAY_US, LimitSpec, LimiterKind, MINUTE_US};
+
+/// A provider preset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provider {
+    /// Amazon Bedrock on-demand quotas (SPEC §3): quota tokens with burndown, `input +
+    /// max_tokens` reserved at admission.
+    #[default]
+    Bedrock,
+    /// Bedrock's OpenAI-compatible endpoint: separate input and output tokens per minute, no
+    /// burndown, output counted as generated.
+    BedrockMantle,
+    /// The Anthropic API: token buckets for requests, input tokens and output tokens.
+    Anthropic,
+    /// The OpenAI API: requests and tokens per minute, `max(max_tokens, prompt)` charged.
+    Openai,
+    /// Azure OpenAI: tokens per minute counting prompt + max_tokens, 6 requests per minute
+    /// per 1,000 TPM enforced over 10-second windows.
+    AzureOpenai,
+}
+
+impl Provider {
+    /// Valid spellings, for error messages.
+    pub const NAMES: [&'static str; 5] = [
+        "bedrock",
+        "bedrock-mantle",
+        "anthropic",
+        "openai",
+        "azure-openai",
+    ];
+
+    /// The limiter a preset uses when `quota.limiter` is not set.
+    pub fn default_limiter(self) -> LimiterKind {
+        match self {
+            Provider::Anthropic => LimiterKind::TokenBucket,
+            _ => LimiterKind::FixedWindow,
+        }
+    }
+}
+
+/// The short-form sizes a preset expands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sizes {
+    /// `tokens_per_minute`.
+    pub tokens_per_minute: u64,
+    /// `requests_per_minute`.
+    pub requests_per_minute: Option<u64>,
+    /// `tokens_per_day`.
+    pub tokens_per_day: Option<u64>,
+    /// `input_tokens_per_minute` (default: `tokens_per_minute`).
+    pub input_tokens_per_minute: Option<u64>,
+    /// `output_tokens_per_minute` (default: `tokens_per_minute`).
+    pub output_tokens_per_minute: Option<u64>,
+}
+
+fn limit(name: &str, counts: Counts, per_us: u64, limit: u64, limiter: LimiterKind) -> LimitSpec {
+    LimitSpec {
+        name: name.to_string(),
+        counts,
+        per_us,
+        limit,
+        limiter,
+        charge: Charge::Reserve,
+        admit: AdmitCheck::Available,
+    }
+}
+
+/// The SPEC §3 limits, in check order: requests per minute, tokens per minute, tokens per
+/// day (always a fixed one-day window).
+pub fn bedrock(kind: LimiterKind, tpm: u64, rpm: Option<u64>, tpd: Option<u64>) -> Vec<LimitSpec> {
+    let mut v = Vec::with_capacity(3);
+    if let Some(r) = rpm {
+        v.push(limit(
+            "requests_per_minute",
+            Counts::Requests,
+            MINUTE_US,
+            r,
+            kind,
+        ));
+    }
+    v.push(limit(
+        "tokens_per_minute",
+        Counts::QuotaTokens,
+        MINUTE_US,
+        tpm,
+        kind,
+    ));
+    if let Some(d) = tpd {
+        v.push(limit(
+            "tokens_per_day",
+            Counts::QuotaTokens,
+            DAY_US,
+            d,
+            LimiterKind::FixedWindow,
+        ));
+    }
+    v
+}
+
+/// Expands a preset into its limits.
+pub fn expand(provider: Provider, kind: LimiterKind, s: &Sizes) -> Vec<LimitSpec> {
+    let itpm = s.input_tokens_per_minute.unwrap_or(s.tokens_per_minute);
+    let otpm = s.output_tokens_per_minute.unwrap_or(s.tokens_per_minute);
+    let rpm = |v: &mut Vec<LimitSpec>| {
+        if let Some(r) = s.requests_per_minute {
+            v.push(limit(
+                "requests_per_minute",
+                Counts::Requests,
+                MINUTE_US,
+                r,
+                kind,
+            ));
+        }
+    };
+    let tpd = |v: &mut Vec<LimitSpec>, counts: Counts| {
+        if let Some(d) = s.tokens_per_day {
+            v.push(limit(
+                "tokens_per_day",
+                counts,
+                DAY_US,
+                d,
+                LimiterKind::FixedWindow,
+            ));
+        }
+    };
+    match provider {
+        Provider::Bedrock => bedrock(
+            kind,
+            s.tokens_per_minute,
+            s.requests_per_minute,
+            s.tokens_per_day,
+        ),
+        Provider::BedrockMantle => {
+            let mut v = Vec::new();
+            rpm(&mut v);
+            v.push(limit(
+                "input_tokens_per_minute",
+                Counts::InputTokens,
+                MINUTE_US,
+                itpm,
+                kind,
+            ));
+            v.push(LimitSpec {
+                charge: Charge::AsGenerated,
+                admit: AdmitCheck::Reservation,
+                ..limit(
+                    "output_tokens_per_minute",
+                    Counts::OutputTokens,
+                    MINUTE_US,
+                    otpm,
+                    kind,
+                )
+            });
+            tpd(&mut v, Counts::Tokens);
+            v
+        }
+        Provider::Anthropic => {
+            let mut v = Vec::new();
+            rpm(&mut v);
+            v.push(limit(
+                "input_tokens_per_minute",
+                Counts::InputTokens,
+                MINUTE_US,
+                itpm,
+                kind,
+            ));
+            v.push(LimitSpec {
+                charge: Charge::AsGenerated,
+                ..limit(
+                    "output_tokens_per_minute",
+                    Counts::OutputTokens,
+                    MINUTE_US,
+                    otpm,
+                    kind,
+                )
+            });
+            tpd(&mut v, Counts::Tokens);
+            v
+        }
+        Provider::Openai => {
+            let mut v = Vec::new();
+            rpm(&mut v);
+            v.push(limit(
+                "tokens_per_minute",
+                Counts::EstimatedTokens,
+                MINUTE_US,
+                s.tokens_per_minute,
+                kind,
+            ));
+            tpd(&mut v, Counts::EstimatedTokens);
+            v
+        }
+        Provider::AzureOpenai => {
+            // 6 RPM per 1,000 TPM, evaluated over 10-second windows: a sixth of the
+            // per-minute figure per 10 s.
+            let per_minute = s
+                .requests_per_minute
+                .unwrap_or_else(|| s.tokens_per_minute.saturating_mul(6) / 1000);
+            let mut v = vec![limit(
+                "requests_per_10s",
+                Counts::Requests,
+                10_000_000,
+                (per_minute / 6).max(1),
+                kind,
+            )];
+            v.push(limit(
+                "tokens_per_minute",
+                Counts::PromptPlusMaxTokens,
+                MINUTE_US,
+                s.tokens_per_minute,
+                kind,
+            ));
+            tpd(&mut v, Counts::PromptPlusMaxTokens);
+            v
+        }
+    }
+}
