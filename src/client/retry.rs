@@ -260,4 +260,119 @@ mod tests {
             "capped"
         );
     }
+
+    /// Mean and standard deviation (seconds) of the sleep before attempt `attempt + 1`.
+    fn sleep_stats(policy: RetryPolicy, attempt: u32) -> (f64, f64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        let n = 100_000;
+        let (mut sum, mut sq) = (0.0, 0.0);
+        for _ in 0..n {
+            let mut s = RetryState::new(policy.clone(), 10);
+            let x = s.on_failure(attempt, 0, &mut rng).map_or(0, |x| x.0) as f64 / 1e6;
+            sum += x;
+            sq += x * x;
+        }
+        let mean = sum / n as f64;
+        (mean, (sq / n as f64 - mean * mean).sqrt())
+    }
+
+    #[test]
+    fn full_and_equal_jitter_spread_matches_the_article() {
+        // Full: U(0, B): mean B/2, sd B/√12. Equal: B/2 + U(0, B/2): mean 3B/4, sd B/√48.
+        let p = |jitter| RetryPolicy::Exponential {
+            base_us: 500_000,
+            cap_us: 30_000_000,
+            jitter,
+        };
+        for n in 1..=4u32 {
+            let b = 0.5 * f64::from(1u32 << (n - 1));
+            let (m, sd) = sleep_stats(p(Jitter::Full), n);
+            assert!((m - b / 2.0).abs() / (b / 2.0) < 0.02, "full n={n}: {m}");
+            assert!((sd - b / 12f64.sqrt()).abs() / (b / 12f64.sqrt()) < 0.02);
+            let (m, sd) = sleep_stats(p(Jitter::Equal), n);
+            assert!((m - 0.75 * b).abs() / (0.75 * b) < 0.02, "equal n={n}: {m}");
+            assert!((sd - b / 48f64.sqrt()).abs() / (b / 48f64.sqrt()) < 0.02);
+        }
+    }
+
+    #[test]
+    fn decorrelated_jitter_follows_previous_sleep() {
+        // sleep = min(cap, U(base, 3 × previous)), previous = base at first:
+        // first mean (1 + 3)/2 = 2 s; second mean (1 + 3 × 2)/2 = 3.5 s (cap 20 s never binds).
+        let p = RetryPolicy::Exponential {
+            base_us: 1_000_000,
+            cap_us: 20_000_000,
+            jitter: Jitter::Decorrelated,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let n = 100_000;
+        let (mut first, mut second) = (0.0, 0.0);
+        for _ in 0..n {
+            let mut s = RetryState::new(p.clone(), 10);
+            let a = s.on_failure(1, 0, &mut rng).map_or(0, |x| x.0);
+            let b = s.on_failure(2, a, &mut rng).map_or(0, |x| x.0);
+            assert!((1_000_000..=3_000_000).contains(&a));
+            assert!(b >= 1_000_000 && b <= 3 * a);
+            first += a as f64 / 1e6;
+            second += b as f64 / 1e6;
+        }
+        assert!((first / n as f64 - 2.0).abs() / 2.0 < 0.02);
+        assert!((second / n as f64 - 3.5).abs() / 3.5 < 0.02);
+    }
+
+    #[test]
+    fn fixed_sleeps_exactly_delay() {
+        let p = RetryPolicy::Fixed {
+            delay_us: 15_000_000,
+        };
+        let (m, sd) = sleep_stats(p.clone(), 3);
+        assert_eq!((m, sd), (15.0, 0.0));
+        assert_eq!(p.default_max_attempts(), 5);
+    }
+
+    #[test]
+    fn adaptive_retries_like_standard() {
+        for n in [1u32, 2, 3, 6] {
+            let (a, _) = sleep_stats(RetryPolicy::AwsAdaptive, n);
+            let (s, _) = sleep_stats(RetryPolicy::AwsStandard, n);
+            assert_eq!(a, s, "same draws, same formula");
+            let expect = f64::from(1u32 << (n - 1)).min(20.0) / 2.0;
+            assert!((a - expect).abs() / expect < 0.02, "n={n}: {a}");
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut s = RetryState::new(RetryPolicy::AwsAdaptive, 3);
+        for _ in 0..100 {
+            assert!(s.on_failure(1, 0, &mut rng).is_some());
+        }
+        assert!(
+            s.on_failure(1, 0, &mut rng).is_none(),
+            "shares the retry quota"
+        );
+    }
+
+    #[test]
+    fn every_mode_stops_at_its_attempt_cap() {
+        let modes = [
+            RetryPolicy::None,
+            RetryPolicy::AwsLegacy,
+            RetryPolicy::AwsStandard,
+            RetryPolicy::AwsAdaptive,
+            RetryPolicy::Exponential {
+                base_us: 1,
+                cap_us: 10,
+                jitter: Jitter::Full,
+            },
+            RetryPolicy::Fixed { delay_us: 5 },
+        ];
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        for p in modes {
+            let cap = p.default_max_attempts();
+            let mut s = RetryState::new(p.clone(), cap);
+            let retries = (1..=cap + 2)
+                .take_while(|&n| s.on_failure(n, 0, &mut rng).is_some())
+                .count() as u32;
+            let expect = if p == RetryPolicy::None { 0 } else { cap - 1 };
+            assert_eq!(retries, expect, "{p:?}");
+        }
+    }
 }
