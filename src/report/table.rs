@@ -53,6 +53,24 @@ impl Exporter for TableExporter {
             &pct(q.succeeded, q.arrived),
         );
         line(&mut s, "", "failed", q.failed, &pct(q.failed, q.arrived));
+        let f = &q.failed_by;
+        if f.server_error > 0 || f.timeout > 0 {
+            line(
+                &mut s,
+                "",
+                "  throttled",
+                f.throttled,
+                "last attempt throttled",
+            );
+            line(
+                &mut s,
+                "",
+                "  server error",
+                f.server_error,
+                "last attempt a 503",
+            );
+            line(&mut s, "", "  timeout", f.timeout, "client.timeout passed");
+        }
         line(&mut s, "", "unfinished", q.unfinished, "");
         line(
             &mut s,
@@ -81,7 +99,28 @@ impl Exporter for TableExporter {
         line(&mut s, "", "  by RPM", by.requests_per_minute, "");
         line(&mut s, "", "  by TPM", by.tokens_per_minute, "");
         line(&mut s, "", "  by TPD", by.tokens_per_day, "");
+        let short = ["requests_per_minute", "tokens_per_minute", "tokens_per_day"];
+        if a.throttled_by_limit
+            .0
+            .iter()
+            .any(|(n, _)| !short.contains(&n.as_str()))
+        {
+            for (name, n) in &a.throttled_by_limit.0 {
+                line(&mut s, "", "  by limit", n, name);
+            }
+        }
         line(&mut s, "", "server errors", a.server_errors, "");
+        let hist: Vec<String> = a
+            .per_request
+            .0
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(n, c)| format!("{n}:{c}"))
+            .collect();
+        if !hist.is_empty() {
+            let _ = writeln!(s, "{:<14}{:<16}{}", "", "per request", hist.join("  "));
+        }
         line(&mut s, "tokens", "input", t.input, "");
         line(&mut s, "", "output", t.output, "");
         line(&mut s, "", "quota consumed", t.quota_consumed, "");
@@ -128,6 +167,31 @@ impl Exporter for TableExporter {
             "",
             "queue wait",
             lat(&r.latency_ms.queue_wait)
+        );
+        let c = &r.client;
+        line(
+            &mut s,
+            "client",
+            "amplification",
+            fmt_value(c.retry_amplification),
+            "attempts per request sent",
+        );
+        line(
+            &mut s,
+            "",
+            "backoff s",
+            fmt_value(Some(c.backoff_seconds)),
+            "sleeping between attempts",
+        );
+        line(
+            &mut s,
+            "",
+            "pacing s",
+            fmt_value(Some(c.pacing_seconds)),
+            &format!(
+                "held before sending ({} s in aws-adaptive)",
+                fmt_value(Some(c.adaptive_wait_seconds))
+            ),
         );
         line(&mut s, "engine", "events", r.engine.events, "");
         if let (Some(ms), Some(eps)) = (r.engine.wall_ms, r.engine.events_per_second) {
