@@ -36,10 +36,12 @@ enum Event {
     AttemptEnds(u32),
     /// Streaming settlement of request `id`'s attempt in progress.
     Tick(u32),
-    /// `client.timeout` of request `id` in its `epoch`-th use of the slot.
-    Timeout(u32, u32),
-    /// Request `id` wakes in the aws-adaptive token bucket (`wake` tells stale wakes apart).
-    AdaptiveWake(u32, u32),
+    /// `client.timeout` of request `id` (ignored unless it is that request's deadline: the
+    /// slot may have been reused).
+    Timeout(u32),
+    /// Request `id` wakes in the aws-adaptive token bucket (ignored unless it is the wake
+    /// the request is waiting for). Events stay 8 bytes: the heap moves them a lot.
+    AdaptiveWake(u32),
     /// The client pacer may release its first held attempt.
     PacerWake,
 }
@@ -92,9 +94,8 @@ struct Request {
     attempts: u32,
     last_retry_cost: u32,
     user: u32,
-    /// Slot generation and adaptive-wake token: tell stale events apart after reuse.
-    epoch: u32,
-    wake: u32,
+    /// When the request's current adaptive wait ends.
+    wake_at: u64,
     pending: Pending,
     phase: Phase,
     counted: bool,
@@ -242,8 +243,8 @@ impl<'a> Sim<'a> {
                 }
                 Event::AttemptEnds(id) => self.attempt_ends(id),
                 Event::Tick(id) => self.tick(id),
-                Event::Timeout(id, epoch) => self.timeout(id, epoch),
-                Event::AdaptiveWake(id, wake) => self.adaptive_wake(id, wake),
+                Event::Timeout(id) => self.timeout(id),
+                Event::AdaptiveWake(id) => self.adaptive_wake(id),
                 Event::PacerWake => {
                     self.pacer_wake = false;
                     self.release_paced();
@@ -329,7 +330,7 @@ impl<'a> Sim<'a> {
                 self.metrics.requests.unservable += 1;
             }
         }
-        let mut req = Request {
+        let req = Request {
             arrival: self.now,
             input,
             fp,
@@ -344,8 +345,7 @@ impl<'a> Sim<'a> {
             attempts: 0,
             last_retry_cost: 0,
             user,
-            epoch: 0,
-            wake: 0,
+            wake_at: 0,
             pending: Pending::Success,
             phase: Phase::Queued,
             counted,
@@ -354,8 +354,6 @@ impl<'a> Sim<'a> {
         let id = match self.free.pop() {
             Some(id) => {
                 if let Some(slot) = self.requests.get_mut(id as usize) {
-                    req.epoch = slot.epoch.wrapping_add(1);
-                    req.wake = slot.wake;
                     *slot = req;
                 }
                 id
@@ -366,10 +364,8 @@ impl<'a> Sim<'a> {
             }
         };
         if let Some(timeout) = self.s.client.timeout_us {
-            self.queue.push(
-                self.now.saturating_add(timeout),
-                Event::Timeout(id, req.epoch),
-            );
+            self.queue
+                .push(self.now.saturating_add(timeout), Event::Timeout(id));
         }
         id
     }
@@ -484,9 +480,8 @@ impl<'a> Sim<'a> {
         let at = self.now.saturating_add(sleep_us(sleep));
         self.adaptive_waiters.push_back(id);
         if let Some(r) = self.req(id) {
-            r.wake = r.wake.wrapping_add(1);
-            let wake = r.wake;
-            self.queue.push(at, Event::AdaptiveWake(id, wake));
+            r.wake_at = at;
+            self.queue.push(at, Event::AdaptiveWake(id));
         }
     }
 
@@ -495,19 +490,27 @@ impl<'a> Sim<'a> {
         if let Some(id) = self.adaptive_waiters.pop_front()
             && let Some(r) = self.requests.get_mut(id as usize)
         {
-            r.wake = r.wake.wrapping_add(1);
-            let wake = r.wake;
-            self.queue.push(self.now, Event::AdaptiveWake(id, wake));
+            r.wake_at = self.now;
+            self.queue.push(self.now, Event::AdaptiveWake(id));
         }
     }
 
-    fn adaptive_wake(&mut self, id: u32, wake: u32) {
+    fn adaptive_wake(&mut self, id: u32) {
         let Some(r) = self.requests.get(id as usize) else {
             return;
         };
-        if r.wake != wake || !matches!(r.phase, Phase::Adaptive | Phase::Abandoned) {
-            return; // superseded by a notify
+        // A wake superseded by a notify (or left over from the slot's previous request) is
+        // stale unless it falls on the very instant of the current one, where handling
+        // either of the two identical events is the same.
+        if r.wake_at != self.now || !matches!(r.phase, Phase::Adaptive | Phase::Abandoned) {
+            return;
         }
+        if let Some(r) = self.requests.get_mut(id as usize) {
+            r.wake_at = u64::MAX;
+        }
+        let Some(r) = self.requests.get(id as usize) else {
+            return;
+        };
         if let Some(pos) = self.adaptive_waiters.iter().position(|&w| w == id) {
             self.adaptive_waiters.remove(pos);
         }
@@ -681,12 +684,17 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// `client.timeout` passed for request `id` (if it is still the same request).
-    fn timeout(&mut self, id: u32, epoch: u32) {
+    /// `client.timeout` passed for request `id`, if this is its deadline. A deadline left
+    /// over from the slot's previous request can only coincide with the current one when
+    /// both arrived at the same instant, and then they are the same deadline.
+    fn timeout(&mut self, id: u32) {
+        let deadline = self.s.client.timeout_us.unwrap_or(u64::MAX);
         let Some(r) = self.requests.get_mut(id as usize) else {
             return;
         };
-        if r.epoch != epoch || matches!(r.phase, Phase::Done | Phase::Abandoned) {
+        if r.arrival.saturating_add(deadline) != self.now
+            || matches!(r.phase, Phase::Done | Phase::Abandoned)
+        {
             return;
         }
         let was = r.phase;

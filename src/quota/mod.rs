@@ -271,6 +271,16 @@ impl Quota {
             .unwrap_or(ThrottleCause::TokensPerMinute)
     }
 
+}
+
+/// Burndown and reservation formula: everything the amount formulas need besides the request.
+#[derive(Debug, Clone, Copy)]
+struct Rates {
+    burndown: Burndown,
+    reserve: ReserveMode,
+}
+
+impl Rates {
     /// The reservation of a limit counting `counts`.
     #[inline]
     fn reservation(&self, counts: Counts, fp: &Footprint) -> u64 {
@@ -339,15 +349,31 @@ impl Quota {
         }
     }
 
+    /// What limit `l` admits on.
+    #[inline]
+    fn need(&self, l: &Limit, fp: &Footprint) -> u64 {
+        match (l.charge, l.admit) {
+            (Charge::AsGenerated, AdmitCheck::Available) => 1,
+            _ => self.reservation(l.counts, fp),
+        }
+    }
+}
+
+impl Quota {
+    #[inline]
+    fn rates(&self) -> Rates {
+        Rates {
+            burndown: self.burndown,
+            reserve: self.reserve,
+        }
+    }
+
     /// Whether a request could ever be admitted by every limit.
     pub fn servable(&self, fp: &Footprint) -> bool {
-        self.limits.iter().all(|l| {
-            let need = match (l.charge, l.admit) {
-                (Charge::AsGenerated, AdmitCheck::Available) => 1,
-                _ => self.reservation(l.counts, fp),
-            };
-            need <= l.limiter.limit()
-        })
+        let r = self.rates();
+        self.limits
+            .iter()
+            .all(|l| r.need(l, fp) <= l.limiter.limit())
     }
 
     /// What the primary limit charges at admission (for the timeline).
@@ -355,32 +381,24 @@ impl Quota {
     pub fn primary_charge(&self, fp: &Footprint) -> u64 {
         self.primary
             .and_then(|i| self.limits.get(i))
-            .map_or(0, |l| self.charged(l, fp, 0))
+            .map_or(0, |l| self.rates().charged(l, fp, 0))
     }
 
     /// Checks every limit in order; if all admit, charges them. Nothing is charged on
     /// refusal, which returns the index of the first refusing limit.
     #[inline]
     pub fn try_admit(&mut self, now: u64, fp: &Footprint) -> Result<Admission, usize> {
-        for i in 0..self.limits.len() {
-            let Some(l) = self.limits.get(i) else { break };
-            let need = match (l.charge, l.admit) {
-                (Charge::AsGenerated, AdmitCheck::Available) => 1,
-                _ => self.reservation(l.counts, fp),
-            };
-            if let Some(l) = self.limits.get_mut(i)
-                && !l.limiter.admits(now, need)
-            {
+        let r = self.rates();
+        for (i, l) in self.limits.iter_mut().enumerate() {
+            let need = r.need(l, fp);
+            if !l.limiter.admits(now, need) {
                 return Err(i);
             }
         }
         let mut adm = Admission::default();
-        for i in 0..self.limits.len() {
-            let Some(l) = self.limits.get(i) else { break };
-            let amount = self.charged(l, fp, 0);
-            if let (Some(l), Some(t)) = (self.limits.get_mut(i), adm.tickets.get_mut(i)) {
-                *t = l.limiter.charge(now, amount);
-            }
+        for (l, t) in self.limits.iter_mut().zip(adm.tickets.iter_mut()) {
+            let amount = r.charged(l, fp, 0);
+            *t = l.limiter.charge(now, amount);
         }
         Ok(adm)
     }
@@ -396,20 +414,17 @@ impl Quota {
         before: u64,
         after: u64,
     ) -> i64 {
+        let r = self.rates();
         let mut primary = 0;
-        for i in 0..self.limits.len() {
-            let Some(l) = self.limits.get(i) else { break };
+        for (i, (l, ticket)) in self.limits.iter_mut().zip(adm.tickets).enumerate() {
             if !l.progressive {
                 continue;
             }
-            let (old, new) = (self.charged(l, fp, before), self.charged(l, fp, after));
+            let (old, new) = (r.charged(l, fp, before), r.charged(l, fp, after));
             if new > old {
-                let ticket = adm.tickets.get(i).copied().unwrap_or(0);
-                if let Some(l) = self.limits.get_mut(i) {
-                    let d = l.limiter.settle(now, ticket, old, new);
-                    if Some(i) == self.primary {
-                        primary = d;
-                    }
+                let d = l.limiter.settle(now, ticket, old, new);
+                if Some(i) == self.primary {
+                    primary = d;
                 }
             }
         }
@@ -428,17 +443,14 @@ impl Quota {
         generated: u64,
         ok: bool,
     ) -> i64 {
+        let r = self.rates();
         let mut primary = 0;
-        for i in 0..self.limits.len() {
-            let Some(l) = self.limits.get(i) else { break };
-            let charged = self.charged(l, fp, generated);
-            let fin = self.final_count(l.counts, fp, ok);
-            let ticket = adm.tickets.get(i).copied().unwrap_or(0);
-            if let Some(l) = self.limits.get_mut(i) {
-                let d = l.limiter.settle(now, ticket, charged, fin);
-                if Some(i) == self.primary {
-                    primary = d;
-                }
+        for (i, (l, ticket)) in self.limits.iter_mut().zip(adm.tickets).enumerate() {
+            let charged = r.charged(l, fp, generated);
+            let fin = r.final_count(l.counts, fp, ok);
+            let d = l.limiter.settle(now, ticket, charged, fin);
+            if Some(i) == self.primary {
+                primary = d;
             }
         }
         primary
