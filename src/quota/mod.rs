@@ -270,7 +270,6 @@ impl Quota {
             .copied()
             .unwrap_or(ThrottleCause::TokensPerMinute)
     }
-
 }
 
 /// Burndown and reservation formula: everything the amount formulas need besides the request.
