@@ -500,8 +500,9 @@ impl<'a> Sim<'a> {
             return;
         };
         // A wake superseded by a notify (or left over from the slot's previous request) is
-        // stale unless it falls on the very instant of the current one, where handling
-        // either of the two identical events is the same.
+        // stale unless it falls on the very instant of the current one; then the earlier of
+        // the two events at that instant is handled and the other ignored (deterministic,
+        // but it may run before other events of that instant that the later one would not).
         if r.wake_at != self.now || !matches!(r.phase, Phase::Adaptive | Phase::Abandoned) {
             return;
         }
