@@ -272,11 +272,23 @@ fn read_json(path: &Path) -> Result<serde_json::Value, Error> {
     serde_json::from_str(&text).map_err(|e| {
         let mut d = Diagnostic::new(
             path.display().to_string(),
-            format!("invalid JSON: {e}; expected a JSON report of `quotasim run` or `sweep`"),
+            format!(
+                "invalid JSON: {}; expected a JSON report of `quotasim run` or `sweep`",
+                json_message(&e)
+            ),
         );
         d.location = Some((e.line(), e.column()));
         Error::from(d)
     })
+}
+
+/// serde_json's message without its trailing " at line L column C" (the diagnostic carries
+/// the position).
+fn json_message(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    full.strip_suffix(&suffix)
+        .map_or(full.clone(), str::to_string)
 }
 
 fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {

@@ -100,7 +100,10 @@ fn invalid(file: &str, msg: impl Into<String>) -> Error {
 
 fn parse_part(file: &str, text: &str) -> Result<PartFile, Error> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        let mut d = Diagnostic::new(file, format!("invalid JSON: {e}"));
+        let full = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let msg = full.strip_suffix(&suffix).unwrap_or(&full);
+        let mut d = Diagnostic::new(file, format!("invalid JSON: {msg}"));
         d.location = Some((e.line(), e.column()));
         Error::from(d)
     })?;
