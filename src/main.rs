@@ -1,13 +1,18 @@
 //! The `quotasim` command line: parses arguments and calls the library.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use quotasim::assertion::{self, Assertion, Objective};
+use quotasim::compare::{Comparison, Tolerance};
 use quotasim::quota::{ReserveMode, models};
 use quotasim::report::{ExportOptions, Format};
-use quotasim::{Error, Override, Scenario};
+use quotasim::sweep::format::SweepFormat;
+use quotasim::sweep::grid::{Shard, Vary};
+use quotasim::sweep::{SweepOptions, part, plot as sweep_plot};
+use quotasim::{Diagnostic, Error, Override, Scenario};
 
 #[derive(Parser)]
 #[command(
@@ -66,6 +71,87 @@ enum Command {
         /// the output differ from run to run).
         #[arg(long)]
         timings: bool,
+        /// Write an SVG chart of the quota charged per minute against the limit, with the
+        /// attempts admitted and throttled.
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<PathBuf>,
+        /// Check "METRIC OP NUMBER" on the JSON report (repeatable), e.g.
+        /// "throttle_rate <= 0.01" or "latency_ms.e2e.p99 < 30000"; exit 1 if any fails.
+        #[arg(long = "assert", value_name = "METRIC OP NUMBER")]
+        assert: Vec<String>,
+    },
+    /// Simulate a grid of parameter values in parallel and summarise every point.
+    Sweep {
+        /// The scenario file (its optional [sweep] table supplies defaults for the flags).
+        scenario: PathBuf,
+        /// A varied key: PATH=V1,V2,…, PATH=START..END[:+STEP] or PATH=START..END:xFACTOR
+        /// (repeatable; the grid is the cartesian product, first key outermost).
+        #[arg(long = "vary", value_name = "PATH=VALUES")]
+        vary: Vec<String>,
+        /// Override a scenario key at every point (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// Simulations per point, with derived seeds (default 1, or the [sweep] table's).
+        #[arg(long, value_name = "N")]
+        replications: Option<usize>,
+        /// Worker threads (default: every core). The output does not depend on it.
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+        /// Output format (default table).
+        #[arg(long, value_enum)]
+        format: Option<OutFormat>,
+        /// Write an SVG chart: a line chart for one varied key, a heat map for two.
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<PathBuf>,
+        /// The metric charted by --plot.
+        #[arg(long, value_name = "METRIC", default_value = sweep_plot::DEFAULT_PLOT_METRIC)]
+        plot_metric: String,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+        /// maximize:METRIC or minimize:METRIC, for the recommendation.
+        #[arg(long, value_name = "DIRECTION:METRIC")]
+        objective: Option<String>,
+        /// "METRIC OP NUMBER" every recommended point must satisfy (repeatable).
+        #[arg(long = "constraint", value_name = "METRIC OP NUMBER")]
+        constraint: Vec<String>,
+        /// Run only the points i with i % N == K and write a part file for `merge`.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Write the output to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Merge the part files of a sharded sweep into the unsharded sweep's output.
+    Merge {
+        /// The part files (every shard exactly once).
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+        /// Output format (default table).
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutFormat,
+        /// Write an SVG chart, as `sweep --plot`.
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<PathBuf>,
+        /// The metric charted by --plot.
+        #[arg(long, value_name = "METRIC", default_value = sweep_plot::DEFAULT_PLOT_METRIC)]
+        plot_metric: String,
+        /// Write the output to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Compare two JSON reports (of `run` or `sweep`); exit 1 if a metric regressed.
+    Compare {
+        /// The reference report.
+        baseline: PathBuf,
+        /// The report to check.
+        current: PathBuf,
+        /// Allowed worsening: relative (`5%`) or absolute (`0.5`).
+        #[arg(long, default_value = "5%")]
+        tolerance: String,
+        /// Show only the metrics that changed.
+        #[arg(long)]
+        changes: bool,
     },
     /// Closed-form quota arithmetic for one request (SPEC §3.1).
     Estimate {
@@ -160,6 +246,82 @@ fn write_out(
     }
 }
 
+fn write_file(path: &Path, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        context: format!("cannot write {}", path.display()),
+        source,
+    })
+}
+
+/// Reads an input file; a missing or unreadable file is invalid input naming it.
+fn read_input(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|e| {
+        let what = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            _ => e.to_string(),
+        };
+        Error::from(Diagnostic::new(
+            path.display().to_string(),
+            format!("cannot read: {what}"),
+        ))
+    })
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value, Error> {
+    let text = read_input(path)?;
+    serde_json::from_str(&text).map_err(|e| {
+        let mut d = Diagnostic::new(
+            path.display().to_string(),
+            format!(
+                "invalid JSON: {}; expected a JSON report of `quotasim run` or `sweep`",
+                json_message(&e)
+            ),
+        );
+        d.location = Some((e.line(), e.column()));
+        Error::from(d)
+    })
+}
+
+/// serde_json's message without its trailing " at line L column C" (the diagnostic carries
+/// the position).
+fn json_message(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    full.strip_suffix(&suffix)
+        .map_or(full.clone(), str::to_string)
+}
+
+fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:40}] {pos}/{len} simulations, ETA {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+fn emit_sweep(
+    report: &quotasim::sweep::SweepReport,
+    format: OutFormat,
+    plot: Option<&Path>,
+    plot_metric: &str,
+    out: Option<&PathBuf>,
+) -> Result<(), Error> {
+    let format = match format {
+        OutFormat::Table => SweepFormat::Table,
+        OutFormat::Json => SweepFormat::Json,
+        OutFormat::Csv => SweepFormat::Csv,
+    };
+    if let Some(path) = plot {
+        write_file(path, &sweep_plot::sweep_svg(report, plot_metric)?)?;
+    }
+    emit(&quotasim::sweep::format::render(report, format), out)
+}
+
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Run {
@@ -170,7 +332,13 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             timeline,
             out,
             timings,
+            plot,
+            assert,
         } => {
+            let assertions = assert
+                .iter()
+                .map(|a| Assertion::parse(a).map_err(|e| Error::Usage(format!("--assert: {e}"))))
+                .collect::<Result<Vec<_>, _>>()?;
             let mut s = Scenario::from_path(&scenario, &overrides(&set)?)?;
             if let Some(seed) = seed {
                 s.seed = seed;
@@ -180,6 +348,13 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             if timings {
                 report.set_timings(started.elapsed());
             }
+            let outcomes = if assertions.is_empty() {
+                Vec::new()
+            } else {
+                let value = quotasim::sweep::metrics::report_with_derived(&report, &s);
+                assertion::evaluate(&assertions, &value)
+                    .map_err(|e| Error::Usage(format!("--assert: {e}")))?
+            };
             let format = match format {
                 OutFormat::Table => Format::Table,
                 OutFormat::Json => Format::Json,
@@ -187,6 +362,173 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             };
             let opts = ExportOptions { timeline };
             write_out(out.as_ref(), |w| report.write_to(format, opts, w))?;
+            if let Some(path) = plot {
+                let rows = report
+                    .timeline
+                    .iter()
+                    .map(|r| quotasim::plot::timeline::TimelineRow {
+                        minute: r.minute,
+                        admitted: r.admitted as f64,
+                        throttled: r.throttled as f64,
+                        quota_charged: r.quota_charged as f64,
+                    })
+                    .collect();
+                let chart = quotasim::plot::timeline::TimelineChart::new(
+                    format!(
+                        "{}: quota charged per minute vs the {} tokens/min limit",
+                        report.scenario, s.quota.tokens_per_minute
+                    ),
+                    rows,
+                    Some(s.quota.tokens_per_minute as f64),
+                );
+                write_file(&path, &chart.to_svg())?;
+            }
+            if !outcomes.is_empty() {
+                let mut stderr = std::io::stderr().lock();
+                for o in &outcomes {
+                    let _ = writeln!(stderr, "{o}");
+                }
+                let failed = outcomes.iter().filter(|o| !o.passed).count();
+                if failed > 0 {
+                    let _ = writeln!(
+                        stderr,
+                        "error: {failed} of {} assertions failed",
+                        outcomes.len()
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+        Command::Sweep {
+            scenario,
+            vary,
+            set,
+            replications,
+            threads,
+            format,
+            plot,
+            plot_metric,
+            quiet,
+            objective,
+            constraint,
+            shard,
+            out,
+        } => {
+            let vary = vary
+                .iter()
+                .map(|v| {
+                    Vary::parse(v).map_err(|e| {
+                        let msg = e.to_string();
+                        if msg.contains("--vary") {
+                            Error::Usage(msg)
+                        } else {
+                            Error::Usage(format!("--vary {v}: {msg}"))
+                        }
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let shard = shard
+                .map(|s| Shard::parse(&s).map_err(|e| Error::Usage(e.to_string())))
+                .transpose()?;
+            if shard.is_some() {
+                if format.is_some_and(|f| !matches!(f, OutFormat::Json)) {
+                    return Err(Error::Usage(
+                        "--shard writes a JSON part file for `quotasim merge`; drop --format"
+                            .into(),
+                    ));
+                }
+                if plot.is_some() {
+                    return Err(Error::Usage(
+                        "--plot cannot chart one shard; pass --plot to `quotasim merge`".into(),
+                    ));
+                }
+            }
+            let opts = SweepOptions {
+                vary,
+                set,
+                replications,
+                shard,
+                objective: objective
+                    .map(|o| {
+                        Objective::parse(&o).map_err(|e| Error::Usage(format!("--objective: {e}")))
+                    })
+                    .transpose()?,
+                constraints: constraint
+                    .iter()
+                    .map(|c| {
+                        Assertion::parse(c).map_err(|e| Error::Usage(format!("--constraint: {e}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            if threads == Some(0) {
+                return Err(Error::Usage("--threads 0: expected at least 1".into()));
+            }
+            let plan = quotasim::sweep::plan_sweep(&scenario, &opts)?;
+            if plot.is_some() {
+                sweep_plot::check_plot(plan.grid.axes().len(), &plot_metric)?;
+            }
+            let bar = progress_bar(plan.jobs() as u64, quiet);
+            let report = quotasim::sweep::execute(&plan, threads, &|| bar.inc(1));
+            bar.finish_and_clear();
+            let report = report?;
+            if shard.is_some() {
+                emit(&part::render_part(&report), out.as_ref())?;
+            } else {
+                emit_sweep(
+                    &report,
+                    format.unwrap_or(OutFormat::Table),
+                    plot.as_deref(),
+                    &plot_metric,
+                    out.as_ref(),
+                )?;
+            }
+        }
+        Command::Merge {
+            parts,
+            format,
+            plot,
+            plot_metric,
+            out,
+        } => {
+            let texts = parts
+                .iter()
+                .map(|p| read_input(p).map(|t| (p.display().to_string(), t)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let report = part::merge_parts(&texts)?;
+            emit_sweep(&report, format, plot.as_deref(), &plot_metric, out.as_ref())?;
+        }
+        Command::Compare {
+            baseline,
+            current,
+            tolerance,
+            changes,
+        } => {
+            let tolerance = Tolerance::parse(&tolerance)
+                .map_err(|e| Error::Usage(format!("--tolerance: {e}")))?;
+            let base = read_json(&baseline)?;
+            let cur = read_json(&current)?;
+            let cmp = Comparison::new(&base, &cur, tolerance).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot compare {} with {}: {e}",
+                    baseline.display(),
+                    current.display()
+                ))
+            })?;
+            let text = if changes {
+                cmp.render_changes()
+            } else {
+                cmp.render_table()
+            };
+            emit(&text, None)?;
+            if cmp.regressed() {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "error: {} regressed beyond the tolerance of {tolerance} against {}",
+                    current.display(),
+                    baseline.display()
+                );
+                return Ok(ExitCode::from(1));
+            }
         }
         Command::Estimate {
             model,

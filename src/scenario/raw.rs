@@ -100,6 +100,9 @@ pub(crate) struct RawScenario {
     pub client: RawClient,
     pub arrivals: Option<RawArrivals>,
     pub requests: Option<BTreeMap<String, RawClass>>,
+    /// `[sweep]`: read by `quotasim sweep` (see `crate::sweep::config`); `run` ignores it.
+    #[allow(dead_code)]
+    pub sweep: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize, Default)]

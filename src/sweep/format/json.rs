@@ -1,0 +1,123 @@
+//! JSON of a sweep:
+//!
+//! ```text
+//! { "scenario", "seed", "replications", "replication_seeds": [u64],
+//!   "vary": [ { "path", "values": [..] } ], "set": [str], "points_total",
+//!   "points": [ { "index", "params": { PATH: value },
+//!                 "metrics": { "throughput": { "requests_per_minute": { "mean", "ci95_half_width", "n" } }, … } } ],
+//!   "recommendation": { "objective", "constraints", "feasible", "best", "pareto_front" } }
+//! ```
+//!
+//! `ci95_half_width` and `n` appear only with more than one replication; `recommendation`
+//! only with an objective or constraints. Key order is fixed.
+
+use serde_json::{Map, Value, json};
+
+use crate::Override;
+use crate::sweep::SweepReport;
+use crate::sweep::metrics::{METRICS, nest, number};
+use crate::sweep::recommend::{FRONT_LATENCY, FRONT_THROUGHPUT, recommend};
+use crate::sweep::run::PointResult;
+
+/// A varied value as JSON: the TOML value it denotes (`512` is a number, `token-bucket` a
+/// string), or the raw text when it does not parse.
+pub fn param_value(raw: &str) -> Value {
+    Override::parse(&format!("x={raw}"))
+        .ok()
+        .and_then(|o| serde_json::to_value(o.value).ok())
+        .unwrap_or_else(|| Value::String(raw.to_string()))
+}
+
+fn params(p: &PointResult) -> Value {
+    Value::Object(
+        p.params
+            .iter()
+            .map(|(k, v)| (k.clone(), param_value(v)))
+            .collect::<Map<_, _>>(),
+    )
+}
+
+fn point_json(p: &PointResult, replications: usize) -> Value {
+    let metrics = nest(METRICS.iter().zip(&p.metrics).map(|(d, m)| {
+        let mut leaf = Map::new();
+        leaf.insert("mean".into(), number(m.mean));
+        if replications > 1 {
+            leaf.insert("ci95_half_width".into(), number(m.ci95_half_width));
+            leaf.insert("n".into(), json!(m.n));
+        }
+        (d.path, Value::Object(leaf))
+    }));
+    json!({ "index": p.index, "params": params(p), "metrics": metrics })
+}
+
+/// The report as a JSON value.
+pub fn to_json(report: &SweepReport) -> Value {
+    let mut root = Map::new();
+    root.insert("scenario".into(), json!(report.scenario));
+    root.insert("seed".into(), json!(report.seed));
+    root.insert("replications".into(), json!(report.replications));
+    root.insert(
+        "replication_seeds".into(),
+        json!(report.replication_seeds()),
+    );
+    root.insert(
+        "vary".into(),
+        Value::Array(
+            report
+                .axes
+                .iter()
+                .map(|a| {
+                    json!({
+                        "path": a.path,
+                        "values": a.values.iter().map(|v| param_value(v)).collect::<Vec<_>>(),
+                    })
+                })
+                .collect(),
+        ),
+    );
+    root.insert("set".into(), json!(report.set));
+    root.insert("points_total".into(), json!(report.points_total));
+    root.insert(
+        "points".into(),
+        Value::Array(
+            report
+                .points
+                .iter()
+                .map(|p| point_json(p, report.replications))
+                .collect(),
+        ),
+    );
+    if let Some(rec) = recommend(report) {
+        let summary = |pos: usize| {
+            report.points.get(pos).map_or(Value::Null, |p| {
+                let m = |path: &str| number(p.metric(path).and_then(|m| m.mean));
+                json!({
+                    "index": p.index,
+                    "params": params(p),
+                    FRONT_THROUGHPUT: m(FRONT_THROUGHPUT),
+                    FRONT_LATENCY: m(FRONT_LATENCY),
+                    "objective": m(&rec.objective.metric),
+                })
+            })
+        };
+        root.insert(
+            "recommendation".into(),
+            json!({
+                "objective": rec.objective.to_string(),
+                "constraints": report.constraints.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "feasible": rec.feasible.len(),
+                "best": rec.best.map_or(Value::Null, summary),
+                "pareto_front": rec.pareto.iter().map(|&p| summary(p)).collect::<Vec<_>>(),
+            }),
+        );
+    }
+    Value::Object(root)
+}
+
+/// Pretty-printed JSON with a trailing newline.
+pub fn render_json(report: &SweepReport) -> String {
+    let mut s = serde_json::to_string_pretty(&to_json(report))
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}

@@ -1,0 +1,257 @@
+//! The key metrics of a sweep point, and the derived rates `run --assert` may also use.
+//!
+//! Every metric is named by a dotted path (`throughput.requests_per_minute`,
+//! `latency_ms.e2e.p99`, `throttle_rate`) so that `--objective`, `--constraint` and `--assert`
+//! address them the same way as the keys of the JSON report.
+
+use serde_json::{Map, Value};
+
+use crate::Scenario;
+use crate::report::Report;
+
+/// One key metric of a sweep point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricDef {
+    /// Dotted path, e.g. `latency_ms.e2e.p99`.
+    pub path: &'static str,
+    /// Short column header for the table format.
+    pub header: &'static str,
+    /// Unit, for chart axes.
+    pub unit: &'static str,
+}
+
+/// How many key metrics a point has.
+pub const METRIC_COUNT: usize = 9;
+
+/// The key metrics, in output order.
+pub const METRICS: [MetricDef; METRIC_COUNT] = [
+    MetricDef {
+        path: "throughput.requests_per_minute",
+        header: "req/min",
+        unit: "requests/min",
+    },
+    MetricDef {
+        path: "throughput.output_tokens_per_minute",
+        header: "out tok/min",
+        unit: "tokens/min",
+    },
+    MetricDef {
+        path: "throttle_rate",
+        header: "throttle",
+        unit: "throttled / sent attempts",
+    },
+    MetricDef {
+        path: "failure_rate",
+        header: "failed",
+        unit: "failed / arrived",
+    },
+    MetricDef {
+        path: "truncation_rate",
+        header: "truncated",
+        unit: "truncated / succeeded",
+    },
+    MetricDef {
+        path: "latency_ms.e2e.p50",
+        header: "p50 ms",
+        unit: "ms",
+    },
+    MetricDef {
+        path: "latency_ms.e2e.p99",
+        header: "p99 ms",
+        unit: "ms",
+    },
+    MetricDef {
+        path: "quota_utilisation",
+        header: "quota util",
+        unit: "consumed / TPM limit",
+    },
+    MetricDef {
+        path: "reserved_unused",
+        header: "resv unused",
+        unit: "1 - consumed / reserved",
+    },
+];
+
+/// The definition of the metric at `path`, if it is a key metric.
+pub fn metric_def(path: &str) -> Option<(usize, &'static MetricDef)> {
+    METRICS.iter().enumerate().find(|(_, m)| m.path == path)
+}
+
+fn ratio(num: u64, den: u64) -> Option<f64> {
+    (den != 0).then(|| num as f64 / den as f64)
+}
+
+/// `throttled / sent` attempts; `None` when nothing was sent.
+pub fn throttle_rate(r: &Report) -> Option<f64> {
+    ratio(r.attempts.throttled, r.attempts.sent)
+}
+
+/// `failed / arrived` requests; `None` when nothing arrived.
+pub fn failure_rate(r: &Report) -> Option<f64> {
+    ratio(r.requests.failed, r.requests.arrived)
+}
+
+/// `truncated / succeeded` requests; `None` when nothing succeeded.
+pub fn truncation_rate(r: &Report) -> Option<f64> {
+    ratio(r.requests.truncated, r.requests.succeeded)
+}
+
+/// Quota tokens consumed per minute over the tokens-per-minute limit.
+pub fn quota_utilisation(r: &Report, s: &Scenario) -> Option<f64> {
+    let limit = s.quota.tokens_per_minute;
+    (limit != 0).then(|| r.throughput.quota_tokens_per_minute / limit as f64)
+}
+
+/// `1 − quota_consumed / reserved`: the share of reserved quota never consumed; `None` when
+/// nothing was reserved.
+pub fn reserved_unused(r: &Report) -> Option<f64> {
+    ratio(r.tokens.quota_consumed, r.tokens.reserved).map(|c| 1.0 - c)
+}
+
+/// The key metrics of one run, in [`METRICS`] order (`None` where undefined, e.g. a latency
+/// percentile when nothing succeeded).
+pub fn key_metrics(r: &Report, s: &Scenario) -> [Option<f64>; METRIC_COUNT] {
+    [
+        Some(r.throughput.requests_per_minute),
+        Some(r.throughput.output_tokens_per_minute),
+        throttle_rate(r),
+        failure_rate(r),
+        truncation_rate(r),
+        r.latency_ms.e2e.p50,
+        r.latency_ms.e2e.p99,
+        quota_utilisation(r, s),
+        reserved_unused(r),
+    ]
+}
+
+/// The top-level derived metrics added to a `run` report for `--assert`.
+pub const DERIVED: [&str; 5] = [
+    "throttle_rate",
+    "failure_rate",
+    "truncation_rate",
+    "quota_utilisation",
+    "reserved_unused",
+];
+
+/// The JSON report of a run with the derived rates of [`DERIVED`] added at the top level
+/// (`null` where undefined), which is what `run --assert` evaluates.
+pub fn report_with_derived(r: &Report, s: &Scenario) -> Value {
+    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut v {
+        let values = [
+            throttle_rate(r),
+            failure_rate(r),
+            truncation_rate(r),
+            quota_utilisation(r, s),
+            reserved_unused(r),
+        ];
+        for (name, value) in DERIVED.iter().zip(values) {
+            map.insert((*name).to_string(), number(value));
+        }
+    }
+    v
+}
+
+/// A JSON number, or `null` for `None` and non-finite values.
+pub fn number(v: Option<f64>) -> Value {
+    v.and_then(serde_json::Number::from_f64)
+        .map_or(Value::Null, Value::Number)
+}
+
+/// Builds a nested object from `(dotted path, leaf)` pairs, in order:
+/// `[("a.b", 1), ("c", 2)]` becomes `{"a": {"b": 1}, "c": 2}`.
+pub fn nest(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
+    let mut root = Map::new();
+    for (path, leaf) in pairs {
+        insert_path(&mut root, path, leaf);
+    }
+    Value::Object(root)
+}
+
+fn insert_path(map: &mut Map<String, Value>, path: &str, leaf: Value) {
+    match path.split_once('.') {
+        None => {
+            map.insert(path.to_string(), leaf);
+        }
+        Some((head, rest)) => {
+            let child = map
+                .entry(head.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !child.is_object() {
+                *child = Value::Object(Map::new());
+            }
+            if let Value::Object(m) = child {
+                insert_path(m, rest, leaf);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nest_builds_objects_in_order() {
+        let v = nest([
+            ("throughput.requests_per_minute", json!(1)),
+            ("throughput.output_tokens_per_minute", json!(2)),
+            ("throttle_rate", json!(0.5)),
+            ("latency_ms.e2e.p99", Value::Null),
+        ]);
+        assert_eq!(
+            v.to_string(),
+            r#"{"throughput":{"requests_per_minute":1,"output_tokens_per_minute":2},"throttle_rate":0.5,"latency_ms":{"e2e":{"p99":null}}}"#
+        );
+    }
+
+    #[test]
+    fn metric_paths_are_unique_and_found() {
+        for (i, m) in METRICS.iter().enumerate() {
+            assert_eq!(metric_def(m.path).map(|(j, _)| j), Some(i));
+        }
+        assert!(metric_def("throughput").is_none());
+    }
+
+    #[test]
+    fn derived_rates_on_a_real_run() {
+        let s = Scenario::from_toml_str(
+            r#"
+            duration = "3m"
+            [model]
+            preset = "claude-sonnet-4"
+            [quota]
+            tokens_per_minute = 20000
+            [client]
+            retry = "none"
+            [arrivals]
+            process = "constant"
+            rate_per_minute = 60
+            [requests.chat]
+            input_tokens = 100
+            output_tokens = 300
+            max_tokens = 200
+            "#,
+            "derived.toml",
+        )
+        .unwrap();
+        let r = crate::simulate(&s);
+        let m = key_metrics(&r, &s);
+        assert_eq!(
+            m[2],
+            Some(r.attempts.throttled as f64 / r.attempts.sent as f64)
+        );
+        assert!(m[2].unwrap() > 0.0, "the quota must throttle: {r:?}");
+        assert_eq!(
+            m[3],
+            Some(r.requests.failed as f64 / r.requests.arrived as f64)
+        );
+        // every request asks for 300 tokens with max_tokens 200: all truncated
+        assert_eq!(m[4], Some(1.0));
+        let v = report_with_derived(&r, &s);
+        assert_eq!(v["throttle_rate"].as_f64(), m[2]);
+        assert_eq!(v["failure_rate"].as_f64(), m[3]);
+        assert_eq!(v["requests"]["arrived"], json!(r.requests.arrived));
+    }
+}

@@ -1,0 +1,409 @@
+//! Orchestration of `quotasim sweep`: expand the grid, load and validate every point's
+//! scenario, simulate every (point, replication) in a local rayon pool, and summarise.
+//!
+//! Determinism: jobs are collected by index (rayon's ordered `collect`), and the summaries
+//! are computed sequentially afterwards in replication order, so the result is identical for
+//! any number of threads.
+//!
+//! Seeds: replication 0 of every point uses the point's scenario seed itself, so a
+//! 1-replication sweep point has exactly the metrics of `quotasim run --set` with the same
+//! values. Replication r > 0 uses [`replication_seed`]`(seed, r)`, the r-th output of a
+//! SplitMix64 generator whose state starts at the scenario seed. Every point uses the same
+//! seeds (common random numbers), so the points differ only by their parameters.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::assertion::{Constraint, Objective};
+use crate::error::{Error, nearest};
+use crate::scenario::{Override, Scenario};
+use crate::sweep::config::read_sweep_table;
+use crate::sweep::grid::{Grid, Shard, Vary};
+use crate::sweep::metrics::{METRIC_COUNT, METRICS, key_metrics, metric_def, nest, number};
+use crate::sweep::stats::Summary;
+
+/// The most replications a sweep may ask for.
+pub const MAX_REPLICATIONS: usize = 10_000;
+
+/// What to sweep, as given on the command line. Empty/`None` fields fall back to the
+/// scenario's `[sweep]` table: `vary` replaces the table's axes when non-empty, as do
+/// `constraints`; `replications` and `objective` override the table's.
+#[derive(Debug, Clone, Default)]
+pub struct SweepOptions {
+    /// `--vary` axes, in order (first axis outermost).
+    pub vary: Vec<Vary>,
+    /// `--set PATH=VALUE` texts, applied to every point before the varied values.
+    pub set: Vec<String>,
+    /// `--replications N` (default 1).
+    pub replications: Option<usize>,
+    /// `--shard K/N`.
+    pub shard: Option<Shard>,
+    /// `--objective`.
+    pub objective: Option<Objective>,
+    /// `--constraint`s.
+    pub constraints: Vec<Constraint>,
+}
+
+/// One step of SplitMix64 (Steele, Lea & Flood 2014): the output for state `z`.
+pub fn splitmix64(z: u64) -> u64 {
+    let mut z = z;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The seed of replication `r` of a point whose scenario seed is `seed`: `seed` itself for
+/// r = 0, else `splitmix64(seed + r × 0x9E3779B97F4A7C15)` (wrapping), the r-th output of
+/// SplitMix64 started at `seed`.
+pub fn replication_seed(seed: u64, r: u64) -> u64 {
+    if r == 0 {
+        seed
+    } else {
+        splitmix64(seed.wrapping_add(r.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+    }
+}
+
+/// A validated sweep, ready to run: every selected point's scenario is loaded.
+#[derive(Debug, Clone)]
+pub struct SweepPlan {
+    pub path: PathBuf,
+    pub grid: Grid,
+    pub set: Vec<String>,
+    pub replications: usize,
+    pub shard: Option<Shard>,
+    pub objective: Option<Objective>,
+    pub constraints: Vec<Constraint>,
+    /// `(point index, its scenario)` for every point of the shard, in index order.
+    pub points: Vec<(usize, Scenario)>,
+}
+
+impl SweepPlan {
+    /// Number of simulations (points × replications).
+    pub fn jobs(&self) -> usize {
+        self.points.len().saturating_mul(self.replications)
+    }
+}
+
+/// The summary of one metric over the replications of a point.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PointMetric {
+    /// Mean over the replications where the metric is defined; `None` if it never is.
+    pub mean: Option<f64>,
+    /// Half-width of the t-based 95% confidence interval; `None` with fewer than 2 values.
+    pub ci95_half_width: Option<f64>,
+    /// Replications where the metric is defined.
+    pub n: usize,
+}
+
+impl PointMetric {
+    fn of(values: &[f64]) -> PointMetric {
+        match Summary::of(values) {
+            Some(s) => PointMetric {
+                mean: Some(s.mean),
+                ci95_half_width: s.ci95_half_width,
+                n: s.n,
+            },
+            None => PointMetric {
+                mean: None,
+                ci95_half_width: None,
+                n: 0,
+            },
+        }
+    }
+}
+
+/// One point of a sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointResult {
+    /// Index in the full grid.
+    pub index: usize,
+    /// `(path, raw value)` for every varied key, first axis first.
+    pub params: Vec<(String, String)>,
+    /// The key metrics, in [`METRICS`] order.
+    pub metrics: [PointMetric; METRIC_COUNT],
+}
+
+impl PointResult {
+    /// The metric at `path`, if it is a key metric.
+    pub fn metric(&self, path: &str) -> Option<&PointMetric> {
+        metric_def(path).and_then(|(i, _)| self.metrics.get(i))
+    }
+
+    /// The means as a nested JSON object (`{"throughput": {"requests_per_minute": …}, …}`),
+    /// what `--objective` and `--constraint` are evaluated on.
+    pub fn means(&self) -> serde_json::Value {
+        nest(
+            METRICS
+                .iter()
+                .zip(&self.metrics)
+                .map(|(d, m)| (d.path, number(m.mean))),
+        )
+    }
+
+    /// `path=value` pairs joined by spaces.
+    pub fn label(&self) -> String {
+        self.params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// The result of a sweep (or, with `shard` set, of one shard of it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepReport {
+    /// Scenario name (of the first point).
+    pub scenario: String,
+    /// Scenario seed (of the first point); replication 0's seed.
+    pub seed: u64,
+    pub replications: usize,
+    pub axes: Vec<Vary>,
+    /// The `--set` texts.
+    pub set: Vec<String>,
+    /// Points in the whole grid.
+    pub points_total: usize,
+    pub shard: Option<Shard>,
+    pub objective: Option<Objective>,
+    pub constraints: Vec<Constraint>,
+    /// Results, in index order.
+    pub points: Vec<PointResult>,
+}
+
+impl SweepReport {
+    /// The seeds of the replications, in order.
+    pub fn replication_seeds(&self) -> Vec<u64> {
+        (0..self.replications as u64)
+            .map(|r| replication_seed(self.seed, r))
+            .collect()
+    }
+}
+
+/// Plans and runs a sweep of the scenario at `path` on `threads` threads (`None`: all
+/// cores), calling `progress` after every simulation.
+pub fn run_sweep(
+    path: &Path,
+    opts: &SweepOptions,
+    threads: Option<usize>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<SweepReport, Error> {
+    let plan = plan_sweep(path, opts)?;
+    execute(&plan, threads, progress)
+}
+
+/// Expands the grid and loads and validates the scenario of every selected point, before
+/// anything is simulated. A bad value is an [`Error::Invalid`] or [`Error::Usage`] naming the
+/// flag (or `[sweep]` key) and the value.
+pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> {
+    let table = read_sweep_table(path)?.unwrap_or_default();
+    let from_flags = !opts.vary.is_empty();
+    let axes = if from_flags {
+        opts.vary.clone()
+    } else {
+        table.vary.clone()
+    };
+    let origin = if from_flags { "--vary" } else { "[sweep] vary" };
+    let grid = Grid::new(axes).map_err(|e| Error::Usage(format!("{origin}: {e}")))?;
+    let replications = opts.replications.or(table.replications).unwrap_or(1);
+    if !(1..=MAX_REPLICATIONS).contains(&replications) {
+        return Err(Error::Usage(format!(
+            "--replications {replications}: expected an integer from 1 to {MAX_REPLICATIONS}"
+        )));
+    }
+    let objective = opts.objective.clone().or(table.objective);
+    let constraints = if opts.constraints.is_empty() {
+        table.constraints
+    } else {
+        opts.constraints.clone()
+    };
+    validate_metrics(objective.as_ref(), &constraints)?;
+
+    let sets = opts
+        .set
+        .iter()
+        .map(|s| Override::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut points = Vec::new();
+    for i in grid.indices(opts.shard) {
+        let assignments = grid
+            .point(i)
+            .ok_or_else(|| Error::Runtime(format!("grid point {i} out of range")))?;
+        let mut overrides = sets.clone();
+        for (key, value) in assignments {
+            overrides.push(vary_override(origin, &key, &value)?);
+        }
+        points.push((i, Scenario::from_path(path, &overrides)?));
+    }
+    Ok(SweepPlan {
+        path: path.to_path_buf(),
+        grid,
+        set: opts.set.clone(),
+        replications,
+        shard: opts.shard,
+        objective,
+        constraints,
+        points,
+    })
+}
+
+fn vary_override(origin: &str, key: &str, value: &str) -> Result<Override, Error> {
+    let text = format!("{key}={value}");
+    match Override::parse(&text) {
+        Ok(mut o) => {
+            o.raw = format!("{origin} {text}");
+            Ok(o)
+        }
+        Err(Error::Usage(m)) => Err(Error::Usage(m.replacen("--set", origin, 1))),
+        Err(e) => Err(e),
+    }
+}
+
+/// Checks that the objective and every constraint name a key metric, with suggestions.
+fn validate_metrics(
+    objective: Option<&Objective>,
+    constraints: &[Constraint],
+) -> Result<(), Error> {
+    let template = nest(METRICS.iter().map(|m| (m.path, serde_json::json!(0))));
+    for c in constraints {
+        c.evaluate(&template).map_err(|e| {
+            Error::Usage(format!(
+                "--constraint: {e}; the sweep metrics are {}",
+                metric_list()
+            ))
+        })?;
+    }
+    if let Some(o) = objective
+        && metric_def(&o.metric).is_none()
+    {
+        let hint = nearest(&o.metric, METRICS.iter().map(|m| m.path))
+            .map(|n| format!("; did you mean {n}?"))
+            .unwrap_or_default();
+        return Err(Error::Usage(format!(
+            "--objective {o}: unknown metric `{}`{hint}; the sweep metrics are {}",
+            o.metric,
+            metric_list()
+        )));
+    }
+    Ok(())
+}
+
+fn metric_list() -> String {
+    METRICS
+        .iter()
+        .map(|m| m.path)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs a plan on `threads` threads (`None`: all cores).
+pub fn execute(
+    plan: &SweepPlan,
+    threads: Option<usize>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<SweepReport, Error> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(Error::Usage(
+                "--threads 0: expected at least 1 thread".into(),
+            ));
+        }
+        builder = builder.num_threads(n);
+    }
+    let pool = builder
+        .build()
+        .map_err(|e| Error::Runtime(format!("cannot start the thread pool: {e}")))?;
+    let reps = plan.replications;
+    let jobs: Vec<(&Scenario, u64)> = plan
+        .points
+        .iter()
+        .flat_map(|(_, s)| (0..reps as u64).map(move |r| (s, r)))
+        .collect();
+    let results: Vec<Result<[Option<f64>; METRIC_COUNT], Error>> = pool.install(|| {
+        jobs.par_iter()
+            .map(|&(s, r)| {
+                let metrics = if r == 0 {
+                    crate::try_simulate(s).map(|rep| key_metrics(&rep, s))
+                } else {
+                    let mut s = s.clone();
+                    s.seed = replication_seed(s.seed, r);
+                    crate::try_simulate(&s).map(|rep| key_metrics(&rep, &s))
+                };
+                progress();
+                metrics
+            })
+            .collect()
+    });
+    // The first failure in index order, whatever the thread count.
+    let results = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let points = plan
+        .points
+        .iter()
+        .zip(results.chunks(reps.max(1)))
+        .map(|((index, _), runs)| {
+            let mut columns: [Vec<f64>; METRIC_COUNT] = Default::default();
+            for run in runs {
+                for (col, v) in columns.iter_mut().zip(run) {
+                    col.push(v.unwrap_or(f64::NAN));
+                }
+            }
+            PointResult {
+                index: *index,
+                params: plan.grid.point(*index).unwrap_or_default(),
+                metrics: columns.map(|c| PointMetric::of(&c)),
+            }
+        })
+        .collect();
+    let (scenario, seed) = plan
+        .points
+        .first()
+        .map(|(_, s)| (s.name.clone(), s.seed))
+        .unwrap_or_else(|| (stem(&plan.path), 0));
+    Ok(SweepReport {
+        scenario,
+        seed,
+        replications: reps,
+        axes: plan.grid.axes().to_vec(),
+        set: plan.set.clone(),
+        points_total: plan.grid.len(),
+        shard: plan.shard,
+        objective: plan.objective.clone(),
+        constraints: plan.constraints.clone(),
+        points,
+    })
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem().map_or_else(
+        || path.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replication_seeds() {
+        assert_eq!(replication_seed(42, 0), 42);
+        // SplitMix64 reference: the first output for state 0 is 0xE220A8397B1DCDAF.
+        assert_eq!(replication_seed(0, 1), 0xE220_A839_7B1D_CDAF);
+        assert_ne!(replication_seed(42, 1), replication_seed(42, 2));
+        assert_ne!(replication_seed(42, 1), replication_seed(43, 1));
+    }
+
+    #[test]
+    fn point_metric_of_one_value_is_exact() {
+        let m = PointMetric::of(&[0.1 + 0.2]);
+        assert_eq!(m.mean, Some(0.1 + 0.2));
+        assert_eq!(m.ci95_half_width, None);
+        let m = PointMetric::of(&[f64::NAN]);
+        assert_eq!((m.mean, m.n), (None, 0));
+        let m = PointMetric::of(&[1.0, 3.0]);
+        assert_eq!(m.mean, Some(2.0));
+        assert!(m.ci95_half_width.is_some());
+    }
+}
