@@ -51,6 +51,7 @@ pub mod error;
 pub mod estimate;
 pub mod fit;
 pub mod metrics;
+mod num;
 pub mod plot;
 pub mod quota;
 pub mod report;

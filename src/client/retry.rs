@@ -154,7 +154,7 @@ impl RetryState {
                         (lo + u * (hi - lo)).min(cap_us as f64)
                     }
                 };
-                Some((sleep.round() as u64, 0))
+                Some((crate::num::round_u64(sleep), 0))
             }
             RetryPolicy::Fixed { delay_us } => Some((delay_us, 0)),
         }
@@ -176,7 +176,7 @@ impl RetryState {
 
 #[inline]
 fn seconds_us(s: f64) -> u64 {
-    (s * 1e6).round() as u64
+    crate::num::round_u64(s * 1e6)
 }
 
 #[cfg(test)]

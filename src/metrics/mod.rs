@@ -81,6 +81,9 @@ pub struct Metrics {
     /// Wait from arrival to first attempt.
     pub queue_wait: LatencyRecorder,
     timeline: Vec<MinuteRow>,
+    /// Index and time range of the last row touched: most events fall in the same minute,
+    /// and this avoids a 64-bit division per event.
+    row_cache: (usize, u64, u64),
     /// Throttles by limit index.
     by_limit: Vec<u64>,
     limit_names: Vec<String>,
@@ -187,7 +190,13 @@ impl Metrics {
 
     #[inline]
     fn row(&mut self, now: u64) -> &mut MinuteRow {
+        let (cached, start, end) = self.row_cache;
+        if now >= start && now < end && cached < self.timeline.len() {
+            return &mut self.timeline[cached];
+        }
         let minute = (now / MINUTE_US) as usize;
+        let start = (minute as u64).saturating_mul(MINUTE_US);
+        self.row_cache = (minute, start, start.saturating_add(MINUTE_US));
         if minute >= self.timeline.len() {
             let start = self.timeline.len();
             self.timeline.extend((start..=minute).map(|m| MinuteRow {

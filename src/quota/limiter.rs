@@ -102,6 +102,9 @@ pub struct FixedWindow {
     limit: u64,
     period_us: u64,
     window: u64,
+    /// `[start, end)` of `window`, so most calls avoid a 64-bit division.
+    start: u64,
+    end: u64,
     used: u64,
 }
 
@@ -112,17 +115,24 @@ impl FixedWindow {
             limit,
             period_us: period_us.max(1),
             window: 0,
+            start: 0,
+            end: period_us.max(1),
             used: 0,
         }
     }
 
     #[inline]
     fn roll(&mut self, now: u64) {
+        if now >= self.start && now < self.end {
+            return;
+        }
         let k = now / self.period_us;
         if k != self.window {
             self.window = k;
             self.used = 0;
         }
+        self.start = k.saturating_mul(self.period_us);
+        self.end = self.start.saturating_add(self.period_us);
     }
 
     /// Count charged to the current window so far.

@@ -759,14 +759,7 @@ fn clamp_round(x: f64, min: u64, max: u64) -> u64 {
     if x.is_nan() {
         return min;
     }
-    let r = x.round();
-    if r <= min as f64 {
-        min
-    } else if r >= max as f64 {
-        max
-    } else {
-        r as u64
-    }
+    crate::num::round_u64(x).clamp(min, max)
 }
 
 #[cfg(test)]

@@ -138,12 +138,7 @@ impl Service {
     #[inline]
     pub fn service_time_us(&self, input: u64, output: u64) -> u64 {
         let prefill = (u128::from(self.ttft_per_1k_input_us) * u128::from(input) + 500) / 1000;
-        let decode = (output as f64 * 1e6 / self.output_tokens_per_second).round();
-        let decode = if decode < u64::MAX as f64 {
-            decode as u64
-        } else {
-            u64::MAX
-        };
+        let decode = crate::num::round_u64(output as f64 * 1e6 / self.output_tokens_per_second);
         self.ttft_us
             .saturating_add(u64::try_from(prefill).unwrap_or(u64::MAX))
             .saturating_add(decode)

@@ -213,8 +213,7 @@ fn gamma_gaps(cv: f64, mean: f64) -> Option<Gamma<f64>> {
 
 #[inline]
 fn to_us(t: f64) -> Option<u64> {
-    let r = t.round();
-    (r.is_finite() && r >= 0.0 && r < u64::MAX as f64).then_some(r as u64)
+    (t.is_finite() && t > -0.5 && t < u64::MAX as f64).then(|| crate::num::round_u64(t))
 }
 
 /// `-ln(1 - U)` with U in [0, 1): a unit exponential.
@@ -302,8 +301,7 @@ impl ArrivalProcess {
                 // Inverse CDF on (0, 1]: -ln(1 - U) with U in [0, 1).
                 let u: f64 = rng.random();
                 *t += -(1.0 - u).ln() * *mean_gap_us;
-                let r = t.round();
-                (r < u64::MAX as f64).then_some(r as u64)
+                (*t < u64::MAX as f64).then(|| crate::num::round_u64(*t))
             }
             ArrivalProcess::Gamma { t, gaps } => {
                 *t += gaps.sample(rng);
