@@ -1,12 +1,20 @@
-//! The event queue: a binary min-heap on (time, sequence number).
+//! The event queue: a binary min-heap on (time, sequence number), plus FIFO lanes.
 //!
 //! Events at the same instant pop in the order they were pushed (FIFO), because every push
-//! takes the next value of a `u64` sequence counter. `push` and `pop` are O(log n) in the
-//! number of pending events; the engine keeps that number small (one pending arrival, and at
-//! most one event per request in flight).
+//! takes the next value of a `u64` sequence counter and `pop` always returns the smallest
+//! (time, seq) pending anywhere.
+//!
+//! Many events are scheduled a *constant* delay after the current time — the next arrival
+//! of a stream, a throttle answered `throttle_latency` later, a 503 after `ttft`. Their times
+//! never decrease, so they need no heap: each such kind goes to its own FIFO lane
+//! ([`EventQueue::push_lane`]), and `pop` merges the lanes' fronts with the heap's top. The
+//! order of events is exactly that of one heap on (time, seq); only the cost changes.
+//!
+//! Complexity: `push` O(log n) in the heap's size, `push_lane` O(1) amortised, `pop`
+//! O(log n + lanes).
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// One scheduled event: a time, its FIFO sequence number, and a payload.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +60,7 @@ impl<T> Ord for Entry<T> {
 #[derive(Debug, Clone)]
 pub struct EventQueue<T> {
     heap: BinaryHeap<Entry<T>>,
+    lanes: Vec<VecDeque<Entry<T>>>,
     next_seq: u64,
 }
 
@@ -62,44 +71,75 @@ impl<T> Default for EventQueue<T> {
 }
 
 impl<T> EventQueue<T> {
-    /// An empty queue.
+    /// An empty queue without lanes.
     pub fn new() -> Self {
+        Self::with_capacity(0, 0)
+    }
+
+    /// An empty queue with room for `n` pending heap events and `lanes` FIFO lanes.
+    pub fn with_capacity(n: usize, lanes: usize) -> Self {
         EventQueue {
-            heap: BinaryHeap::new(),
+            heap: BinaryHeap::with_capacity(n),
+            lanes: (0..lanes).map(|_| VecDeque::with_capacity(n)).collect(),
             next_seq: 0,
         }
     }
 
-    /// An empty queue with room for `n` pending events.
-    pub fn with_capacity(n: usize) -> Self {
-        EventQueue {
-            heap: BinaryHeap::with_capacity(n),
-            next_seq: 0,
-        }
+    #[inline]
+    fn entry(&mut self, time: u64, payload: T) -> Entry<T> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        Entry { time, seq, payload }
     }
 
     /// Schedules `payload` at `time`. O(log n).
     #[inline]
     pub fn push(&mut self, time: u64, payload: T) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.heap.push(Entry { time, seq, payload });
+        let e = self.entry(time, payload);
+        self.heap.push(e);
     }
 
-    /// Removes the earliest event. O(log n).
+    /// Schedules `payload` at `time` in FIFO lane `lane`, for events whose times never
+    /// decrease within that lane. An out-of-order time (or an unknown lane) still works: it
+    /// goes to the heap. O(1) amortised.
+    #[inline]
+    pub fn push_lane(&mut self, lane: usize, time: u64, payload: T) {
+        let e = self.entry(time, payload);
+        match self.lanes.get_mut(lane) {
+            Some(l) if l.back().is_none_or(|b| b.time <= time) => l.push_back(e),
+            _ => self.heap.push(e),
+        }
+    }
+
+    /// Removes the earliest event. O(log n + lanes).
     #[inline]
     pub fn pop(&mut self) -> Option<(u64, T)> {
-        self.heap.pop().map(|e| (e.time, e.payload))
+        let mut best = self.heap.peek().map(key);
+        let mut from = None;
+        for (i, l) in self.lanes.iter().enumerate() {
+            if let Some(front) = l.front() {
+                let k = key(front);
+                if best.is_none_or(|b| k < b) {
+                    best = Some(k);
+                    from = Some(i);
+                }
+            }
+        }
+        let e = match from {
+            Some(i) => self.lanes.get_mut(i).and_then(VecDeque::pop_front),
+            None => self.heap.pop(),
+        };
+        e.map(|e| (e.time, e.payload))
     }
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.lanes.iter().map(VecDeque::len).sum::<usize>()
     }
 
     /// Whether no event is pending.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
 }
 
@@ -117,5 +157,56 @@ mod tests {
         q.push(0, 'e');
         let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, p)| p)).collect();
         assert_eq!(order, vec!['e', 'b', 'd', 'a', 'c']);
+    }
+
+    /// Lanes change only the cost: any interleaving of heap and lane pushes pops in exactly
+    /// the (time, seq) order of a single heap.
+    #[test]
+    fn lanes_pop_in_the_same_order_as_one_heap() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut laned = EventQueue::with_capacity(8, 3);
+        let mut plain = EventQueue::new();
+        let mut now = 0u64;
+        let mut popped = (Vec::new(), Vec::new());
+        let delays = [0u64, 100, 250];
+        for i in 0..20_000u32 {
+            match rnd() % 5 {
+                0 | 1 => {
+                    let t = now + rnd() % 1000;
+                    laned.push(t, i);
+                    plain.push(t, i);
+                }
+                2 | 3 => {
+                    let lane = (rnd() % 4) as usize; // lane 3 does not exist: heap
+                    let t = now + delays.get(lane).copied().unwrap_or(7);
+                    laned.push_lane(lane, t, i);
+                    plain.push(t, i);
+                }
+                _ => {
+                    let a = laned.pop();
+                    let b = plain.pop();
+                    assert_eq!(a, b);
+                    if let Some((t, p)) = a {
+                        now = t;
+                        popped.0.push(p);
+                    }
+                    if let Some((_, p)) = b {
+                        popped.1.push(p);
+                    }
+                }
+            }
+            assert_eq!(laned.len(), plain.len());
+        }
+        while let Some(a) = laned.pop() {
+            assert_eq!(Some(a), plain.pop());
+        }
+        assert!(plain.is_empty());
+        assert!(popped.0.len() > 1000);
     }
 }
