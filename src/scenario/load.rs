@@ -164,6 +164,11 @@ fn syntax_message(raw: &str) -> String {
             "invalid TOML: the integer {n} is out of range; TOML integers run from {TOML_INT_RANGE}"
         );
     }
+    if raw.contains("u64 value was too large") {
+        return format!(
+            "invalid TOML: the integer is out of range; TOML integers run from {TOML_INT_RANGE}"
+        );
+    }
     format!("invalid TOML: {raw}")
 }
 
