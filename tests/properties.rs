@@ -134,7 +134,7 @@ struct Checks {
 impl Observer for Checks {
     fn on_event(&mut self, e: &TraceEvent, quota: &Quota) {
         // A token bucket never holds more than its capacity.
-        if let Limiter::Bucket(b) = quota.tokens_per_minute()
+        if let Some(Limiter::Bucket(b)) = quota.primary()
             && b.level_tokens() > i128::from(b.capacity_tokens())
         {
             self.violations.push(format!(
@@ -166,7 +166,7 @@ impl Observer for Checks {
                         .push(format!("attempt {attempt} > max {}", self.max_attempts));
                 }
                 // A fixed window's count at admission never exceeds its limit.
-                if let Limiter::Fixed(f) = quota.tokens_per_minute()
+                if let Some(Limiter::Fixed(f)) = quota.primary()
                     && f.used() > self.tpm_limit
                 {
                     self.violations.push(format!(
