@@ -219,7 +219,10 @@ fn find_op(input: &str) -> Option<(usize, Op)> {
     let bytes = input.as_bytes();
     for pos in 0..bytes.len() {
         for op in Op::ALL {
-            if bytes[pos..].starts_with(op.symbol().as_bytes()) {
+            if bytes
+                .get(pos..)
+                .is_some_and(|b| b.starts_with(op.symbol().as_bytes()))
+            {
                 return Some((pos, op));
             }
         }

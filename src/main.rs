@@ -1,5 +1,16 @@
 //! The `quotasim` command line: parses arguments and calls the library.
 
+// No panics reachable from the command line (see the same lints in lib.rs).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,6 +18,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use quotasim::assertion::{self, Assertion, Objective};
 use quotasim::compare::{Comparison, Tolerance};
+use quotasim::guard::{self, DEFAULT_MAX_EVENTS, DEFAULT_MAX_MEMORY_MB, Limits};
 use quotasim::quota::{ReserveMode, models};
 use quotasim::report::{ExportOptions, Format};
 use quotasim::sweep::format::SweepFormat;
@@ -46,6 +58,25 @@ enum ReserveArg {
     InputMaxTokensBurndown,
 }
 
+/// Guard rails shared by the commands that simulate.
+#[derive(clap::Args, Clone, Copy)]
+struct GuardArgs {
+    /// Refuse a scenario that needs more events than this (about a minute of work by default).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_EVENTS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_events: u64,
+    /// Refuse a scenario whose run needs more memory than this, in MiB.
+    #[arg(long, value_name = "MB", default_value_t = DEFAULT_MAX_MEMORY_MB,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_memory_mb: u64,
+}
+
+impl GuardArgs {
+    fn limits(self) -> Limits {
+        Limits::new(self.max_events, self.max_memory_mb)
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Simulate a scenario and print its report.
@@ -79,6 +110,8 @@ enum Command {
         /// "throttle_rate <= 0.01" or "latency_ms.e2e.p99 < 30000"; exit 1 if any fails.
         #[arg(long = "assert", value_name = "METRIC OP NUMBER")]
         assert: Vec<String>,
+        #[command(flatten)]
+        guard: GuardArgs,
     },
     /// Simulate a grid of parameter values in parallel and summarise every point.
     Sweep {
@@ -121,6 +154,8 @@ enum Command {
         /// Write the output to FILE instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        guard: GuardArgs,
     },
     /// Merge the part files of a sharded sweep into the unsharded sweep's output.
     Merge {
@@ -159,16 +194,16 @@ enum Command {
         #[arg(long)]
         model: String,
         /// Input tokens.
-        #[arg(long)]
+        #[arg(long, value_parser = token_count(0))]
         input_tokens: u64,
         /// Output tokens.
-        #[arg(long)]
+        #[arg(long, value_parser = token_count(0))]
         output_tokens: u64,
         /// max_tokens (default: the model's maximum output).
-        #[arg(long)]
+        #[arg(long, value_parser = token_count(1))]
         max_tokens: Option<u64>,
         /// A tokens-per-minute quota, to print how many requests fit.
-        #[arg(long)]
+        #[arg(long, value_parser = token_count(1))]
         tokens_per_minute: Option<u64>,
         /// Reservation formula.
         #[arg(long, value_enum, default_value = "input+max_tokens")]
@@ -184,6 +219,8 @@ enum Command {
         /// Override a scenario key (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
+        #[command(flatten)]
+        guard: GuardArgs,
     },
     /// List the model presets.
     Models,
@@ -204,6 +241,12 @@ enum TraceFormatArg {
     BedrockLog,
 }
 
+/// Token counts on the command line: at least `min`, at most 2^50 (the bound the scenario
+/// loader applies too), so that the quota arithmetic cannot saturate.
+fn token_count(min: u64) -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(min..=1 << 50)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -217,6 +260,28 @@ fn main() -> ExitCode {
 
 fn overrides(set: &[String]) -> Result<Vec<Override>, Error> {
     set.iter().map(|s| Override::parse(s)).collect()
+}
+
+/// Refuses an `--out` path that cannot be written before spending time on the run.
+fn check_out_path(path: &std::path::Path) -> Result<(), Error> {
+    if path.is_dir() {
+        return Err(Error::Usage(format!(
+            "--out {}: is a directory; expected a file path",
+            path.display()
+        )));
+    }
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !parent.is_dir() {
+        return Err(Error::Usage(format!(
+            "--out {}: the directory {} does not exist",
+            path.display(),
+            parent.display()
+        )));
+    }
+    Ok(())
 }
 
 fn emit(text: &str, out: Option<&PathBuf>) -> Result<(), Error> {
@@ -334,7 +399,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             timings,
             plot,
             assert,
+            guard,
         } => {
+            if let Some(path) = &out {
+                check_out_path(path)?;
+            }
+            let file = scenario.display().to_string();
             let assertions = assert
                 .iter()
                 .map(|a| Assertion::parse(a).map_err(|e| Error::Usage(format!("--assert: {e}"))))
@@ -343,8 +413,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             if let Some(seed) = seed {
                 s.seed = seed;
             }
+            let limits = guard.limits();
+            guard::check(&s, &file, &limits)?;
             let started = std::time::Instant::now();
-            let mut report = quotasim::try_simulate(&s)?;
+            let mut report = quotasim::engine::simulate_with(&s, &limits, None)
+                .map_err(|stopped| guard::stopped_error(&s, &file, &limits, &stopped))?;
             if timings {
                 report.set_timings(started.elapsed());
             }
@@ -413,6 +486,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             constraint,
             shard,
             out,
+            guard,
         } => {
             let vary = vary
                 .iter()
@@ -459,6 +533,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                         Assertion::parse(c).map_err(|e| Error::Usage(format!("--constraint: {e}")))
                     })
                     .collect::<Result<Vec<_>, _>>()?,
+                limits: Some(guard.limits()),
             };
             if threads == Some(0) {
                 return Err(Error::Usage("--threads 0: expected at least 1".into()));
@@ -560,8 +635,14 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             };
             emit(&text, None)?;
         }
-        Command::Check { scenario, set } => {
+        Command::Check {
+            scenario,
+            set,
+            guard,
+        } => {
+            let file = scenario.display().to_string();
             let s = Scenario::from_path(&scenario, &overrides(&set)?)?;
+            let refused = guard::check(&s, &file, &guard.limits()).err();
             let mut text = format!("# {}: valid\n", scenario.display());
             text.push_str(&s.to_toml());
             emit(&text, None)?;
@@ -571,6 +652,13 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 .chain(s.workload_warnings())
             {
                 let _ = writeln!(std::io::stderr(), "warning: {w}");
+            }
+            // The scenario is valid, but `run` would refuse it (SPEC: `check` warns).
+            if let Some(e) = refused {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "warning: `quotasim run` would refuse this scenario: {e}"
+                );
             }
         }
         Command::Fit { trace, format } => {

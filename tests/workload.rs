@@ -573,10 +573,12 @@ fn keys_that_do_not_apply_are_errors() {
     let d = load_err(&format!(
         "{no_classes}[arrivals]\nprocess = \"trace\"\nfile = \"nope.csv\"\n"
     ));
+    // A trace that cannot be opened is reported at the scenario key that names it.
     assert!(
-        d.file.contains("nope.csv") && d.message.contains("no such file"),
+        d.message.contains("nope.csv") && d.message.contains("no such file"),
         "{d}"
     );
+    assert_eq!(d.key_path.as_deref(), Some("arrivals.file"));
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 pub mod queue;
 pub mod rng;
+pub mod trace;
 
 use std::collections::VecDeque;
 
@@ -14,7 +15,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::client::adaptive::sleep_us;
 use crate::client::{AdaptiveLimiter, Pacer, RetryState};
+use crate::guard::{Limits, StopReason, Stopped};
 use crate::metrics::{FailCause, Metrics};
+use crate::quota::MINUTE_US;
 use crate::quota::{Admission, Burndown, Footprint, Quota, ReserveMode};
 use crate::report::Report;
 use crate::scenario::Scenario;
@@ -22,6 +25,7 @@ use crate::trace::TraceRecord;
 use crate::workload::{ArrivalProcess, Arrivals, ClassPicker};
 pub use queue::EventQueue;
 use rng::{Stream, stream};
+pub use trace::{Observer, TraceEvent};
 
 /// What happens at an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,7 +147,16 @@ struct Sim<'a> {
     rng_faults: ChaCha8Rng,
     metrics: Metrics,
     events: u64,
+    limits: Limits,
+    /// Simulated time past which the per-minute timeline would outgrow the memory limit.
+    max_time_us: u64,
+    stopped: Option<StopReason>,
+    observer: Option<&'a mut dyn Observer>,
 }
+
+/// Bytes one live request costs: its slab slot, a pending event and a place in the queue,
+/// doubled for `Vec` growth.
+pub(crate) const BYTES_PER_LIVE_REQUEST: u64 = 2 * (std::mem::size_of::<Request>() as u64 + 40);
 
 /// Runs a scenario to completion and returns its report. A pure function of the scenario
 /// (its seed included).
@@ -151,38 +164,52 @@ struct Sim<'a> {
 /// A replayed trace is validated when the scenario is loaded; if it cannot be read during
 /// the run (it changed in between), replay stops there. [`try_simulate`] reports that.
 pub fn simulate(scenario: &Scenario) -> Report {
-    run_to_end(scenario).0
+    simulate_with(scenario, &Limits::unlimited(), None).unwrap_or_else(|stopped| *stopped.report)
 }
 
 /// Like [`simulate`], but a trace that fails during replay is an error.
 pub fn try_simulate(scenario: &Scenario) -> Result<Report, crate::Error> {
-    let (report, error) = run_to_end(scenario);
-    match error {
-        Some(d) => Err(crate::Error::Runtime(format!(
-            "{d}\n  (the trace changed after the scenario was loaded; replay stopped there)"
-        ))),
-        None => Ok(report),
-    }
+    simulate_with(scenario, &Limits::unlimited(), None).map_err(|stopped| {
+        crate::guard::stopped_error(scenario, &scenario.name, &Limits::unlimited(), &stopped)
+    })
 }
 
-fn run_to_end(scenario: &Scenario) -> (Report, Option<crate::Diagnostic>) {
-    let mut sim = Sim::new(scenario);
+/// Like [`simulate`], but stops as soon as the run exceeds `limits` (the run-time backstop
+/// of the guard rails in [`crate::guard`]) and reports every step to `observer`, if any.
+/// A stopped run (limits exceeded, or a replayed trace that failed to read) returns what it
+/// simulated so far in [`Stopped::report`].
+pub fn simulate_with<'a>(
+    scenario: &'a Scenario,
+    limits: &Limits,
+    observer: Option<&'a mut dyn Observer>,
+) -> Result<Report, Box<Stopped>> {
+    let mut sim = Sim::new(scenario, limits.clone(), observer);
     sim.run();
-    let error = sim.arrivals.error().cloned();
+    if sim.stopped.is_none()
+        && let Some(d) = sim.arrivals.error()
+    {
+        sim.stopped = Some(StopReason::TraceFailed(Box::new(d.clone())));
+    }
     let Sim {
         metrics,
         now,
         events,
+        stopped,
         ..
     } = sim;
-    (
-        metrics.finish(&scenario.name, scenario.seed, now, events),
-        error,
-    )
+    let report = metrics.finish(&scenario.name, scenario.seed, now, events);
+    match stopped {
+        None => Ok(report),
+        Some(reason) => Err(Box::new(Stopped {
+            reason,
+            at_us: now,
+            report: Box::new(report),
+        })),
+    }
 }
 
 impl<'a> Sim<'a> {
-    fn new(s: &'a Scenario) -> Self {
+    fn new(s: &'a Scenario, limits: Limits, observer: Option<&'a mut dyn Observer>) -> Self {
         let q = &s.quota;
         let seed = s.seed;
         let quota = Quota::from_limits(&q.limits, s.model.burndown(), q.reserve, q.settle);
@@ -219,6 +246,18 @@ impl<'a> Sim<'a> {
             rng_faults: stream(seed, Stream::Faults),
             metrics,
             events: 0,
+            max_time_us: (limits.max_memory_bytes / crate::guard::BYTES_PER_TIMELINE_ROW)
+                .saturating_mul(MINUTE_US),
+            limits,
+            stopped: None,
+            observer,
+        }
+    }
+
+    #[inline]
+    fn observe(&mut self, event: TraceEvent) {
+        if let Some(o) = self.observer.as_mut() {
+            o.on_event(&event, &self.quota);
         }
     }
 
@@ -232,6 +271,14 @@ impl<'a> Sim<'a> {
             _ => self.schedule_next_arrival(),
         }
         while let Some((t, ev)) = self.queue.pop() {
+            if self.events >= self.limits.max_events {
+                self.stopped = Some(StopReason::Events(self.events));
+            } else if t > self.max_time_us {
+                self.stopped = Some(StopReason::Horizon(t));
+            }
+            if self.stopped.is_some() {
+                break;
+            }
             self.now = t;
             self.events += 1;
             match ev {
@@ -370,6 +417,12 @@ impl<'a> Sim<'a> {
                 id
             }
             None => {
+                let live = self.requests.len() as u64 + 1;
+                if live.saturating_mul(BYTES_PER_LIVE_REQUEST) > self.limits.max_memory_bytes
+                    || live >= u64::from(NO_USER)
+                {
+                    self.stopped = Some(StopReason::LiveRequests(live));
+                }
                 self.requests.push(req);
                 u32::try_from(self.requests.len() - 1).unwrap_or(u32::MAX)
             }
@@ -378,6 +431,13 @@ impl<'a> Sim<'a> {
             self.queue
                 .push(self.now.saturating_add(timeout), Event::Timeout(id));
         }
+        self.observe(TraceEvent::Arrived {
+            t: self.now,
+            slot: id,
+            reserved,
+            cost,
+            counted,
+        });
         id
     }
 
@@ -554,7 +614,8 @@ impl<'a> Sim<'a> {
         }
         r.attempts += 1;
         r.phase = Phase::Attempt;
-        let (counted, reserved) = (r.counted, r.reserved);
+        let (counted, reserved, attempt) = (r.counted, r.reserved, r.attempts);
+        let event;
         let (end, lane) = match self.quota.try_admit(now, &r.fp) {
             Ok(adm) => {
                 r.adm = adm;
@@ -578,6 +639,12 @@ impl<'a> Sim<'a> {
                         self.queue.push(next, Event::Tick(id));
                     }
                 }
+                event = TraceEvent::Admitted {
+                    t: now,
+                    slot: id,
+                    attempt,
+                    reserved,
+                };
                 self.metrics.admitted(now, counted, reserved, charged);
                 let lane = if pending == Pending::ServerError {
                     LANE_SERVER_ERRORS
@@ -590,12 +657,19 @@ impl<'a> Sim<'a> {
                 r.pending = Pending::Throttled;
                 let cause = self.quota.cause(limit);
                 self.metrics.throttled(now, counted, cause, limit);
+                event = TraceEvent::Throttled {
+                    t: now,
+                    slot: id,
+                    attempt,
+                    cause,
+                };
                 (
                     now.saturating_add(self.s.service.throttle_latency_us),
                     LANE_THROTTLES,
                 )
             }
         };
+        self.observe(event);
         // Completions vary in length and go to the heap (`LANES` is no lane).
         self.queue.push_lane(lane, end, Event::AttemptEnds(id));
     }
@@ -669,11 +743,22 @@ impl<'a> Sim<'a> {
                     r.truncated,
                     r.attempts,
                 );
+                self.observe(TraceEvent::Succeeded {
+                    t: now,
+                    slot: id,
+                    attempts: r.attempts,
+                    cost: r.cost,
+                });
                 self.release_client(id);
                 self.free_slot(id);
             }
             Pending::ServerError => {
                 self.metrics.server_error(r.counted);
+                self.observe(TraceEvent::ServerError {
+                    t: now,
+                    slot: id,
+                    attempt: r.attempts,
+                });
                 self.retry_or_fail(id, FailCause::ServerError);
             }
             Pending::Throttled => self.retry_or_fail(id, FailCause::Throttled),
@@ -699,6 +784,11 @@ impl<'a> Sim<'a> {
             None => {
                 let (counted, attempts) = (r.counted, r.attempts);
                 self.metrics.failed(counted, cause, attempts);
+                self.observe(TraceEvent::Failed {
+                    t: self.now,
+                    slot: id,
+                    attempts,
+                });
                 self.release_client(id);
                 self.free_slot(id);
             }
@@ -722,6 +812,11 @@ impl<'a> Sim<'a> {
         r.phase = Phase::Abandoned;
         let (counted, attempts) = (r.counted, r.attempts);
         self.metrics.failed(counted, FailCause::Timeout, attempts);
+        self.observe(TraceEvent::Failed {
+            t: self.now,
+            slot: id,
+            attempts,
+        });
         if was == Phase::Queued {
             // Not in flight: it stays in the client queue until popped, then is freed.
             self.user_continues(id);

@@ -189,6 +189,8 @@ impl Metrics {
     }
 
     #[inline]
+    // The timeline was just extended to hold `minute`, so the index is in bounds.
+    #[allow(clippy::indexing_slicing)]
     fn row(&mut self, now: u64) -> &mut MinuteRow {
         let (cached, start, end) = self.row_cache;
         if now >= start && now < end && cached < self.timeline.len() {

@@ -91,6 +91,11 @@ const VIRIDIS: [(f64, f64, f64); 5] = [
 ];
 
 /// The colour for `t` in `[0, 1]` (clamped; NaN is the low end), and whether it is dark.
+/// `labels[i]`, or "" out of range (the loops stay within the axes, so never in practice).
+fn label_at(labels: &[String], i: usize) -> &str {
+    labels.get(i).map_or("", String::as_str)
+}
+
 fn ramp(t: f64) -> (String, bool) {
     let t = if t.is_finite() {
         t.clamp(0.0, 1.0)
@@ -100,7 +105,10 @@ fn ramp(t: f64) -> (String, bool) {
     let pos = t * (VIRIDIS.len() - 1) as f64;
     let i = (pos.floor() as usize).min(VIRIDIS.len() - 2);
     let f = pos - i as f64;
-    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
+    let (a, b) = match (VIRIDIS.get(i), VIRIDIS.get(i + 1)) {
+        (Some(a), Some(b)) => (*a, *b),
+        _ => return ("#eeeeee".to_string(), false),
+    };
     let mix = |x: f64, y: f64| (x + (y - x) * f).round().clamp(0.0, 255.0) as u8;
     let (r, g, bl) = (mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2));
     let luminance = 0.2126 * f64::from(r) + 0.7152 * f64::from(g) + 0.0722 * f64::from(bl);
@@ -197,16 +205,16 @@ pub fn heatmap(map: &Heatmap) -> String {
             let _ = writeln!(
                 out,
                 "<rect class=\"{class}\" data-x=\"{}\" data-y=\"{}\"{data_value} x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\" stroke=\"#ffffff\"><title>{} = {}, {} = {}: {}</title></rect>",
-                escape(&map.x_values[col]),
-                escape(&map.y_values[row]),
+                escape(label_at(&map.x_values, col)),
+                escape(label_at(&map.y_values, row)),
                 num(x),
                 num(y),
                 num(cell_w),
                 num(cell_h),
                 escape(&map.x_axis.label),
-                escape(&map.x_values[col]),
+                escape(label_at(&map.x_values, col)),
                 escape(&map.y_axis.label),
-                escape(&map.y_values[row]),
+                escape(label_at(&map.y_values, row)),
                 v.map(format_value).unwrap_or_else(|| "n/a".into()),
             );
             let label = v.map(format_value).unwrap_or_else(|| "n/a".into());
@@ -243,8 +251,8 @@ pub fn heatmap(map: &Heatmap) -> String {
                 let _ = writeln!(
                     out,
                     "<path class=\"marker\" data-series=\"{marker_series}\" data-x=\"{}\" data-y=\"{}\" d=\"M{} {} L{} {} M{} {} L{} {}\" stroke=\"#d62728\" stroke-width=\"1.5\" stroke-opacity=\"0.8\" fill=\"none\"/>",
-                    escape(&map.x_values[col]),
-                    escape(&map.y_values[row]),
+                    escape(label_at(&map.x_values, col)),
+                    escape(label_at(&map.y_values, row)),
                     num(x0),
                     num(y0),
                     num(x1),

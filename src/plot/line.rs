@@ -284,8 +284,8 @@ pub fn line_chart(chart: &LineChart) -> String {
                 .iter()
                 .filter_map(|p| band_of(p).map(|(lo, hi)| (xs.map(p.x), ys.map(lo), ys.map(hi))))
                 .collect();
-            let d = if bands.len() == 1 {
-                let (x, lo, hi) = bands[0];
+            let d = if let [(x, lo, hi)] = bands.as_slice() {
+                let (x, lo, hi) = (*x, *lo, *hi);
                 format!("M{} {} L{} {}", num(x), num(lo), num(x), num(hi))
             } else {
                 let mut d = String::new();

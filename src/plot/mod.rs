@@ -222,7 +222,7 @@ pub(crate) const PALETTE: [&str; 10] = [
 ];
 
 pub(crate) fn colour(i: usize) -> &'static str {
-    PALETTE[i % PALETTE.len()]
+    PALETTE.get(i % PALETTE.len()).copied().unwrap_or("#1f77b4")
 }
 
 /// Opens an SVG document with a white background and a title.

@@ -678,6 +678,31 @@ impl Dist {
         clamp_round(x, min, max)
     }
 
+    /// The smallest value a sample can take.
+    pub fn min_value(&self) -> u64 {
+        match self {
+            Dist::Fixed { value } => *value,
+            Dist::Empirical { table, min, .. } => {
+                table.values.first().copied().unwrap_or(0).max(*min)
+            }
+            Dist::Mixture {
+                components, min, ..
+            } => components
+                .iter()
+                .filter(|c| c.weight > 0.0)
+                .map(|c| c.dist.min_value())
+                .min()
+                .unwrap_or(0)
+                .max(*min),
+            Dist::Uniform { min, .. }
+            | Dist::Normal { min, .. }
+            | Dist::Lognormal { min, .. }
+            | Dist::Exponential { min, .. }
+            | Dist::Gamma { min, .. }
+            | Dist::Pareto { min, .. } => *min,
+        }
+    }
+
     /// The largest value a sample can take.
     pub fn max_value(&self) -> u64 {
         match self {

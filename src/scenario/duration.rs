@@ -37,7 +37,9 @@ pub fn seconds_to_us(seconds: f64) -> Result<u64, String> {
     }
     let us = (seconds * 1e6).round();
     if us >= u64::MAX as f64 {
-        return Err(format!("duration of {seconds} s is too long"));
+        return Err(format!(
+            "a duration of {seconds:e} s is too long (the maximum is about 584,000 years)"
+        ));
     }
     Ok(us as u64)
 }

@@ -85,11 +85,20 @@ pub(crate) fn load_path(path: &Path, overrides: &[Override]) -> Result<Scenario,
             format!("cannot read scenario: {what}"),
         ))
     })?;
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        let mut d = Diagnostic::new(
+            &file,
+            "the file is UTF-16 text; scenarios must be UTF-8 (save it as UTF-8)",
+        );
+        d.location = Some((1, 1));
+        return Err(d.into());
+    }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
-            let prefix = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
+            let prefix =
+                String::from_utf8_lossy(e.as_bytes().get(..valid).unwrap_or_default()).into_owned();
             let mut d = Diagnostic::new(
                 &file,
                 "the file is not valid UTF-8; scenarios must be UTF-8 text",
@@ -119,7 +128,12 @@ fn load_named(
 ) -> Result<Scenario, Error> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut table: toml::Table = toml::from_str(text).map_err(|e| {
-        let mut d = Diagnostic::new(file, format!("invalid TOML: {}", e.message().trim()));
+        let mut d = Diagnostic::new(file, syntax_message(e.message()));
+        if e.message().trim() == "duplicate key"
+            && let Some(key) = e.span().and_then(|s| text.get(s))
+        {
+            d.message = format!("invalid TOML: duplicate key `{}`", key.trim());
+        }
         d.location = e.span().map(|s| line_col(text, s.start));
         Error::from(d)
     })?;
@@ -131,9 +145,68 @@ fn load_named(
         })?;
     }
     let locate = |inv: Invalid| -> Error { diagnostic(text, file, overrides, inv).into() };
+    check_tables(&table).map_err(locate)?;
     let raw: RawScenario = deserialize_at(toml::Value::Table(table), "").map_err(locate)?;
     let base_dir = Path::new(file).parent().unwrap_or(Path::new(""));
     resolve(raw, stem, base_dir).map_err(locate)
+}
+
+/// The largest and smallest integers TOML can hold.
+const TOML_INT_RANGE: &str = "-9223372036854775808 to 9223372036854775807";
+
+/// The TOML parser's message, in the product's words.
+fn syntax_message(raw: &str) -> String {
+    let raw = raw.trim();
+    // An integer literal beyond i64 is reported as a type error on an i128.
+    if raw.contains(" as i128") {
+        let n = raw.split('`').nth(1).unwrap_or("the number");
+        return format!(
+            "invalid TOML: the integer {n} is out of range; TOML integers run from {TOML_INT_RANGE}"
+        );
+    }
+    if raw.contains("u64 value was too large") {
+        return format!(
+            "invalid TOML: the integer is out of range; TOML integers run from {TOML_INT_RANGE}"
+        );
+    }
+    format!("invalid TOML: {raw}")
+}
+
+/// The scenario's sections must be tables: `quota = 5` or `[[quota]]` would otherwise be
+/// read by serde as a sequence of struct fields and give a confusing message.
+fn check_tables(table: &toml::Table) -> Result<(), Invalid> {
+    const SECTIONS: [&str; 7] = [
+        "model", "quota", "service", "client", "arrivals", "requests", "sweep",
+    ];
+    let not_a_table = |path: String, v: &toml::Value| {
+        let found = match v {
+            toml::Value::Array(a) if a.iter().all(toml::Value::is_table) && !a.is_empty() => {
+                format!("an array of tables ([[{path}]])")
+            }
+            other => crate::scenario::resolve::a_type(other),
+        };
+        Err(Invalid {
+            path: path.clone(),
+            message: format!("expected a table [{path}], found {found}"),
+            help: None,
+            at_key: true,
+            foreign: None,
+        })
+    };
+    for name in SECTIONS {
+        match table.get(name) {
+            None | Some(toml::Value::Table(_)) => {}
+            Some(v) => return not_a_table(name.to_string(), v),
+        }
+    }
+    if let Some(toml::Value::Table(classes)) = table.get("requests") {
+        for (class, v) in classes {
+            if !v.is_table() {
+                return not_a_table(format!("requests.{class}"), v);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn apply_override(table: &mut toml::Table, o: &Override) -> Result<(), String> {
@@ -227,18 +300,49 @@ fn humanize(msg: &str) -> (String, Option<String>) {
             help,
         );
     }
+    if let Some(rest) = msg.strip_prefix("missing field ") {
+        let field = rest.trim_matches('`');
+        let what = match field {
+            "dist" => format!(
+                " (one of {})",
+                super::dist::quoted(&super::dist::DIST_NAMES)
+            ),
+            "mode" => " (\"exponential\")".to_string(),
+            _ => String::new(),
+        };
+        return (format!("missing required key `{field}`{what}"), None);
+    }
     let message = msg
         .replace("expected i64", "expected an integer")
+        .replace("expected a map", "expected a table")
+        .replace("wrong type: sequence", "wrong type: an array")
+        .replace("invalid type: sequence", "wrong type: an array")
+        .replace("invalid type: map", "wrong type: a table")
         .replace("expected u64", "expected a non-negative integer")
         .replace("expected f64", "expected a number")
         .replace("invalid type: ", "wrong type: ");
+    // `expected struct RawQuota` names an internal type: say "a table".
+    let message = match message.find("expected struct Raw") {
+        Some(i) => format!("{}expected a table", message.get(..i).unwrap_or_default()),
+        None => message,
+    };
     (message, None)
 }
 
 fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> Diagnostic {
     if let Some(d) = inv.foreign {
-        // The problem is in another file (a trace): its own position says more.
-        return *d;
+        if d.location.is_some() {
+            // The problem is in another file (a trace): its own position says more.
+            return *d;
+        }
+        // The other file could not be read at all: point at the key that names it.
+        let inv = Invalid {
+            message: format!("{}: {}", d.file, d.message),
+            help: d.help.clone(),
+            foreign: None,
+            ..inv
+        };
+        return diagnostic(text, file, overrides, inv);
     }
     let mut d = Diagnostic::new(file, inv.message.clone()).at_path(&inv.path);
     d.help = inv.help.clone();

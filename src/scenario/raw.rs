@@ -37,9 +37,11 @@ impl<'de> Deserialize<'de> for RawDuration {
                 self.visit_u64(n as u64)
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<RawDuration, E> {
-                n.checked_mul(1_000_000)
-                    .map(RawDuration)
-                    .ok_or_else(|| E::custom(format!("duration of {n} s is too long")))
+                n.checked_mul(1_000_000).map(RawDuration).ok_or_else(|| {
+                    E::custom(format!(
+                        "a duration of {n} s is too long (the maximum is about 584,000 years)"
+                    ))
+                })
             }
             fn visit_f64<E: de::Error>(self, x: f64) -> Result<RawDuration, E> {
                 duration::seconds_to_us(x)

@@ -44,6 +44,17 @@ fn bad<T>(path: impl Into<String>, message: impl Into<String>) -> R<T> {
     })
 }
 
+/// "an array", "a string", … for messages.
+pub(crate) fn a_type(v: &toml::Value) -> String {
+    let t = v.type_str();
+    let article = if t.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {t}")
+}
+
 fn did_you_mean(word: &str, choices: &[&str]) -> Option<String> {
     nearest(word, choices.iter().copied()).map(|n| format!("did you mean \"{n}\"?"))
 }
@@ -64,6 +75,10 @@ fn positive_number(v: Option<f64>, path: &str) -> R<Option<f64>> {
     match v {
         None => Ok(None),
         Some(x) if x.is_finite() && x > 0.0 && x < 1e15 => Ok(Some(x)),
+        Some(x) if x >= 1e15 => bad(
+            path,
+            format!("{x:e} is too large (expected a number > 0 and below 1e15)"),
+        ),
         Some(x) => bad(path, format!("expected a number > 0, found {x}")),
     }
 }
@@ -166,6 +181,12 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> 
     let mut requests = Vec::with_capacity(classes.len());
     for (name, c) in classes {
         requests.push(resolve_class(&name, c, client.max_tokens, cx, is_trace)?);
+    }
+    if !requests.iter().map(|c| c.weight).sum::<f64>().is_finite() {
+        return bad(
+            "requests",
+            "the class weights add up to more than the largest number; use smaller weights",
+        );
     }
     if !is_trace && !requests.iter().any(|c| c.weight > 0.0) {
         return bad(
@@ -477,9 +498,9 @@ fn resolve_client(c: &RawClient, model: &Model) -> R<Client> {
             return bad(
                 "client.retry",
                 format!(
-                    "expected one of {} or a table {{ mode = \"exponential\" | \"fixed\", … }}, found a {}",
+                    "expected one of {} or a table {{ mode = \"exponential\" | \"fixed\", … }}, found {}",
                     quoted(&RETRY_NAMES),
-                    other.type_str()
+                    a_type(other)
                 ),
             );
         }
@@ -1111,8 +1132,8 @@ fn token_dist(v: toml::Value, path: &str, default_min: u64, cx: DistContext) -> 
         other => bad(
             path,
             format!(
-                "expected an integer or a distribution table like {{ dist = \"lognormal\", median = 500, p95 = 2000 }}, found a {}",
-                other.type_str()
+                "expected an integer or a distribution table like {{ dist = \"lognormal\", median = 500, p95 = 2000 }}, found {}",
+                a_type(&other)
             ),
         ),
     }

@@ -420,7 +420,7 @@ impl Grid {
     pub fn new(axes: Vec<Vary>) -> Result<Grid, GridError> {
         let mut len: usize = 1;
         for (i, axis) in axes.iter().enumerate() {
-            if axes[..i].iter().any(|a| a.path == axis.path) {
+            if axes.iter().take(i).any(|a| a.path == axis.path) {
                 return Err(GridError::DuplicatePath {
                     path: axis.path.clone(),
                 });
@@ -479,13 +479,11 @@ impl Grid {
     /// `i >= len()`.
     pub fn point(&self, i: usize) -> Option<Vec<(String, String)>> {
         let coords = self.coordinates(i)?;
-        Some(
-            self.axes
-                .iter()
-                .zip(coords)
-                .map(|(axis, c)| (axis.path.clone(), axis.values[c].clone()))
-                .collect(),
-        )
+        self.axes
+            .iter()
+            .zip(coords)
+            .map(|(axis, c)| axis.values.get(c).map(|v| (axis.path.clone(), v.clone())))
+            .collect()
     }
 
     /// The point indices in `0..len()`, restricted to `shard` if given, in increasing order.

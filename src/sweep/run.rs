@@ -44,6 +44,9 @@ pub struct SweepOptions {
     pub objective: Option<Objective>,
     /// `--constraint`s.
     pub constraints: Vec<Constraint>,
+    /// `--max-events` / `--max-memory-mb` (default: the guard rails' defaults), applied to
+    /// every point and to the sweep's total number of events.
+    pub limits: Option<crate::guard::Limits>,
 }
 
 /// One step of SplitMix64 (Steele, Lea & Flood 2014): the output for state `z`.
@@ -226,6 +229,8 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         .map(|s| Override::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
     let mut points = Vec::new();
+    let limits = opts.limits.clone().unwrap_or_default();
+    let mut total_events: u64 = 0;
     for i in grid.indices(opts.shard) {
         let assignments = grid
             .point(i)
@@ -234,7 +239,24 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         for (key, value) in assignments {
             overrides.push(vary_override(origin, &key, &value)?);
         }
-        points.push((i, Scenario::from_path(path, &overrides)?));
+        let scenario = Scenario::from_path(path, &overrides)?;
+        // Guard rails: refuse a point too big to simulate before running any.
+        let file = path.display().to_string();
+        let size = crate::guard::check_size(&scenario, &file, &limits)?;
+        total_events = total_events.saturating_add(
+            size.min_events
+                .saturating_mul(u64::try_from(replications).unwrap_or(u64::MAX)),
+        );
+        if total_events > limits.max_events {
+            return Err(Error::Usage(format!(
+                "the sweep is too big to simulate: its points need at least {total_events} \
+                 events in all (with {replications} replications each), more than \
+                 --max-events {}; vary fewer values, lower the replications, shorten \
+                 `duration`, or raise --max-events",
+                limits.max_events
+            )));
+        }
+        points.push((i, scenario));
     }
     Ok(SweepPlan {
         path: path.to_path_buf(),

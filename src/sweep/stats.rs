@@ -79,7 +79,7 @@ const T_975: [f64; 30] = [
 pub fn t_quantile_975(df: usize) -> f64 {
     match df {
         0 => f64::INFINITY,
-        1..=30 => T_975[df - 1],
+        1..=30 => T_975.get(df - 1).copied().unwrap_or(f64::INFINITY),
         _ => {
             let z: f64 = 1.959_963_984_540_054;
             let d = df as f64;

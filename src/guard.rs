@@ -1,0 +1,573 @@
+//! Guard rails: estimate a run's work before starting it, refuse what cannot finish in a
+//! few minutes or within about 1 GB, and refuse scenarios that could never produce a result
+//! (every request unservable, a closed loop that would spin at one instant forever).
+//!
+//! The estimate is checked before the run ([`check`]); the engine also enforces the same
+//! [`Limits`] while it runs ([`crate::engine::simulate_with`]), as a backstop for what no
+//! estimate can foresee (say, a queue that grows because the client cannot keep up).
+//! Both refusals are invalid input (exit status 2) and say how to proceed.
+
+use crate::client::{Jitter, RetryPolicy};
+use crate::error::{Diagnostic, Error};
+use crate::quota::{Footprint, LimitSpec, LimiterKind, MINUTE_US, Quota};
+use crate::report::{MinuteRow, Report};
+use crate::scenario::Scenario;
+use crate::scenario::duration::format_duration;
+use crate::workload::Arrivals;
+use crate::workload::arrivals::Rate;
+use crate::workload::trace::Repeat;
+
+/// Default `--max-events`: about a minute of simulation on one core of a laptop
+/// (the engine handles roughly 5–10 million events per second in a release build).
+pub const DEFAULT_MAX_EVENTS: u64 = 500_000_000;
+/// Default `--max-memory-mb`.
+pub const DEFAULT_MAX_MEMORY_MB: u64 = 1024;
+/// Bytes one row of the per-minute timeline costs, doubled for `Vec` growth.
+pub const BYTES_PER_TIMELINE_ROW: u64 = 2 * std::mem::size_of::<MinuteRow>() as u64;
+/// Bytes one live charge of a sliding window costs (time and amount), doubled for growth.
+const BYTES_PER_SLIDING_CHARGE: u64 = 2 * 16;
+
+/// How much work a run may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Events the engine may process.
+    pub max_events: u64,
+    /// Bytes the run's state (timeline, live requests, sliding windows) may take.
+    pub max_memory_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_events: DEFAULT_MAX_EVENTS,
+            max_memory_bytes: DEFAULT_MAX_MEMORY_MB << 20,
+        }
+    }
+}
+
+impl Limits {
+    /// No limit at all (what [`crate::simulate`] uses).
+    pub fn unlimited() -> Self {
+        Limits {
+            max_events: u64::MAX,
+            max_memory_bytes: u64::MAX,
+        }
+    }
+
+    /// Limits from the command-line values (`--max-events`, `--max-memory-mb`).
+    pub fn new(max_events: u64, max_memory_mb: u64) -> Self {
+        Limits {
+            max_events,
+            max_memory_bytes: max_memory_mb.saturating_mul(1 << 20),
+        }
+    }
+}
+
+/// Why the engine stopped a run early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// A replayed trace could not be read during the run (it changed after loading).
+    TraceFailed(Box<Diagnostic>),
+    /// The run processed this many events, the limit.
+    Events(u64),
+    /// An event was scheduled at this time (µs), beyond what the timeline may hold.
+    Horizon(u64),
+    /// This many requests were live (waiting or in flight) at once.
+    LiveRequests(u64),
+}
+
+/// A run the engine stopped early, with the report of what it simulated until then.
+#[derive(Debug, Clone)]
+pub struct Stopped {
+    /// Why it stopped.
+    pub reason: StopReason,
+    /// The simulated time it stopped at, µs.
+    pub at_us: u64,
+    /// What was simulated so far.
+    pub report: Box<Report>,
+}
+
+/// The size of a run, estimated before it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkEstimate {
+    /// Requests expected (an upper bound for a closed loop).
+    pub requests: u64,
+    /// Events the run needs at least: each request's arrival and the end of its first attempt.
+    pub min_events: u64,
+    /// Rows of the per-minute timeline, at least.
+    pub timeline_rows: u64,
+    /// Bytes of state the run needs at least.
+    pub min_memory_bytes: u64,
+}
+
+fn refuse(file: &str, path: &str, message: String, help: String) -> Error {
+    Diagnostic::new(file, message)
+        .at_path(path)
+        .with_help(help)
+        .into()
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{} MB", bytes.div_ceil(1 << 20))
+}
+
+/// A simulated time in µs, approximately, in the largest fitting unit: `"3.9h"`.
+fn approx(us: f64) -> String {
+    const UNITS: [(&str, f64); 6] = [
+        ("years", 365.0 * 86_400e6),
+        ("d", 86_400e6),
+        ("h", 3_600e6),
+        ("m", 60e6),
+        ("s", 1e6),
+        ("ms", 1e3),
+    ];
+    if !us.is_finite() || us >= u64::MAX as f64 {
+        return "more than 584,000 years".into();
+    }
+    for (unit, per) in UNITS {
+        if us >= per {
+            let v = us / per;
+            return if v >= 1000.0 {
+                format!("{} {unit}", human(v as u64))
+            } else {
+                format!("{:.1}{}{unit}", v, if unit == "years" { " " } else { "" })
+            };
+        }
+    }
+    format!("{}us", us.round())
+}
+
+fn human(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Classes that can be chosen (weight > 0).
+fn weighted(s: &Scenario) -> impl Iterator<Item = &crate::workload::RequestClass> {
+    s.requests.iter().filter(|c| c.weight > 0.0)
+}
+
+/// The limit that refuses even the smallest request of class `c`, if any.
+fn always_refused_by<'s>(
+    s: &'s Scenario,
+    c: &crate::workload::RequestClass,
+) -> Option<&'s LimitSpec> {
+    let reads = c.cache_read_tokens.min_value();
+    let fp = Footprint {
+        prompt: c
+            .input_tokens
+            .min_value()
+            .saturating_add(c.cache_write_tokens.min_value()),
+        cache_read: reads,
+        held_reads: if s.quota.reserve_cache_reads {
+            reads
+        } else {
+            0
+        },
+        max_tokens: c.max_tokens,
+        output: 0,
+    };
+    s.quota.limits.iter().find(|l| {
+        !Quota::from_limits(
+            std::slice::from_ref(*l),
+            s.model.burndown(),
+            s.quota.reserve,
+            s.quota.settle,
+        )
+        .servable(&fp)
+    })
+}
+
+/// Refuses a scenario in which no request could ever be admitted.
+fn check_servable(s: &Scenario, file: &str) -> Result<(), Error> {
+    if let Arrivals::Trace(t) = &s.arrivals {
+        // Sizes come from the records; loading the trace counted the unservable ones.
+        if t.info.records > 0 && t.unservable >= t.info.records {
+            return Err(refuse(
+                file,
+                "arrivals.file",
+                format!(
+                    "every request is unservable: each of the {} records of {} reserves more \
+                     than a limit's whole capacity, so no attempt could ever be admitted",
+                    human(t.info.records),
+                    t.file
+                ),
+                "lower max_tokens or raise the quota's limits".into(),
+            ));
+        }
+        return Ok(());
+    }
+    let mut refused = Vec::new();
+    for c in weighted(s) {
+        match always_refused_by(s, c) {
+            Some(l) => refused.push((c, l)),
+            None => return Ok(()),
+        }
+    }
+    let Some(&(class, limit)) = refused.first() else {
+        return Ok(());
+    };
+    let classes = refused
+        .iter()
+        .map(|(c, l)| format!("class `{}` by {}", c.name, l.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(refuse(
+        file,
+        &format!("quota.{}", limit.name),
+        format!(
+            "every request is unservable: even the smallest request of each class reserves \
+             more than a limit's whole capacity ({classes}; {} = {}), so no attempt could \
+             ever be admitted",
+            limit.name,
+            human(limit.limit)
+        ),
+        format!(
+            "lower max_tokens (client.max_tokens or requests.{}.max_tokens) or the input \
+             sizes, or raise quota.{}",
+            class.name, limit.name
+        ),
+    ))
+}
+
+/// The shortest time a successful attempt can take, µs, and the setting that dominates it.
+fn shortest_service(s: &Scenario) -> (u64, &'static str) {
+    let svc = &s.service;
+    weighted(s)
+        .map(|c| {
+            let (input, out) = (
+                c.input_tokens.min_value(),
+                c.output_tokens.min_value().min(c.max_tokens),
+            );
+            let total = svc.service_time_us(input, out);
+            let decode = total.saturating_sub(svc.service_time_us(input, 0));
+            let key = if decode >= svc.ttft_us {
+                "service.output_tokens_per_second"
+            } else {
+                "service.ttft"
+            };
+            (total, key)
+        })
+        .min()
+        .unwrap_or((0, "service.ttft"))
+}
+
+/// The shortest time one attempt can take, µs.
+fn shortest_attempt_us(s: &Scenario) -> u64 {
+    let svc = &s.service;
+    let (served, _) = shortest_service(s);
+    let mut shortest = served.min(svc.throttle_latency_us);
+    if svc.error_rate > 0.0 {
+        shortest = shortest.min(svc.ttft_us);
+    }
+    shortest
+}
+
+/// Mean sleep before retry number `n` (1-based) of an always-failing request, µs.
+fn mean_backoff_us(policy: &RetryPolicy, n: u32) -> f64 {
+    let exp = n.saturating_sub(1).min(62);
+    let pow = (1u64 << exp) as f64;
+    match *policy {
+        RetryPolicy::None => 0.0,
+        RetryPolicy::AwsLegacy => 0.5 * pow * 1e6,
+        RetryPolicy::AwsStandard | RetryPolicy::AwsAdaptive => 0.5 * pow.min(20.0) * 1e6,
+        RetryPolicy::Fixed { delay_us } => delay_us as f64,
+        RetryPolicy::Exponential {
+            base_us,
+            cap_us,
+            jitter,
+        } => {
+            let backoff = (base_us as f64 * pow).min(cap_us as f64);
+            match jitter {
+                Jitter::None => backoff,
+                Jitter::Full => backoff / 2.0,
+                Jitter::Equal => backoff * 0.75,
+                Jitter::Decorrelated => cap_us as f64 / 2.0,
+            }
+        }
+    }
+}
+
+/// How long, on average, a request that is throttled on every attempt stays alive, µs.
+fn throttled_lifetime_us(s: &Scenario) -> f64 {
+    let attempts = s.client.max_attempts;
+    let mut total = f64::from(attempts) * s.service.throttle_latency_us as f64;
+    for n in 1..attempts {
+        total += mean_backoff_us(&s.client.retry, n);
+    }
+    total
+}
+
+/// Estimates the work of a run (see [`WorkEstimate`]). A closed loop whose cycle could take
+/// no time at all is refused here, since it has no finite size.
+pub fn estimate(s: &Scenario, file: &str) -> Result<WorkEstimate, Error> {
+    let minutes = s.duration_us as f64 / MINUTE_US as f64;
+    let (requests, per_minute) = match s.arrivals {
+        Arrivals::Constant { ref rate }
+        | Arrivals::Poisson { ref rate }
+        | Arrivals::Gamma { ref rate, .. } => {
+            let n = match rate {
+                Rate::Fixed { rate_per_minute } => (rate_per_minute * minutes).ceil(),
+                Rate::Scheduled(schedule) => schedule.expected_arrivals(s.duration_us).ceil(),
+            };
+            (n, n / minutes.max(1e-9))
+        }
+        Arrivals::OnOff {
+            on_rate_per_minute,
+            off_rate_per_minute,
+            ..
+        } => {
+            let mean = s
+                .arrivals
+                .expected_rate_and_cv()
+                .map_or(on_rate_per_minute.max(off_rate_per_minute), |(r, _)| r);
+            (
+                (mean * minutes).ceil(),
+                on_rate_per_minute.max(off_rate_per_minute),
+            )
+        }
+        Arrivals::Trace(ref t) => {
+            // Records that fall in `[0, duration)`: one play per period, as many as fit.
+            let plays = match t.repeat {
+                Repeat::Times(n) => n,
+                Repeat::Forever => u64::MAX,
+            };
+            let fit = (s.duration_us / t.period_us.max(1)).saturating_add(1);
+            let n = t.info.records.saturating_mul(plays.min(fit)) as f64;
+            (n, n / minutes.max(1e-9))
+        }
+        Arrivals::ClosedLoop {
+            clients,
+            think_time_us,
+        } => {
+            let cycle = think_time_us.saturating_add(shortest_attempt_us(s));
+            if cycle == 0 {
+                return Err(refuse(
+                    file,
+                    "arrivals.think_time",
+                    "a closed loop with think_time 0 whose attempts can end in 0 µs would send \
+                     requests forever without simulated time moving"
+                        .into(),
+                    "set arrivals.think_time, service.throttle_latency or service.ttft above 0"
+                        .into(),
+                ));
+            }
+            // Each user sends at most one request per cycle.
+            let per_user = (s.duration_us / cycle).saturating_add(1);
+            let n = (clients as f64) * (per_user as f64);
+            (n, n / minutes.max(1e-9))
+        }
+    };
+    // `as` saturates: a rate of 1e15 per minute over years is u64::MAX, not a wrap-around.
+    let requests_u = requests as u64;
+    let min_events = requests_u.saturating_mul(2);
+    let timeline_rows = (s.duration_us / MINUTE_US).saturating_add(1);
+    let mut memory = timeline_rows.saturating_mul(BYTES_PER_TIMELINE_ROW);
+    if let Arrivals::ClosedLoop { clients, .. } = s.arrivals {
+        memory =
+            memory.saturating_add(clients.saturating_mul(crate::engine::BYTES_PER_LIVE_REQUEST));
+    }
+    // A sliding window keeps every charge of its last period.
+    for l in s
+        .quota
+        .limits
+        .iter()
+        .filter(|l| l.limiter == LimiterKind::SlidingWindow)
+    {
+        let per_period = per_minute * (l.per_us as f64 / MINUTE_US as f64);
+        let live = per_period.min(requests) as u64;
+        memory = memory.saturating_add(live.saturating_mul(BYTES_PER_SLIDING_CHARGE));
+    }
+    Ok(WorkEstimate {
+        requests: requests_u,
+        min_events,
+        timeline_rows,
+        min_memory_bytes: memory,
+    })
+}
+
+/// Everything the guard rails refuse before a run: unservable scenarios, closed loops that
+/// would spin forever, and runs beyond `limits`. Returns the estimate when the run may go.
+pub fn check(s: &Scenario, file: &str, limits: &Limits) -> Result<WorkEstimate, Error> {
+    check_servable(s, file)?;
+    check_size(s, file, limits)
+}
+
+/// The size checks of [`check`] without the servability one: what a sweep applies to each
+/// point (a point where every request is unservable is a legitimate result there).
+pub fn check_size(s: &Scenario, file: &str, limits: &Limits) -> Result<WorkEstimate, Error> {
+    let e = estimate(s, file)?;
+    let duration = format_duration(s.duration_us);
+    if e.min_events > limits.max_events {
+        let what = match s.arrivals {
+            Arrivals::ClosedLoop { .. } => {
+                "arrivals.clients or duration, or raise arrivals.think_time"
+            }
+            _ => "arrivals.rate_per_minute or duration",
+        };
+        return Err(refuse(
+            file,
+            "duration",
+            format!(
+                "this scenario is too big to simulate: {} {} requests over {duration}, so at \
+                 least {} events, more than --max-events {}",
+                if matches!(s.arrivals, Arrivals::ClosedLoop { .. }) {
+                    "up to"
+                } else {
+                    "about"
+                },
+                human(e.requests),
+                human(e.min_events),
+                human(limits.max_events),
+            ),
+            format!(
+                "lower {what}, or pass --max-events {} (or more) if you are prepared to wait",
+                human(e.min_events.saturating_mul(2)).replace(',', "")
+            ),
+        ));
+    }
+    if e.min_memory_bytes > limits.max_memory_bytes {
+        return Err(refuse(
+            file,
+            "duration",
+            format!(
+                "this scenario needs at least {} of memory ({} timeline minutes over {duration}), \
+                 more than --max-memory-mb {}",
+                mb(e.min_memory_bytes),
+                human(e.timeline_rows),
+                limits.max_memory_bytes >> 20
+            ),
+            format!(
+                "shorten duration, or pass --max-memory-mb {} if the machine has the memory",
+                e.min_memory_bytes.div_ceil(1 << 20).saturating_mul(2)
+            ),
+        ));
+    }
+    // Even the quickest request would end beyond what the timeline may hold.
+    let max_time = (limits.max_memory_bytes / BYTES_PER_TIMELINE_ROW).saturating_mul(MINUTE_US);
+    let (served, key) = shortest_service(s);
+    if s.duration_us.saturating_add(served) > max_time {
+        return Err(refuse(
+            file,
+            key,
+            format!(
+                "even the quickest request takes {} to serve (ttft + input processing + output \
+                 at {} tokens/s), and the per-minute timeline up to its end needs more than \
+                 --max-memory-mb {}",
+                approx(served as f64),
+                s.service.output_tokens_per_second,
+                limits.max_memory_bytes >> 20
+            ),
+            "check service.ttft, service.ttft_per_1k_input and the output speed \
+             (model. or service.output_tokens_per_second)"
+                .into(),
+        ));
+    }
+    // A request throttled on every attempt keeps the timeline growing while it backs off.
+    if s.unservable_warnings().into_iter().next().is_some() {
+        let lifetime = throttled_lifetime_us(s);
+        let end = s.duration_us as f64 + lifetime;
+        let rows = end / MINUTE_US as f64;
+        if rows * BYTES_PER_TIMELINE_ROW as f64 > limits.max_memory_bytes as f64 {
+            return Err(refuse(
+                file,
+                "client.max_attempts",
+                format!(
+                    "some requests are unservable and are throttled on every one of their {} \
+                     attempts; with this retry backoff such a request keeps retrying for about \
+                     {} of simulated time, and the per-minute timeline up to then needs more \
+                     than --max-memory-mb {}",
+                    s.client.max_attempts,
+                    approx(lifetime),
+                    limits.max_memory_bytes >> 20
+                ),
+                "lower client.max_attempts, cap the backoff with a retry table \
+                 { mode = \"exponential\", cap = \"20s\" }, or make every class servable \
+                 (see `quotasim check`)"
+                    .into(),
+            ));
+        }
+    }
+    Ok(e)
+}
+
+/// The error for a run the engine stopped at `limits`.
+pub fn stopped_error(s: &Scenario, file: &str, limits: &Limits, stopped: &Stopped) -> Error {
+    let at = approx(stopped.at_us as f64);
+    match &stopped.reason {
+        StopReason::TraceFailed(d) => Error::Runtime(format!(
+            "{d}\n  (the trace changed after the scenario was loaded; replay stopped there)"
+        )),
+        StopReason::Events(n) => refuse(
+            file,
+            "duration",
+            format!(
+                "stopped after {} events at simulated time {at} (of {}): the run needs more than \
+                 --max-events {}",
+                human(*n),
+                format_duration(s.duration_us),
+                human(limits.max_events)
+            ),
+            "shorten duration or lower the arrival rate, or raise --max-events if you are \
+             prepared to wait"
+                .into(),
+        ),
+        &StopReason::Horizon(t) => refuse(
+            file,
+            "client.retry",
+            format!(
+                "stopped at simulated time {at}: a request is still being served or retried at \
+                 {}, and the per-minute timeline up to then would need more than \
+                 --max-memory-mb {}",
+                approx(t as f64),
+                limits.max_memory_bytes >> 20
+            ),
+            "lower client.max_attempts or cap the retry backoff, check for unservable classes \
+             with `quotasim check`, or raise --max-memory-mb"
+                .into(),
+        ),
+        StopReason::LiveRequests(n) => refuse(
+            file,
+            "client.concurrency",
+            format!(
+                "stopped at simulated time {at}: {} requests were waiting or in flight at once \
+                 (the client cannot keep up with the arrivals), more than --max-memory-mb {} \
+                 can hold",
+                human(*n),
+                limits.max_memory_bytes >> 20
+            ),
+            "raise client.concurrency or the quota, lower the arrival rate or duration, or \
+             raise --max-memory-mb"
+                .into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(human(0), "0");
+        assert_eq!(human(999), "999");
+        assert_eq!(human(1000), "1,000");
+        assert_eq!(human(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn approximate_times() {
+        assert_eq!(approx(13_885_546_601.0), "3.9h");
+        assert_eq!(approx(90e6), "1.5m");
+        assert_eq!(approx(400.0), "400us");
+        assert_eq!(approx(3.0 * 365.0 * 86_400e6), "3.0 years");
+        assert_eq!(approx(f64::MAX), "more than 584,000 years");
+    }
+}
