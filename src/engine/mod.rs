@@ -117,6 +117,20 @@ struct Request {
     truncated: bool,
 }
 
+/// What `attempt_ends` needs of a request after settling it.
+#[derive(Clone, Copy)]
+struct Ended {
+    pending: Pending,
+    arrival: u64,
+    counted: bool,
+    input: u64,
+    output: u64,
+    cost: u64,
+    truncated: bool,
+    attempts: u32,
+    last_retry_cost: u32,
+}
+
 /// The state of one run.
 struct Sim<'a> {
     s: &'a Scenario,
@@ -706,22 +720,37 @@ impl<'a> Sim<'a> {
 
     fn attempt_ends(&mut self, id: u32) {
         let now = self.now;
-        let Some(r) = self.requests.get(id as usize).copied() else {
+        // Borrow the request rather than copy it: it is a few hundred bytes.
+        let Sim {
+            requests,
+            quota,
+            metrics,
+            ..
+        } = self;
+        let Some(req) = requests.get(id as usize) else {
             return;
         };
-        let abandoned = r.phase == Phase::Abandoned;
         // The provider settles whatever the client does.
-        match r.pending {
-            Pending::Success => {
-                let delta = self.quota.settle(now, &r.adm, &r.fp, r.generated, true);
-                self.metrics.settled(now, delta);
-            }
-            Pending::ServerError => {
-                let delta = self.quota.settle(now, &r.adm, &r.fp, r.generated, false);
-                self.metrics.settled(now, delta);
+        match req.pending {
+            Pending::Success | Pending::ServerError => {
+                let success = req.pending == Pending::Success;
+                let delta = quota.settle(now, &req.adm, &req.fp, req.generated, success);
+                metrics.settled(now, delta);
             }
             Pending::Throttled => {}
         }
+        let r = Ended {
+            pending: req.pending,
+            arrival: req.arrival,
+            counted: req.counted,
+            input: req.input,
+            output: req.fp.output,
+            cost: req.cost,
+            truncated: req.truncated,
+            attempts: req.attempts,
+            last_retry_cost: req.last_retry_cost,
+        };
+        let abandoned = req.phase == Phase::Abandoned;
         if abandoned {
             self.free_slot(id);
             return;
@@ -738,7 +767,7 @@ impl<'a> Sim<'a> {
                     r.arrival,
                     r.counted,
                     r.input,
-                    r.fp.output,
+                    r.output,
                     r.cost,
                     r.truncated,
                     r.attempts,
