@@ -356,6 +356,12 @@ fn json_message(e: &serde_json::Error) -> String {
         .map_or(full.clone(), str::to_string)
 }
 
+/// Set by Ctrl-C during a sweep.
+static SWEEP_STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Exit status of a sweep stopped by Ctrl-C (128 + SIGINT, as shells report it).
+const INTERRUPTED: i32 = 130;
+
 fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
@@ -543,9 +549,18 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 sweep_plot::check_plot(plan.grid.axes().len(), &plot_metric)?;
             }
             let bar = progress_bar(plan.jobs() as u64, quiet);
-            let report = quotasim::sweep::execute(&plan, threads, &|| bar.inc(1));
+            // Ctrl-C stops starting new simulations and writes the points already done; a
+            // second Ctrl-C exits at once.
+            let _ = ctrlc::set_handler(|| {
+                if SWEEP_STOP.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    std::process::exit(INTERRUPTED);
+                }
+            });
+            let report =
+                quotasim::sweep::execute_until(&plan, threads, &|| bar.inc(1), &SWEEP_STOP);
             bar.finish_and_clear();
             let report = report?;
+            let interrupted = report.interrupted;
             if shard.is_some() {
                 emit(&part::render_part(&report), out.as_ref())?;
             } else {
@@ -556,6 +571,15 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     &plot_metric,
                     out.as_ref(),
                 )?;
+            }
+            if interrupted {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "interrupted: wrote the {} of {} points that finished",
+                    report.points.len(),
+                    plan.points.len()
+                );
+                return Ok(ExitCode::from(INTERRUPTED as u8));
             }
         }
         Command::Merge {

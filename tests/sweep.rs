@@ -856,3 +856,52 @@ fn the_bundled_sweep_scenario_answers_its_question() {
     let best = &v["recommendation"]["best"];
     assert!(best.is_object(), "{}", v["recommendation"]);
 }
+
+/// Ctrl-C (SIGINT) during a sweep stops starting new simulations, writes the points already
+/// done (marked `"interrupted": true`) and exits 130.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_sweep_and_writes_the_points_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("slow.toml");
+    std::fs::write(
+        &scenario,
+        "duration = \"6h\"\n[model]\npreset = \"claude-sonnet-4\"\n[quota]\ntokens_per_minute = 2000000\n\
+         [client]\nconcurrency = 200\n[arrivals]\nprocess = \"poisson\"\nrate_per_minute = 600\n\
+         [requests.a]\ninput_tokens = { dist = \"lognormal\", median = 1500, p95 = 6000 }\noutput_tokens = 300\n",
+    )
+    .unwrap();
+    let out = dir.path().join("partial.json");
+    let bin = assert_cmd::cargo::cargo_bin("quotasim");
+    let mut child = std::process::Command::new(bin)
+        .arg("sweep")
+        .arg(&scenario)
+        .args([
+            "--vary",
+            "max_tokens=1..200",
+            "--format",
+            "json",
+            "--threads",
+            "2",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["interrupted"], true);
+    assert_eq!(v["points_total"], 200);
+    let done = v["points"].as_array().unwrap().len();
+    assert!(done < 200, "{done} points: the sweep was not interrupted");
+}

@@ -14,6 +14,6 @@ pub mod run;
 pub mod stats;
 
 pub use run::{
-    PointMetric, PointResult, SweepOptions, SweepPlan, SweepReport, execute, plan_sweep,
-    replication_seed, run_sweep,
+    PointMetric, PointResult, SweepOptions, SweepPlan, SweepReport, execute, execute_until,
+    plan_sweep, replication_seed, run_sweep,
 };

@@ -303,6 +303,7 @@ pub fn merge_parts(parts: &[(String, String)]) -> Result<SweepReport, Error> {
         axes: grid.axes().to_vec(),
         set: header.set,
         points_total: header.points_total,
+        interrupted: false,
         shard: None,
         objective,
         constraints,

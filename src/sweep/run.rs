@@ -12,6 +12,7 @@
 //! seeds (common random numbers), so the points differ only by their parameters.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -173,6 +174,9 @@ pub struct SweepReport {
     pub constraints: Vec<Constraint>,
     /// Results, in index order.
     pub points: Vec<PointResult>,
+    /// The sweep was stopped (Ctrl-C) before every point ran: `points` holds the points
+    /// whose replications all finished.
+    pub interrupted: bool,
 }
 
 impl SweepReport {
@@ -325,6 +329,18 @@ pub fn execute(
     threads: Option<usize>,
     progress: &(dyn Fn() + Sync),
 ) -> Result<SweepReport, Error> {
+    execute_until(plan, threads, progress, &AtomicBool::new(false))
+}
+
+/// Like [`execute`], but once `stop` is set (e.g. by Ctrl-C) no new simulation starts; the
+/// ones running finish, and the report keeps the points whose replications all finished,
+/// with [`SweepReport::interrupted`] set.
+pub fn execute_until(
+    plan: &SweepPlan,
+    threads: Option<usize>,
+    progress: &(dyn Fn() + Sync),
+    stop: &AtomicBool,
+) -> Result<SweepReport, Error> {
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
         if n == 0 {
@@ -343,9 +359,13 @@ pub fn execute(
         .iter()
         .flat_map(|(_, s)| (0..reps as u64).map(move |r| (s, r)))
         .collect();
-    let results: Vec<Result<[Option<f64>; METRIC_COUNT], Error>> = pool.install(|| {
+    type Run = Option<[Option<f64>; METRIC_COUNT]>;
+    let results: Vec<Result<Run, Error>> = pool.install(|| {
         jobs.par_iter()
             .map(|&(s, r)| {
+                if stop.load(Ordering::Relaxed) {
+                    return Ok(None);
+                }
                 let metrics = if r == 0 {
                     crate::try_simulate(s).map(|rep| key_metrics(&rep, s))
                 } else {
@@ -354,19 +374,21 @@ pub fn execute(
                     crate::try_simulate(&s).map(|rep| key_metrics(&rep, &s))
                 };
                 progress();
-                metrics
+                metrics.map(Some)
             })
             .collect()
     });
     // The first failure in index order, whatever the thread count.
     let results = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let interrupted = results.iter().any(Option::is_none);
     let points = plan
         .points
         .iter()
         .zip(results.chunks(reps.max(1)))
+        .filter(|(_, runs)| runs.iter().all(Option::is_some))
         .map(|((index, _), runs)| {
             let mut columns: [Vec<f64>; METRIC_COUNT] = Default::default();
-            for run in runs {
+            for run in runs.iter().flatten() {
                 for (col, v) in columns.iter_mut().zip(run) {
                     col.push(v.unwrap_or(f64::NAN));
                 }
@@ -394,6 +416,7 @@ pub fn execute(
         objective: plan.objective.clone(),
         constraints: plan.constraints.clone(),
         points,
+        interrupted,
     })
 }
 

@@ -77,6 +77,10 @@ pub fn to_json(report: &SweepReport) -> Value {
     );
     root.insert("set".into(), json!(report.set));
     root.insert("points_total".into(), json!(report.points_total));
+    if report.interrupted {
+        // Only present when Ctrl-C stopped the sweep, so complete output is unchanged.
+        root.insert("interrupted".into(), json!(true));
+    }
     root.insert(
         "points".into(),
         Value::Array(
