@@ -288,34 +288,13 @@ pub fn lookup<'a>(report: &'a Value, path: &str) -> Option<&'a Value> {
 /// the `timeline` array are left out (they are rarely what an assertion means and would
 /// swamp the suggestions).
 pub fn metric_paths(report: &Value) -> Vec<String> {
-    fn walk(v: &Value, prefix: &str, out: &mut Vec<String>) {
-        let join = |k: &str| {
-            if prefix.is_empty() {
-                k.to_string()
-            } else {
-                format!("{prefix}.{k}")
-            }
-        };
-        match v {
-            Value::Object(map) => {
-                for (k, child) in map {
-                    if prefix.is_empty() && k == "timeline" {
-                        continue;
-                    }
-                    walk(child, &join(k), out);
-                }
-            }
-            Value::Array(items) => {
-                for (i, child) in items.iter().enumerate() {
-                    walk(child, &join(&i.to_string()), out);
-                }
-            }
-            Value::Number(_) | Value::Null if !prefix.is_empty() => out.push(prefix.to_string()),
-            _ => {}
-        }
-    }
     let mut out = Vec::new();
-    walk(report, "", &mut out);
+    let skip = |k: &str, depth: usize| depth == 0 && k == "timeline";
+    crate::json_paths::for_each_leaf(report, &skip, &mut |path, v| {
+        if matches!(v, Value::Number(_) | Value::Null) {
+            out.push(path.to_string());
+        }
+    });
     out
 }
 

@@ -154,12 +154,15 @@ pub fn direction(path: &str) -> Direction {
     }
 }
 
+/// `timeline` arrays and `engine` blocks are not compared, at any depth.
+const SKIP: fn(&str, usize) -> bool = |k, _depth| k == "timeline" || k == "engine";
+
 /// Flattens a report to `(dotted path, value)` for every numeric leaf, in document order.
 /// Array elements are addressed by index (`points.3.foo`); `timeline` arrays and `engine`
 /// blocks are skipped at any depth; strings, booleans and nulls are not metrics.
 pub fn flatten(report: &Value) -> Vec<(String, f64)> {
     let mut out = Vec::new();
-    walk(report, String::new(), &mut |path, v| {
+    crate::json_paths::for_each_leaf(report, &SKIP, &mut |path, v| {
         if let Value::Number(n) = v
             && let Some(f) = n.as_f64()
         {
@@ -167,36 +170,6 @@ pub fn flatten(report: &Value) -> Vec<(String, f64)> {
         }
     });
     out
-}
-
-fn walk(v: &Value, prefix: String, visit: &mut dyn FnMut(&str, &Value)) {
-    let join = |k: &str| {
-        if prefix.is_empty() {
-            k.to_string()
-        } else {
-            format!("{prefix}.{k}")
-        }
-    };
-    match v {
-        Value::Object(map) => {
-            for (k, child) in map {
-                if k == "timeline" || k == "engine" {
-                    continue;
-                }
-                walk(child, join(k), visit);
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                walk(child, join(&i.to_string()), visit);
-            }
-        }
-        leaf => {
-            if !prefix.is_empty() {
-                visit(&prefix, leaf);
-            }
-        }
-    }
 }
 
 /// The verdict on one metric.
@@ -444,7 +417,7 @@ fn row(path: &str, baseline: Option<f64>, current: Option<f64>, tol: Tolerance) 
 
 fn string_notes(baseline: &Value, current: &Value) -> Vec<String> {
     let mut base = Vec::new();
-    walk(baseline, String::new(), &mut |p, v| {
+    crate::json_paths::for_each_leaf(baseline, &SKIP, &mut |p, v| {
         if let Value::String(s) = v {
             base.push((p.to_string(), s.clone()));
         }

@@ -65,6 +65,7 @@ pub mod fit;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod guard;
+mod json_paths;
 pub mod metrics;
 mod num;
 pub mod plot;

@@ -291,35 +291,19 @@ impl Report {
         format.exporter().write_to(self, opts, out)
     }
 
-    /// Every scalar metric as (dotted path, value), in report order; the basis of the table
-    /// and CSV formats.
+    /// Every numeric metric as (dotted path, value), in report order (`None` for null); the
+    /// basis of the CSV format.
     pub fn metrics(&self) -> Vec<(String, Option<f64>)> {
         let mut out = Vec::new();
         if let Ok(v) = serde_json::to_value(self) {
-            flatten("", &v, &mut out);
+            let skip = |k: &str, depth: usize| depth == 0 && (k == "timeline" || k == "scenario");
+            crate::json_paths::for_each_leaf(&v, &skip, &mut |path, leaf| match leaf {
+                serde_json::Value::Number(n) => out.push((path.to_string(), n.as_f64())),
+                serde_json::Value::Null => out.push((path.to_string(), None)),
+                _ => {}
+            });
         }
         out
-    }
-}
-
-fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, Option<f64>)>) {
-    match v {
-        serde_json::Value::Object(m) => {
-            for (k, v) in m {
-                if prefix.is_empty() && (k == "timeline" || k == "scenario") {
-                    continue;
-                }
-                let p = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&p, v, out);
-            }
-        }
-        serde_json::Value::Number(n) => out.push((prefix.to_string(), n.as_f64())),
-        serde_json::Value::Null => out.push((prefix.to_string(), None)),
-        _ => {}
     }
 }
 
