@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::client::adaptive::sleep_us;
 use crate::client::{AdaptiveLimiter, Pacer, RetryState};
 use crate::guard::{Limits, StopReason, Stopped};
-use crate::metrics::{FailCause, Metrics};
+use crate::metrics::{FailCause, Metrics, Success};
 use crate::quota::MINUTE_US;
 use crate::quota::{Admission, Burndown, Footprint, Quota, ReserveMode};
 use crate::report::Report;
@@ -115,20 +115,6 @@ struct Request {
     phase: Phase,
     counted: bool,
     truncated: bool,
-}
-
-/// What `attempt_ends` needs of a request after settling it.
-#[derive(Clone, Copy)]
-struct Ended {
-    pending: Pending,
-    arrival: u64,
-    counted: bool,
-    input: u64,
-    output: u64,
-    cost: u64,
-    truncated: bool,
-    attempts: u32,
-    last_retry_cost: u32,
 }
 
 /// The state of one run.
@@ -739,8 +725,8 @@ impl<'a> Sim<'a> {
             }
             Pending::Throttled => {}
         }
-        let r = Ended {
-            pending: req.pending,
+        let (pending, last_retry_cost) = (req.pending, req.last_retry_cost);
+        let r = Success {
             arrival: req.arrival,
             counted: req.counted,
             input: req.input,
@@ -748,7 +734,6 @@ impl<'a> Sim<'a> {
             cost: req.cost,
             truncated: req.truncated,
             attempts: req.attempts,
-            last_retry_cost: req.last_retry_cost,
         };
         let abandoned = req.phase == Phase::Abandoned;
         if abandoned {
@@ -756,22 +741,13 @@ impl<'a> Sim<'a> {
             return;
         }
         if let Some(a) = &mut self.adaptive {
-            a.on_response(now as f64 / 1e6, r.pending == Pending::Throttled);
+            a.on_response(now as f64 / 1e6, pending == Pending::Throttled);
             self.adaptive_notify();
         }
-        match r.pending {
+        match pending {
             Pending::Success => {
-                self.retry.on_success(r.attempts > 1, r.last_retry_cost);
-                self.metrics.succeeded(
-                    now,
-                    r.arrival,
-                    r.counted,
-                    r.input,
-                    r.output,
-                    r.cost,
-                    r.truncated,
-                    r.attempts,
-                );
+                self.retry.on_success(r.attempts > 1, last_retry_cost);
+                self.metrics.succeeded(now, &r);
                 self.observe(TraceEvent::Succeeded {
                     t: now,
                     slot: id,

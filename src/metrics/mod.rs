@@ -62,6 +62,25 @@ impl LatencyRecorder {
     }
 }
 
+/// A request that succeeded, as the metrics record it.
+#[derive(Debug, Clone, Copy)]
+pub struct Success {
+    /// Arrival time, µs.
+    pub arrival: u64,
+    /// Whether it arrived in `[warmup, duration)`.
+    pub counted: bool,
+    /// Input tokens.
+    pub input: u64,
+    /// Output tokens produced.
+    pub output: u64,
+    /// Final quota cost.
+    pub cost: u64,
+    /// Whether its output was cut at `max_tokens`.
+    pub truncated: bool,
+    /// Attempts it took.
+    pub attempts: u32,
+}
+
 /// Everything the engine records during a run.
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
@@ -259,19 +278,17 @@ impl Metrics {
     }
 
     /// A request succeeded at `now`.
-    #[allow(clippy::too_many_arguments)]
     #[inline]
-    pub fn succeeded(
-        &mut self,
-        now: u64,
-        arrival: u64,
-        counted: bool,
-        input: u64,
-        output: u64,
-        cost: u64,
-        truncated: bool,
-        attempts: u32,
-    ) {
+    pub fn succeeded(&mut self, now: u64, s: &Success) {
+        let &Success {
+            arrival,
+            counted,
+            input,
+            output,
+            cost,
+            truncated,
+            attempts,
+        } = s;
         self.row(now).completed += 1;
         if now >= self.warmup_us && now < self.duration_us {
             self.throughput_requests += 1;
