@@ -421,6 +421,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             let limits = guard.limits();
             guard::check(&s, &file, &limits)?;
+            if let Err(e) = guard::check_servable(&s, &file) {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "warning: {e}\n  (running anyway: every request is counted in requests.unservable)"
+                );
+            }
             let started = std::time::Instant::now();
             let mut report = quotasim::engine::simulate_with(&s, &limits, None)
                 .map_err(|stopped| guard::stopped_error(&s, &file, &limits, &stopped))?;

@@ -399,3 +399,45 @@ fn models_lists_presets() {
             .and(predicate::str::contains("other")),
     );
 }
+
+/// SPEC §2: `run` MUST count unservable requests — even when every request is unservable.
+/// The guard rails explain the situation up front as a warning, and the run still reports.
+#[test]
+fn run_counts_a_scenario_where_every_request_is_unservable() {
+    for (file, limit) in [
+        (
+            "tests/fixtures/unservable/every_request_by_tpm.toml",
+            "tokens_per_minute",
+        ),
+        (
+            "tests/fixtures/unservable/every_request_by_tpd.toml",
+            "tokens_per_day",
+        ),
+    ] {
+        let out = qs()
+            .args(["run", file, "--format", "json"])
+            .assert()
+            .success()
+            .stderr(
+                predicate::str::contains("warning:")
+                    .and(predicate::str::contains("every request is unservable")),
+            )
+            .get_output()
+            .stdout
+            .clone();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        let r = &v["requests"];
+        assert!(r["arrived"].as_u64().unwrap() > 0, "{file}");
+        assert_eq!(r["unservable"], r["arrived"], "{file}");
+        assert_eq!(r["failed"], r["arrived"], "{file}");
+        assert_eq!(v["attempts"]["admitted"], 0, "{file}");
+        assert_eq!(
+            v["attempts"]["throttled_by"][limit], v["attempts"]["throttled"],
+            "{file}"
+        );
+        qs().args(["check", file])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("unservable"));
+    }
+}

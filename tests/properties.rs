@@ -222,7 +222,7 @@ impl Observer for Checks {
 
 fn load(text: &str) -> Option<Scenario> {
     let s = Scenario::from_toml_str(text, "prop.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
-    // Scenarios the guard rails refuse (all unservable, a spinning closed loop) are not runs.
+    // Scenarios the guard rails refuse (a spinning closed loop, too big) are not runs.
     guard::check(&s, "prop.toml", &Limits::default()).ok()?;
     Some(s)
 }
