@@ -381,3 +381,45 @@ fn unservable_requests_are_counted() {
     assert_eq!(r.attempts.admitted, 0);
     assert_eq!(s.unservable_warnings().len(), 1);
 }
+
+/// The seed article's scenarios 1 and 2 in motion: 100,000 TPM on a Claude 4 model,
+/// output-only requests (input 0) with max_tokens equal to the output, two a minute (at 0 and
+/// 30 s), served in 1 s + output / 1000 tok/s.
+/// 10,000 output tokens: R = 10,000, C = 50,000 (+40,000 at completion). t=0 admit; 11 s →
+/// 50,000; 30 s: 50,000 + 10,000 ≤ 100,000 admit; 41 s → 100,000. Both fit, every minute.
+/// 20,000 output tokens: R = 20,000, C = 100,000. t=0 admit; 21 s → 100,000 ("remaining quota
+/// this minute: 0"); 30 s: refused — the next request must wait for the next minute.
+#[test]
+fn seed_article_output_only_requests() {
+    let s = scenario(
+        "fixed-window",
+        "tokens_per_minute = 100000",
+        2.0,
+        0,
+        10_000,
+        10_000,
+        1000,
+        "3m",
+        "claude-sonnet-4",
+    );
+    let r = simulate(&s);
+    assert_eq!((r.requests.succeeded, r.requests.failed), (6, 0));
+    assert_eq!(r.tokens.quota_consumed, 6 * 50_000);
+    assert_eq!(rows(&r), vec![(2, 0, 2, 100_000); 3]);
+
+    let s = scenario(
+        "fixed-window",
+        "tokens_per_minute = 100000",
+        2.0,
+        0,
+        20_000,
+        20_000,
+        1000,
+        "3m",
+        "claude-sonnet-4",
+    );
+    let r = simulate(&s);
+    assert_eq!((r.requests.succeeded, r.requests.failed), (3, 3));
+    assert_eq!(r.tokens.quota_consumed, 3 * 100_000);
+    assert_eq!(rows(&r), vec![(1, 1, 1, 100_000); 3]);
+}

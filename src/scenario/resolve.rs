@@ -1107,11 +1107,11 @@ fn resolve_class(
 fn token_dist(v: toml::Value, path: &str, default_min: u64, cx: DistContext) -> R<Dist> {
     match v {
         toml::Value::Integer(n) => {
-            if n < default_min as i64 {
-                return bad(
-                    path,
-                    format!("expected an integer ≥ {default_min}, found {n}"),
-                );
+            // A plain integer is taken exactly, like `{ dist = "fixed", value = n }`: the
+            // default minimum of 1 clamps *samples* of a distribution, and a user who writes
+            // `input_tokens = 0` (the seed article's output-only requests) means 0.
+            if n < 0 {
+                return bad(path, format!("expected an integer ≥ 0, found {n}"));
             }
             if n > MAX_INT {
                 return bad(path, format!("{n} is too large (the maximum is {MAX_INT})"));
