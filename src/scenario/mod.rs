@@ -1,6 +1,6 @@
 //! Scenarios: the TOML format of SPEC §8, its validation, and `--set` overrides.
 //!
-//! Loading goes text → TOML table → overrides applied → [`raw`] structs (unknown keys
+//! Loading goes text → TOML table → overrides applied → `raw` structs (unknown keys
 //! rejected) → [`Scenario`] (every default resolved, every value checked). Any failure
 //! becomes a [`Diagnostic`](crate::Diagnostic) naming the file, line, column and key path.
 

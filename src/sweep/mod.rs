@@ -1,7 +1,7 @@
 //! `quotasim sweep`: the parameter grid ([`grid`]), the `[sweep]` table ([`config`]), the
 //! orchestration ([`run`]), replication statistics ([`stats`]), the key metrics
 //! ([`metrics`]), recommendations ([`recommend`]), shard part files and `merge` ([`part`]),
-//! charts ([`plot`]) and the output formats ([`format`], one file per format).
+//! charts ([`plot`]) and the output formats ([`format`](mod@format), one file per format).
 
 pub mod config;
 pub mod format;
