@@ -199,34 +199,16 @@ pub fn line_chart(chart: &LineChart) -> String {
     super::open(&mut out, w, h, &chart.title);
 
     // grid and ticks
-    out.push_str("<g class=\"axis y-axis\">\n");
-    for &v in &yt.values {
-        let y = ys.map(v);
-        let _ = writeln!(
-            out,
-            "<line class=\"grid\" x1=\"{}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#e5e5e5\"/>",
-            num(left),
-            num(right),
-            y = num(y)
-        );
-        text(
-            &mut out,
-            left - 6.0,
-            y + 4.0,
-            "end",
-            "tick-label",
-            "",
-            &format_tick(v, yt.step),
-        );
-    }
-    let _ = writeln!(
-        out,
-        "<line class=\"axis-line\" x1=\"{l}\" y1=\"{t}\" x2=\"{l}\" y2=\"{b}\" stroke=\"#333333\"/>",
-        l = num(left),
-        t = num(top),
-        b = num(bottom)
+    super::y_axis(
+        &mut out,
+        "",
+        left,
+        (top, bottom),
+        &yt,
+        &ys,
+        super::YAxisStyle::LeftWithGrid(right),
     );
-    out.push_str("</g>\n<g class=\"axis x-axis\">\n");
+    out.push_str("<g class=\"axis x-axis\">\n");
     for (v, label) in &xticks {
         let x = xs.map(*v);
         let _ = writeln!(

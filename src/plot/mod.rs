@@ -320,6 +320,62 @@ impl Scale {
     }
 }
 
+/// Where a vertical axis draws its tick labels, and what it draws across the plot.
+pub(crate) enum YAxisStyle {
+    /// Labels on the left of `x`, grid lines from `x` to the given right edge.
+    LeftWithGrid(f64),
+    /// Labels on the right of `x`, with short tick marks.
+    RightWithTicks,
+}
+
+/// A vertical axis at `x` from `top` to `bottom`: one grid line or tick mark and one label
+/// per tick value, then the axis line, inside a `<g class="axis y-axis {class}">`.
+pub(crate) fn y_axis(
+    out: &mut String,
+    class: &str,
+    x: f64,
+    (top, bottom): (f64, f64),
+    ticks: &Ticks,
+    scale: &Scale,
+    style: YAxisStyle,
+) {
+    let _ = writeln!(
+        out,
+        "<g class=\"axis y-axis{}{class}\">",
+        if class.is_empty() { "" } else { " " }
+    );
+    for &v in &ticks.values {
+        let y = scale.map(v);
+        let (x1, x2, stroke, line_class, label_x, anchor) = match style {
+            YAxisStyle::LeftWithGrid(right) => (x, right, "#e5e5e5", "grid", x - 6.0, "end"),
+            YAxisStyle::RightWithTicks => (x, x + 5.0, "#333333", "tick", x + 8.0, "start"),
+        };
+        let _ = writeln!(
+            out,
+            "<line class=\"{line_class}\" x1=\"{}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"{stroke}\"/>",
+            num(x1),
+            num(x2),
+            y = num(y)
+        );
+        text(
+            out,
+            label_x,
+            y + 4.0,
+            anchor,
+            "tick-label",
+            "",
+            &format_tick(v, ticks.step),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<line class=\"axis-line\" x1=\"{x}\" y1=\"{}\" x2=\"{x}\" y2=\"{}\" stroke=\"#333333\"/>\n</g>",
+        num(top),
+        num(bottom),
+        x = num(x)
+    );
+}
+
 #[cfg(test)]
 pub(crate) mod test_util {
     /// Parses the SVG, panicking with the document on error (tests only).

@@ -133,61 +133,26 @@ pub fn timeline_chart(chart: &TimelineChart) -> String {
     let mut out = String::new();
     super::open(&mut out, w, h, &chart.title);
 
-    // left (quota) axis with grid
-    out.push_str("<g class=\"axis y-axis quota-axis\">\n");
-    for &v in &qt.values {
-        let y = num(qs.map(v));
-        let _ = writeln!(
-            out,
-            "<line class=\"grid\" x1=\"{}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#e5e5e5\"/>",
-            num(left),
-            num(right)
-        );
-        text(
-            &mut out,
-            left - 6.0,
-            qs.map(v) + 4.0,
-            "end",
-            "tick-label",
-            "",
-            &format_tick(v, qt.step),
-        );
-    }
-    let _ = writeln!(
-        out,
-        "<line class=\"axis-line\" x1=\"{l}\" y1=\"{}\" x2=\"{l}\" y2=\"{}\" stroke=\"#333333\"/>",
-        num(top),
-        num(bottom),
-        l = num(left)
+    // left (quota) axis with grid, right (attempts) axis with ticks
+    super::y_axis(
+        &mut out,
+        "quota-axis",
+        left,
+        (top, bottom),
+        &qt,
+        &qs,
+        super::YAxisStyle::LeftWithGrid(right),
     );
-    out.push_str("</g>\n<g class=\"axis y-axis attempts-axis\">\n");
-    for &v in &at.values {
-        let y = ascale.map(v);
-        let _ = writeln!(
-            out,
-            "<line class=\"tick\" x1=\"{}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#333333\"/>",
-            num(right),
-            num(right + 5.0),
-            y = num(y)
-        );
-        text(
-            &mut out,
-            right + 8.0,
-            y + 4.0,
-            "start",
-            "tick-label",
-            "",
-            &format_tick(v, at.step),
-        );
-    }
-    let _ = writeln!(
-        out,
-        "<line class=\"axis-line\" x1=\"{r}\" y1=\"{}\" x2=\"{r}\" y2=\"{}\" stroke=\"#333333\"/>",
-        num(top),
-        num(bottom),
-        r = num(right)
+    super::y_axis(
+        &mut out,
+        "attempts-axis",
+        right,
+        (top, bottom),
+        &at,
+        &ascale,
+        super::YAxisStyle::RightWithTicks,
     );
-    out.push_str("</g>\n<g class=\"axis x-axis\">\n");
+    out.push_str("<g class=\"axis x-axis\">\n");
     for &v in xt.values.iter().filter(|v| **v >= first && **v <= last) {
         let x = xs.map(v);
         let _ = writeln!(
