@@ -905,3 +905,52 @@ fn ctrl_c_stops_the_sweep_and_writes_the_points_done() {
     let done = v["points"].as_array().unwrap().len();
     assert!(done < 200, "{done} points: the sweep was not interrupted");
 }
+
+/// `sweep` holds every point to the guard rails `run` applies: a point whose queue outgrows
+/// the memory limit stops with the same explanation and exit status as `run`.
+#[test]
+fn sweep_stops_a_point_the_way_run_does() {
+    let f = Fixture::new();
+    let scenario = f.scenario.to_str().unwrap();
+    let flags = [
+        "--set",
+        "client.concurrency=1",
+        "--set",
+        "arrivals.rate_per_minute=2000",
+        "--set",
+        "duration=6h",
+        "--max-memory-mb",
+        "8",
+    ];
+    let run = qs()
+        .args(["run", scenario])
+        .args(flags)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let run = String::from_utf8(run).unwrap();
+    assert!(run.contains("waiting or in flight at once"), "{run}");
+    let sweep = qs()
+        .args([
+            "sweep",
+            scenario,
+            "-q",
+            "--vary",
+            "client.max_tokens=256,512",
+        ])
+        .args(flags)
+        .assert()
+        .code(2)
+        .stdout("")
+        .get_output()
+        .stderr
+        .clone();
+    let sweep = String::from_utf8(sweep).unwrap();
+    assert!(sweep.contains("waiting or in flight at once"), "{sweep}");
+    assert!(
+        sweep.contains("sweep point 0 (client.max_tokens=256"),
+        "{sweep}"
+    );
+}

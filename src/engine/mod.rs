@@ -4,6 +4,7 @@
 //! reused, so steady-state runs allocate nothing per request and memory does not grow with
 //! simulated time.
 
+pub mod limits;
 pub mod queue;
 pub mod rng;
 pub mod trace;
@@ -15,7 +16,6 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::client::adaptive::sleep_us;
 use crate::client::{AdaptiveLimiter, Pacer, RetryState};
-use crate::guard::{Limits, StopReason, Stopped};
 use crate::metrics::{FailCause, Metrics, Success};
 use crate::quota::MINUTE_US;
 use crate::quota::{Admission, Burndown, Footprint, Quota, ReserveMode};
@@ -23,6 +23,7 @@ use crate::report::Report;
 use crate::scenario::Scenario;
 use crate::trace::TraceRecord;
 use crate::workload::{ArrivalProcess, Arrivals, ClassPicker};
+pub use limits::{Limits, StopReason, Stopped};
 pub use queue::EventQueue;
 use rng::{Stream, stream};
 pub use trace::{Observer, TraceEvent};
@@ -170,7 +171,7 @@ pub fn simulate(scenario: &Scenario) -> Report {
 /// Like [`simulate`], but a trace that fails during replay is an error.
 pub fn try_simulate(scenario: &Scenario) -> Result<Report, crate::Error> {
     simulate_with(scenario, &Limits::unlimited(), None).map_err(|stopped| {
-        crate::guard::stopped_error(scenario, &scenario.name, &Limits::unlimited(), &stopped)
+        limits::stopped_error(scenario, &scenario.name, &Limits::unlimited(), &stopped)
     })
 }
 
@@ -246,7 +247,7 @@ impl<'a> Sim<'a> {
             rng_faults: stream(seed, Stream::Faults),
             metrics,
             events: 0,
-            max_time_us: (limits.max_memory_bytes / crate::guard::BYTES_PER_TIMELINE_ROW)
+            max_time_us: (limits.max_memory_bytes / limits::BYTES_PER_TIMELINE_ROW)
                 .saturating_mul(MINUTE_US),
             limits,
             stopped: None,

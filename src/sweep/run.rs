@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assertion::{Constraint, Objective};
 use crate::error::{Error, nearest};
+use crate::guard::{self, Limits};
 use crate::scenario::{Override, Scenario};
 use crate::sweep::config::read_sweep_table;
 use crate::sweep::grid::{Grid, Shard, Vary};
@@ -47,7 +48,7 @@ pub struct SweepOptions {
     pub constraints: Vec<Constraint>,
     /// `--max-events` / `--max-memory-mb` (default: the guard rails' defaults), applied to
     /// every point and to the sweep's total number of events.
-    pub limits: Option<crate::guard::Limits>,
+    pub limits: Option<Limits>,
 }
 
 /// One step of SplitMix64 (Steele, Lea & Flood 2014): the output for state `z`.
@@ -81,6 +82,8 @@ pub struct SweepPlan {
     pub constraints: Vec<Constraint>,
     /// `(point index, its scenario)` for every point of the shard, in index order.
     pub points: Vec<(usize, Scenario)>,
+    /// The guard rails every run of every point is held to.
+    pub limits: Limits,
 }
 
 impl SweepPlan {
@@ -246,7 +249,7 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         let scenario = Scenario::from_path(path, &overrides)?;
         // Guard rails: refuse a point too big to simulate before running any.
         let file = path.display().to_string();
-        let size = crate::guard::check_size(&scenario, &file, &limits)?;
+        let size = guard::check_size(&scenario, &file, &limits)?;
         total_events = total_events.saturating_add(
             size.min_events
                 .saturating_mul(u64::try_from(replications).unwrap_or(u64::MAX)),
@@ -271,6 +274,7 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         objective,
         constraints,
         points,
+        limits,
     })
 }
 
@@ -354,24 +358,24 @@ pub fn execute_until(
         .build()
         .map_err(|e| Error::Runtime(format!("cannot start the thread pool: {e}")))?;
     let reps = plan.replications;
-    let jobs: Vec<(&Scenario, u64)> = plan
+    let jobs: Vec<(usize, &Scenario, u64)> = plan
         .points
         .iter()
-        .flat_map(|(_, s)| (0..reps as u64).map(move |r| (s, r)))
+        .flat_map(|(i, s)| (0..reps as u64).map(move |r| (*i, s, r)))
         .collect();
     type Run = Option<[Option<f64>; METRIC_COUNT]>;
     let results: Vec<Result<Run, Error>> = pool.install(|| {
         jobs.par_iter()
-            .map(|&(s, r)| {
+            .map(|&(index, s, r)| {
                 if stop.load(Ordering::Relaxed) {
                     return Ok(None);
                 }
                 let metrics = if r == 0 {
-                    crate::try_simulate(s).map(|rep| key_metrics(&rep, s))
+                    run_point(plan, index, s)
                 } else {
                     let mut s = s.clone();
                     s.seed = replication_seed(s.seed, r);
-                    crate::try_simulate(&s).map(|rep| key_metrics(&rep, &s))
+                    run_point(plan, index, &s)
                 };
                 progress();
                 metrics.map(Some)
@@ -418,6 +422,36 @@ pub fn execute_until(
         points,
         interrupted,
     })
+}
+
+/// One run of a sweep point, inside the guard rails `run` applies; an error names the point.
+fn run_point(
+    plan: &SweepPlan,
+    index: usize,
+    s: &Scenario,
+) -> Result<[Option<f64>; METRIC_COUNT], Error> {
+    let file = plan.path.display().to_string();
+    guard::simulate_guarded(s, &file, &plan.limits)
+        .map(|rep| key_metrics(&rep, s))
+        .map_err(|e| {
+            let label = plan
+                .grid
+                .point(index)
+                .unwrap_or_default()
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let at = format!("sweep point {index} ({label}, seed {})", s.seed);
+            match e {
+                Error::Invalid(mut d) => {
+                    d.message = format!("{at}: {}", d.message);
+                    Error::Invalid(d)
+                }
+                Error::Runtime(m) => Error::Runtime(format!("{at}: {m}")),
+                other => other,
+            }
+        })
 }
 
 fn stem(path: &Path) -> String {
