@@ -2,8 +2,9 @@
 //!
 //! Both reports are flattened to dotted paths of their numeric leaves (`attempts.throttled`,
 //! `points.3.throughput.requests_per_minute.mean`), skipping every `timeline` array and
-//! `engine` block. Each metric gets a direction from its path (see [`direction`]); a metric
-//! whose value moved in the bad direction by more than the tolerance has regressed.
+//! `engine` block. Each metric takes its direction from the metrics registry
+//! ([`crate::metrics::registry`]); a metric whose value moved in the bad direction by more
+//! than the tolerance has regressed.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -11,6 +12,8 @@ use std::str::FromStr;
 
 use serde_json::Value;
 use thiserror::Error;
+
+use crate::metrics::registry::{Better, better_in_report};
 
 /// Why a tolerance or a pair of reports was rejected.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -93,66 +96,8 @@ impl fmt::Display for Tolerance {
     }
 }
 
-/// Which way is better for a metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    HigherIsBetter,
-    LowerIsBetter,
-    /// Never regresses (parameters, counts of arrivals, token totals, …).
-    Informational,
-}
-
-const LOWER_IS_BETTER: [&str; 7] = [
-    "failed",
-    "throttled",
-    "unservable",
-    "latency_ms",
-    "server_errors",
-    "throttle_rate",
-    "failure_rate",
-];
-const HIGHER_IS_BETTER: [&str; 3] = ["succeeded", "throughput", "output_tokens_per_minute"];
-/// Containers whose leaves are inputs, not results.
-const PARAMETER_KEYS: [&str; 4] = ["params", "parameters", "set", "vary"];
-/// Leaves that describe the uncertainty of a metric rather than the metric itself.
-const SPREAD_KEYS: [&str; 9] = [
-    "sd",
-    "ci95",
-    "ci95_half_width",
-    "half_width",
-    "ci_low",
-    "ci_high",
-    "lo",
-    "hi",
-    "n",
-];
-
-/// The direction of the metric at `path`:
-///
-/// * informational under a parameter block (`params`, `parameters`, `set`, `vary`) or for a
-///   spread statistic (`sd`, `ci95`, `ci95_half_width`, `n`, …);
-/// * lower is better when a key contains `failed`, `throttled`, `unservable`, `latency_ms`,
-///   `server_errors`, `throttle_rate` or `failure_rate` (so `attempts.throttled_by.*` too);
-/// * higher is better when a key contains `succeeded`, `throughput` (so every
-///   `throughput.*`, including `throughput.requests_per_minute`) or
-///   `output_tokens_per_minute`;
-/// * informational otherwise.
-pub fn direction(path: &str) -> Direction {
-    let keys: Vec<&str> = path.split('.').collect();
-    if keys.iter().any(|k| PARAMETER_KEYS.contains(k))
-        || keys.last().is_some_and(|k| SPREAD_KEYS.contains(k))
-    {
-        return Direction::Informational;
-    }
-    let contains_any = |words: &[&str]| keys.iter().any(|k| words.iter().any(|w| k.contains(w)));
-    if contains_any(&LOWER_IS_BETTER) {
-        Direction::LowerIsBetter
-    } else if contains_any(&HIGHER_IS_BETTER) {
-        Direction::HigherIsBetter
-    } else {
-        Direction::Informational
-    }
-}
+/// Which way is better for a metric (from the registry).
+pub type Direction = Better;
 
 /// `timeline` arrays and `engine` blocks are not compared, at any depth.
 const SKIP: fn(&str, usize) -> bool = |k, _depth| k == "timeline" || k == "engine";
@@ -275,7 +220,7 @@ impl Comparison {
     pub fn regressed(&self) -> bool {
         self.rows.iter().any(|r| {
             r.status == Status::Regressed
-                || (r.status == Status::Missing && r.direction != Direction::Informational)
+                || (r.status == Status::Missing && r.direction != Better::Neither)
         })
     }
 
@@ -375,7 +320,7 @@ pub fn compare(
 }
 
 fn row(path: &str, baseline: Option<f64>, current: Option<f64>, tol: Tolerance) -> Row {
-    let direction = direction(path);
+    let direction = better_in_report(path);
     let (delta, delta_pct, status) = match (baseline, current) {
         (Some(b), Some(c)) => {
             let d = c - b;
@@ -387,9 +332,9 @@ fn row(path: &str, baseline: Option<f64>, current: Option<f64>, tol: Tolerance) 
                 None
             };
             let worse = match direction {
-                Direction::HigherIsBetter => Some(b - c),
-                Direction::LowerIsBetter => Some(c - b),
-                Direction::Informational => None,
+                Better::Higher => Some(b - c),
+                Better::Lower => Some(c - b),
+                Better::Neither => None,
             };
             // a hair of slack so that e.g. 100 -> 105 is within 5% despite rounding
             let slack = tol.allowance(b) + 1e-12 * b.abs().max(c.abs());
@@ -550,37 +495,6 @@ mod tests {
     }
 
     #[test]
-    fn directions() {
-        use Direction::*;
-        for (p, d) in [
-            ("requests.succeeded", HigherIsBetter),
-            ("requests.failed", LowerIsBetter),
-            ("requests.unservable", LowerIsBetter),
-            ("requests.arrived", Informational),
-            ("requests.truncated", Informational),
-            ("attempts.throttled", LowerIsBetter),
-            ("attempts.server_errors", LowerIsBetter),
-            ("attempts.throttled_by.requests_per_minute", LowerIsBetter),
-            ("attempts.sent", Informational),
-            ("throughput.requests_per_minute", HigherIsBetter),
-            ("throughput.output_tokens_per_minute", HigherIsBetter),
-            ("latency_ms.e2e.p99", LowerIsBetter),
-            ("latency_ms.queue_wait.mean", LowerIsBetter),
-            ("tokens.reserved", Informational),
-            ("seed", Informational),
-            ("points.3.throttle_rate.mean", LowerIsBetter),
-            ("points.3.throttle_rate.ci95", Informational),
-            ("points.3.failure_rate", LowerIsBetter),
-            ("points.3.output_tokens_per_minute", HigherIsBetter),
-            ("points.3.params.client.concurrency", Informational),
-            ("points.3.params.limits.requests_per_minute", Informational),
-            ("points.3.throughput.requests_per_minute.sd", Informational),
-        ] {
-            assert_eq!(direction(p), d, "{p}");
-        }
-    }
-
-    #[test]
     fn flatten_skips_timeline_engine_and_non_numbers() {
         let flat = flatten(&json!({
             "scenario": "x", "a": {"b": 1, "c": null, "d": true},
@@ -716,12 +630,12 @@ mod tests {
     #[test]
     fn missing_and_new_metrics() {
         let c = compare(
-            &json!({"a": 1, "latency_ms": {"p99": 5}, "tokens": 3}),
+            &json!({"a": 1, "latency_ms": {"e2e": {"p99": 5}}, "tokens": 3}),
             &json!({"a": 1, "extra": 2}),
             Tolerance::Relative(0.05),
         )
         .unwrap();
-        assert_eq!(find(&c, "latency_ms.p99").status, Status::Missing);
+        assert_eq!(find(&c, "latency_ms.e2e.p99").status, Status::Missing);
         assert_eq!(find(&c, "tokens").status, Status::Missing);
         assert_eq!(find(&c, "extra").status, Status::New);
         assert_eq!(c.rows.last().map(|r| r.path.as_str()), Some("extra"));

@@ -7,69 +7,26 @@
 use serde_json::{Map, Value};
 
 use crate::Scenario;
+use crate::metrics::registry::{self, DERIVED, Metric};
 use crate::report::Report;
 
-/// One key metric of a sweep point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MetricDef {
-    /// Dotted path, e.g. `latency_ms.e2e.p99`.
-    pub path: &'static str,
-    /// Short column header for the table format.
-    pub header: &'static str,
-    /// Unit, for chart axes.
-    pub unit: &'static str,
-}
+/// One key metric of a sweep point (a metric of the registry).
+pub type MetricDef = Metric;
 
 /// How many key metrics a point has.
 pub const METRIC_COUNT: usize = 9;
 
 /// The key metrics, in output order.
-pub const METRICS: [MetricDef; METRIC_COUNT] = [
-    MetricDef {
-        path: "throughput.requests_per_minute",
-        header: "req/min",
-        unit: "requests/min",
-    },
-    MetricDef {
-        path: "throughput.output_tokens_per_minute",
-        header: "out tok/min",
-        unit: "tokens/min",
-    },
-    MetricDef {
-        path: "throttle_rate",
-        header: "throttle",
-        unit: "throttled / sent attempts",
-    },
-    MetricDef {
-        path: "failure_rate",
-        header: "failed",
-        unit: "failed / arrived",
-    },
-    MetricDef {
-        path: "truncation_rate",
-        header: "truncated",
-        unit: "truncated / succeeded",
-    },
-    MetricDef {
-        path: "latency_ms.e2e.p50",
-        header: "p50 ms",
-        unit: "ms",
-    },
-    MetricDef {
-        path: "latency_ms.e2e.p99",
-        header: "p99 ms",
-        unit: "ms",
-    },
-    MetricDef {
-        path: "quota_utilisation",
-        header: "quota util",
-        unit: "consumed / TPM limit",
-    },
-    MetricDef {
-        path: "reserved_unused",
-        header: "resv unused",
-        unit: "1 - consumed / reserved",
-    },
+pub const METRICS: [Metric; METRIC_COUNT] = [
+    registry::REQUESTS_PER_MINUTE,
+    registry::OUTPUT_TOKENS_PER_MINUTE,
+    registry::THROTTLE_RATE,
+    registry::FAILURE_RATE,
+    registry::TRUNCATION_RATE,
+    registry::E2E_P50,
+    registry::E2E_P99,
+    registry::QUOTA_UTILISATION,
+    registry::RESERVED_UNUSED,
 ];
 
 /// The definition of the metric at `path`, if it is a key metric.
@@ -124,16 +81,7 @@ pub fn key_metrics(r: &Report, s: &Scenario) -> [Option<f64>; METRIC_COUNT] {
     ]
 }
 
-/// The top-level derived metrics added to a `run` report for `--assert`.
-pub const DERIVED: [&str; 5] = [
-    "throttle_rate",
-    "failure_rate",
-    "truncation_rate",
-    "quota_utilisation",
-    "reserved_unused",
-];
-
-/// The JSON report of a run with the derived rates of [`DERIVED`] added at the top level
+/// The JSON report of a run with the derived rates of [`registry::DERIVED`] added at the top level
 /// (`null` where undefined), which is what `run --assert` evaluates.
 pub fn report_with_derived(r: &Report, s: &Scenario) -> Value {
     let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
@@ -146,7 +94,7 @@ pub fn report_with_derived(r: &Report, s: &Scenario) -> Value {
             reserved_unused(r),
         ];
         for (name, value) in DERIVED.iter().zip(values) {
-            map.insert((*name).to_string(), number(value));
+            map.insert(name.path.to_string(), number(value));
         }
     }
     v
