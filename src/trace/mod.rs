@@ -19,7 +19,7 @@ use crate::error::{Diagnostic, nearest};
 use time::TimeKind;
 
 /// The format of a trace file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum TraceFormat {
     /// A CSV file with a header row.
