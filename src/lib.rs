@@ -59,6 +59,7 @@ pub mod assertion;
 pub mod cli;
 pub mod client;
 pub mod compare;
+pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod estimate;

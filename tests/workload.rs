@@ -689,3 +689,71 @@ fn reserve_cache_reads_holds_them_until_settlement() {
     assert_eq!(s.unservable_warnings().len(), 1);
     assert_eq!(simulate(&s).requests.unservable, 100);
 }
+
+/// A trace scenario whose quota is only `[[quota.limits]]` (no short-form
+/// `tokens_per_minute`): the trace check once compared each record with a limit of 0 and
+/// warned that all 3701 records were unservable. Servability is now the quota's own rule.
+///
+/// Derivation: every record of `chat-4h.csv` has input ≤ 8,192 and max_tokens 4,096, so its
+/// `input+max_tokens` reservation is at most about 12,300 quota tokens, far below 200,000:
+/// no record is unservable. With a 5,000-token limit instead, a record is unservable exactly
+/// when input + max_tokens > 5,000, i.e. input > 904 (max_tokens is 4,096 throughout); the
+/// count loading finds must equal that count recomputed from the CSV here, and the run
+/// (whose 4 h duration replays every record) must count the same number.
+#[test]
+fn trace_with_only_quota_limits_is_checked_by_the_quotas_own_rule() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let text = |limit: u64| {
+        format!(
+            r#"
+duration = "4h"
+[model]
+preset = "claude-sonnet-4"
+[quota]
+[[quota.limits]]
+name = "tpm"
+counts = "quota-tokens"
+limit = {limit}
+[arrivals]
+process = "trace"
+file = "traces/chat-4h.csv"
+"#
+        )
+    };
+    let load = |limit: u64| {
+        Scenario::from_toml_str(&text(limit), dir.join("only-limits.toml").to_str().unwrap())
+            .unwrap()
+    };
+    let s = load(200_000);
+    let Arrivals::Trace(t) = &s.arrivals else {
+        panic!("not a trace")
+    };
+    assert_eq!(t.info.records, 3701);
+    assert_eq!(t.unservable, 0);
+    assert!(
+        !s.workload_warnings()
+            .iter()
+            .any(|w| w.contains("unservable")),
+        "{:?}",
+        s.workload_warnings()
+    );
+
+    // Recompute the unservable records of a 5,000-token limit from the CSV itself.
+    let csv = std::fs::read_to_string(dir.join("traces/chat-4h.csv")).unwrap();
+    let mut want = 0u64;
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (input, max_tokens): (u64, u64) = (f[2].parse().unwrap(), f[4].parse().unwrap());
+        let cw: u64 = f[6].parse().unwrap();
+        if input + cw + max_tokens > 5_000 {
+            want += 1;
+        }
+    }
+    assert!(want > 0 && want < 3701, "{want}");
+    let s = load(5_000);
+    let Arrivals::Trace(t) = &s.arrivals else {
+        panic!("not a trace")
+    };
+    assert_eq!(t.unservable, want);
+    assert_eq!(simulate(&s).requests.unservable, want);
+}

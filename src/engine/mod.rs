@@ -5,9 +5,9 @@
 //! simulated time.
 
 pub mod limits;
+pub mod observe;
 pub mod queue;
 pub mod rng;
-pub mod trace;
 
 use std::collections::VecDeque;
 
@@ -24,9 +24,9 @@ use crate::scenario::Scenario;
 use crate::trace::TraceRecord;
 use crate::workload::{ArrivalProcess, Arrivals, ClassPicker};
 pub use limits::{Limits, StopReason, Stopped};
+pub use observe::{Observer, TraceEvent};
 pub use queue::EventQueue;
 use rng::{Stream, stream};
-pub use trace::{Observer, TraceEvent};
 
 /// What happens at an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -375,13 +375,14 @@ impl<'a> Sim<'a> {
             .burndown
             .reservation(self.reserve, held_input, cache_write, max_tokens);
         let cost = self.burndown.final_cost(input, cache_write, output);
-        let fp = Footprint {
-            prompt: input.saturating_add(cache_write),
+        let fp = Footprint::of(
+            input,
+            cache_write,
             cache_read,
-            held_reads: held_input - input,
             max_tokens,
-            output,
-        };
+            desired,
+            self.s.quota.reserve_cache_reads,
+        );
         let counted = self.metrics.counts(self.now);
         if counted {
             self.metrics.requests.arrived += 1;

@@ -116,7 +116,7 @@ pub struct LimitSpec {
     /// What it counts.
     pub counts: Counts,
     /// Length of its period, µs.
-    #[serde(rename = "per", serialize_with = "crate::scenario::ser_duration")]
+    #[serde(rename = "per", serialize_with = "crate::duration::ser_duration")]
     pub per_us: u64,
     /// Capacity per period.
     pub limit: u64,
@@ -153,6 +153,29 @@ pub struct Footprint {
     pub max_tokens: u64,
     /// Output produced A = min(O, M).
     pub output: u64,
+}
+
+impl Footprint {
+    /// The footprint of a request with input I, cache writes W, cache reads Rd, `max_tokens`
+    /// M and desired output O; `hold_reads` is `quota.reserve_cache_reads` (cache reads held
+    /// at the input rate from admission to settlement).
+    #[inline]
+    pub fn of(
+        input: u64,
+        cache_write: u64,
+        cache_read: u64,
+        max_tokens: u64,
+        desired_output: u64,
+        hold_reads: bool,
+    ) -> Footprint {
+        Footprint {
+            prompt: input.saturating_add(cache_write),
+            cache_read,
+            held_reads: if hold_reads { cache_read } else { 0 },
+            max_tokens,
+            output: desired_output.min(max_tokens),
+        }
+    }
 }
 
 /// Tickets of an admitted attempt, used to settle it.
@@ -367,12 +390,21 @@ impl Quota {
         }
     }
 
-    /// Whether a request could ever be admitted by every limit.
-    pub fn servable(&self, fp: &Footprint) -> bool {
+    /// The limits that could never admit a request of footprint `fp` (what it needs there
+    /// exceeds the limit's whole capacity), in check order, as (limit index, need). This is
+    /// the one rule of servability: every check, warning and count goes through it.
+    pub fn refusals<'q>(&'q self, fp: &'q Footprint) -> impl Iterator<Item = (usize, u64)> + 'q {
         let r = self.rates();
-        self.limits
-            .iter()
-            .all(|l| r.need(l, fp) <= l.limiter.limit())
+        self.limits.iter().enumerate().filter_map(move |(i, l)| {
+            let need = r.need(l, fp);
+            (need > l.limiter.limit()).then_some((i, need))
+        })
+    }
+
+    /// Whether a request could ever be admitted by every limit.
+    #[inline]
+    pub fn servable(&self, fp: &Footprint) -> bool {
+        self.refusals(fp).next().is_none()
     }
 
     /// What the primary limit charges at admission (for the timeline).

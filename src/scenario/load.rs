@@ -3,12 +3,11 @@
 
 use std::path::Path;
 
-use serde::de::DeserializeOwned;
-
 use super::Scenario;
+use super::invalid::{Invalid, deserialize_at};
 use super::raw::RawScenario;
-use super::resolve::{Invalid, resolve};
-use crate::error::{Diagnostic, Error, nearest};
+use super::resolve::resolve;
+use crate::error::{Diagnostic, Error};
 
 /// One `--set PATH=VALUE` override.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,7 +109,9 @@ pub(crate) fn load_path(path: &Path, overrides: &[Override]) -> Result<Scenario,
     let stem = path
         .file_stem()
         .map_or_else(|| file.clone(), |s| s.to_string_lossy().into_owned());
-    load_named(&text, &file, &stem, overrides)
+    let mut s = load_named(&text, &file, &stem, overrides)?;
+    s.source = Some(path.to_path_buf());
+    Ok(s)
 }
 
 pub(crate) fn load_str(text: &str, file: &str, overrides: &[Override]) -> Result<Scenario, Error> {
@@ -183,7 +184,7 @@ fn check_tables(table: &toml::Table) -> Result<(), Invalid> {
             toml::Value::Array(a) if a.iter().all(toml::Value::is_table) && !a.is_empty() => {
                 format!("an array of tables ([[{path}]])")
             }
-            other => crate::scenario::resolve::a_type(other),
+            other => super::invalid::a_type(other),
         };
         Err(Invalid {
             path: path.clone(),
@@ -231,102 +232,6 @@ fn apply_override(table: &mut toml::Table, o: &Override) -> Result<(), String> {
     }
     cur.insert(last.clone(), o.value.clone());
     Ok(())
-}
-
-/// Deserializes `value` into `T`, reporting failures at `base` + the path inside `value`.
-pub(crate) fn deserialize_at<T: DeserializeOwned>(
-    value: toml::Value,
-    base: &str,
-) -> Result<T, Invalid> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let mut path: Vec<String> = if base.is_empty() {
-            vec![]
-        } else {
-            vec![base.to_string()]
-        };
-        for seg in e.path().iter() {
-            match seg {
-                serde_path_to_error::Segment::Seq { index } => {
-                    if let Some(last) = path.last_mut() {
-                        last.push_str(&format!("[{index}]"));
-                    }
-                }
-                serde_path_to_error::Segment::Map { key }
-                | serde_path_to_error::Segment::Enum { variant: key } => path.push(key.clone()),
-                serde_path_to_error::Segment::Unknown => {}
-            }
-        }
-        let raw = e.inner().message();
-        let (message, help) = humanize(raw);
-        Invalid {
-            path: path.join("."),
-            message,
-            help,
-            at_key: raw.starts_with("unknown field"),
-            foreign: None,
-        }
-    })
-}
-
-/// Rewrites serde's messages into the product's words and adds "did you mean".
-fn humanize(msg: &str) -> (String, Option<String>) {
-    let ticks: Vec<&str> = msg.split('`').skip(1).step_by(2).collect();
-    if let Some(rest) = msg.strip_prefix("unknown field ") {
-        let _ = rest;
-        let (word, valid) = ticks.split_first().map_or(("", &[][..]), |(w, v)| (*w, v));
-        let help = nearest(word, valid.iter().copied()).map(|n| format!("did you mean `{n}`?"));
-        let list = valid
-            .iter()
-            .map(|v| format!("`{v}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let message = if valid.is_empty() {
-            format!("unknown key `{word}`; this table takes no keys")
-        } else {
-            format!("unknown key `{word}`; valid keys here: {list}")
-        };
-        return (message, help);
-    }
-    if msg.starts_with("unknown variant ") {
-        let (word, valid) = ticks.split_first().map_or(("", &[][..]), |(w, v)| (*w, v));
-        let help = nearest(word, valid.iter().copied()).map(|n| format!("did you mean \"{n}\"?"));
-        let list = valid
-            .iter()
-            .map(|v| format!("\"{v}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
-        return (
-            format!("unknown value \"{word}\"; expected one of {list}"),
-            help,
-        );
-    }
-    if let Some(rest) = msg.strip_prefix("missing field ") {
-        let field = rest.trim_matches('`');
-        let what = match field {
-            "dist" => format!(
-                " (one of {})",
-                super::dist::quoted(&super::dist::DIST_NAMES)
-            ),
-            "mode" => " (\"exponential\")".to_string(),
-            _ => String::new(),
-        };
-        return (format!("missing required key `{field}`{what}"), None);
-    }
-    let message = msg
-        .replace("expected i64", "expected an integer")
-        .replace("expected a map", "expected a table")
-        .replace("wrong type: sequence", "wrong type: an array")
-        .replace("invalid type: sequence", "wrong type: an array")
-        .replace("invalid type: map", "wrong type: a table")
-        .replace("expected u64", "expected a non-negative integer")
-        .replace("expected f64", "expected a number")
-        .replace("invalid type: ", "wrong type: ");
-    // `expected struct RawQuota` names an internal type: say "a table".
-    let message = match message.find("expected struct Raw") {
-        Some(i) => format!("{}expected a table", message.get(..i).unwrap_or_default()),
-        None => message,
-    };
-    (message, None)
 }
 
 fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> Diagnostic {

@@ -4,8 +4,7 @@
 //! rejected) → [`Scenario`] (every default resolved, every value checked). Any failure
 //! becomes a [`Diagnostic`](crate::Diagnostic) naming the file, line, column and key path.
 
-pub mod dist;
-pub mod duration;
+mod invalid;
 mod load;
 mod raw;
 mod resolve;
@@ -16,6 +15,8 @@ use crate::client::{Pacing, RetryPolicy};
 use crate::quota::{Burndown, LimitSpec, LimiterKind, Provider, ReserveMode, Settle};
 use crate::workload::{Arrivals, RequestClass};
 
+pub use crate::duration;
+use crate::duration::{ser_duration, ser_opt_duration};
 pub use load::Override;
 
 /// A fully resolved, validated scenario.
@@ -47,6 +48,10 @@ pub struct Scenario {
     /// Request classes, in name order.
     #[serde(serialize_with = "ser_classes")]
     pub requests: Vec<RequestClass>,
+    /// The file the scenario was read from (`None` for text loaded from memory): relative
+    /// paths in it, and paths printed for it, start from its directory.
+    #[serde(skip)]
+    pub source: Option<std::path::PathBuf>,
 }
 
 /// `[model]`, resolved from the preset and overrides.
@@ -109,6 +114,13 @@ pub struct QuotaConfig {
     /// Every limit enforced, in check order: the preset's expansion of the short-form keys,
     /// then `[[quota.limits]]`.
     pub limits: Vec<LimitSpec>,
+}
+
+impl QuotaConfig {
+    /// The quota these limits enforce for `model` (its burndown rates).
+    pub fn build(&self, model: &Model) -> crate::quota::Quota {
+        crate::quota::Quota::from_limits(&self.limits, model.burndown(), self.reserve, self.settle)
+    }
 }
 
 fn is_zero(x: &u64) -> bool {
@@ -200,46 +212,26 @@ impl Scenario {
     /// Warnings about classes that can produce unservable requests: a reservation larger
     /// than a limit's whole capacity, which can never be admitted.
     pub fn unservable_warnings(&self) -> Vec<String> {
-        use crate::quota::{Counts, Footprint, Quota};
-        let b = self.model.burndown();
+        use crate::quota::{Counts, Footprint};
+        let quota = self.quota.build(&self.model);
         let mut out = Vec::new();
         for c in &self.requests {
-            let fp = Footprint {
-                prompt: c
-                    .input_tokens
-                    .practical_max()
-                    .saturating_add(c.cache_write_tokens.practical_max()),
-                cache_read: c.cache_read_tokens.practical_max(),
-                held_reads: if self.quota.reserve_cache_reads {
-                    c.cache_read_tokens.practical_max()
-                } else {
-                    0
-                },
-                max_tokens: c.max_tokens,
-                output: 0,
-            };
-            for l in &self.quota.limits {
-                let one = Quota::from_limits(
-                    std::slice::from_ref(l),
-                    b,
-                    self.quota.reserve,
-                    self.quota.settle,
-                );
-                if one.servable(&fp) {
+            let fp = Footprint::of(
+                c.input_tokens.practical_max(),
+                c.cache_write_tokens.practical_max(),
+                c.cache_read_tokens.practical_max(),
+                c.max_tokens,
+                0,
+                self.quota.reserve_cache_reads,
+            );
+            for (i, need) in quota.refusals(&fp) {
+                let Some(l) = self.quota.limits.get(i) else {
                     continue;
-                }
-                let (need, unit) = match l.counts {
-                    Counts::QuotaTokens => (
-                        b.reservation(
-                            self.quota.reserve,
-                            fp.prompt.saturating_add(fp.held_reads),
-                            0,
-                            fp.max_tokens,
-                        ),
-                        "quota tokens",
-                    ),
-                    Counts::OutputTokens => (fp.max_tokens, "tokens"),
-                    _ => (fp.prompt.saturating_add(fp.max_tokens), "tokens"),
+                };
+                let unit = match l.counts {
+                    Counts::QuotaTokens => "quota tokens",
+                    Counts::Requests => "requests",
+                    _ => "tokens",
                 };
                 let always = c.input_tokens.is_fixed()
                     && c.cache_write_tokens.is_fixed()
@@ -298,18 +290,6 @@ impl Scenario {
             }
         }
         out
-    }
-}
-
-/// Serializes µs as a duration string such as `"250ms"`.
-pub fn ser_duration<S: Serializer>(us: &u64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&duration::format_duration(*us))
-}
-
-fn ser_opt_duration<S: Serializer>(us: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
-    match us {
-        Some(us) => ser_duration(us, s),
-        None => s.serialize_none(),
     }
 }
 

@@ -8,50 +8,8 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-use super::duration;
+pub(crate) use crate::duration::RawDuration;
 use crate::quota::{AdmitCheck, Charge, Counts, LimiterKind, Provider, ReserveMode, Settle};
-
-/// A duration in µs, written as `"250ms"` or a bare number of seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RawDuration(pub u64);
-
-impl<'de> Deserialize<'de> for RawDuration {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = RawDuration;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(duration::EXPECTED)
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawDuration, E> {
-                duration::parse_duration(s)
-                    .map(RawDuration)
-                    .map_err(E::custom)
-            }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<RawDuration, E> {
-                if n < 0 {
-                    return Err(E::custom(format!(
-                        "expected a non-negative duration, found {n}"
-                    )));
-                }
-                self.visit_u64(n as u64)
-            }
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<RawDuration, E> {
-                n.checked_mul(1_000_000).map(RawDuration).ok_or_else(|| {
-                    E::custom(format!(
-                        "a duration of {n} s is too long (the maximum is about 584,000 years)"
-                    ))
-                })
-            }
-            fn visit_f64<E: de::Error>(self, x: f64) -> Result<RawDuration, E> {
-                duration::seconds_to_us(x)
-                    .map(RawDuration)
-                    .map_err(E::custom)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
 
 /// `tokens_per_day`: an integer or `"auto"` (TPM × 1440).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

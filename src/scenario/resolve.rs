@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::dist::{Dist, DistContext, RawDist, quoted};
+use super::invalid::{Invalid, R, a_type, bad, did_you_mean};
 use super::raw::{
     RawArrivals, RawClass, RawClient, RawLimit, RawQuota, RawRetryTable, RawScenario,
     RawSchedulePoint, RawTokensPerDay,
@@ -10,54 +10,15 @@ use super::raw::{
 use super::{Client, Model, QuotaConfig, Scenario, Service};
 use crate::client::retry::RETRY_NAMES;
 use crate::client::{Jitter, Pacing, RetryPolicy};
-use crate::error::nearest;
 use crate::quota::models;
 use crate::quota::providers::{self, Sizes};
-use crate::quota::{AdmitCheck, Charge, Counts, LimitSpec, MAX_LIMITS};
+use crate::quota::{AdmitCheck, Charge, Counts, Footprint, LimitSpec, MAX_LIMITS};
 use crate::trace::{ClassMode, TraceFormat};
 use crate::workload::arrivals::PROCESS_NAMES;
+use crate::workload::dist::{Dist, DistContext, RawDist, quoted};
 use crate::workload::{
     Arrivals, Rate, Repeat, RequestClass, Schedule, SchedulePoint, TraceArrivals,
 };
-
-/// A validation failure at a key path.
-#[derive(Debug)]
-pub(crate) struct Invalid {
-    pub path: String,
-    pub message: String,
-    pub help: Option<String>,
-    /// Point at the key itself rather than its value (an unknown key).
-    pub at_key: bool,
-    /// A complete diagnostic about another file (a trace's line), reported as is.
-    pub foreign: Option<Box<crate::Diagnostic>>,
-}
-
-type R<T> = Result<T, Invalid>;
-
-fn bad<T>(path: impl Into<String>, message: impl Into<String>) -> R<T> {
-    Err(Invalid {
-        path: path.into(),
-        message: message.into(),
-        help: None,
-        at_key: false,
-        foreign: None,
-    })
-}
-
-/// "an array", "a string", … for messages.
-pub(crate) fn a_type(v: &toml::Value) -> String {
-    let t = v.type_str();
-    let article = if t.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    };
-    format!("{article} {t}")
-}
-
-fn did_you_mean(word: &str, choices: &[&str]) -> Option<String> {
-    nearest(word, choices.iter().copied()).map(|n| format!("did you mean \"{n}\"?"))
-}
 
 /// Upper bound on user integers so that products in the engine cannot overflow.
 const MAX_INT: i64 = 1 << 50;
@@ -210,6 +171,7 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> 
         client,
         arrivals,
         requests,
+        source: None,
     })
 }
 
@@ -369,7 +331,7 @@ fn resolve_limit(
             "minute" => crate::quota::MINUTE_US,
             "hour" => 3_600_000_000,
             "day" => crate::quota::DAY_US,
-            other => match super::duration::parse_duration(other) {
+            other => match crate::duration::parse_duration(other) {
                 Ok(0) => return bad(format!("{base}.per"), "expected a period > 0"),
                 Ok(us) => us,
                 Err(_) => {
@@ -444,7 +406,7 @@ fn resolve_client(c: &RawClient, model: &Model) -> R<Client> {
         None => (RetryPolicy::AwsStandard, None),
         Some(toml::Value::String(s)) => (retry_by_name(s)?, None),
         Some(v @ toml::Value::Table(_)) => {
-            let t: RawRetryTable = super::load::deserialize_at(v.clone(), "client.retry")?;
+            let t: RawRetryTable = super::invalid::deserialize_at(v.clone(), "client.retry")?;
             let attempts = int_at_least(t.max_attempts, 1, "client.retry.max_attempts")?;
             match t.mode.as_str() {
                 "exponential" => {
@@ -853,8 +815,8 @@ fn resolve_schedule(points: &[RawSchedulePoint], period_us: Option<u64>) -> R<Sc
                 format!("{base}.at"),
                 format!(
                     "schedule points must be in increasing time: {} is not after the previous point's {}",
-                    super::duration::format_duration(at.0),
-                    super::duration::format_duration(prev.at_us)
+                    crate::duration::format_duration(at.0),
+                    crate::duration::format_duration(prev.at_us)
                 ),
             );
         }
@@ -865,8 +827,8 @@ fn resolve_schedule(points: &[RawSchedulePoint], period_us: Option<u64>) -> R<Sc
                 format!("{base}.at"),
                 format!(
                     "{} is not within schedule_period ({}); points of a repeating schedule lie in [0, period)",
-                    super::duration::format_duration(at.0),
-                    super::duration::format_duration(period)
+                    crate::duration::format_duration(at.0),
+                    crate::duration::format_duration(period)
                 ),
             );
         }
@@ -977,31 +939,25 @@ fn scan_trace(
     } else {
         ClassMode::Known(names.clone())
     };
-    let b = model.burndown();
-    let limit = quota
-        .tokens_per_day
-        .map_or(quota.tokens_per_minute, |d| d.min(quota.tokens_per_minute));
+    let q = quota.build(model);
     let mut unservable = 0u64;
     let info = crate::trace::scan(&t.path, t.format, mode, |rec| {
-        let class = rec
-            .class
-            .and_then(|i| classes.get(usize::try_from(i).ok()?));
-        let max_tokens = rec
-            .max_tokens
-            .or(class.map(|c| c.max_tokens))
-            .unwrap_or(client.max_tokens);
+        let class = crate::workload::trace::record_class(rec, classes);
         let cw = rec
             .cache_write
             .unwrap_or_else(|| class.map_or(0, |c| c.cache_write_tokens.practical_max()));
         let cr = rec
             .cache_read
             .unwrap_or_else(|| class.map_or(0, |c| c.cache_read_tokens.practical_max()));
-        let held = if quota.reserve_cache_reads {
-            rec.input.saturating_add(cr)
-        } else {
-            rec.input
-        };
-        if b.reservation(quota.reserve, held, cw, max_tokens) > limit {
+        let fp = Footprint::of(
+            rec.input,
+            cw,
+            cr,
+            crate::workload::max_tokens(rec.max_tokens, class, client.max_tokens),
+            rec.output,
+            quota.reserve_cache_reads,
+        );
+        if !q.servable(&fp) {
             unservable += 1;
         }
     })
@@ -1119,7 +1075,7 @@ fn token_dist(v: toml::Value, path: &str, default_min: u64, cx: DistContext) -> 
             Ok(Dist::Fixed { value: n as u64 })
         }
         v @ toml::Value::Table(_) => {
-            let raw: RawDist = super::load::deserialize_at(v, path)?;
+            let raw: RawDist = super::invalid::deserialize_at(v, path)?;
             raw.resolve(default_min, cx)
                 .map_err(|(key, message)| Invalid {
                     path: key.map_or_else(|| path.to_string(), |k| format!("{path}.{k}")),

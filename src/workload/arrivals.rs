@@ -63,10 +63,10 @@ pub enum Arrivals {
         /// Rate while off (may be 0).
         off_rate_per_minute: f64,
         /// Mean length of an on period, µs.
-        #[serde(rename = "mean_on", serialize_with = "crate::scenario::ser_duration")]
+        #[serde(rename = "mean_on", serialize_with = "crate::duration::ser_duration")]
         mean_on_us: u64,
         /// Mean length of an off period, µs.
-        #[serde(rename = "mean_off", serialize_with = "crate::scenario::ser_duration")]
+        #[serde(rename = "mean_off", serialize_with = "crate::duration::ser_duration")]
         mean_off_us: u64,
     },
     /// `clients` users, each sending, waiting for the outcome, thinking, and repeating.
@@ -74,7 +74,7 @@ pub enum Arrivals {
         /// Number of users.
         clients: u64,
         /// Pause between an outcome and the user's next request, µs.
-        #[serde(serialize_with = "crate::scenario::ser_duration")]
+        #[serde(serialize_with = "crate::duration::ser_duration")]
         think_time_us: u64,
     },
     /// Replay of a recorded trace.

@@ -3,7 +3,7 @@
 use rand::{Rng, RngExt};
 use serde::Serialize;
 
-use crate::scenario::dist::Dist;
+use super::dist::Dist;
 
 /// One `[requests.NAME]` class, resolved.
 #[derive(Debug, Clone, PartialEq, Serialize)]

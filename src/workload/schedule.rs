@@ -11,7 +11,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SchedulePoint {
     /// When the rate is `rate_per_minute`, µs from the start (or from the period's start).
-    #[serde(rename = "at", serialize_with = "crate::scenario::ser_duration")]
+    #[serde(rename = "at", serialize_with = "crate::duration::ser_duration")]
     pub at_us: u64,
     /// The rate at `at`, requests per minute.
     pub rate_per_minute: f64,
@@ -33,7 +33,7 @@ pub struct Schedule {
 
 fn ser_opt_duration<S: serde::Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
     match v {
-        Some(us) => crate::scenario::ser_duration(us, s),
+        Some(us) => crate::duration::ser_duration(us, s),
         None => s.serialize_none(),
     }
 }

@@ -180,13 +180,8 @@ pub fn record_sizes<R: Rng + ?Sized>(
     client_max_tokens: u64,
     rng: &mut R,
 ) -> Sizes {
-    let class = rec
-        .class
-        .and_then(|i| classes.get(usize::try_from(i).ok()?));
-    let max_tokens = rec
-        .max_tokens
-        .or(class.map(|c| c.max_tokens))
-        .unwrap_or(client_max_tokens);
+    let class = record_class(rec, classes);
+    let max_tokens = super::max_tokens(rec.max_tokens, class, client_max_tokens);
     let cache_write = match (rec.cache_write, class) {
         (Some(n), _) => n,
         (None, Some(c)) => c.cache_write_tokens.sample(rng),
@@ -204,4 +199,14 @@ pub fn record_sizes<R: Rng + ?Sized>(
         cache_read,
         max_tokens,
     }
+}
+
+/// The class a record names through its `class` column, if any.
+#[inline]
+pub fn record_class<'c>(
+    rec: &TraceRecord,
+    classes: &'c [RequestClass],
+) -> Option<&'c RequestClass> {
+    rec.class
+        .and_then(|i| classes.get(usize::try_from(i).ok()?))
 }

@@ -2,6 +2,14 @@
 //! seconds, converted to integer microseconds by rounding to the nearest microsecond.
 //!
 //! Decimal strings are converted exactly (no floating point), so `"0.1s"` is 100 000 µs.
+//!
+//! This is the one place durations are parsed, formatted, read from TOML and written back:
+//! a leaf module that the scenario, workload and quota modules all use.
+
+use std::fmt;
+
+use serde::Serializer;
+use serde::de::{self, Deserialize, Deserializer, Visitor};
 
 /// Microseconds per unit, longest suffix first so `ms` is not read as `m`.
 const UNITS: [(&str, u128); 6] = [
@@ -56,6 +64,57 @@ pub fn format_duration(us: u64) -> String {
         "0s".into()
     } else {
         format!("{us}us")
+    }
+}
+
+/// A duration in µs, written as `"250ms"` or a bare number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawDuration(pub u64);
+
+impl<'de> Deserialize<'de> for RawDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawDuration;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawDuration, E> {
+                parse_duration(s).map(RawDuration).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<RawDuration, E> {
+                if n < 0 {
+                    return Err(E::custom(format!(
+                        "expected a non-negative duration, found {n}"
+                    )));
+                }
+                self.visit_u64(n as u64)
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<RawDuration, E> {
+                n.checked_mul(1_000_000).map(RawDuration).ok_or_else(|| {
+                    E::custom(format!(
+                        "a duration of {n} s is too long (the maximum is about 584,000 years)"
+                    ))
+                })
+            }
+            fn visit_f64<E: de::Error>(self, x: f64) -> Result<RawDuration, E> {
+                seconds_to_us(x).map(RawDuration).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Serializes µs as a duration string such as `"250ms"`.
+pub fn ser_duration<S: Serializer>(us: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_duration(*us))
+}
+
+/// Serializes an optional duration (`None` as nothing).
+pub fn ser_opt_duration<S: Serializer>(us: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match us {
+        Some(us) => ser_duration(us, s),
+        None => s.serialize_none(),
     }
 }
 
