@@ -1,11 +1,11 @@
-//! `quotasim estimate`: the closed-form arithmetic of SPEC §3.1 and §7.2.
+//! `quotasim estimate`: the closed-form quota arithmetic of one request (docs/quota.md).
 
 use serde::Serialize;
 
 use crate::error::Error;
 use crate::quota::{Burndown, ReserveMode, models};
 
-/// The result of `estimate` (SPEC §7.2 key order).
+/// The result of `estimate`; its JSON keys are in this order (docs/report.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Estimate {
     /// Preset name.
@@ -30,6 +30,10 @@ pub struct Estimate {
     /// `floor(TPM / reserved_tokens)`, with `--tokens-per-minute`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrent_by_reservation: Option<u64>,
+    /// The output tokens asked for, before truncation at `max_tokens` (not in the JSON,
+    /// whose keys are fixed; the table and [`Estimate::notes`] say it).
+    #[serde(skip)]
+    pub requested_output_tokens: u64,
 }
 
 /// Computes the estimate. Output above `max_tokens` is truncated to it, as the API does.
@@ -81,24 +85,64 @@ pub fn estimate(
         reserved_tokens,
         requests_per_minute_by_consumption: per(quota_tokens),
         concurrent_by_reservation: per(reserved_tokens),
+        requested_output_tokens: output_tokens,
     })
 }
 
 impl Estimate {
+    /// Whether the response is cut at `max_tokens`.
+    pub fn truncated(&self) -> bool {
+        self.requested_output_tokens > self.output_tokens
+    }
+
+    /// Quota tokens consumed above the reservation (0 when the reservation covers it):
+    /// settled in the window where the request completes, which it can push past its limit.
+    pub fn overshoot(&self) -> u64 {
+        self.quota_tokens.saturating_sub(self.reserved_tokens)
+    }
+
+    /// What a reader of the figures must not miss: truncation and overshoot.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.truncated() {
+            notes.push(format!(
+                "the response is truncated: {} output tokens asked for, max_tokens {} \
+                 (the API stops there; figures use {})",
+                self.requested_output_tokens, self.max_tokens, self.output_tokens
+            ));
+        }
+        if self.overshoot() > 0 {
+            notes.push(format!(
+                "consumption exceeds the reservation by {} quota tokens: {} consumed, {} \
+                 reserved; the excess is charged at completion and can push that minute \
+                 past its limit",
+                self.overshoot(),
+                self.quota_tokens,
+                self.reserved_tokens
+            ));
+        }
+        notes
+    }
+
     /// Human-readable rendering.
     pub fn to_table(&self) -> String {
         let mut s = format!(
             "model               {}  (input 1:{}, output 1:{})\n\
              input tokens        {}\n\
-             output tokens       {}\n\
+             output tokens       {}{}\n\
              max_tokens          {}\n\
              quota consumed      {} = {} × {} + {} × {}\n\
-             reserved up front   {}\n",
+             reserved up front   {}{}\n",
             self.model,
             self.input_burndown,
             self.output_burndown,
             self.input_tokens,
             self.output_tokens,
+            if self.truncated() {
+                format!("  (truncated from {})", self.requested_output_tokens)
+            } else {
+                String::new()
+            },
             self.max_tokens,
             self.quota_tokens,
             self.input_tokens,
@@ -106,6 +150,11 @@ impl Estimate {
             self.output_tokens,
             self.output_burndown,
             self.reserved_tokens,
+            if self.overshoot() > 0 {
+                format!("  (overshoot: {} consumed above it)", self.overshoot())
+            } else {
+                String::new()
+            },
         );
         if let (Some(rpm), Some(conc)) = (
             self.requests_per_minute_by_consumption,
@@ -114,6 +163,9 @@ impl Estimate {
             s.push_str(&format!(
                 "requests/min by consumption   {rpm}\nconcurrent by reservation     {conc}\n"
             ));
+        }
+        for n in self.notes() {
+            s.push_str(&format!("note: {n}\n"));
         }
         s
     }
@@ -153,5 +205,35 @@ mod tests {
         assert_eq!(e.reserved_tokens, 4_106);
         assert_eq!(e.requests_per_minute_by_consumption, Some(26));
         assert_eq!(e.concurrent_by_reservation, Some(24));
+        assert!(!e.truncated());
+        assert_eq!(e.overshoot(), 0);
+        assert!(e.notes().is_empty());
+    }
+
+    #[test]
+    fn truncation_and_overshoot_are_said() {
+        let e = estimate(
+            "claude-sonnet-4",
+            10,
+            750,
+            Some(100),
+            None,
+            ReserveMode::default(),
+        )
+        .unwrap();
+        // 100 of the 750 tokens are produced: 10 + 100 × 5 = 510 consumed, 10 + 100 reserved.
+        assert_eq!(
+            (e.output_tokens, e.quota_tokens, e.reserved_tokens),
+            (100, 510, 110)
+        );
+        assert!(e.truncated());
+        assert_eq!(e.overshoot(), 400);
+        let t = e.to_table();
+        assert!(t.contains("100  (truncated from 750)"), "{t}");
+        assert!(t.contains("110  (overshoot: 400 consumed above it)"), "{t}");
+        assert!(t.contains("note: the response is truncated"), "{t}");
+        // The JSON keys stay the documented set.
+        let j = serde_json::to_value(&e).unwrap();
+        assert!(j.get("requested_output_tokens").is_none());
     }
 }

@@ -482,10 +482,18 @@ impl Fit {
         } else {
             let _ = writeln!(o, "rate_per_minute = {rate}");
         }
+        // A trace `file` is relative to the scenario that names it, and where the fragment
+        // will be pasted is unknown here: an absolute path works from any scenario.
+        let replay = std::path::absolute(&self.file)
+            .map_or_else(|_| self.file.clone(), |p| p.display().to_string());
         let _ = writeln!(
             o,
-            "# To replay the trace itself instead: process = \"trace\", file = \"{}\"",
-            self.file
+            "# To replay the trace itself instead: process = \"trace\", file = {}",
+            serde_json::to_string(&replay).unwrap_or_else(|_| format!("\"{replay}\""))
+        );
+        let _ = writeln!(
+            o,
+            "# (absolute: a relative `file` is taken from the folder of the scenario holding it)"
         );
         let total: u64 = self.classes.iter().map(|c| c.records).sum();
         for c in &self.classes {

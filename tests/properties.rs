@@ -128,7 +128,17 @@ struct Checks {
     /// slot → (counted, final cost announced at arrival)
     live: HashMap<u32, (bool, u64)>,
     cost_of_counted_successes: u64,
+    /// The final cost of every success, as the engine reports it.
+    success_costs: Vec<u64>,
     violations: Vec<String>,
+}
+
+/// The value of a fixed-size distribution.
+fn fixed(d: &quotasim::scenario::dist::Dist) -> Option<u64> {
+    match d {
+        quotasim::scenario::dist::Dist::Fixed { value } => Some(*value),
+        _ => None,
+    }
 }
 
 impl Observer for Checks {
@@ -192,6 +202,7 @@ impl Observer for Checks {
                     self.violations
                         .push(format!("{attempts} attempts > max {}", self.max_attempts));
                 }
+                self.success_costs.push(cost);
                 match self.live.remove(&slot) {
                     Some((counted, announced)) => {
                         if announced != cost {
@@ -252,6 +263,35 @@ proptest! {
         prop_assert!(checks.live.is_empty());
         // Quota consumed is the sum of the final costs of the (counted) successes.
         prop_assert_eq!(report.tokens.quota_consumed, checks.cost_of_counted_successes);
+        // … and those costs follow from the token counts, recomputed here rather than read
+        // back from the engine: input (and cache writes) at the input rate, output at the
+        // output rate.
+        let (ib, ob) = (s.model.input_burndown, s.model.output_burndown);
+        let t = &report.tokens;
+        let from_tokens = ib * t.input + ob * t.output;
+        let cw_max = s.requests.iter().map(|c| fixed(&c.cache_write_tokens).unwrap_or(0)).max().unwrap_or(0);
+        if cw_max == 0 {
+            prop_assert_eq!(t.quota_consumed, from_tokens, "{}", text);
+        } else {
+            // Cache writes are not in `tokens.input`: at most cw_max per success.
+            prop_assert!(t.quota_consumed >= from_tokens, "{} < {}\n{}", t.quota_consumed, from_tokens, text);
+            prop_assert!(t.quota_consumed <= from_tokens + ib * cw_max * r.succeeded, "{}", text);
+        }
+        // Per success, when every class has fixed sizes: its cost is one of the classes'
+        // `ib × (I + W) + ob × min(O, max_tokens)`.
+        let costs: Option<Vec<u64>> = s
+            .requests
+            .iter()
+            .map(|c| {
+                let (i, o, w) = (fixed(&c.input_tokens)?, fixed(&c.output_tokens)?, fixed(&c.cache_write_tokens)?);
+                Some(ib * (i + w) + ob * o.min(c.max_tokens))
+            })
+            .collect();
+        if let Some(costs) = costs {
+            for c in &checks.success_costs {
+                prop_assert!(costs.contains(c), "cost {} not in {:?}\n{}", c, costs, text);
+            }
+        }
         prop_assert!(report.attempts.admitted <= report.attempts.sent);
         prop_assert_eq!(
             report.attempts.sent,

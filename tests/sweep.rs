@@ -857,9 +857,32 @@ fn the_bundled_sweep_scenario_answers_its_question() {
     assert!(best.is_object(), "{}", v["recommendation"]);
 }
 
+/// Waits (up to a minute) until process `pid` has installed its SIGINT handler: bit 2 of the
+/// caught-signals mask in `/proc/PID/status`. A SIGINT sent before that would kill it outright.
+#[cfg(target_os = "linux")]
+fn wait_until_sigint_is_caught(pid: u32) {
+    let start = std::time::Instant::now();
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .unwrap_or(0);
+        if caught & (1 << (2 - 1)) != 0 {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "no SIGINT handler after 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// Ctrl-C (SIGINT) during a sweep stops starting new simulations, writes the points already
 /// done (marked `"interrupted": true`) and exits 130.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[test]
 fn ctrl_c_stops_the_sweep_and_writes_the_points_done() {
     let dir = tempfile::tempdir().unwrap();
@@ -890,7 +913,7 @@ fn ctrl_c_stops_the_sweep_and_writes_the_points_done() {
         .stdin(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(2000));
+    wait_until_sigint_is_caught(child.id());
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -124,14 +124,19 @@ impl Exporter for TableExporter {
         line(&mut s, "tokens", "input", t.input, "");
         line(&mut s, "", "output", t.output, "");
         line(&mut s, "", "quota consumed", t.quota_consumed, "");
-        let unused = pct(t.reserved.saturating_sub(t.quota_consumed), t.reserved);
-        line(
-            &mut s,
-            "",
-            "reserved",
-            t.reserved,
-            &format!("{unused} never consumed"),
-        );
+        // Burndown can make consumption exceed the reservation (output × 5 above
+        // `input + max_tokens`): say so instead of clamping the unused share to 0%.
+        let reserved_note = if t.quota_consumed > t.reserved {
+            let over = t.quota_consumed - t.reserved;
+            format!(
+                "overshoot: consumed {over} ({}) more than reserved",
+                pct(over, t.reserved)
+            )
+        } else {
+            let unused = t.reserved - t.quota_consumed;
+            format!("{} never consumed", pct(unused, t.reserved))
+        };
+        line(&mut s, "", "reserved", t.reserved, &reserved_note);
         let tp = &r.throughput;
         line(
             &mut s,

@@ -8,6 +8,7 @@ mod invalid;
 mod load;
 mod raw;
 mod resolve;
+mod resolved;
 
 use serde::{Serialize, Serializer};
 
@@ -204,9 +205,10 @@ impl Scenario {
         load::load_path(path, overrides)
     }
 
-    /// The fully resolved scenario as TOML (what `quotasim check` prints).
+    /// The fully resolved scenario as TOML (what `quotasim check` prints): itself a
+    /// scenario, which runs to the same report.
     pub fn to_toml(&self) -> String {
-        toml::to_string(self).unwrap_or_else(|e| format!("# cannot render scenario: {e}\n"))
+        resolved::to_loadable_toml(self).unwrap_or_else(|| "# cannot render scenario\n".to_string())
     }
 
     /// Warnings about classes that can produce unservable requests: a reservation larger

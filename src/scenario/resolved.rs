@@ -1,0 +1,248 @@
+//! The resolved scenario as TOML that loads back (what `quotasim check` prints).
+//!
+//! The resolved structs serialize their internal form (log-space lognormal parameters, the
+//! expanded limit list next to the short-form keys it came from, `think_time_us`, …). This
+//! module rewrites that form into the scenario format, so that the printed text is itself a
+//! scenario and running it gives the same report as the original file.
+
+use toml::{Table, Value};
+
+use super::Scenario;
+
+/// The loader's 95th-percentile z-score (`median` + `p95` → log-space sigma).
+const Z95: f64 = 1.644_853_626_951_472_2;
+
+/// Short-form quota keys: the resolved `limits` list already holds what they expand to.
+const SHORT_FORM: [&str; 6] = [
+    "tokens_per_minute",
+    "requests_per_minute",
+    "tokens_per_day",
+    "input_tokens_per_minute",
+    "output_tokens_per_minute",
+    "provider",
+];
+
+/// Renders `s` in the scenario format; `None` when serialization fails.
+pub(crate) fn to_loadable_toml(s: &Scenario) -> Option<String> {
+    let mut root = Value::try_from(s).ok()?;
+    drop_us_suffix(&mut root);
+    let t = root.as_table_mut()?;
+    let mut short_form = Vec::new();
+    if let Some(Value::Table(q)) = t.get_mut("quota") {
+        short_form = fix_quota(q);
+    }
+    if let Some(Value::Table(c)) = t.get_mut("client") {
+        // A named mode is written as a string; a table only takes the parametrised modes.
+        if let Some(Value::Table(r)) = c.get("retry")
+            && r.len() == 1
+            && let Some(Value::String(mode)) = r.get("mode")
+        {
+            let mode = Value::String(mode.clone());
+            c.insert("retry".into(), mode);
+        }
+    }
+    if let Some(Value::Table(a)) = t.get_mut("arrivals") {
+        absolute_file(a);
+    }
+    if let Some(Value::Table(classes)) = t.get_mut("requests") {
+        for (_, class) in classes.iter_mut() {
+            if let Value::Table(c) = class {
+                // The class name is the table's key.
+                c.remove("name");
+            }
+            fix_dists(class);
+        }
+    }
+    // Tables are key-sorted; print the sections in the order a scenario is read.
+    let mut out = String::new();
+    let mut head = Table::new();
+    let mut sections = Vec::new();
+    for (k, v) in std::mem::take(t) {
+        if v.is_table() {
+            sections.push((k, v));
+        } else {
+            head.insert(k, v);
+        }
+    }
+    out.push_str(&toml::to_string(&head).ok()?);
+    let rank = |k: &str| ORDER.iter().position(|o| *o == k).unwrap_or(ORDER.len());
+    sections.sort_by_key(|(k, _)| rank(k));
+    for (k, v) in sections {
+        let quota = k == "quota";
+        let mut one = Table::new();
+        one.insert(k, v);
+        let text = toml::to_string(&one).ok()?;
+        out.push('\n');
+        match text.split_once('\n') {
+            // The short-form keys, as comments: what the limits below were expanded from.
+            Some((first, rest)) if quota && !short_form.is_empty() => {
+                out.push_str(first);
+                out.push_str("\n# expanded into the [[quota.limits]] below:\n");
+                for (key, v) in &short_form {
+                    out.push_str(&format!("# {key} = {v}\n"));
+                }
+                out.push_str(rest);
+            }
+            _ => out.push_str(&text),
+        }
+    }
+    Some(out)
+}
+
+/// Section order of the output.
+const ORDER: [&str; 6] = [
+    "model", "quota", "service", "client", "arrivals", "requests",
+];
+
+/// Durations are held as `NAME_us` fields (some serialized as duration strings, some as
+/// integers); the scenario format calls them `NAME` and takes a duration string.
+fn drop_us_suffix(v: &mut Value) {
+    match v {
+        Value::Table(t) => {
+            let renamed: Vec<String> = t
+                .iter()
+                .filter(|(k, v)| k.ends_with("_us") && (v.is_str() || v.is_integer()))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in renamed {
+                let x = match t.remove(&k) {
+                    Some(Value::Integer(us)) => Value::String(super::duration::format_duration(
+                        u64::try_from(us).unwrap_or(0),
+                    )),
+                    Some(x) => x,
+                    None => continue,
+                };
+                t.insert(k.trim_end_matches("_us").to_string(), x);
+            }
+            t.iter_mut().for_each(|(_, x)| drop_us_suffix(x));
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_us_suffix),
+        _ => {}
+    }
+}
+
+/// Keeps the expanded limits as the whole quota: with the short-form keys as well, the
+/// loader would expand them again and append the list to them. Returns the keys removed.
+fn fix_quota(q: &mut Table) -> Vec<(&'static str, Value)> {
+    let Some(Value::Array(limits)) = q.get_mut("limits") else {
+        return Vec::new();
+    };
+    for l in limits.iter_mut() {
+        if let Value::Table(l) = l
+            && l.get("charge").and_then(Value::as_str) == Some("reserve")
+        {
+            // `admit` only applies to as-generated limits.
+            l.remove("admit");
+        }
+    }
+    SHORT_FORM
+        .iter()
+        .filter_map(|k| q.remove(*k).map(|v| (*k, v)))
+        .collect()
+}
+
+/// A relative `file` was resolved against the scenario's folder; the output may be read
+/// from anywhere, so it names the file absolutely.
+fn absolute_file(t: &mut Table) {
+    if let Some(Value::String(f)) = t.get_mut("file")
+        && let Ok(abs) = std::path::absolute(&*f)
+    {
+        *f = abs.display().to_string();
+    }
+}
+
+/// Rewrites every distribution table below `v` into a form the loader takes.
+fn fix_dists(v: &mut Value) {
+    match v {
+        Value::Table(t) => {
+            if t.get("dist").and_then(Value::as_str) == Some("lognormal") {
+                lognormal(t);
+            }
+            if t.contains_key("dist") {
+                absolute_file(t);
+            }
+            for (_, x) in t.iter_mut() {
+                fix_dists(x);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(fix_dists),
+        _ => {}
+    }
+}
+
+/// `mu`/`sigma` → `median`/`p95`, the floats nearest to the ones from which the loader's `ln`
+/// gives back the very same `mu` and `sigma`. Such floats exist for the bundled scenarios'
+/// parameters; where they do not (a small `sigma`), the reloaded values are within a few
+/// float steps of the original ones.
+fn lognormal(t: &mut Table) {
+    let (Some(mu), Some(sigma)) = (
+        t.get("mu").and_then(Value::as_float),
+        t.get("sigma").and_then(Value::as_float),
+    ) else {
+        return;
+    };
+    let median = invert(mu.exp(), |m| m.ln() == mu, |m| m.ln() < mu);
+    let m_ln = median.ln();
+    let p95 = invert(
+        (mu + Z95 * sigma).exp(),
+        |p| (p.ln() - m_ln) / Z95 == sigma,
+        |p| (p.ln() - m_ln) / Z95 < sigma,
+    );
+    if p95.is_nan() || p95 <= median {
+        return; // sigma 0 cannot be written as median + p95; leave the table as it is
+    }
+    t.remove("mu");
+    t.remove("sigma");
+    t.insert("median".into(), Value::Float(median));
+    t.insert("p95".into(), Value::Float(p95));
+}
+
+/// Walks from `x` one float at a time (at most 64 steps) towards a value for which `hit`
+/// holds; `below` says the target lies above the current value. Falls back to `x`.
+fn invert(x: f64, hit: impl Fn(f64) -> bool, below: impl Fn(f64) -> bool) -> f64 {
+    if !x.is_finite() || x <= 0.0 {
+        return x;
+    }
+    let mut y = x;
+    for _ in 0..64 {
+        if hit(y) {
+            return y;
+        }
+        y = if below(y) { y.next_up() } else { y.next_down() };
+    }
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lognormal_parameters_come_back_exactly() {
+        for (mu, sigma) in [
+            (7.090_076_835_776_092, 0.978_468_774_402_126_5),
+            (5.857_933_154_483_459, 0.884_751_815_457_301_7),
+            (8.987_196_820_661_973, 0.557_065_210_460_327_1),
+        ] {
+            let mut t = Table::new();
+            t.insert("dist".into(), Value::String("lognormal".into()));
+            t.insert("mu".into(), Value::Float(mu));
+            t.insert("sigma".into(), Value::Float(sigma));
+            lognormal(&mut t);
+            let m = t["median"].as_float().unwrap();
+            let p = t["p95"].as_float().unwrap();
+            assert_eq!(m.ln(), mu);
+            assert_eq!((p.ln() - m.ln()) / Z95, sigma);
+        }
+        // Not always exact: a small sigma comes back within a few float steps.
+        let mut t = Table::new();
+        t.insert("dist".into(), Value::String("lognormal".into()));
+        t.insert("mu".into(), Value::Float(0.5));
+        t.insert("sigma".into(), Value::Float(0.1));
+        lognormal(&mut t);
+        let m = t["median"].as_float().unwrap();
+        let p = t["p95"].as_float().unwrap();
+        assert_eq!(m.ln(), 0.5);
+        assert!(((p.ln() - m.ln()) / Z95 - 0.1).abs() < 1e-15);
+    }
+}
