@@ -134,9 +134,9 @@ struct Checks {
 }
 
 /// The value of a fixed-size distribution.
-fn fixed(d: &quotasim::scenario::dist::Dist) -> Option<u64> {
+fn fixed(d: &quotasim::workload::Dist) -> Option<u64> {
     match d {
-        quotasim::scenario::dist::Dist::Fixed { value } => Some(*value),
+        quotasim::workload::Dist::Fixed { value } => Some(*value),
         _ => None,
     }
 }

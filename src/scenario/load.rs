@@ -7,7 +7,7 @@ use super::Scenario;
 use super::invalid::{Invalid, deserialize_at};
 use super::raw::RawScenario;
 use super::resolve::resolve;
-use crate::error::{Diagnostic, Error};
+use crate::error::{Diagnostic, Error, nearest};
 
 /// One `--set PATH=VALUE` override.
 #[derive(Debug, Clone, PartialEq)]
