@@ -659,6 +659,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let text = match format {
                 EstimateFormat::Table => e.to_table(),
                 EstimateFormat::Json => {
+                    // The JSON keys are fixed; truncation and overshoot go to stderr.
+                    for n in e.notes() {
+                        let _ = writeln!(std::io::stderr(), "note: {n}");
+                    }
                     serde_json::to_string_pretty(&e).map_err(|e| Error::Runtime(e.to_string()))?
                         + "\n"
                 }
