@@ -453,6 +453,10 @@ pub fn estimate(a: &EstimateArgs) -> Result<ExitCode, Error> {
     let text = match a.format {
         Format::Table => e.to_table(),
         Format::Json => {
+            // The JSON keys are fixed; truncation and overshoot go to stderr.
+            for n in e.notes() {
+                let _ = writeln!(std::io::stderr(), "note: {n}");
+            }
             serde_json::to_string_pretty(&e).map_err(|e| Error::Runtime(e.to_string()))? + "\n"
         }
         Format::Csv => {
