@@ -102,7 +102,8 @@ pub enum Direction {
     Informational,
 }
 
-const LOWER_IS_BETTER: [&str; 7] = [
+const LOWER_IS_BETTER: [&str; 8] = [
+    "cost",
     "failed",
     "throttled",
     "unservable",
@@ -131,7 +132,8 @@ const SPREAD_KEYS: [&str; 9] = [
 ///
 /// * informational under a parameter block (`params`, `parameters`, `set`, `vary`) or for a
 ///   spread statistic (`sd`, `ci95`, `ci95_half_width`, `n`, …);
-/// * lower is better when a key contains `failed`, `throttled`, `unservable`, `latency_ms`,
+/// * lower is better when a key contains `cost` (every `cost.*`), `failed`, `throttled`,
+///   `unservable`, `latency_ms`,
 ///   `server_errors`, `throttle_rate` or `failure_rate` (so `attempts.throttled_by.*` too);
 /// * higher is better when a key contains `succeeded`, `throughput` (so every
 ///   `throughput.*`, including `throughput.requests_per_minute`) or
@@ -554,6 +556,9 @@ mod tests {
         use Direction::*;
         for (p, d) in [
             ("requests.succeeded", HigherIsBetter),
+            ("cost.usd", LowerIsBetter),
+            ("cost.usd_per_success", LowerIsBetter),
+            ("points.0.cost.usd_per_hour.mean", LowerIsBetter),
             ("requests.failed", LowerIsBetter),
             ("requests.unservable", LowerIsBetter),
             ("requests.arrived", Informational),

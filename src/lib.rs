@@ -58,6 +58,7 @@
 pub mod assertion;
 pub mod client;
 pub mod compare;
+pub mod cost;
 pub mod engine;
 pub mod error;
 pub mod estimate;

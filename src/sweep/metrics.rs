@@ -21,7 +21,7 @@ pub struct MetricDef {
 }
 
 /// How many key metrics a point has.
-pub const METRIC_COUNT: usize = 9;
+pub const METRIC_COUNT: usize = 12;
 
 /// The key metrics, in output order.
 pub const METRICS: [MetricDef; METRIC_COUNT] = [
@@ -69,6 +69,22 @@ pub const METRICS: [MetricDef; METRIC_COUNT] = [
         path: "reserved_unused",
         header: "resv unused",
         unit: "1 - consumed / reserved",
+    },
+    // Cost (see `crate::cost`); kept here until the metrics registry lists every metric once.
+    MetricDef {
+        path: "cost.usd",
+        header: "USD",
+        unit: "USD",
+    },
+    MetricDef {
+        path: "cost.usd_per_success",
+        header: "USD/success",
+        unit: "USD per successful request",
+    },
+    MetricDef {
+        path: "cost.usd_per_hour",
+        header: "USD/hour",
+        unit: "USD per hour",
     },
 ];
 
@@ -121,6 +137,9 @@ pub fn key_metrics(r: &Report, s: &Scenario) -> [Option<f64>; METRIC_COUNT] {
         r.latency_ms.e2e.p99,
         quota_utilisation(r, s),
         reserved_unused(r),
+        r.cost.usd,
+        r.cost.usd_per_success,
+        r.cost.usd_per_hour,
     ]
 }
 
