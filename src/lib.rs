@@ -69,6 +69,7 @@ pub mod guard;
 mod json_paths;
 pub mod metrics;
 mod num;
+pub mod plan;
 pub mod plot;
 pub mod quota;
 pub mod report;

@@ -222,6 +222,9 @@ enum Command {
         #[command(flatten)]
         guard: GuardArgs,
     },
+    /// Find the smallest (or largest) integer value of a key for which every constraint
+    /// holds with confidence, and print the demand an AWS quota-increase request asks for.
+    Plan(PlanArgs),
     /// List the model presets.
     Models,
     /// Fit a scenario fragment (arrival rate, cv, hourly schedule, request classes) to a
@@ -233,6 +236,71 @@ enum Command {
         #[arg(long, value_enum)]
         format: Option<TraceFormatArg>,
     },
+}
+
+/// `quotasim plan` (see `quotasim::plan`).
+#[derive(clap::Args)]
+struct PlanArgs {
+    /// The scenario file.
+    scenario: PathBuf,
+    /// The integer key to search, e.g. quota.tokens_per_minute, client.concurrency, max_tokens.
+    #[arg(long, value_name = "PATH")]
+    find: String,
+    /// Find the largest value instead of the smallest.
+    #[arg(long)]
+    max: bool,
+    /// The range searched (default 1..10× the scenario's value).
+    #[arg(long, value_name = "LO..HI")]
+    range: Option<String>,
+    /// Step between the values tried (default: a round step giving about 100 values).
+    #[arg(long, value_name = "R")]
+    resolution: Option<u64>,
+    /// "METRIC OP NUMBER" that must hold at the value (repeatable, at least one).
+    #[arg(long = "constraint", value_name = "METRIC OP NUMBER")]
+    constraint: Vec<String>,
+    /// Simulations per value, on the sweep's seeds (default 5).
+    #[arg(long, value_name = "N")]
+    replications: Option<usize>,
+    /// Confidence level of the interval a constraint is checked on (default 0.95).
+    #[arg(long, value_name = "C", allow_negative_numbers = true)]
+    confidence: Option<f64>,
+    /// Override a scenario key before the searched value (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Worker threads (default: every core). The output does not depend on it.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: EstimateFormat,
+    #[command(flatten)]
+    guard: GuardArgs,
+}
+
+fn plan_command(a: PlanArgs) -> Result<(), Error> {
+    let constraints = a
+        .constraint
+        .iter()
+        .map(|c| Assertion::parse(c).map_err(|e| Error::Usage(format!("--constraint: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut opts = quotasim::plan::PlanOptions::new(a.find, constraints);
+    opts.maximize = a.max;
+    opts.range = a.range;
+    opts.resolution = a.resolution;
+    opts.replications = a.replications;
+    opts.confidence = a.confidence;
+    opts.set = a.set;
+    opts.threads = a.threads;
+    opts.limits = Some(a.guard.limits());
+    let report = quotasim::plan::plan(&a.scenario, &opts)?;
+    for w in &report.warnings {
+        let _ = writeln!(std::io::stderr(), "warning: {w}");
+    }
+    let text = match a.format {
+        EstimateFormat::Table => quotasim::plan::render::render_table(&report),
+        EstimateFormat::Json => quotasim::plan::render::render_json(&report),
+    };
+    emit(&text, None)
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -706,6 +774,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let fit = quotasim::fit::fit(&trace, format).map_err(Error::Invalid)?;
             emit(&fit.to_toml(), None)?;
         }
+        Command::Plan(args) => plan_command(args)?,
         Command::Models => {
             let mut text = format!(
                 "{:<20} {:>6} {:>7} {:>11} {:>14}\n",

@@ -438,6 +438,7 @@ impl<'a> Sim<'a> {
             reserved,
             cost,
             counted,
+            input,
         });
         id
     }
