@@ -434,7 +434,14 @@ fn bad_inputs_exit_2_with_a_clear_message() {
             vec!["--find", "arrivals.rate_per_minute"],
             "not an integer key",
         ),
-        (vec!["--find", "quota.no_such_key"], "quota"),
+        (
+            vec!["--find", "quota.no_such_key"],
+            "unknown key `no_such_key`",
+        ),
+        (
+            vec!["--find", "requests.chat"],
+            "not an integer key (it holds a table)",
+        ),
         (
             vec!["--find", "client.concurrency", "--range", "10..10"],
             "empty",

@@ -295,20 +295,17 @@ fn integer_at(s: &Scenario, path: &[String], find: &str) -> Result<Option<u64>, 
             None => return Ok(None),
         }
     }
-    match cur {
-        toml::Value::Integer(n) => Ok(u64::try_from(n).ok()),
-        other => Err(usage(format!(
-            "--find {find}: not an integer key (it holds {} `{other}`); plan searches integer \
-             keys such as quota.tokens_per_minute, client.concurrency or max_tokens",
-            match &other {
-                toml::Value::Float(_) => "the number",
-                toml::Value::String(_) => "the string",
-                toml::Value::Boolean(_) => "the boolean",
-                toml::Value::Table(_) => "a table:",
-                _ => "the value",
-            }
-        ))),
-    }
+    let holds = match &cur {
+        toml::Value::Integer(n) => return Ok(u64::try_from(*n).ok()),
+        toml::Value::Float(_) | toml::Value::String(_) | toml::Value::Boolean(_) => {
+            format!("the {} `{cur}`", cur.type_str())
+        }
+        other => format!("a {}", other.type_str()),
+    };
+    Err(usage(format!(
+        "--find {find}: not an integer key (it holds {holds}); plan searches integer keys \
+         such as quota.tokens_per_minute, client.concurrency or max_tokens"
+    )))
 }
 
 /// Validates the options, loads the scenario, and returns everything the search needs.
@@ -361,6 +358,10 @@ fn prepare(path: &Path, opts: &PlanOptions) -> Result<Prepared, Error> {
         .path;
     let base = Scenario::from_path(path, &sets)?;
     let current = integer_at(&base, &key, &opts.find)?;
+    if current.is_none() {
+        // An unknown key is the loader's error, with its suggestions.
+        with_value(path, &sets, &opts.find, range.map_or(1, |r| r.0))?;
+    }
     let (lo, hi) = match (range, current) {
         (Some(r), _) => r,
         (None, Some(c)) => (1, c.saturating_mul(DEFAULT_RANGE_FACTOR).max(10)),
