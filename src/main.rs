@@ -293,12 +293,15 @@ fn plan_command(a: PlanArgs) -> Result<(), Error> {
     opts.threads = a.threads;
     opts.limits = Some(a.guard.limits());
     let report = quotasim::plan::plan(&a.scenario, &opts)?;
-    for w in &report.warnings {
-        let _ = writeln!(std::io::stderr(), "warning: {w}");
-    }
     let text = match a.format {
+        // The table prints its warnings itself.
         EstimateFormat::Table => quotasim::plan::render::render_table(&report),
-        EstimateFormat::Json => quotasim::plan::render::render_json(&report),
+        EstimateFormat::Json => {
+            for w in &report.warnings {
+                let _ = writeln!(std::io::stderr(), "warning: {w}");
+            }
+            quotasim::plan::render::render_json(&report)
+        }
     };
     emit(&text, None)
 }
