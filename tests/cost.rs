@@ -180,6 +180,34 @@ fn pinned_cost(name: &str, prices: [f64; 4], cache_read_per_success: Option<u64>
 }
 
 #[test]
+fn cache_reads_are_billed_per_successful_request() {
+    // Cache reads change neither the quota charge nor the service time, so doubling the rag
+    // class's reads leaves every count alone and adds exactly 4,000 × k × $0.30 / 1e6, k being
+    // the rag successes the pinned report's cost already implies.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/short_form");
+    let path = dir.join("chat_sonnet4.toml");
+    let base = simulate(&Scenario::from_path(&path, &[]).unwrap());
+    let more = simulate(
+        &Scenario::from_path(
+            &path,
+            &[Override::parse("requests.rag.cache_read_tokens=8000").unwrap()],
+        )
+        .unwrap(),
+    );
+    assert_eq!(base.requests, more.requests);
+    assert_eq!(base.tokens, more.tokens);
+    let k = (more.cost.usd.unwrap() - base.cost.usd.unwrap()) / (4000.0 * SONNET[3] / 1e6);
+    assert!((k - k.round()).abs() < 1e-6, "{k}");
+    let rest = usd(SONNET, base.tokens.input, base.tokens.output, 0, 0);
+    let reads = 4000 * k.round() as u64;
+    assert!(close(
+        base.cost.usd.unwrap(),
+        usd(SONNET, base.tokens.input, base.tokens.output, 0, reads)
+    ));
+    assert!(base.cost.usd.unwrap() > rest);
+}
+
+#[test]
 fn pinned_reports_cost_follows_from_their_counts() {
     pinned_cost("fixed_rpm_tpd", SONNET, None);
     pinned_cost("sliding_legacy", OPUS, None);

@@ -546,3 +546,54 @@ fn guard_rails_apply() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--max-events"));
 }
+
+fn demand_of(text: &str) -> quotasim::plan::Demand {
+    let s = quotasim::Scenario::from_toml_str(text, "demand.toml").unwrap();
+    quotasim::plan::demand::demand(&s, |s, obs| {
+        quotasim::engine::simulate_with(s, &quotasim::guard::Limits::default(), Some(obs))
+            .map_err(|e| quotasim::Error::Runtime(format!("{:?}", e.reason)))
+    })
+    .unwrap()
+}
+
+#[test]
+fn demand_by_hand_on_a_deterministic_scenario() {
+    // One request a second, input 1000, output 30 (5× burndown), served in
+    // 0.8 + 0.02 + 0.5 = 1.32 s: every minute after the first is charged its 60 reservations
+    // and refunded down to the final cost of the 60 requests that completed in it, so it
+    // nets 60 × (1000 + 5 × 30) = 69,000. A quota of 1,000 TPM would refuse every request:
+    // demand ignores it. Minutes starting in [90 s, 5 m): 2, 3, 4.
+    let text = r#"
+        duration = "5m"
+        warmup = "90s"
+        [model]
+        preset = "claude-sonnet-4"
+        [quota]
+        tokens_per_minute = 1000
+        requests_per_minute = 3
+        [arrivals]
+        process = "constant"
+        rate_per_minute = 60
+        [requests.a]
+        input_tokens = 1000
+        output_tokens = 30
+        max_tokens = 100
+    "#;
+    let d = demand_of(text);
+    assert_eq!(d.minutes, 3);
+    let q = d.quota_tokens_per_minute;
+    assert_eq!(
+        (q.p50, q.p90, q.p99, q.max),
+        (69_000, 69_000, 69_000, 69_000)
+    );
+    let r = d.requests_per_minute;
+    assert_eq!((r.p50, r.max), (60, 60));
+    assert_eq!(d.input_tokens_mean, Some(1000.0));
+    assert_eq!(d.output_tokens_mean, Some(30.0));
+    assert_eq!(d.share_input_over_25k, Some(0.0));
+    // Above 25,000 input tokens: every request counts.
+    let big = demand_of(&text.replace("input_tokens = 1000", "input_tokens = 25001"));
+    assert_eq!(big.share_input_over_25k, Some(1.0));
+    let edge = demand_of(&text.replace("input_tokens = 1000", "input_tokens = 25000"));
+    assert_eq!(edge.share_input_over_25k, Some(0.0));
+}
