@@ -471,6 +471,15 @@ fn bad_inputs_exit_2_with_a_clear_message() {
             "strictly between 0 and 1",
         ),
         (
+            vec![
+                "--find",
+                "concurrency",
+                "--range",
+                "1..18446744073709551615",
+            ],
+            "client.concurrency",
+        ),
+        (
             vec!["--find", "quota.tokens_per_minute", "--resolution", "0"],
             "--resolution 0",
         ),

@@ -265,7 +265,7 @@ impl Grid {
     fn len(&self) -> u64 {
         // multiples of r in (lo, hi)
         let inner = (self.hi - 1) / self.r - self.lo / self.r;
-        inner + 2
+        inner.saturating_add(2)
     }
 
     fn value(&self, i: u64) -> u64 {
@@ -275,7 +275,7 @@ impl Grid {
         if i + 1 >= self.len() {
             return self.hi;
         }
-        (self.lo / self.r + i).saturating_mul(self.r)
+        (self.lo / self.r).saturating_add(i).saturating_mul(self.r)
     }
 }
 
