@@ -242,6 +242,22 @@ fn cost_is_a_metric_for_assert_sweep_and_compare() {
         .args(["--assert", "cost.usd_per_success < 0.005"])
         .assert()
         .code(1);
+    // CSV rows and the table section
+    let csv = quotasim()
+        .arg("run")
+        .arg(&path)
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8_lossy(&csv.stdout);
+    assert!(csv.contains("cost.usd,3.767\n"), "{csv}");
+    assert!(csv.contains("cost.usd_per_hour,25.110\n"), "{csv}");
+    let table = quotasim().arg("run").arg(&path).output().unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("cost USD      total                 3.7665"),
+        "{table}"
+    );
     // sweep metric, objective and constraint
     let out = quotasim()
         .arg("sweep")
