@@ -44,6 +44,9 @@ enum Command {
     Estimate(cli::EstimateArgs),
     /// Validate a scenario, print it fully resolved, and warn about unservable classes.
     Check(cli::CheckArgs),
+    /// Find the smallest (or largest) integer value of a key for which every constraint
+    /// holds with confidence, and print the demand an AWS quota-increase request asks for.
+    Plan(cli::PlanArgs),
     /// List the model presets.
     Models,
     /// Fit a scenario fragment (arrival rate, cv, hourly schedule, request classes) to a
@@ -69,6 +72,7 @@ fn dispatch(command: Command) -> Result<ExitCode, Error> {
         Command::Compare(a) => cli::compare(&a),
         Command::Estimate(a) => cli::estimate(&a),
         Command::Check(a) => cli::check(&a),
+        Command::Plan(a) => cli::plan(a),
         Command::Models => cli::models(),
         Command::Fit(a) => cli::fit(&a),
     }

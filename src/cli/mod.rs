@@ -471,6 +471,79 @@ pub fn estimate(a: &EstimateArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `quotasim plan`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlanArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// The integer key to search, e.g. quota.tokens_per_minute, client.concurrency, max_tokens.
+    #[arg(long, value_name = "PATH")]
+    pub find: String,
+    /// Find the largest value instead of the smallest.
+    #[arg(long)]
+    pub max: bool,
+    /// The range searched [default: 1..10× the scenario's value].
+    #[arg(long, value_name = "LO..HI")]
+    pub range: Option<String>,
+    /// Step between the values tried [default: a round step giving about 100 values].
+    #[arg(long, value_name = "R")]
+    pub resolution: Option<u64>,
+    /// "METRIC OP NUMBER" that must hold at the value (repeatable, at least one).
+    #[arg(long = "constraint", value_name = "METRIC OP NUMBER")]
+    pub constraint: Vec<Constraint>,
+    /// Simulations per value, on the sweep's seeds [default: 5].
+    #[arg(long, value_name = "N")]
+    pub replications: Option<usize>,
+    /// Confidence level of the interval a constraint is checked on [default: 0.95].
+    #[arg(long, value_name = "C", allow_negative_numbers = true)]
+    pub confidence: Option<f64>,
+    /// Override a scenario key before the searched value (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Worker threads (default: every core). The output does not depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Output format (table or json).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// The guard rails, applied to every simulation.
+    #[command(flatten)]
+    pub guard: GuardArgs,
+}
+
+/// Finds the value and prints it with its metrics and the demand figures.
+pub fn plan(a: PlanArgs) -> Result<ExitCode, Error> {
+    if a.threads == Some(0) {
+        return Err(Diagnostic::flag("--threads 0", "expected at least 1").into());
+    }
+    if a.format == Format::Csv {
+        return Err(Diagnostic::flag(
+            "--format csv",
+            "plan prints a table or JSON; pass --format table or --format json",
+        )
+        .into());
+    }
+    let mut opts = crate::plan::PlanOptions::new(a.find, a.constraint);
+    opts.maximize = a.max;
+    opts.range = a.range;
+    opts.resolution = a.resolution;
+    opts.replications = a.replications;
+    opts.confidence = a.confidence;
+    opts.set = a.set;
+    opts.threads = a.threads;
+    opts.limits = Some(a.guard.limits());
+    let report = crate::plan::plan(&a.scenario, &opts)?;
+    let text = if a.format == Format::Json {
+        // The table prints its warnings itself.
+        warn(report.warnings.iter().cloned());
+        crate::plan::render::render_json(&report)
+    } else {
+        crate::plan::render::render_table(&report)
+    };
+    emit(&text, None)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `quotasim check`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {

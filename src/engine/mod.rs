@@ -219,6 +219,7 @@ impl<'a> Sim<'a> {
             q.limits.iter().map(|l| l.name.clone()).collect(),
             s.client.max_attempts,
         );
+        metrics.set_prices(crate::cost::model_prices(&s.model));
         Sim {
             s,
             burndown: s.model.burndown(),
@@ -439,6 +440,7 @@ impl<'a> Sim<'a> {
             reserved,
             cost,
             counted,
+            input,
         });
         id
     }
@@ -736,9 +738,14 @@ impl<'a> Sim<'a> {
             cost: req.cost,
             truncated: req.truncated,
             attempts: req.attempts,
+            cache_write: req.fp.prompt.saturating_sub(req.input),
+            cache_read: req.fp.cache_read,
         };
         let abandoned = req.phase == Phase::Abandoned;
         if abandoned {
+            if pending == Pending::Success {
+                metrics.billed_abandoned(&r);
+            }
             self.free_slot(id);
             return;
         }

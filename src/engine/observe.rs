@@ -55,6 +55,8 @@ pub enum TraceEvent {
         cost: u64,
         /// Whether it arrived in `[warmup, duration)` and counts in the report.
         counted: bool,
+        /// Its input tokens (cache writes and reads not included).
+        input: u64,
     },
     /// An attempt was admitted; the quota passed to the observer has just been charged.
     Admitted {

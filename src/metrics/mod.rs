@@ -81,6 +81,10 @@ pub struct Success {
     pub truncated: bool,
     /// Attempts it took.
     pub attempts: u32,
+    /// Tokens written to the prompt cache (billed, see [`crate::cost`]).
+    pub cache_write: u64,
+    /// Tokens read from the prompt cache (billed, see [`crate::cost`]).
+    pub cache_read: u64,
 }
 
 /// Everything the engine records during a run.
@@ -114,6 +118,10 @@ pub struct Metrics {
     backoff_us: u128,
     pacing_us: u128,
     adaptive_us: u128,
+    /// Billed tokens of the counted requests' successful attempts.
+    billed: crate::cost::BilledTokens,
+    /// The prices the run is billed at (`None`: the model has no price).
+    prices: Option<crate::cost::Prices>,
 }
 
 /// Why a request failed.
@@ -143,6 +151,21 @@ impl Metrics {
         self.by_limit = vec![0; limit_names.len()];
         self.limit_names = limit_names;
         self.attempts.per_request.0 = vec![0; max_attempts as usize + 1];
+    }
+
+    /// Sets the prices the run is billed at (the report's `cost`).
+    pub fn set_prices(&mut self, prices: Option<crate::cost::Prices>) {
+        self.prices = prices;
+    }
+
+    /// A successful attempt whose request the client had already given up on (timeout): the
+    /// provider bills it all the same.
+    #[inline]
+    pub fn billed_abandoned(&mut self, s: &Success) {
+        if s.counted {
+            self.billed
+                .add(s.input, s.output, s.cache_write, s.cache_read);
+        }
     }
 
     /// A counted request sent its first attempt.
@@ -290,6 +313,8 @@ impl Metrics {
             cost,
             truncated,
             attempts,
+            cache_write,
+            cache_read,
         } = s;
         self.row(now).completed += 1;
         if now >= self.warmup_us && now < self.duration_us {
@@ -303,6 +328,7 @@ impl Metrics {
             self.tokens.input += input;
             self.tokens.output += output;
             self.tokens.quota_consumed += cost;
+            self.billed.add(input, output, cache_write, cache_read);
             self.e2e.record(now - arrival);
             self.attempts_histogram(attempts);
         }
@@ -329,6 +355,12 @@ impl Metrics {
             pacing_seconds: secs(self.pacing_us),
             adaptive_wait_seconds: secs(self.adaptive_us),
         };
+        let cost = crate::cost::Cost::of(
+            &self.billed,
+            self.prices.as_ref(),
+            self.requests.succeeded,
+            self.duration_us - self.warmup_us,
+        );
         Report {
             scenario: scenario.to_string(),
             seed,
@@ -351,6 +383,7 @@ impl Metrics {
                 ..Default::default()
             },
             client,
+            cost,
         }
     }
 }

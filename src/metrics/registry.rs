@@ -158,20 +158,27 @@ pub const METRICS: &[Metric] = &[
     TRUNCATION_RATE,
     QUOTA_UTILISATION,
     RESERVED_UNUSED,
-    m("cost.usd", "USD", "USD", Lower),
-    m(
-        "cost.usd_per_success",
-        "USD/success",
-        "USD per successful request",
-        Lower,
-    ),
-    m(
-        "cost.usd_per_hour",
-        "USD/hour",
-        "USD per simulated hour",
-        Lower,
-    ),
+    COST_USD,
+    COST_USD_PER_SUCCESS,
+    COST_USD_PER_HOUR,
 ];
+
+/// Dollars billed for the counted requests' successful attempts.
+pub const COST_USD: Metric = m("cost.usd", "USD", "USD", Lower);
+/// Dollars per successful request.
+pub const COST_USD_PER_SUCCESS: Metric = m(
+    "cost.usd_per_success",
+    "USD/success",
+    "USD per successful request",
+    Lower,
+);
+/// Dollars per hour of simulated traffic.
+pub const COST_USD_PER_HOUR: Metric = m(
+    "cost.usd_per_hour",
+    "USD/hour",
+    "USD per simulated hour",
+    Lower,
+);
 
 /// Report blocks that repeat the run metrics once per name: `pools.NAME.<metric>`.
 pub const SCOPES: [&str; 2] = ["pools", "workloads"];

@@ -37,6 +37,8 @@ pub struct Report {
     pub engine: EngineStats,
     /// What the client did: retry amplification, time in backoff and in pacing.
     pub client: ClientStats,
+    /// What the counted requests' successful attempts cost (see [`crate::cost`]).
+    pub cost: crate::cost::Cost,
 }
 
 /// `requests.*`: `arrived = succeeded + failed + unfinished`.

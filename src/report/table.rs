@@ -198,6 +198,21 @@ impl Exporter for TableExporter {
                 fmt_value(Some(c.adaptive_wait_seconds))
             ),
         );
+        let usd = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.4}"));
+        let cost = &r.cost;
+        line(
+            &mut s,
+            "cost USD",
+            "total",
+            usd(cost.usd),
+            if cost.usd.is_some() {
+                "successful attempts' tokens at on-demand prices"
+            } else {
+                "no price for this model: set [model.prices]"
+            },
+        );
+        line(&mut s, "", "per success", usd(cost.usd_per_success), "");
+        line(&mut s, "", "per hour", usd(cost.usd_per_hour), "");
         line(&mut s, "engine", "events", r.engine.events, "");
         if let (Some(ms), Some(eps)) = (r.engine.wall_ms, r.engine.events_per_second) {
             line(&mut s, "", "wall ms", ms, &format!("{eps} events/s"));

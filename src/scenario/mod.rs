@@ -68,6 +68,10 @@ pub struct Model {
     pub max_output_tokens: u64,
     /// Decode speed.
     pub output_tokens_per_second: f64,
+    /// `[model.prices]`, merged over the preset's default prices; `None` when the scenario
+    /// gives none (the preset's prices apply, see [`crate::cost::model_prices`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prices: Option<crate::cost::Prices>,
 }
 
 impl Model {

@@ -73,6 +73,17 @@ pub(crate) struct RawModel {
     pub output_burndown: Option<i64>,
     pub max_output_tokens: Option<i64>,
     pub output_tokens_per_second: Option<f64>,
+    pub prices: Option<RawPrices>,
+}
+
+/// `[model.prices]`: USD per million tokens; omitted keys come from the preset.
+#[derive(Debug, Deserialize, Default, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPrices {
+    pub input: Option<f64>,
+    pub output: Option<f64>,
+    pub cache_write: Option<f64>,
+    pub cache_read: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Default)]

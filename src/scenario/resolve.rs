@@ -10,6 +10,7 @@ use super::raw::{
 use super::{Client, Model, QuotaConfig, Scenario, Service};
 use crate::client::retry::RETRY_NAMES;
 use crate::client::{Jitter, Pacing, RetryPolicy};
+use crate::cost::Prices;
 use crate::quota::models;
 use crate::quota::providers::{self, Sizes};
 use crate::quota::{AdmitCheck, Charge, Counts, Footprint, LimitSpec, MAX_LIMITS};
@@ -42,6 +43,46 @@ fn positive_number(v: Option<f64>, path: &str) -> R<Option<f64>> {
         ),
         Some(x) => bad(path, format!("expected a number > 0, found {x}")),
     }
+}
+
+/// `[model.prices]` over the preset's prices; every key is needed when the preset has none.
+fn resolve_prices(raw: Option<super::raw::RawPrices>, preset: &str) -> R<Option<Prices>> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let default = crate::cost::preset_prices(preset);
+    let key = |v: Option<f64>, name: &str, from: Option<f64>| -> R<f64> {
+        let path = format!("model.prices.{name}");
+        match v {
+            Some(x) if x.is_finite() && (0.0..1e9).contains(&x) => Ok(x),
+            Some(x) => bad(
+                path,
+                format!("expected a price ≥ 0 in USD per million tokens, found {x}"),
+            ),
+            None => from.map_or_else(
+                || {
+                    bad(
+                        path,
+                        format!(
+                            "missing `{name}`: the preset \"{preset}\" has no default price, so \
+                             [model.prices] needs input, output, cache_write and cache_read"
+                        ),
+                    )
+                },
+                Ok,
+            ),
+        }
+    };
+    Ok(Some(Prices {
+        input: key(raw.input, "input", default.map(|p| p.input))?,
+        output: key(raw.output, "output", default.map(|p| p.output))?,
+        cache_write: key(
+            raw.cache_write,
+            "cache_write",
+            default.map(|p| p.cache_write),
+        )?,
+        cache_read: key(raw.cache_read, "cache_read", default.map(|p| p.cache_read))?,
+    }))
 }
 
 pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> R<Scenario> {
@@ -79,7 +120,7 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> 
         });
     };
     let model = Model {
-        preset: preset_name,
+        preset: preset_name.clone(),
         input_burndown: int_at_least(raw.model.input_burndown, 1, "model.input_burndown")?
             .unwrap_or(preset.input_burndown),
         output_burndown: int_at_least(raw.model.output_burndown, 1, "model.output_burndown")?
@@ -91,6 +132,7 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> 
             "model.output_tokens_per_second",
         )?
         .unwrap_or(preset.output_tokens_per_second),
+        prices: resolve_prices(raw.model.prices, &preset_name)?,
     };
 
     // [quota]

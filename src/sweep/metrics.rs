@@ -14,7 +14,7 @@ use crate::report::Report;
 pub type MetricDef = Metric;
 
 /// How many key metrics a point has.
-pub const METRIC_COUNT: usize = 9;
+pub const METRIC_COUNT: usize = 12;
 
 /// The key metrics, in output order.
 pub const METRICS: [Metric; METRIC_COUNT] = [
@@ -27,6 +27,9 @@ pub const METRICS: [Metric; METRIC_COUNT] = [
     registry::E2E_P99,
     registry::QUOTA_UTILISATION,
     registry::RESERVED_UNUSED,
+    registry::COST_USD,
+    registry::COST_USD_PER_SUCCESS,
+    registry::COST_USD_PER_HOUR,
 ];
 
 /// The definition of the metric at `path`, if it is a key metric.
@@ -78,6 +81,9 @@ pub fn key_metrics(r: &Report, s: &Scenario) -> [Option<f64>; METRIC_COUNT] {
         r.latency_ms.e2e.p99,
         quota_utilisation(r, s),
         reserved_unused(r),
+        r.cost.usd,
+        r.cost.usd_per_success,
+        r.cost.usd_per_hour,
     ]
 }
 

@@ -1,0 +1,205 @@
+//! What the simulated traffic costs in on-demand dollars.
+//!
+//! Billing follows what the provider charges for, not what the quota charges: only
+//! **successful** attempts are billed (a throttled attempt or a 503 costs nothing), each for
+//! its input, output, cache-write and cache-read tokens at the model's on-demand price per
+//! million tokens. Truncated output is billed: the tokens were generated. Cache reads are
+//! free for the quota but not for the bill.
+//!
+//! The report's `cost` block sums the requests counted in `requests.*` (those arriving in
+//! `[warmup, duration)`), so `cost.usd_per_success` is `cost.usd / requests.succeeded` and
+//! `cost.usd_per_hour` is `cost.usd` over the hours of `[warmup, duration)`.
+//!
+//! The computation is split so that a breakdown by pool or workload is a sum: each pool keeps
+//! its own [`BilledTokens`], priced with the [`Prices`] of the model that serves it
+//! ([`BilledTokens::usd`]), and [`Cost::new`] turns any such sum of dollars into the report's
+//! three figures.
+
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::Model;
+
+/// On-demand prices in USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Prices {
+    /// Input tokens.
+    pub input: f64,
+    /// Output tokens.
+    pub output: f64,
+    /// Tokens written to the prompt cache.
+    pub cache_write: f64,
+    /// Tokens read from the prompt cache.
+    pub cache_read: f64,
+}
+
+/// A preset's default prices, with where they come from.
+struct PriceRow {
+    names: &'static [&'static str],
+    prices: Prices,
+}
+
+/// Default on-demand prices of the presets (USD per million tokens; cache write is the
+/// 5-minute cache). Source: Anthropic's pricing page (docs.claude.com, "Pricing", model
+/// pricing table) and the Amazon Bedrock pricing page (aws.amazon.com/bedrock/pricing), which
+/// lists the same on-demand rates for these models on global endpoints; as of 2026-11.
+/// Bedrock's regional (in-Region and geographic cross-Region) endpoints for Claude Sonnet 4.5
+/// and Haiku 4.5 cost 10% more; override `[model.prices]` for them. The preset `other` has
+/// no price: its cost is `null` unless the scenario gives `[model.prices]`.
+///
+/// This table is kept here until the model presets become data with a price per row.
+const PRICE_ROWS: &[PriceRow] = &[
+    PriceRow {
+        names: &["claude-opus-4", "claude-opus-4-1"],
+        prices: Prices {
+            input: 15.0,
+            output: 75.0,
+            cache_write: 18.75,
+            cache_read: 1.5,
+        },
+    },
+    PriceRow {
+        names: &[
+            "claude-sonnet-4",
+            "claude-sonnet-4-5",
+            "claude-3-7-sonnet",
+            "claude-3-5-sonnet",
+        ],
+        prices: Prices {
+            input: 3.0,
+            output: 15.0,
+            cache_write: 3.75,
+            cache_read: 0.3,
+        },
+    },
+    PriceRow {
+        names: &["claude-haiku-4-5"],
+        prices: Prices {
+            input: 1.0,
+            output: 5.0,
+            cache_write: 1.25,
+            cache_read: 0.1,
+        },
+    },
+    PriceRow {
+        names: &["claude-3-5-haiku"],
+        prices: Prices {
+            input: 0.8,
+            output: 4.0,
+            cache_write: 1.0,
+            cache_read: 0.08,
+        },
+    },
+];
+
+/// The default prices of a model preset, if it has any.
+pub fn preset_prices(preset: &str) -> Option<Prices> {
+    PRICE_ROWS
+        .iter()
+        .find(|r| r.names.contains(&preset))
+        .map(|r| r.prices)
+}
+
+/// The prices a model is billed at: the scenario's `[model.prices]`, else its preset's.
+pub fn model_prices(model: &Model) -> Option<Prices> {
+    model.prices.or_else(|| preset_prices(&model.preset))
+}
+
+/// Billed tokens of successful attempts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BilledTokens {
+    /// Input tokens (cache writes and reads not included).
+    pub input: u64,
+    /// Output tokens generated (truncated output included).
+    pub output: u64,
+    /// Tokens written to the prompt cache.
+    pub cache_write: u64,
+    /// Tokens read from the prompt cache.
+    pub cache_read: u64,
+}
+
+impl BilledTokens {
+    /// Adds one successful attempt.
+    #[inline]
+    pub fn add(&mut self, input: u64, output: u64, cache_write: u64, cache_read: u64) {
+        self.input = self.input.saturating_add(input);
+        self.output = self.output.saturating_add(output);
+        self.cache_write = self.cache_write.saturating_add(cache_write);
+        self.cache_read = self.cache_read.saturating_add(cache_read);
+    }
+
+    /// Their price in USD: `(input × p_in + output × p_out + cache_write × p_cw +
+    /// cache_read × p_cr) / 1,000,000`, summed in that order.
+    pub fn usd(&self, p: &Prices) -> f64 {
+        (self.input as f64 * p.input
+            + self.output as f64 * p.output
+            + self.cache_write as f64 * p.cache_write
+            + self.cache_read as f64 * p.cache_read)
+            / 1e6
+    }
+}
+
+/// The report's `cost` block; every field is `null` when the model has no price.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Cost {
+    /// Dollars for the requests counted in `requests.*`.
+    pub usd: Option<f64>,
+    /// `usd / requests.succeeded`; `null` when nothing succeeded.
+    pub usd_per_success: Option<f64>,
+    /// `usd` per hour of `[warmup, duration)`.
+    pub usd_per_hour: Option<f64>,
+}
+
+impl Cost {
+    /// The three figures from a dollar total (`None`: no price), the number of successful
+    /// requests and the measured span in µs.
+    pub fn new(usd: Option<f64>, succeeded: u64, measured_us: u64) -> Cost {
+        let hours = measured_us as f64 / 3_600e6;
+        Cost {
+            usd,
+            usd_per_success: usd.filter(|_| succeeded > 0).map(|u| u / succeeded as f64),
+            usd_per_hour: usd.filter(|_| hours > 0.0).map(|u| u / hours),
+        }
+    }
+
+    /// The cost of `billed` at `prices` (`None`: no price).
+    pub fn of(
+        billed: &BilledTokens,
+        prices: Option<&Prices>,
+        succeeded: u64,
+        measured_us: u64,
+    ) -> Cost {
+        Cost::new(prices.map(|p| billed.usd(p)), succeeded, measured_us)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_claude_preset_has_a_price_and_other_has_none() {
+        for name in crate::quota::models::preset_names() {
+            assert_eq!(preset_prices(name).is_some(), name != "other", "{name}");
+        }
+    }
+
+    #[test]
+    fn hand_computed() {
+        let p = preset_prices("claude-sonnet-4").unwrap();
+        let mut b = BilledTokens::default();
+        b.add(1000, 500, 200, 4000);
+        b.add(1000, 500, 0, 0);
+        // 2000 × 3 + 1000 × 15 + 200 × 3.75 + 4000 × 0.3 = 6000 + 15000 + 750 + 1200
+        assert!((b.usd(&p) - 0.02295).abs() < 1e-15);
+        let c = Cost::of(&b, Some(&p), 2, 1_800_000_000);
+        assert!((c.usd_per_success.unwrap() - 0.011475).abs() < 1e-15);
+        assert!((c.usd_per_hour.unwrap() - 0.0459).abs() < 1e-15);
+        let none = Cost::of(&b, None, 2, 1);
+        assert_eq!(none, Cost::default());
+        let nothing = Cost::of(&BilledTokens::default(), Some(&p), 0, 60_000_000);
+        assert_eq!(
+            (nothing.usd, nothing.usd_per_success, nothing.usd_per_hour),
+            (Some(0.0), None, Some(0.0))
+        );
+    }
+}
