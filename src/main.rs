@@ -224,6 +224,22 @@ enum Command {
     },
     /// List the model presets.
     Models,
+    /// Serve the Bedrock Runtime API locally, enforcing the scenario's quota in real time
+    /// (or faster) for real clients; prints the final report (JSON) on SIGINT/SIGTERM.
+    Serve {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// Address to listen on (loopback unless you say otherwise; port 0 picks a free one).
+        #[arg(long, value_name = "ADDR:PORT", default_value = quotasim::serve::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
+        /// Run the simulated clock X times faster than the wall clock (quota windows last
+        /// 60/X s, latencies are divided by X).
+        #[arg(long, value_name = "X", default_value_t = 1.0)]
+        time_scale: f64,
+        /// Override a scenario key (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+    },
     /// Fit a scenario fragment (arrival rate, cv, hourly schedule, request classes) to a
     /// trace: a CSV file or Bedrock model-invocation logs (JSON lines).
     Fit {
@@ -706,6 +722,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let fit = quotasim::fit::fit(&trace, format).map_err(Error::Invalid)?;
             emit(&fit.to_toml(), None)?;
         }
+        Command::Serve {
+            scenario,
+            listen,
+            time_scale,
+            set,
+        } => serve(&scenario, listen, time_scale, &set)?,
         Command::Models => {
             let mut text = format!(
                 "{:<20} {:>6} {:>7} {:>11} {:>14}\n",
@@ -727,4 +749,21 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `quotasim serve`: the library runs the server until a signal.
+fn serve(
+    scenario: &Path,
+    listen: std::net::SocketAddr,
+    time_scale: f64,
+    set: &[String],
+) -> Result<(), Error> {
+    use quotasim::serve;
+    let s = Scenario::from_path(scenario, &overrides(set)?)?;
+    let options = serve::Options {
+        listen,
+        time_scale,
+        ..Default::default()
+    };
+    serve::run(serve::Config::from_scenario(&s), options)
 }
