@@ -91,12 +91,13 @@ impl Served {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    /// SIGTERM; the exit status and the final report printed on standard output.
-    fn stop(mut self) -> (std::process::ExitStatus, Value) {
+    /// Sends `signal` (`-TERM`, `-INT`); the exit status and the final report printed on
+    /// standard output.
+    fn stop(mut self, signal: &str) -> (std::process::ExitStatus, Value) {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
-                .args(["-TERM", &pid])
+                .args([signal, &pid])
                 .status()
                 .unwrap()
                 .success()
@@ -179,7 +180,7 @@ fn four_operations_report_the_usage_the_quota_charged() {
         (input + 5 * output) as i64
     );
     // SIGTERM: exit 0 with the final report, the same counts.
-    let (status, fin) = s.stop();
+    let (status, fin) = s.stop("-TERM");
     assert!(status.success(), "{status}");
     assert_eq!(u(&fin, "/requests/succeeded"), u(&seen, "/calls"));
     assert_eq!(u(&fin, "/tokens/quota_consumed"), input + 5 * output);
@@ -207,6 +208,10 @@ fn a_throttle_reaches_a_client_without_retries_as_throttling_exception() {
     assert_eq!(u(r, "/tokens/quota_consumed"), 300);
     // Reserved: 100 + 2000 and 100 + 100.
     assert_eq!(u(r, "/tokens/reserved"), 2300);
+    // Ctrl-C: exit 0 with the final report.
+    let (status, fin) = s.stop("-INT");
+    assert!(status.success(), "{status}");
+    assert_eq!(u(&fin, "/attempts/throttled"), 2);
 }
 
 #[test]

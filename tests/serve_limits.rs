@@ -370,3 +370,63 @@ fn a_stream_the_client_abandons_is_charged_for_what_was_generated() {
     assert_eq!(u(&r, "/requests/succeeded"), 0);
     assert_eq!(u(&r, "/requests/unfinished"), 1);
 }
+
+#[test]
+fn a_body_that_stalls_gets_408_while_others_are_served() {
+    let limits = Limits {
+        body_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let server = start(&scenario(100_000, FAST), limits);
+    let mut s = TcpStream::connect(server.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(
+        format!(
+            "POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{{\"messages\"",
+            converse_path()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(good_call(server.addr()), 200);
+    let mut buf = [0u8; 12];
+    s.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"HTTP/1.1 408");
+}
+
+#[test]
+fn the_time_scale_shortens_quota_minutes() {
+    // --time-scale 60: a quota minute lasts one wall-clock second.
+    let server = Server::start(
+        Config::from_scenario(&scenario(1_000, FAST)),
+        Options {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            time_scale: 60.0,
+            limits: Limits::default(),
+            threads: 2,
+        },
+    )
+    .unwrap();
+    let big = br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":990}}"#;
+    let h = [("x-quotasim-output-tokens", "200")];
+    // Reservation 1 + 990 fits; it settles to 1 + 5 × 200 = 1,001, the minute is full.
+    assert_eq!(
+        call(server.addr(), "POST", &converse_path(), &h, big).0,
+        200
+    );
+    assert_eq!(
+        call(server.addr(), "POST", &converse_path(), &h, big).0,
+        429
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(
+        call(server.addr(), "POST", &converse_path(), &h, big).0,
+        200
+    );
+    let r = server.shutdown();
+    let rows = r["timeline"].as_array().unwrap();
+    assert!(rows.len() >= 2, "{rows:?}");
+    assert_eq!(rows[0]["admitted"], 1);
+    assert_eq!(rows[0]["throttled"], 1);
+    assert!(r["simulated_seconds"].as_f64().unwrap() >= 60.0);
+}
