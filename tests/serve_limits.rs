@@ -91,8 +91,16 @@ fn converse_path() -> String {
 
 const BODY: &[u8] = br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":100}}"#;
 
+/// A good Converse call; authentication in any form is accepted and never checked.
 fn good_call(addr: SocketAddr) -> u16 {
-    call(addr, "POST", &converse_path(), &[], BODY).0
+    call(
+        addr,
+        "POST",
+        &converse_path(),
+        &[("Authorization", "Bearer not-checked")],
+        BODY,
+    )
+    .0
 }
 
 fn u(v: &Value, path: &str) -> u64 {
@@ -429,4 +437,41 @@ fn the_time_scale_shortens_quota_minutes() {
     assert_eq!(rows[0]["admitted"], 1);
     assert_eq!(rows[0]["throttled"], 1);
     assert!(r["simulated_seconds"].as_f64().unwrap() >= 60.0);
+}
+
+#[test]
+fn shutdown_lets_a_stream_in_flight_finish() {
+    // 1,000 tokens/s; 400 tokens take 0.4 s.
+    let server = start(
+        &scenario(
+            1_000_000,
+            "ttft = \"0s\"\nttft_per_1k_input = \"0s\"\noutput_tokens_per_second = 1000",
+        ),
+        Limits::default(),
+    );
+    let addr = server.addr();
+    let reader = std::thread::spawn(move || {
+        let path = format!("/model/{}/converse-stream", MODEL.replace(':', "%3A"));
+        call(
+            addr,
+            "POST",
+            &path,
+            &[("x-quotasim-output-tokens", "400")],
+            br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":1000}}"#,
+        )
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let r = server.shutdown();
+    let (status, _, body) = reader.join().unwrap();
+    assert_eq!(status, 200);
+    // The stream ran to its last event (`metadata`, with the usage).
+    let tail = String::from_utf8_lossy(&body[body.len().saturating_sub(300)..]).to_string();
+    assert!(
+        tail.contains("metadata") && tail.contains("\"outputTokens\":400"),
+        "{tail}"
+    );
+    assert_eq!(u(&r, "/requests/succeeded"), 1);
+    assert_eq!(u(&r, "/tokens/output"), 400);
+    // New connections are refused once it has stopped.
+    assert!(TcpStream::connect(addr).is_err());
 }
