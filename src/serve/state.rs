@@ -710,3 +710,146 @@ impl State {
         v
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(preset: &str, tpm: u64) -> Scenario {
+        Scenario::from_toml_str(
+            &format!(
+                r#"
+duration = "1m"
+[model]
+preset = "{preset}"
+[quota]
+tokens_per_minute = {tpm}
+[arrivals]
+process = "constant"
+rate_per_minute = 1
+[requests.chat]
+input_tokens = 10
+output_tokens = 20
+"#
+            ),
+            "t.toml",
+        )
+        .unwrap()
+    }
+
+    fn sizes(max_tokens: u64) -> Sizes {
+        Sizes {
+            input: 10,
+            output: 20,
+            cache_write: 0,
+            cache_read: 0,
+            max_tokens,
+        }
+    }
+
+    #[test]
+    fn default_pool_serves_the_model_ids_with_every_prefix() {
+        let s = scenario("claude-sonnet-4", 1000);
+        let pools = PoolSpec::from_scenario(&s);
+        assert_eq!(pools.len(), 1);
+        let st = State::new("t", 0, pools, s.requests.clone(), Clock::new(1.0));
+        for id in [
+            "anthropic.claude-sonnet-4-20250514-v1:0",
+            "us.anthropic.claude-sonnet-4-20250514-v1:0",
+            "eu.anthropic.claude-sonnet-4-20250514-v1:0",
+            "apac.anthropic.claude-sonnet-4-20250514-v1:0",
+            "global.anthropic.claude-sonnet-4-20250514-v1:0",
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-20250514-v1:0",
+        ] {
+            assert_eq!(st.pool_of(id), Some(0), "{id}");
+        }
+        for id in [
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "xx.anthropic.claude-sonnet-4-20250514-v1:0",
+            "",
+        ] {
+            assert_eq!(st.pool_of(id), None, "{id}");
+        }
+    }
+
+    #[test]
+    fn several_pools_are_charged_separately() {
+        // Pool `small` (Haiku 4.5, 100 TPM) and pool `big` (Sonnet 4.5, 1M TPM).
+        let a = scenario("claude-haiku-4-5", 100);
+        let b = scenario("claude-sonnet-4-5", 1_000_000);
+        let mut pools = PoolSpec::from_scenario(&a);
+        pools[0].name = "small".into();
+        let mut big = PoolSpec::from_scenario(&b);
+        big[0].name = "big".into();
+        pools.extend(big);
+        let mut st = State::new("t", 0, pools, a.requests.clone(), Clock::new(1.0));
+        let small = st
+            .pool_of("global.anthropic.claude-haiku-4-5-20251001-v1:0")
+            .unwrap();
+        let big = st
+            .pool_of("us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+            .unwrap();
+        assert_eq!((small, big), (0, 1));
+        // 10 + 80 = 90 fits in `small` once; the second is throttled by its token limit.
+        let Admit::Admitted(first) = st.admit(small, None, sizes(80)) else {
+            panic!("first admitted")
+        };
+        assert!(matches!(
+            st.admit(small, None, sizes(80)),
+            Admit::Throttled { tokens: true, .. }
+        ));
+        // `big` is untouched by `small`'s usage.
+        let Admit::Admitted(other) = st.admit(big, None, sizes(80)) else {
+            panic!("big admits")
+        };
+        st.end(&first, End::Success);
+        st.end(&other, End::Success);
+        let r = st.report("test");
+        assert_eq!(r["serve"]["pools"]["small"]["admitted"], 1);
+        assert_eq!(r["serve"]["pools"]["small"]["throttled"], 1);
+        assert_eq!(r["serve"]["pools"]["big"]["admitted"], 1);
+        // C = 10 + 5 × 20 for both models (5× output burndown).
+        assert_eq!(r["serve"]["pools"]["small"]["quota_consumed"], 110);
+        assert_eq!(r["tokens"]["quota_consumed"], 220);
+        assert_eq!(
+            r["attempts"]["throttled_by_limit"]["small.tokens_per_minute"],
+            1
+        );
+        assert_eq!(
+            r["attempts"]["throttled_by_limit"]["big.tokens_per_minute"],
+            0
+        );
+        assert_eq!(r["requests"]["arrived"], 3);
+        assert_eq!(r["requests"]["succeeded"], 2);
+        assert_eq!(r["requests"]["failed"], 1);
+    }
+
+    #[test]
+    fn a_503_releases_the_reservation_and_a_retry_can_succeed() {
+        let s = scenario("claude-sonnet-4", 100);
+        let mut st = State::new(
+            "t",
+            0,
+            PoolSpec::from_scenario(&s),
+            s.requests.clone(),
+            Clock::new(1.0),
+        );
+        let Admit::Admitted(a) = st.admit(0, Some("id-1"), sizes(80)) else {
+            panic!("admitted")
+        };
+        st.end(&a, End::ServerError);
+        let r = st.report("t");
+        assert_eq!(r["requests"]["failed_by"]["server_error"], 1);
+        assert_eq!(r["attempts"]["server_errors"], 1);
+        // The 90 reserved went back to the minute: the retry fits again.
+        let Admit::Admitted(a) = st.admit(0, Some("id-1"), sizes(80)) else {
+            panic!("retry admitted")
+        };
+        st.end(&a, End::Success);
+        let r = st.report("t");
+        assert_eq!(r["requests"]["arrived"], 1);
+        assert_eq!(r["requests"]["failed"], 0);
+        assert_eq!(r["requests"]["succeeded"], 1);
+        assert_eq!(r["attempts"]["per_request"]["2"], 1);
+    }
+}
