@@ -475,3 +475,28 @@ fn shutdown_lets_a_stream_in_flight_finish() {
     // New connections are refused once it has stopped.
     assert!(TcpStream::connect(addr).is_err());
 }
+
+#[test]
+fn max_tokens_above_the_model_maximum_is_a_validation_error() {
+    let server = start(&scenario(100_000_000, FAST), Limits::default());
+    // Claude Sonnet 4.5 answers at most 64,000 tokens.
+    let over = br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":64001}}"#;
+    let (status, head, body) = call(server.addr(), "POST", &converse_path(), &[], over);
+    assert_eq!(status, 400);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("x-amzn-errortype: validationexception")
+    );
+    assert!(String::from_utf8_lossy(&body).contains("64000"));
+    let at = br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":64000}}"#;
+    assert_eq!(
+        call(server.addr(), "POST", &converse_path(), &[], at).0,
+        200
+    );
+    let path = format!("/model/{}/invoke", MODEL.replace(':', "%3A"));
+    let over = br#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":64001,"messages":[]}"#;
+    assert_eq!(call(server.addr(), "POST", &path, &[], over).0, 400);
+    let r = server.shutdown();
+    assert_eq!(u(&r, "/serve/invalid_requests"), 2);
+    assert_eq!(u(&r, "/requests/arrived"), 1);
+}

@@ -453,6 +453,22 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
         else {
             return validation("The provided model identifier is invalid.", &rid);
         };
+        if let Some(m) = prompt.max_tokens.filter(|&m| m > model.max_output_tokens) {
+            st.invalid();
+            let limit = model.max_output_tokens;
+            return validation(
+                &if op.anthropic_body() {
+                    format!(
+                        "max_tokens: {m} > {limit}, which is the maximum allowed number of output tokens for {model_id}"
+                    )
+                } else {
+                    format!(
+                        "The maximum tokens you requested exceeds the model limit of {limit}. Try again with a maximum tokens value that is lower than {limit}."
+                    )
+                },
+                &rid,
+            );
+        }
         let drawn = st.draw(class.as_deref());
         let sizes = Sizes {
             input: input_h.unwrap_or(prompt.estimated_input),
