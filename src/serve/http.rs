@@ -1,6 +1,10 @@
 //! The HTTP server: tokio + hyper (HTTP/1.1), one task per connection, so a slow client
 //! only ever holds up itself.
 
+// An early `Err` here is the HTTP response itself, built once per call and returned at
+// once; boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -20,6 +24,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use super::api::{self, Operation, StreamEvents, Usage};
 use super::state::{Admit, Attempt, Clock, End, Sizes, State};
 use super::{Config, Limits, Options};
+use crate::scenario::Service;
 
 /// How long calls in flight may take to finish after a shutdown request.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -301,201 +306,66 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// A response either way: `Err` ends a call early.
+type Reply = Result<Response<Body>, Response<Body>>;
+
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let rid = shared.request_id();
+    let mut r = match route(&shared, req, &rid).await {
+        Ok(r) | Err(r) => r,
+    };
+    if let Ok(v) = HeaderValue::from_str(&rid) {
+        r.headers_mut().insert("x-amzn-requestid", v);
+    }
+    r
+}
+
+async fn route(shared: &Arc<Shared>, req: Request<Incoming>, rid: &str) -> Reply {
     let path = req.uri().path().to_string();
     match (req.method(), path.as_str()) {
         (&Method::GET, "/quotasim/health") => {
             let body = serde_json::json!({ "status": "ok" }).to_string();
-            return response(StatusCode::OK, "application/json", body.into_bytes());
+            return Ok(response(
+                StatusCode::OK,
+                "application/json",
+                body.into_bytes(),
+            ));
         }
         (&Method::GET, "/quotasim/report") => {
             let body = serde_json::to_vec_pretty(&shared.report()).unwrap_or_default();
-            return response(StatusCode::OK, "application/json", body);
+            return Ok(response(StatusCode::OK, "application/json", body));
         }
         _ => {}
     }
-    let mut parts = path.trim_start_matches('/').splitn(3, '/');
-    let (Some("model"), Some(raw_id), Some(op)) = (parts.next(), parts.next(), parts.next()) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "UnknownOperationException",
-            &format!("No operation at {path}"),
-            &rid,
-        );
-    };
-    let Some(op) = Operation::from_suffix(op) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "UnknownOperationException",
-            &format!("No operation at {path}"),
-            &rid,
-        );
-    };
-    if req.method() != Method::POST {
-        return error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "UnknownOperationException",
-            "Use POST",
-            &rid,
-        );
-    }
-    let Some(model_id) = percent_decode(raw_id) else {
+    let (op, raw_id) = operation(req.method(), &path, rid)?;
+    // From here on a refusal is a malformed call: counted apart, never an attempt.
+    let invalid = |r: Response<Body>| {
         shared.lock().invalid();
-        return validation("The provided model identifier is invalid.", &rid);
+        r
     };
-    let limits = shared.limits;
-    let too_large = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > limits.max_body_bytes as u64);
-    if too_large {
-        shared.lock().invalid();
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "ValidationException",
-            &format!(
-                "The request body is larger than this server's limit of {} bytes.",
-                limits.max_body_bytes
-            ),
-            &rid,
-        );
-    }
+    let model_id = percent_decode(raw_id)
+        .ok_or_else(|| validation("The provided model identifier is invalid.", rid))
+        .map_err(invalid)?;
     let (head, body) = req.into_parts();
-    let body = Limited::new(body, limits.max_body_bytes);
-    let body = match tokio::time::timeout(limits.body_timeout, body.collect()).await {
-        Ok(Ok(b)) => b.to_bytes(),
-        Ok(Err(e)) => {
-            shared.lock().invalid();
-            let too_big = e
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            return if too_big {
-                error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "ValidationException",
-                    &format!(
-                        "The request body is larger than this server's limit of {} bytes.",
-                        limits.max_body_bytes
-                    ),
-                    &rid,
-                )
-            } else {
-                validation("The request body could not be read.", &rid)
-            };
-        }
-        Err(_) => {
-            shared.lock().invalid();
-            return error(
-                StatusCode::REQUEST_TIMEOUT,
-                "RequestTimeoutException",
-                "The request body did not arrive in time.",
-                &rid,
-            );
-        }
-    };
-    let header = |name: &str| head.headers.get(name).and_then(|v| v.to_str().ok());
-    let number =
-        |name: &str| -> Result<Option<u64>, String> {
-            match header(name) {
-                None => Ok(None),
-                Some(v) => v.trim().parse::<u64>().map(Some).map_err(|_| {
-                    format!("Header {name} must be a whole number of tokens, got {v:?}.")
-                }),
-            }
-        };
-    let parsed = if op.anthropic_body() {
-        api::parse_anthropic(&body)
-    } else {
-        api::parse_converse(&body)
-    };
-    let prompt = match parsed {
-        Ok(p) => p,
-        Err(m) => {
-            shared.lock().invalid();
-            return validation(&m, &rid);
-        }
-    };
-    let (input_h, output_h) = match (
-        number("x-quotasim-input-tokens"),
-        number("x-quotasim-output-tokens"),
-    ) {
-        (Ok(i), Ok(o)) => (i, o),
-        (Err(m), _) | (_, Err(m)) => {
-            shared.lock().invalid();
-            return validation(&m, &rid);
-        }
-    };
-    let class = header("x-quotasim-class").map(str::to_string);
-    let invocation = header("amz-sdk-invocation-id").map(str::to_string);
+    let body = read_body(shared.limits, &head, body, rid)
+        .await
+        .map_err(invalid)?;
+    let call = Call::parse(&head, &body, op).map_err(|m| invalid(validation(&m, rid)))?;
     let started = Instant::now();
-
-    // Admission, under the lock.
-    let (admit, service, clock) = {
-        let mut st = shared.lock();
-        let Some(pool) = st.pool_of(&model_id) else {
-            st.invalid();
-            return validation("The provided model identifier is invalid.", &rid);
-        };
-        if let Some(c) = class.as_deref().filter(|c| !st.has_class(c)) {
-            st.invalid();
-            let names = st.class_names().join(", ");
-            return validation(
-                &format!(
-                    "Header x-quotasim-class names no request class: {c:?} (classes: {names})."
-                ),
-                &rid,
-            );
-        }
-        let (Some(model), Some(service)) = (st.model(pool).cloned(), st.service(pool).cloned())
-        else {
-            return validation("The provided model identifier is invalid.", &rid);
-        };
-        if let Some(m) = prompt.max_tokens.filter(|&m| m > model.max_output_tokens) {
-            st.invalid();
-            let limit = model.max_output_tokens;
-            return validation(
-                &if op.anthropic_body() {
-                    format!(
-                        "max_tokens: {m} > {limit}, which is the maximum allowed number of output tokens for {model_id}"
-                    )
-                } else {
-                    format!(
-                        "The maximum tokens you requested exceeds the model limit of {limit}. Try again with a maximum tokens value that is lower than {limit}."
-                    )
-                },
-                &rid,
-            );
-        }
-        let drawn = st.draw(class.as_deref());
-        let sizes = Sizes {
-            input: input_h.unwrap_or(prompt.estimated_input),
-            output: output_h
-                .or(drawn.map(|d| d.output))
-                .unwrap_or(model.max_output_tokens),
-            cache_write: drawn.map_or(0, |d| d.cache_write),
-            cache_read: drawn.map_or(0, |d| d.cache_read),
-            max_tokens: prompt.max_tokens.unwrap_or(model.max_output_tokens),
-        };
-        let clock = st.clock;
-        (st.admit(pool, invocation.as_deref(), sizes), service, clock)
-    };
-
+    let (admit, service, clock) = admit(shared, &call, &model_id, op, rid)?;
     let attempt = match admit {
         Admit::Throttled { tokens, latency_us } => {
             sleep(clock.wall(latency_us)).await;
-            return error(
+            return Err(error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "ThrottlingException",
                 api::throttle_message(tokens),
-                &rid,
-            );
+                rid,
+            ));
         }
         Admit::Admitted(a) => a,
     };
-    let mut guard = Guard {
+    let guard = Guard {
         shared: shared.clone(),
         attempt: Some(*attempt),
         started,
@@ -504,72 +374,249 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
         delivered: 0,
         streaming: op.streams(),
     };
-    let Some(a) = guard.attempt.as_ref() else {
-        return validation("internal error", &rid);
+    answer(guard, &service, clock, op, &model_id, rid).await
+}
+
+/// The operation a path names, and the model ID in it (still percent-encoded).
+fn operation<'a>(
+    method: &Method,
+    path: &'a str,
+    rid: &str,
+) -> Result<(Operation, &'a str), Response<Body>> {
+    let not_found = || {
+        error(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            &format!("No operation at {path}"),
+            rid,
+        )
     };
-    let prefill_us = service.service_time_us(a.input, 0);
-    if a.fails {
+    let mut parts = path.trim_start_matches('/').splitn(3, '/');
+    let (Some("model"), Some(raw_id), Some(op)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(not_found());
+    };
+    let op = Operation::from_suffix(op).ok_or_else(not_found)?;
+    if method != Method::POST {
+        return Err(error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "UnknownOperationException",
+            "Use POST",
+            rid,
+        ));
+    }
+    Ok((op, raw_id))
+}
+
+fn too_large(limits: Limits, rid: &str) -> Response<Body> {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "ValidationException",
+        &format!(
+            "The request body is larger than this server's limit of {} bytes.",
+            limits.max_body_bytes
+        ),
+        rid,
+    )
+}
+
+/// Reads a body of at most `max_body_bytes` within `body_timeout` (413 and 408 otherwise;
+/// a declared length over the limit is refused before reading).
+async fn read_body(
+    limits: Limits,
+    head: &hyper::http::request::Parts,
+    body: Incoming,
+    rid: &str,
+) -> Result<Bytes, Response<Body>> {
+    let declared = head
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
+        return Err(too_large(limits, rid));
+    }
+    let body = Limited::new(body, limits.max_body_bytes);
+    match tokio::time::timeout(limits.body_timeout, body.collect()).await {
+        Ok(Ok(b)) => Ok(b.to_bytes()),
+        Ok(Err(e))
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(too_large(limits, rid))
+        }
+        Ok(Err(_)) => Err(validation("The request body could not be read.", rid)),
+        Err(_) => Err(error(
+            StatusCode::REQUEST_TIMEOUT,
+            "RequestTimeoutException",
+            "The request body did not arrive in time.",
+            rid,
+        )),
+    }
+}
+
+/// What one call asks for: its body and its `x-quotasim-*` and invocation headers.
+struct Call {
+    prompt: api::Prompt,
+    input: Option<u64>,
+    output: Option<u64>,
+    class: Option<String>,
+    invocation: Option<String>,
+}
+
+impl Call {
+    fn parse(
+        head: &hyper::http::request::Parts,
+        body: &[u8],
+        op: Operation,
+    ) -> Result<Call, String> {
+        let header = |name: &str| head.headers.get(name).and_then(|v| v.to_str().ok());
+        let number = |name: &str| -> Result<Option<u64>, String> {
+            match header(name) {
+                None => Ok(None),
+                Some(v) => v.trim().parse::<u64>().map(Some).map_err(|_| {
+                    format!("Header {name} must be a whole number of tokens, got {v:?}.")
+                }),
+            }
+        };
+        let prompt = if op.anthropic_body() {
+            api::parse_anthropic(body)?
+        } else {
+            api::parse_converse(body)?
+        };
+        Ok(Call {
+            prompt,
+            input: number("x-quotasim-input-tokens")?,
+            output: number("x-quotasim-output-tokens")?,
+            class: header("x-quotasim-class").map(str::to_string),
+            invocation: header("amz-sdk-invocation-id").map(str::to_string),
+        })
+    }
+}
+
+/// Picks the pool, checks the call against its model, draws the sizes and checks the
+/// quota, all under the lock.
+fn admit(
+    shared: &Shared,
+    call: &Call,
+    model_id: &str,
+    op: Operation,
+    rid: &str,
+) -> Result<(Admit, Service, Clock), Response<Body>> {
+    let mut st = shared.lock();
+    checked_admit(&mut st, call, model_id, op).map_err(|m| {
+        st.invalid();
+        validation(&m, rid)
+    })
+}
+
+fn checked_admit(
+    st: &mut State,
+    call: &Call,
+    model_id: &str,
+    op: Operation,
+) -> Result<(Admit, Service, Clock), String> {
+    let unknown = || "The provided model identifier is invalid.".to_string();
+    let pool = st.pool_of(model_id).ok_or_else(unknown)?;
+    let model = st.model(pool).cloned().ok_or_else(unknown)?;
+    let service = st.service(pool).cloned().ok_or_else(unknown)?;
+    if let Some(c) = call.class.as_deref().filter(|c| !st.has_class(c)) {
+        let names = st.class_names().join(", ");
+        return Err(format!(
+            "Header x-quotasim-class names no request class: {c:?} (classes: {names})."
+        ));
+    }
+    let limit = model.max_output_tokens;
+    if let Some(m) = call.prompt.max_tokens.filter(|&m| m > limit) {
+        return Err(if op.anthropic_body() {
+            format!(
+                "max_tokens: {m} > {limit}, which is the maximum allowed number of output tokens for {model_id}"
+            )
+        } else {
+            format!(
+                "The maximum tokens you requested exceeds the model limit of {limit}. Try again with a maximum tokens value that is lower than {limit}."
+            )
+        });
+    }
+    let drawn = st.draw(call.class.as_deref());
+    let sizes = Sizes {
+        input: call.input.unwrap_or(call.prompt.estimated_input),
+        output: call.output.or(drawn.map(|d| d.output)).unwrap_or(limit),
+        cache_write: drawn.map_or(0, |d| d.cache_write),
+        cache_read: drawn.map_or(0, |d| d.cache_read),
+        max_tokens: call.prompt.max_tokens.unwrap_or(limit),
+    };
+    let clock = st.clock;
+    Ok((
+        st.admit(pool, call.invocation.as_deref(), sizes),
+        service,
+        clock,
+    ))
+}
+
+/// Serves an admitted attempt: a 503 after the time to first token, a whole answer after
+/// the service time, or a stream.
+async fn answer(
+    mut guard: Guard,
+    service: &Service,
+    clock: Clock,
+    op: Operation,
+    model_id: &str,
+    rid: &str,
+) -> Reply {
+    let internal = || validation("internal error", rid);
+    let (input, output, fails) = match guard.attempt.as_ref() {
+        Some(a) => (a.input, a.output, a.fails),
+        None => return Err(internal()),
+    };
+    let started = guard.started;
+    let prefill_us = service.service_time_us(input, 0);
+    let msg_id = format!("msg_bdrk_{}", rid.replace('-', ""));
+    if fails {
         sleep(clock.wall(service.ttft_us)).await;
         guard.end(End::ServerError);
-        return error(
+        return Err(error(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailableException",
             "Service Unavailable. Please try your request again.",
-            &rid,
-        );
+            rid,
+        ));
     }
-    let usage_of = |a: &Attempt, started: Instant| Usage {
-        input: a.input,
-        output: a.output,
-        cache_read: a.cache_read,
-        cache_write: a.cache_write,
-        truncated: a.truncated,
-        latency_ms: started.elapsed().as_millis() as u64,
-    };
     if !op.streams() {
-        let total = service.service_time_us(a.input, a.output);
         guard.gen_start = Some(started + clock.wall(prefill_us));
-        sleep(clock.wall(total)).await;
-        let Some(a) = guard.end(End::Success) else {
-            return validation("internal error", &rid);
+        sleep(clock.wall(service.service_time_us(input, output))).await;
+        let a = guard.end(End::Success).ok_or_else(internal)?;
+        let u = Usage {
+            input: a.input,
+            output: a.output,
+            cache_read: a.cache_read,
+            cache_write: a.cache_write,
+            truncated: a.truncated,
+            latency_ms: started.elapsed().as_millis() as u64,
         };
-        let u = usage_of(&a, started);
-        let mut r = if op == Operation::Converse {
-            response(
-                StatusCode::OK,
-                "application/json",
-                api::converse_response(&u),
-            )
+        let body = if op == Operation::Converse {
+            api::converse_response(&u)
         } else {
-            response(
-                StatusCode::OK,
-                "application/json",
-                api::invoke_response(&u, &model_id, &format!("msg_bdrk_{}", rid.replace('-', ""))),
-            )
+            api::invoke_response(&u, model_id, &msg_id)
         };
-        let h = r.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&rid) {
-            h.insert("x-amzn-requestid", v);
-        }
+        let mut r = response(StatusCode::OK, "application/json", body);
         if op == Operation::InvokeModel {
+            let h = r.headers_mut();
             h.insert("x-amzn-bedrock-input-token-count", u.input.into());
             h.insert("x-amzn-bedrock-output-token-count", u.output.into());
             h.insert("x-amzn-bedrock-invocation-latency", u.latency_ms.into());
         }
-        return r;
+        return Ok(r);
     }
-
     // Streaming: the head goes out at the first byte, deltas as tokens are generated.
     sleep(clock.wall(prefill_us)).await;
     guard.gen_start = Some(Instant::now());
     let first_byte_ms = started.elapsed().as_millis() as u64;
     let (tx, rx) = mpsc::channel::<Bytes>(8);
-    let msg_id = format!("msg_bdrk_{}", rid.replace('-', ""));
     tokio::spawn(stream_answer(
         guard,
         op,
         tx,
-        model_id.clone(),
+        model_id.to_string(),
         msg_id,
         first_byte_ms,
     ));
@@ -585,10 +632,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
             HeaderValue::from_static("application/json"),
         );
     }
-    if let Ok(v) = HeaderValue::from_str(&rid) {
-        h.insert("x-amzn-requestid", v);
-    }
-    r
+    Ok(r)
 }
 
 async fn sleep(d: Duration) {
