@@ -500,3 +500,77 @@ fn max_tokens_above_the_model_maximum_is_a_validation_error() {
     assert_eq!(u(&r, "/serve/invalid_requests"), 2);
     assert_eq!(u(&r, "/requests/arrived"), 1);
 }
+
+#[test]
+fn the_class_header_picks_the_output_length_and_weights_pick_otherwise() {
+    let s = Scenario::from_toml_str(
+        r#"
+duration = "1m"
+[model]
+preset = "claude-haiku-4-5"
+[quota]
+tokens_per_minute = 100000000
+[service]
+ttft = "0s"
+ttft_per_1k_input = "0s"
+output_tokens_per_second = 100000
+[arrivals]
+process = "constant"
+rate_per_minute = 1
+[requests.never]
+weight = 0
+input_tokens = 10
+output_tokens = 900
+[requests.usual]
+weight = 1
+input_tokens = 10
+output_tokens = 7
+cache_read_tokens = 30
+"#,
+        "classes.toml",
+    )
+    .unwrap();
+    let server = start(&s, Limits::default());
+    let path = "/model/eu.anthropic.claude-haiku-4-5-20251001-v1%3A0/converse";
+    let usage = |headers: &[(&str, &str)]| {
+        let (status, _, body) = call(server.addr(), "POST", path, headers, BODY);
+        assert_eq!(status, 200);
+        serde_json::from_slice::<Value>(&body).unwrap()["usage"].clone()
+    };
+    // By weight: always `usual` (7 tokens, 30 cache reads).
+    for _ in 0..5 {
+        let got = usage(&[]);
+        assert_eq!(got["outputTokens"], 7, "{got}");
+        assert_eq!(got["cacheReadInputTokens"], 30, "{got}");
+    }
+    // The header picks `never`: 900 tokens, cut at maxTokens 100.
+    let got = usage(&[("x-quotasim-class", "never")]);
+    assert_eq!(got["outputTokens"], 100);
+    assert!(got.get("cacheReadInputTokens").is_none(), "{got}");
+    // A header length wins over the class; an unknown class is a 400.
+    assert_eq!(
+        usage(&[("x-quotasim-output-tokens", "3")])["outputTokens"],
+        3
+    );
+    let (status, _, body) = call(
+        server.addr(),
+        "POST",
+        path,
+        &[("x-quotasim-class", "nope")],
+        BODY,
+    );
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("never, usual"));
+    let (status, _, _) = call(
+        server.addr(),
+        "POST",
+        path,
+        &[("x-quotasim-input-tokens", "lots")],
+        BODY,
+    );
+    assert_eq!(status, 400);
+    let r = server.shutdown();
+    assert_eq!(u(&r, "/requests/succeeded"), 7);
+    assert_eq!(u(&r, "/requests/truncated"), 1);
+    assert_eq!(u(&r, "/serve/invalid_requests"), 2);
+}
