@@ -82,18 +82,6 @@ pub fn event(event_type: &str, json: &[u8]) -> Vec<u8> {
     )
 }
 
-/// An exception inside a stream (e.g. `throttlingException`) with a JSON payload.
-pub fn exception(exception_type: &str, json: &[u8]) -> Vec<u8> {
-    encode_message(
-        &[
-            (":exception-type", exception_type),
-            (":content-type", "application/json"),
-            (":message-type", "exception"),
-        ],
-        json,
-    )
-}
-
 /// Standard base64 with padding.
 pub fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

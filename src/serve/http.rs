@@ -85,6 +85,12 @@ impl Shared {
 impl Server {
     /// Binds `options.listen` and starts serving on a background runtime.
     pub fn start(config: Config, options: Options) -> Result<Server, crate::Error> {
+        if !(options.time_scale.is_finite() && options.time_scale > 0.0) {
+            return Err(crate::Error::Usage(format!(
+                "--time-scale must be a number greater than 0, got {}",
+                options.time_scale
+            )));
+        }
         let io_err = |context: String| move |source| crate::Error::Io { context, source };
         let std_listener = std::net::TcpListener::bind(options.listen)
             .map_err(io_err(format!("cannot listen on {}", options.listen)))?;
@@ -582,7 +588,7 @@ async fn answer(
         ));
     }
     if !op.streams() {
-        guard.gen_start = Some(started + clock.wall(prefill_us));
+        guard.gen_start = started.checked_add(clock.wall(prefill_us));
         sleep(clock.wall(service.service_time_us(input, output))).await;
         let a = guard.end(End::Success).ok_or_else(internal)?;
         let u = Usage {
@@ -637,8 +643,22 @@ async fn answer(
 
 async fn sleep(d: Duration) {
     if !d.is_zero() {
-        tokio::time::sleep(d).await;
+        // tokio caps a sleep far in the future (a tiny --time-scale) instead of overflowing.
+        tokio::time::sleep_until(
+            Instant::now()
+                .checked_add(d)
+                .unwrap_or_else(far_future)
+                .into(),
+        )
+        .await;
     }
+}
+
+/// An instant about a year from now: "never" for a sleep.
+fn far_future() -> Instant {
+    let now = Instant::now();
+    now.checked_add(Duration::from_secs(365 * 86_400))
+        .unwrap_or(now)
 }
 
 /// Generates a streamed answer; stops early (charging what was generated) when the client
@@ -685,7 +705,8 @@ async fn stream_answer(
     let mut sent = 0u64;
     while sent < total {
         let next = sent.saturating_add(per_event).min(total);
-        let due = gen_start + Duration::from_secs_f64(next as f64 / speed);
+        let wait = Duration::try_from_secs_f64(next as f64 / speed).unwrap_or(Duration::MAX);
+        let due = gen_start.checked_add(wait).unwrap_or_else(far_future);
         tokio::select! {
             _ = tokio::time::sleep_until(due.into()) => {}
             _ = tx.closed() => return,

@@ -71,10 +71,13 @@ pub struct Options {
     pub threads: usize,
 }
 
+/// The port of [`DEFAULT_LISTEN`].
+const DEFAULT_PORT: u16 = 8765;
+
 impl Default for Options {
     fn default() -> Self {
         Options {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8765)),
+            listen: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
             time_scale: 1.0,
             limits: Limits::default(),
             threads: 0,
@@ -113,12 +116,6 @@ impl Config {
 /// prints the final report (JSON) on standard output.
 pub fn run(config: Config, options: Options) -> Result<(), crate::Error> {
     use std::io::Write;
-    if !(options.time_scale.is_finite() && options.time_scale > 0.0) {
-        return Err(crate::Error::Usage(format!(
-            "--time-scale must be a number greater than 0, got {}",
-            options.time_scale
-        )));
-    }
     let ids: Vec<String> = config
         .pools
         .iter()
@@ -179,5 +176,26 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_listen_is_loopback_and_consistent() {
+        let parsed: SocketAddr = DEFAULT_LISTEN.parse().unwrap();
+        assert_eq!(parsed, Options::default().listen);
+        assert!(parsed.ip().is_loopback());
+    }
+
+    #[test]
+    fn extreme_time_scales_never_panic() {
+        let slow = state::Clock::new(1e-300);
+        assert_eq!(slow.wall(u64::MAX), Duration::MAX);
+        let fast = state::Clock::new(1e300);
+        assert_eq!(fast.wall(1), Duration::ZERO);
+        let _ = fast.now_us();
     }
 }

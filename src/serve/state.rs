@@ -118,7 +118,9 @@ impl Clock {
 
     /// The wall-clock time a simulated duration of `us` takes.
     pub fn wall(&self, us: u64) -> std::time::Duration {
-        std::time::Duration::from_secs_f64(us as f64 / 1e6 / self.scale)
+        // Saturates rather than panics when a tiny scale makes it overflow.
+        std::time::Duration::try_from_secs_f64(us as f64 / 1e6 / self.scale)
+            .unwrap_or(std::time::Duration::MAX)
     }
 
     /// The time scale.
