@@ -76,6 +76,7 @@ pub mod plot;
 pub mod quota;
 pub mod report;
 pub mod scenario;
+pub mod serve;
 pub mod sweep;
 pub mod trace;
 pub mod workload;

@@ -49,6 +49,9 @@ enum Command {
     Plan(cli::PlanArgs),
     /// List the model presets.
     Models,
+    /// Serve the Bedrock Runtime API locally, enforcing the scenario's quota in real time
+    /// (or faster) for real clients; prints the final report (JSON) on SIGINT/SIGTERM.
+    Serve(cli::ServeArgs),
     /// Fit a scenario fragment (arrival rate, cv, hourly schedule, request classes) to a
     /// trace: a CSV file or Bedrock model-invocation logs (JSON lines).
     Fit(cli::FitArgs),
@@ -74,6 +77,7 @@ fn dispatch(command: Command) -> Result<ExitCode, Error> {
         Command::Check(a) => cli::check(&a),
         Command::Plan(a) => cli::plan(a),
         Command::Models => cli::models(),
+        Command::Serve(a) => cli::serve(&a),
         Command::Fit(a) => cli::fit(&a),
     }
 }

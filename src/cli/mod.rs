@@ -544,6 +544,35 @@ pub fn plan(a: PlanArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `quotasim serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Address to listen on (loopback unless you say otherwise; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR:PORT", default_value = crate::serve::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+    /// Run the simulated clock X times faster than the wall clock (quota windows last
+    /// 60/X s, latencies are divided by X).
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Override a scenario key (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
+    pub set: Vec<Override>,
+}
+
+/// Runs the emulator until SIGINT/SIGTERM, then prints the final report.
+pub fn serve(a: &ServeArgs) -> Result<ExitCode, Error> {
+    let s = Scenario::from_path(&a.scenario, &a.set)?;
+    let options = crate::serve::Options {
+        listen: a.listen,
+        time_scale: a.time_scale,
+        ..Default::default()
+    };
+    crate::serve::run(crate::serve::Config::from_scenario(&s), options)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `quotasim check`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {

@@ -1,0 +1,296 @@
+//! `quotasim serve` driven by the real AWS SDK for Python: the binary listens on port 0, a
+//! boto3 script (tests/serve/client.py) runs one kind of traffic against it and reports
+//! what the client saw, and the server's `/quotasim/report` must agree.
+//!
+//! The interpreter is `$QUOTASIM_PYTHON`, else `.venv/bin/python` (made by `.ci/run`). Without
+//! one these tests say so and pass, except under `CI`, where a missing interpreter fails.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+const SONNET_45: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+
+fn python() -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let py = std::env::var_os("QUOTASIM_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv/bin/python"));
+    let works = Command::new(&py)
+        .args(["-c", "import boto3"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if works {
+        return Some(py);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but {} cannot import boto3; run .ci/run (it makes .venv) or set QUOTASIM_PYTHON",
+        py.display()
+    );
+    eprintln!(
+        "NOT RUN: {} cannot import boto3 (make .venv as .ci/run does, or set QUOTASIM_PYTHON)",
+        py.display()
+    );
+    None
+}
+
+struct Served {
+    child: Child,
+    endpoint: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    fn start(scenario: &str, extra: &[&str]) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scenario.toml");
+        std::fs::write(&path, scenario).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quotasim"))
+            .arg("serve")
+            .arg(&path)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stderr.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let endpoint = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        Served {
+            child,
+            endpoint,
+            _dir: dir,
+        }
+    }
+
+    fn client(&self, py: &PathBuf, scenario: &str) -> Value {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/serve/client.py");
+        let out = Command::new(py)
+            .arg(script)
+            .args([scenario, &self.endpoint, SONNET_45])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "client.py {scenario} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Sends `signal` (`-TERM`, `-INT`); the exit status and the final report printed on
+    /// standard output.
+    fn stop(mut self, signal: &str) -> (std::process::ExitStatus, Value) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([signal, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let mut text = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        let status = self.child.wait().unwrap();
+        (status, serde_json::from_str(&text).unwrap())
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn scenario(quota: &str, service: &str) -> String {
+    format!(
+        r#"
+name = "serve-test"
+duration = "1m"
+[model]
+preset = "claude-sonnet-4-5"
+[quota]
+{quota}
+[service]
+{service}
+[arrivals]
+process = "constant"
+rate_per_minute = 1
+[requests.chat]
+input_tokens = 100
+output_tokens = 300
+"#
+    )
+}
+
+const FAST: &str = r#"ttft = "0s"
+ttft_per_1k_input = "0s"
+output_tokens_per_second = 100000
+throttle_latency = "0s""#;
+
+fn u(v: &Value, path: &str) -> u64 {
+    v.pointer(path)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("{path} missing in {v}"))
+}
+
+#[test]
+fn four_operations_report_the_usage_the_quota_charged() {
+    let Some(py) = python() else { return };
+    let s = Served::start(&scenario("tokens_per_minute = 10000000", FAST), &[]);
+    let seen = s.client(&py, "operations");
+    let r = &seen["report"];
+    let (input, output) = (u(&seen, "/input"), u(&seen, "/output"));
+    assert_eq!(u(r, "/requests/arrived"), u(&seen, "/calls"));
+    assert_eq!(u(r, "/requests/succeeded"), u(&seen, "/calls"));
+    assert_eq!(u(r, "/requests/truncated"), u(&seen, "/truncated"));
+    assert_eq!(u(r, "/attempts/sent"), u(&seen, "/calls"));
+    assert_eq!(u(r, "/tokens/input"), input);
+    assert_eq!(u(r, "/tokens/output"), output);
+    // Sonnet 4.5 burns 5 quota tokens per output token: C = I + 5A.
+    assert_eq!(u(r, "/tokens/quota_consumed"), input + 5 * output);
+    // The timeline's charge after settlement equals the consumption (one minute, fixed
+    // window, no refund lost).
+    assert_eq!(
+        r["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["quota_charged"].as_i64().unwrap())
+            .sum::<i64>(),
+        (input + 5 * output) as i64
+    );
+    // SIGTERM: exit 0 with the final report, the same counts.
+    let (status, fin) = s.stop("-TERM");
+    assert!(status.success(), "{status}");
+    assert_eq!(u(&fin, "/requests/succeeded"), u(&seen, "/calls"));
+    assert_eq!(u(&fin, "/tokens/quota_consumed"), input + 5 * output);
+}
+
+#[test]
+fn a_throttle_reaches_a_client_without_retries_as_throttling_exception() {
+    let Some(py) = python() else { return };
+    let s = Served::start(
+        &scenario("tokens_per_minute = 3000\nrequests_per_minute = 2", FAST),
+        &[],
+    );
+    let seen = s.client(&py, "throttle");
+    let r = &seen["report"];
+    assert_eq!(u(&seen, "/throttled_tokens"), 1);
+    assert_eq!(u(&seen, "/throttled_requests"), 1);
+    assert_eq!(u(r, "/requests/arrived"), 4);
+    assert_eq!(u(r, "/requests/succeeded"), u(&seen, "/succeeded"));
+    assert_eq!(u(r, "/requests/failed"), 2);
+    assert_eq!(u(r, "/requests/failed_by/throttled"), 2);
+    assert_eq!(u(r, "/attempts/throttled"), 2);
+    assert_eq!(u(r, "/attempts/throttled_by/tokens_per_minute"), 1);
+    assert_eq!(u(r, "/attempts/throttled_by/requests_per_minute"), 1);
+    // Two successes of I = 100, A = 10: 150 quota tokens each.
+    assert_eq!(u(r, "/tokens/quota_consumed"), 300);
+    // Reserved: 100 + 2000 and 100 + 100.
+    assert_eq!(u(r, "/tokens/reserved"), 2300);
+    // Ctrl-C: exit 0 with the final report.
+    let (status, fin) = s.stop("-INT");
+    assert!(status.success(), "{status}");
+    assert_eq!(u(&fin, "/attempts/throttled"), 2);
+}
+
+#[test]
+fn standard_retries_from_16_threads_are_counted_as_the_clients_saw_them() {
+    let Some(py) = python() else { return };
+    // 16 calls of 1,200 reserved quota tokens fit in a minute; a minute lasts 2 s.
+    let s = Served::start(
+        &scenario(
+            "tokens_per_minute = 20000",
+            "ttft = \"200ms\"\noutput_tokens_per_second = 1000\nthrottle_latency = \"100ms\"\nerror_rate = 0.05",
+        ),
+        &["--time-scale", "30"],
+    );
+    let seen = s.client(&py, "retries");
+    let r = &seen["report"];
+    assert_eq!(u(r, "/requests/arrived"), u(&seen, "/calls"));
+    assert_eq!(u(r, "/requests/succeeded"), u(&seen, "/succeeded"));
+    assert_eq!(u(r, "/requests/failed"), u(&seen, "/failed"));
+    assert_eq!(u(r, "/requests/unfinished"), 0);
+    assert_eq!(
+        u(r, "/requests/failed_by/throttled"),
+        u(&seen, "/failed_throttled")
+    );
+    assert_eq!(
+        u(r, "/requests/failed_by/server_error"),
+        u(&seen, "/failed_server_error")
+    );
+    assert_eq!(u(r, "/attempts/sent"), u(&seen, "/attempts"));
+    assert_eq!(
+        u(r, "/attempts/sent"),
+        u(r, "/attempts/admitted") + u(r, "/attempts/throttled")
+    );
+    assert_eq!(u(r, "/tokens/output"), u(&seen, "/output"));
+    // The traffic really was throttled and retried.
+    assert!(u(r, "/attempts/throttled") > 0, "{r}");
+    assert!(u(&seen, "/attempts") > u(&seen, "/calls"), "{seen}");
+}
+
+#[test]
+fn malformed_and_hostile_requests_leave_good_ones_alone() {
+    let Some(py) = python() else { return };
+    let s = Served::start(&scenario("tokens_per_minute = 10000000", FAST), &[]);
+    let seen = s.client(&py, "malformed");
+    let r = &seen["report"];
+    // Bad requests are never attempts; every good call counted as it was seen.
+    assert_eq!(u(r, "/requests/arrived"), u(&seen, "/good"));
+    assert_eq!(u(r, "/requests/succeeded"), u(&seen, "/good"));
+    assert_eq!(u(r, "/attempts/sent"), u(&seen, "/good"));
+    assert_eq!(u(r, "/serve/invalid_requests"), u(&seen, "/bad"));
+    // Five clients that never finish their headers did not hold the good calls up until
+    // the 10 s header timeout dropped them.
+    assert!(
+        seen["good_max_seconds"].as_f64().unwrap() < 5.0,
+        "{}",
+        seen["good_max_seconds"]
+    );
+}
+
+#[test]
+fn serve_refuses_bad_arguments_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, scenario("tokens_per_minute = 1000", FAST)).unwrap();
+    for args in [
+        vec!["--time-scale", "0"],
+        vec!["--time-scale", "-3"],
+        vec!["--listen", "not-an-address"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_quotasim"))
+            .arg("serve")
+            .arg(&path)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_quotasim"))
+        .args(["serve", "/no/such/file.toml", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
