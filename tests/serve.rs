@@ -278,6 +278,7 @@ fn serve_refuses_bad_arguments_with_exit_2() {
     for args in [
         vec!["--time-scale", "0"],
         vec!["--time-scale", "-3"],
+        vec!["--time-scale", "100000"],
         vec!["--listen", "not-an-address"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_quotasim"))
