@@ -196,14 +196,14 @@ fn a_throttle_reaches_a_client_without_retries_as_throttling_exception() {
     let seen = s.client(&py, "throttle");
     let r = &seen["report"];
     assert_eq!(u(&seen, "/throttled_tokens"), 1);
-    assert_eq!(u(&seen, "/throttled_requests"), 1);
-    assert_eq!(u(r, "/requests/arrived"), 4);
+    assert_eq!(u(&seen, "/throttled_requests"), 2);
+    assert_eq!(u(r, "/requests/arrived"), 5);
     assert_eq!(u(r, "/requests/succeeded"), u(&seen, "/succeeded"));
-    assert_eq!(u(r, "/requests/failed"), 2);
-    assert_eq!(u(r, "/requests/failed_by/throttled"), 2);
-    assert_eq!(u(r, "/attempts/throttled"), 2);
+    assert_eq!(u(r, "/requests/failed"), 3);
+    assert_eq!(u(r, "/requests/failed_by/throttled"), 3);
+    assert_eq!(u(r, "/attempts/throttled"), 3);
     assert_eq!(u(r, "/attempts/throttled_by/tokens_per_minute"), 1);
-    assert_eq!(u(r, "/attempts/throttled_by/requests_per_minute"), 1);
+    assert_eq!(u(r, "/attempts/throttled_by/requests_per_minute"), 2);
     // Two successes of I = 100, A = 10: 150 quota tokens each.
     assert_eq!(u(r, "/tokens/quota_consumed"), 300);
     // Reserved: 100 + 2000 and 100 + 100.
@@ -211,7 +211,7 @@ fn a_throttle_reaches_a_client_without_retries_as_throttling_exception() {
     // Ctrl-C: exit 0 with the final report.
     let (status, fin) = s.stop("-INT");
     assert!(status.success(), "{status}");
-    assert_eq!(u(&fin, "/attempts/throttled"), 2);
+    assert_eq!(u(&fin, "/attempts/throttled"), 3);
 }
 
 #[test]

@@ -194,6 +194,17 @@ def throttle():
     except c.exceptions.ThrottlingException as e:
         check(e.response["Error"]["Message"] == TOO_MANY_REQUESTS, e.response)
         out["throttled_requests"] += 1
+    # A streaming call is refused the same way, before its stream starts.
+    try:
+        c.converse_stream(
+            modelId=MODEL_ID,
+            messages=[{"role": "user", "content": [{"text": "hello"}]}],
+            inferenceConfig={"maxTokens": 100},
+        )
+        raise AssertionError("expected a throttle")
+    except c.exceptions.ThrottlingException as e:
+        check(e.response["Error"]["Message"] == TOO_MANY_REQUESTS, e.response)
+        out["throttled_requests"] += 1
     return out
 
 
