@@ -215,6 +215,29 @@ fn a_throttle_reaches_a_client_without_retries_as_throttling_exception() {
 }
 
 #[test]
+fn faults_reach_a_client_as_service_unavailable_and_release_their_reservation() {
+    let Some(py) = python() else { return };
+    // Each call reserves 10 + 100; 20 of them would not fit in 1,000 if 503s kept theirs.
+    let s = Served::start(
+        &scenario(
+            "tokens_per_minute = 1000",
+            &format!("{FAST}\nerror_rate = 0.9"),
+        ),
+        &[],
+    );
+    let seen = s.client(&py, "faults");
+    let r = &seen["report"];
+    let unavailable = u(&seen, "/unavailable");
+    assert_eq!(u(r, "/requests/arrived"), 20);
+    assert_eq!(u(r, "/attempts/server_errors"), unavailable);
+    assert_eq!(u(r, "/requests/failed_by/server_error"), unavailable);
+    assert_eq!(u(r, "/requests/succeeded"), u(&seen, "/succeeded"));
+    assert_eq!(u(r, "/attempts/throttled"), 0);
+    // Only the successes consumed quota: 10 + 5 × 5 each.
+    assert_eq!(u(r, "/tokens/quota_consumed"), 35 * u(&seen, "/succeeded"));
+}
+
+#[test]
 fn standard_retries_from_16_threads_are_counted_as_the_clients_saw_them() {
     let Some(py) = python() else { return };
     // 16 calls of 1,200 reserved quota tokens fit in a minute; a minute lasts 2 s.
