@@ -196,14 +196,14 @@ fn a_throttle_reaches_a_client_without_retries_as_throttling_exception() {
     let seen = s.client(&py, "throttle");
     let r = &seen["report"];
     assert_eq!(u(&seen, "/throttled_tokens"), 1);
-    assert_eq!(u(&seen, "/throttled_requests"), 1);
-    assert_eq!(u(r, "/requests/arrived"), 4);
+    assert_eq!(u(&seen, "/throttled_requests"), 2);
+    assert_eq!(u(r, "/requests/arrived"), 5);
     assert_eq!(u(r, "/requests/succeeded"), u(&seen, "/succeeded"));
-    assert_eq!(u(r, "/requests/failed"), 2);
-    assert_eq!(u(r, "/requests/failed_by/throttled"), 2);
-    assert_eq!(u(r, "/attempts/throttled"), 2);
+    assert_eq!(u(r, "/requests/failed"), 3);
+    assert_eq!(u(r, "/requests/failed_by/throttled"), 3);
+    assert_eq!(u(r, "/attempts/throttled"), 3);
     assert_eq!(u(r, "/attempts/throttled_by/tokens_per_minute"), 1);
-    assert_eq!(u(r, "/attempts/throttled_by/requests_per_minute"), 1);
+    assert_eq!(u(r, "/attempts/throttled_by/requests_per_minute"), 2);
     // Two successes of I = 100, A = 10: 150 quota tokens each.
     assert_eq!(u(r, "/tokens/quota_consumed"), 300);
     // Reserved: 100 + 2000 and 100 + 100.
@@ -211,7 +211,30 @@ fn a_throttle_reaches_a_client_without_retries_as_throttling_exception() {
     // Ctrl-C: exit 0 with the final report.
     let (status, fin) = s.stop("-INT");
     assert!(status.success(), "{status}");
-    assert_eq!(u(&fin, "/attempts/throttled"), 2);
+    assert_eq!(u(&fin, "/attempts/throttled"), 3);
+}
+
+#[test]
+fn faults_reach_a_client_as_service_unavailable_and_release_their_reservation() {
+    let Some(py) = python() else { return };
+    // Each call reserves 10 + 100; 20 of them would not fit in 1,000 if 503s kept theirs.
+    let s = Served::start(
+        &scenario(
+            "tokens_per_minute = 1000",
+            &format!("{FAST}\nerror_rate = 0.9"),
+        ),
+        &[],
+    );
+    let seen = s.client(&py, "faults");
+    let r = &seen["report"];
+    let unavailable = u(&seen, "/unavailable");
+    assert_eq!(u(r, "/requests/arrived"), 20);
+    assert_eq!(u(r, "/attempts/server_errors"), unavailable);
+    assert_eq!(u(r, "/requests/failed_by/server_error"), unavailable);
+    assert_eq!(u(r, "/requests/succeeded"), u(&seen, "/succeeded"));
+    assert_eq!(u(r, "/attempts/throttled"), 0);
+    // Only the successes consumed quota: 10 + 5 × 5 each.
+    assert_eq!(u(r, "/tokens/quota_consumed"), 35 * u(&seen, "/succeeded"));
 }
 
 #[test]
@@ -278,6 +301,7 @@ fn serve_refuses_bad_arguments_with_exit_2() {
     for args in [
         vec!["--time-scale", "0"],
         vec!["--time-scale", "-3"],
+        vec!["--time-scale", "100000"],
         vec!["--listen", "not-an-address"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_quotasim"))

@@ -85,10 +85,11 @@ impl Shared {
 impl Server {
     /// Binds `options.listen` and starts serving on a background runtime.
     pub fn start(config: Config, options: Options) -> Result<Server, crate::Error> {
-        if !(options.time_scale.is_finite() && options.time_scale > 0.0) {
+        let scale = options.time_scale;
+        if !(scale.is_finite() && scale > 0.0 && scale <= super::MAX_TIME_SCALE) {
             return Err(crate::Error::Usage(format!(
-                "--time-scale must be a number greater than 0, got {}",
-                options.time_scale
+                "--time-scale must be greater than 0 and at most {} (a simulated day in 8.64 s), got {scale}",
+                super::MAX_TIME_SCALE
             )));
         }
         let io_err = |context: String| move |source| crate::Error::Io { context, source };

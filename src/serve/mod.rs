@@ -30,6 +30,10 @@ use crate::workload::RequestClass;
 /// Where the emulator listens unless `--listen` says otherwise (loopback only).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8765";
 
+/// The fastest clock allowed: the report's timeline keeps one row per simulated minute, so
+/// this bounds its growth to 10,000 rows per wall-clock minute.
+pub const MAX_TIME_SCALE: f64 = 10_000.0;
+
 /// Protections against slow, oversized or too many clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -188,6 +192,24 @@ mod tests {
         let parsed: SocketAddr = DEFAULT_LISTEN.parse().unwrap();
         assert_eq!(parsed, Options::default().listen);
         assert!(parsed.ip().is_loopback());
+    }
+
+    #[test]
+    fn the_time_scale_is_bounded() {
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, MAX_TIME_SCALE * 1.5] {
+            let options = Options {
+                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                time_scale: bad,
+                ..Options::default()
+            };
+            let config = Config {
+                name: "t".into(),
+                seed: 0,
+                pools: Vec::new(),
+                classes: Vec::new(),
+            };
+            assert!(Server::start(config, options).is_err(), "{bad}");
+        }
     }
 
     #[test]

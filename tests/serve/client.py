@@ -194,6 +194,34 @@ def throttle():
     except c.exceptions.ThrottlingException as e:
         check(e.response["Error"]["Message"] == TOO_MANY_REQUESTS, e.response)
         out["throttled_requests"] += 1
+    # A streaming call is refused the same way, before its stream starts.
+    try:
+        c.converse_stream(
+            modelId=MODEL_ID,
+            messages=[{"role": "user", "content": [{"text": "hello"}]}],
+            inferenceConfig={"maxTokens": 100},
+        )
+        raise AssertionError("expected a throttle")
+    except c.exceptions.ThrottlingException as e:
+        check(e.response["Error"]["Message"] == TOO_MANY_REQUESTS, e.response)
+        out["throttled_requests"] += 1
+    return out
+
+
+def faults():
+    """Retries off, error_rate 0.9: 503s reach the caller as ServiceUnavailableException."""
+    c = client(headers={"x-quotasim-input-tokens": 10, "x-quotasim-output-tokens": 5})
+    out = {"calls": 0, "succeeded": 0, "unavailable": 0}
+    for _ in range(20):
+        out["calls"] += 1
+        try:
+            converse(c, max_tokens=100)
+            out["succeeded"] += 1
+        except c.exceptions.ServiceUnavailableException as e:
+            check(e.response["ResponseMetadata"]["HTTPStatusCode"] == 503, e.response)
+            check(e.response["Error"]["Code"] == "ServiceUnavailableException", e.response)
+            out["unavailable"] += 1
+    check(out["unavailable"] > 0, out)
     return out
 
 
@@ -335,7 +363,7 @@ def report():
 
 
 if __name__ == "__main__":
-    result = {"operations": operations, "throttle": throttle, "retries": retries,
-              "malformed": malformed}[SCENARIO]()
+    result = {"operations": operations, "throttle": throttle, "faults": faults,
+              "retries": retries, "malformed": malformed}[SCENARIO]()
     result["report"] = report()
     print(json.dumps(result))
