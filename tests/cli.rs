@@ -518,3 +518,41 @@ fn help_states_each_default_once() {
     let help = String::from_utf8(out).unwrap();
     assert_eq!(help.matches("default").count(), 2, "{help}"); // --format and --plot-metric
 }
+
+/// A CSV trace follows RFC 4180: a quoted field may hold a comma; an unterminated quote is
+/// an error at its line and column.
+#[test]
+fn csv_traces_accept_quoted_commas_and_refuse_unterminated_quotes() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("t.csv");
+    std::fs::write(
+        &good,
+        "timestamp,input_tokens,output_tokens,class\n\
+         0,100,50,\"chat, long\"\n1,120,60,\"chat, long\"\n2,90,40,short\n",
+    )
+    .unwrap();
+    let out = qs()
+        .arg("fit")
+        .arg(&good)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("[requests.\"chat, long\"]"), "{text}");
+    assert!(text.contains("weight = 0.6667  # 2 records"), "{text}");
+    let bad = dir.path().join("u.csv");
+    std::fs::write(
+        &bad,
+        "timestamp,input_tokens,output_tokens,class\n0,100,50,\"chat, long\n",
+    )
+    .unwrap();
+    qs().arg("fit")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "u.csv:2:10: unterminated quoted field",
+        ));
+}
