@@ -15,11 +15,14 @@ use std::fmt::Write as _;
 /// An axis title and its unit, rendered as `label (unit)`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Axis {
+    /// What the axis shows.
     pub label: String,
+    /// Its unit (may be empty).
     pub unit: String,
 }
 
 impl Axis {
+    /// An axis.
     pub fn new(label: impl Into<String>, unit: impl Into<String>) -> Axis {
         Axis {
             label: label.into(),
@@ -63,7 +66,9 @@ pub struct Ticks {
     pub lo: f64,
     /// Axis end (a multiple of `step`, at or above the data maximum).
     pub hi: f64,
+    /// Distance between ticks.
     pub step: f64,
+    /// Tick values, ascending.
     pub values: Vec<f64>,
 }
 

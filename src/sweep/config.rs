@@ -24,9 +24,13 @@ const KEYS: [&str; 4] = ["vary", "replications", "objective", "constraints"];
 /// The `[sweep]` table, parsed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SweepTable {
+    /// `vary`: the axes, in order.
     pub vary: Vec<Vary>,
+    /// `replications`.
     pub replications: Option<usize>,
+    /// `objective`.
     pub objective: Option<Objective>,
+    /// `constraints`.
     pub constraints: Vec<Constraint>,
 }
 

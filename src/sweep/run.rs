@@ -73,12 +73,19 @@ pub fn replication_seed(seed: u64, r: u64) -> u64 {
 /// A validated sweep, ready to run: every selected point's scenario is loaded.
 #[derive(Debug, Clone)]
 pub struct SweepPlan {
+    /// The scenario file.
     pub path: PathBuf,
+    /// The points.
     pub grid: Grid,
+    /// The `--set` texts.
     pub set: Vec<String>,
+    /// Simulations per point.
     pub replications: usize,
+    /// The shard run, if any.
     pub shard: Option<Shard>,
+    /// What the recommendation optimises.
     pub objective: Option<Objective>,
+    /// What every recommended point must satisfy.
     pub constraints: Vec<Constraint>,
     /// `(point index, its scenario)` for every point of the shard, in index order.
     pub points: Vec<(usize, Scenario)>,
@@ -166,14 +173,19 @@ pub struct SweepReport {
     pub scenario: String,
     /// Scenario seed (of the first point); replication 0's seed.
     pub seed: u64,
+    /// Simulations per point.
     pub replications: usize,
+    /// The varied keys, first outermost.
     pub axes: Vec<Vary>,
     /// The `--set` texts.
     pub set: Vec<String>,
     /// Points in the whole grid.
     pub points_total: usize,
+    /// The shard run, if any.
     pub shard: Option<Shard>,
+    /// What the recommendation optimised.
     pub objective: Option<Objective>,
+    /// What every recommended point had to satisfy.
     pub constraints: Vec<Constraint>,
     /// Results, in index order.
     pub points: Vec<PointResult>,

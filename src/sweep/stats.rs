@@ -11,6 +11,7 @@ pub struct Summary {
     pub n: usize,
     /// Number of non-finite values (NaN, ±inf) that were ignored.
     pub skipped: usize,
+    /// Mean of the values.
     pub mean: f64,
     /// Sample standard deviation (divisor n − 1); `None` when n = 1.
     pub sd: Option<f64>,
