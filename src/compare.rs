@@ -648,6 +648,24 @@ mod tests {
     }
 
     #[test]
+    fn directions_come_from_the_registry_not_from_words_in_the_path() {
+        let c = compare(
+            &json!({"cost": {"usd": 1.0, "usd_per_hour": 2.0}, "pools": {"east": {"requests": {"succeeded": 10}}}, "my_failed_total": 1}),
+            &json!({"cost": {"usd": 2.0, "usd_per_hour": 1.0}, "pools": {"east": {"requests": {"succeeded": 5}}}, "my_failed_total": 9}),
+            Tolerance::Relative(0.05),
+        )
+        .unwrap();
+        assert_eq!(find(&c, "cost.usd").status, Status::Regressed);
+        assert_eq!(find(&c, "cost.usd_per_hour").status, Status::Improved);
+        assert_eq!(
+            find(&c, "pools.east.requests.succeeded").status,
+            Status::Regressed
+        );
+        // an unregistered path is informational, whatever words it contains
+        assert_eq!(find(&c, "my_failed_total").status, Status::Informational);
+    }
+
+    #[test]
     fn missing_and_new_metrics() {
         let c = compare(
             &json!({"a": 1, "latency_ms": {"e2e": {"p99": 5}}, "tokens": 3}),
