@@ -238,12 +238,14 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         )
         .into());
     }
-    let grid = Grid::new(axes).map_err(|e| Error::Usage(format!("{origin}: {e}")))?;
+    let grid = Grid::new(axes).map_err(|e| Error::from(Diagnostic::flag(origin, e.to_string())))?;
     let replications = opts.replications.or(table.replications).unwrap_or(1);
     if !(1..=MAX_REPLICATIONS).contains(&replications) {
-        return Err(Error::Usage(format!(
-            "--replications {replications}: expected an integer from 1 to {MAX_REPLICATIONS}"
-        )));
+        return Err(Diagnostic::flag(
+            format!("--replications {replications}"),
+            format!("expected an integer from 1 to {MAX_REPLICATIONS}"),
+        )
+        .into());
     }
     let objective = opts.objective.clone().or(table.objective);
     let constraints = if opts.constraints.is_empty() {
@@ -321,9 +323,9 @@ fn validate_metrics(
     let template = nest(METRICS.iter().map(|m| (m.path, serde_json::json!(0))));
     for c in constraints {
         c.evaluate(&template).map_err(|e| {
-            Error::Usage(format!(
-                "--constraint: {e}; the sweep metrics are {}",
-                metric_list()
+            Error::from(Diagnostic::flag(
+                "--constraint",
+                format!("{e}; the sweep metrics are {}", metric_list()),
             ))
         })?;
     }
@@ -333,11 +335,15 @@ fn validate_metrics(
         let hint = nearest(&o.metric, METRICS.iter().map(|m| m.path))
             .map(|n| format!("; did you mean {n}?"))
             .unwrap_or_default();
-        return Err(Error::Usage(format!(
-            "--objective {o}: unknown metric `{}`{hint}; the sweep metrics are {}",
-            o.metric,
-            metric_list()
-        )));
+        return Err(Diagnostic::flag(
+            format!("--objective {o}"),
+            format!(
+                "unknown metric `{}`{hint}; the sweep metrics are {}",
+                o.metric,
+                metric_list()
+            ),
+        )
+        .into());
     }
     Ok(())
 }
