@@ -317,6 +317,13 @@ fn locate(text: &str, path: &[&str], at_key: bool) -> Option<usize> {
     found
 }
 
+/// 1-based (line, column) of the value at a dotted key path (`sweep.vary[1]`) of a TOML
+/// document, for a table read beside the scenario (the `[sweep]` table).
+pub(crate) fn locate_value(text: &str, path: &str) -> Option<(usize, usize)> {
+    let segs: Vec<&str> = path.split('.').collect();
+    locate(text, &segs, false).map(|off| line_col(text, off))
+}
+
 /// 1-based (line, column) of a byte offset; the column counts characters.
 pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());

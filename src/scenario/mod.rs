@@ -19,6 +19,7 @@ use crate::workload::{Arrivals, RequestClass};
 pub use crate::duration;
 use crate::duration::{ser_duration, ser_opt_duration};
 pub use load::Override;
+pub(crate) use load::locate_value;
 
 /// A fully resolved, validated scenario.
 #[derive(Debug, Clone, PartialEq, Serialize)]

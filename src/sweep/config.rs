@@ -24,9 +24,13 @@ const KEYS: [&str; 4] = ["vary", "replications", "objective", "constraints"];
 /// The `[sweep]` table, parsed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SweepTable {
+    /// `vary`: the axes, in order.
     pub vary: Vec<Vary>,
+    /// `replications`.
     pub replications: Option<usize>,
+    /// `objective`.
     pub objective: Option<Objective>,
+    /// `constraints`.
     pub constraints: Vec<Constraint>,
 }
 
@@ -34,17 +38,26 @@ pub struct SweepTable {
 /// A file that cannot be read or is not TOML gets the scenario loader's diagnostic.
 pub fn read_sweep_table(path: &Path) -> Result<Option<SweepTable>, Error> {
     let file = path.display().to_string();
-    let parsed = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| toml::from_str::<toml::Table>(t.trim_start_matches('\u{feff}')).ok());
-    let Some(mut table) = parsed else {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = text.trim_start_matches('\u{feff}');
+    let Some(mut table) = toml::from_str::<toml::Table>(text).ok() else {
         // Let the loader produce its positioned message.
         crate::Scenario::from_path(path, &[])?;
         return Err(Diagnostic::new(&file, "cannot read the scenario as TOML").into());
     };
     match table.remove("sweep") {
         None => Ok(None),
-        Some(v) => parse_sweep_table(&v, &file).map(Some),
+        Some(v) => parse_sweep_table(&v, &file).map(Some).map_err(|e| match e {
+            // Point at the offending value, as the scenario loader does.
+            Error::Invalid(mut d) if d.location.is_none() => {
+                d.location = d
+                    .key_path
+                    .as_deref()
+                    .and_then(|p| crate::scenario::locate_value(text, p));
+                Error::Invalid(d)
+            }
+            other => other,
+        }),
     }
 }
 

@@ -73,12 +73,19 @@ pub fn replication_seed(seed: u64, r: u64) -> u64 {
 /// A validated sweep, ready to run: every selected point's scenario is loaded.
 #[derive(Debug, Clone)]
 pub struct SweepPlan {
+    /// The scenario file.
     pub path: PathBuf,
+    /// The points.
     pub grid: Grid,
+    /// The `--set` texts.
     pub set: Vec<String>,
+    /// Simulations per point.
     pub replications: usize,
+    /// The shard run, if any.
     pub shard: Option<Shard>,
+    /// What the recommendation optimises.
     pub objective: Option<Objective>,
+    /// What every recommended point must satisfy.
     pub constraints: Vec<Constraint>,
     /// `(point index, its scenario)` for every point of the shard, in index order.
     pub points: Vec<(usize, Scenario)>,
@@ -166,14 +173,19 @@ pub struct SweepReport {
     pub scenario: String,
     /// Scenario seed (of the first point); replication 0's seed.
     pub seed: u64,
+    /// Simulations per point.
     pub replications: usize,
+    /// The varied keys, first outermost.
     pub axes: Vec<Vary>,
     /// The `--set` texts.
     pub set: Vec<String>,
     /// Points in the whole grid.
     pub points_total: usize,
+    /// The shard run, if any.
     pub shard: Option<Shard>,
+    /// What the recommendation optimised.
     pub objective: Option<Objective>,
+    /// What every recommended point had to satisfy.
     pub constraints: Vec<Constraint>,
     /// Results, in index order.
     pub points: Vec<PointResult>,
@@ -226,12 +238,14 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         )
         .into());
     }
-    let grid = Grid::new(axes).map_err(|e| Error::Usage(format!("{origin}: {e}")))?;
+    let grid = Grid::new(axes).map_err(|e| Error::from(Diagnostic::flag(origin, e.to_string())))?;
     let replications = opts.replications.or(table.replications).unwrap_or(1);
     if !(1..=MAX_REPLICATIONS).contains(&replications) {
-        return Err(Error::Usage(format!(
-            "--replications {replications}: expected an integer from 1 to {MAX_REPLICATIONS}"
-        )));
+        return Err(Diagnostic::flag(
+            format!("--replications {replications}"),
+            format!("expected an integer from 1 to {MAX_REPLICATIONS}"),
+        )
+        .into());
     }
     let objective = opts.objective.clone().or(table.objective);
     let constraints = if opts.constraints.is_empty() {
@@ -309,9 +323,9 @@ fn validate_metrics(
     let template = nest(METRICS.iter().map(|m| (m.path, serde_json::json!(0))));
     for c in constraints {
         c.evaluate(&template).map_err(|e| {
-            Error::Usage(format!(
-                "--constraint: {e}; the sweep metrics are {}",
-                metric_list()
+            Error::from(Diagnostic::flag(
+                "--constraint",
+                format!("{e}; the sweep metrics are {}", metric_list()),
             ))
         })?;
     }
@@ -321,11 +335,15 @@ fn validate_metrics(
         let hint = nearest(&o.metric, METRICS.iter().map(|m| m.path))
             .map(|n| format!("; did you mean {n}?"))
             .unwrap_or_default();
-        return Err(Error::Usage(format!(
-            "--objective {o}: unknown metric `{}`{hint}; the sweep metrics are {}",
-            o.metric,
-            metric_list()
-        )));
+        return Err(Diagnostic::flag(
+            format!("--objective {o}"),
+            format!(
+                "unknown metric `{}`{hint}; the sweep metrics are {}",
+                o.metric,
+                metric_list()
+            ),
+        )
+        .into());
     }
     Ok(())
 }
