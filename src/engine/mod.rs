@@ -14,6 +14,7 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use crate::client::adaptive::sleep_us;
+use crate::client::retry::Failure;
 use crate::client::{AdaptiveLimiter, Pacer, RetryState};
 use crate::guard::{Limits, StopReason, Stopped};
 use crate::metrics::{FailCause, Metrics, Success};
@@ -774,9 +775,14 @@ impl<'a> Sim<'a> {
         let Some(r) = self.requests.get_mut(id as usize) else {
             return;
         };
+        let failure = if cause == FailCause::Throttled {
+            Failure::Throttle
+        } else {
+            Failure::Transient
+        };
         match self
             .retry
-            .on_failure(r.attempts, r.prev_sleep, &mut self.rng_retries)
+            .on_failure(r.attempts, r.prev_sleep, failure, &mut self.rng_retries)
         {
             Some((sleep, cost)) => {
                 r.prev_sleep = sleep;
