@@ -143,7 +143,8 @@ fn anthropic_cache_reads_are_free_for_input() {
 fn openai_charges_max_of_max_tokens_and_prompt_without_refund() {
     // Estimate = max(max_tokens 1200, prompt 1000 + cache 500) = 1500, never refunded.
     // TPM 10000 fits 6 per minute (9000); the 7th finds RPM 6 full (RPM is checked first),
-    // the rest too: per minute 6 admitted, 4 throttled by requests_per_minute.
+    // the rest too: per minute 6 admitted, 4 throttled by requests_per_minute. (Refused
+    // attempts also count here, but the RPM limit is already full when they arrive.)
     let r = run(
         "provider = \"openai\"\ntokens_per_minute = 10000\nrequests_per_minute = 6",
         "",
@@ -152,14 +153,74 @@ fn openai_charges_max_of_max_tokens_and_prompt_without_refund() {
     assert_eq!(r.requests.succeeded, 12);
     assert_eq!(r.attempts.throttled_by.requests_per_minute, 8);
     assert_eq!(r.timeline[0].quota_charged, 9000);
-    // With RPM 7, the 7th fits RPM but 9000 + 1500 > 10000: a token throttle.
+}
+
+const OPENAI_RPM7: &str = "[requests.a]\ninput_tokens = 1000\ncache_read_tokens = 500\noutput_tokens = 300\nmax_tokens = 1200";
+
+#[test]
+fn openai_throttled_attempts_count_toward_the_limits() {
+    // RPM 7, TPM 10000, estimate 1500, arrivals every 6 s. Per minute: attempts 1–6 are
+    // admitted (RPM 6, TPM 9000). The 7th fits RPM (7) but not TPM (10500 > 10000): a token
+    // throttle, and it still counts: RPM 7, TPM 10500. The 8th then finds RPM full
+    // (8 > 7), and so do the 9th and 10th. Two minutes: 12 succeed, 2 token throttles,
+    // 6 request throttles. Part I's reading (refusals count nowhere) gives 8 token
+    // throttles and no request throttle, so it fails this test.
     let r = run(
         "provider = \"openai\"\ntokens_per_minute = 10000\nrequests_per_minute = 7",
         "",
-        "[requests.a]\ninput_tokens = 1000\ncache_read_tokens = 500\noutput_tokens = 300\nmax_tokens = 1200",
+        OPENAI_RPM7,
+    );
+    assert_eq!(r.requests.succeeded, 12);
+    assert_eq!(r.attempts.throttled_by.tokens_per_minute, 2);
+    assert_eq!(r.attempts.throttled_by.requests_per_minute, 6);
+}
+
+#[test]
+fn openai_count_rejected_false_keeps_the_old_reading() {
+    // The 7th to 10th attempts of each minute all fit RPM 7 but not TPM: 8 token throttles.
+    let r = run(
+        "provider = \"openai\"\ntokens_per_minute = 10000\nrequests_per_minute = 7\ncount_rejected = false",
+        "",
+        OPENAI_RPM7,
     );
     assert_eq!(r.requests.succeeded, 12);
     assert_eq!(r.attempts.throttled_by.tokens_per_minute, 8);
+    assert_eq!(r.attempts.throttled_by.requests_per_minute, 0);
+    // Per limit: the same two limits written out, refusals counting nowhere.
+    let r = run(
+        r#"[[quota.limits]]
+name = "requests_per_minute"
+counts = "requests"
+per = "1m"
+limit = 7
+[[quota.limits]]
+name = "tokens_per_minute"
+counts = "estimated-tokens"
+per = "1m"
+limit = 10000
+count_rejected = false"#,
+        "",
+        OPENAI_RPM7,
+    );
+    assert_eq!(r.attempts.throttled_by.tokens_per_minute, 8);
+    // And counting them on the requests limit only gives the default's numbers.
+    let r = run(
+        r#"[[quota.limits]]
+name = "requests_per_minute"
+counts = "requests"
+per = "1m"
+limit = 7
+count_rejected = true
+[[quota.limits]]
+name = "tokens_per_minute"
+counts = "estimated-tokens"
+per = "1m"
+limit = 10000"#,
+        "",
+        OPENAI_RPM7,
+    );
+    assert_eq!(r.attempts.throttled_by.tokens_per_minute, 2);
+    assert_eq!(r.attempts.throttled_by.requests_per_minute, 6);
 }
 
 #[test]
@@ -174,6 +235,7 @@ duration = "1m"
 [quota]
 provider = "azure-openai"
 tokens_per_minute = 6000
+count_rejected = false
 [client]
 retry = "none"
 [arrivals]
@@ -201,6 +263,64 @@ max_tokens = 50
         r.timeline[0].quota_charged, 3600,
         "prompt + max_tokens, no refund"
     );
+}
+
+const AZURE_120: &str = r#"
+[client]
+retry = "none"
+[arrivals]
+process = "constant"
+rate_per_minute = 120
+[requests.a]
+input_tokens = 50
+output_tokens = 10
+max_tokens = 50
+"#;
+
+#[test]
+fn azure_openai_throttled_attempts_lock_a_busy_client_out() {
+    // As above (6 requests per 10 s window, 20 arrivals per window, 100 tokens each), but
+    // refused attempts count toward both limits. Windows 1–3: 6 admitted and 14 refused,
+    // all 20 charging 100 tokens: TPM 2000, 4000, 6000. Windows 4–6: the first 6 attempts
+    // fit the 10 s request limit but TPM is full (6000 + 100 > 6000): token throttles that
+    // still count; the other 14 are request throttles. 18 succeed instead of Part I's 36.
+    let text = format!(
+        "duration = \"1m\"\n[quota]\nprovider = \"azure-openai\"\ntokens_per_minute = 6000\n{AZURE_120}"
+    );
+    let r = simulate(&Scenario::from_toml_str(&text, "t.toml").unwrap());
+    assert_eq!(r.requests.arrived, 120);
+    assert_eq!(r.requests.succeeded, 18);
+    assert_eq!(
+        by_limit(&r),
+        vec![
+            ("requests_per_10s".to_string(), 84),
+            ("tokens_per_minute".to_string(), 18)
+        ]
+    );
+}
+
+#[test]
+fn azure_openai_requests_ratio_is_settable() {
+    // o3 / o4-mini: 1 RPM per 1,000 TPM. TPM 60000 → 60 RPM → 10 per 10 s window; 20
+    // arrivals per window (100 tokens each, 12000 per minute: TPM never binds): 10 admitted
+    // per window, 60 per minute. With the chat ratio (6) the request limit (60 per 10 s)
+    // would admit all 120.
+    let text = format!(
+        "duration = \"1m\"\n[quota]\nprovider = \"azure-openai\"\ntokens_per_minute = 60000\nrequests_per_1000_tpm = 1\ncount_rejected = false\n{AZURE_120}"
+    );
+    let r = simulate(&Scenario::from_toml_str(&text, "t.toml").unwrap());
+    assert_eq!(r.requests.succeeded, 60);
+    let text = format!(
+        "duration = \"1m\"\n[quota]\nprovider = \"azure-openai\"\ntokens_per_minute = 60000\ncount_rejected = false\n{AZURE_120}"
+    );
+    let r = simulate(&Scenario::from_toml_str(&text, "t.toml").unwrap());
+    assert_eq!(r.requests.succeeded, 120);
+    // The ratio is Azure's only.
+    let bad = Scenario::from_toml_str(
+        "duration = \"1m\"\n[quota]\nprovider = \"openai\"\ntokens_per_minute = 1000\nrequests_per_1000_tpm = 1\n[arrivals]\nprocess = \"constant\"\nrate_per_minute = 1\n[requests.a]\ninput_tokens = 1\noutput_tokens = 1",
+        "t.toml",
+    );
+    assert!(bad.is_err());
 }
 
 #[test]

@@ -126,6 +126,15 @@ pub struct LimitSpec {
     pub charge: Charge,
     /// What an `as-generated` limit requires at admission.
     pub admit: AdmitCheck,
+    /// Whether a refused (throttled) attempt still counts toward this limit: charged what
+    /// admission would have charged, never given back (OpenAI and Azure OpenAI document
+    /// that unsuccessful requests count toward the per-minute limits).
+    #[serde(skip_serializing_if = "is_false")]
+    pub count_rejected: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl LimitSpec {
@@ -169,6 +178,8 @@ struct Limit {
     admit: AdmitCheck,
     /// Whether output is charged progressively (as-generated, or reserve under streaming).
     progressive: bool,
+    /// Whether a refused attempt is charged too.
+    count_rejected: bool,
     limiter: Limiter,
 }
 
@@ -223,6 +234,7 @@ impl Quota {
                     admit: s.admit,
                     progressive: grows
                         && (s.charge == Charge::AsGenerated || settle == Settle::Streaming),
+                    count_rejected: s.count_rejected,
                     limiter: Limiter::new(s.limiter, s.limit, s.per_us),
                 }
             })
@@ -383,16 +395,28 @@ impl Quota {
             .map_or(0, |l| self.rates().charged(l, fp, 0))
     }
 
-    /// Checks every limit in order; if all admit, charges them. Nothing is charged on
-    /// refusal, which returns the index of the first refusing limit.
+    /// Checks every limit in order; if all admit, charges them. On refusal, which returns
+    /// the index of the first refusing limit, only the `count_rejected` limits are charged
+    /// (what admission would have charged them, for good).
     #[inline]
     pub fn try_admit(&mut self, now: u64, fp: &Footprint) -> Result<Admission, usize> {
         let r = self.rates();
+        let mut refused = None;
         for (i, l) in self.limits.iter_mut().enumerate() {
             let need = r.need(l, fp);
             if !l.limiter.admits(now, need) {
-                return Err(i);
+                refused = Some(i);
+                break;
             }
+        }
+        if let Some(i) = refused {
+            for l in self.limits.iter_mut().filter(|l| l.count_rejected) {
+                let amount = r.charged(l, fp, 0);
+                // `admits` brings the window or bucket up to `now` before the charge.
+                let _ = l.limiter.admits(now, 0);
+                l.limiter.charge(now, amount);
+            }
+            return Err(i);
         }
         let mut adm = Admission::default();
         for (l, t) in self.limits.iter_mut().zip(adm.tickets.iter_mut()) {
@@ -504,6 +528,7 @@ mod tests {
             limiter: LimiterKind::FixedWindow,
             charge: Charge::Reserve,
             admit: AdmitCheck::Available,
+            count_rejected: false,
         }];
         let b = Burndown {
             input: 1,

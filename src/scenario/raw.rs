@@ -132,6 +132,8 @@ pub(crate) struct RawQuota {
     pub settle: Option<Settle>,
     pub settle_interval: Option<RawDuration>,
     pub limits: Option<Vec<RawLimit>>,
+    pub count_rejected: Option<bool>,
+    pub requests_per_1000_tpm: Option<f64>,
 }
 
 /// One `[[quota.limits]]` table.
@@ -145,6 +147,7 @@ pub(crate) struct RawLimit {
     pub limiter: Option<LimiterKind>,
     pub charge: Option<Charge>,
     pub admit: Option<AdmitCheck>,
+    pub count_rejected: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]

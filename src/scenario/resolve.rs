@@ -285,6 +285,8 @@ fn resolve_quota(q: RawQuota) -> R<QuotaConfig> {
                 tokens_per_day,
                 input_tokens_per_minute,
                 output_tokens_per_minute,
+                count_rejected: q.count_rejected,
+                requests_per_1000_tpm: azure_ratio(&q, provider)?,
             },
         )
     } else {
@@ -346,6 +348,26 @@ fn provider_name(p: crate::quota::Provider) -> &'static str {
 
 /// Period names `per` accepts besides a duration.
 const PERIOD_NAMES: [&str; 4] = ["second", "minute", "hour", "day"];
+
+/// `quota.requests_per_1000_tpm`: Azure OpenAI's requests-per-minute ratio, a number > 0.
+fn azure_ratio(q: &RawQuota, provider: crate::quota::Provider) -> R<Option<f64>> {
+    let Some(v) = q.requests_per_1000_tpm else {
+        return Ok(None);
+    };
+    if provider != crate::quota::Provider::AzureOpenai {
+        return bad(
+            "quota.requests_per_1000_tpm",
+            "`requests_per_1000_tpm` applies to provider = \"azure-openai\" only",
+        );
+    }
+    if !(v.is_finite() && v > 0.0) {
+        return bad(
+            "quota.requests_per_1000_tpm",
+            format!("expected a number > 0 (requests per minute per 1,000 TPM), got {v}"),
+        );
+    }
+    Ok(Some(v))
+}
 
 fn resolve_limit(
     raw: RawLimit,
@@ -433,6 +455,7 @@ fn resolve_limit(
         limiter: raw.limiter.unwrap_or(default_limiter),
         charge,
         admit: raw.admit.unwrap_or(AdmitCheck::Available),
+        count_rejected: raw.count_rejected.unwrap_or(false),
     })
 }
 
