@@ -76,14 +76,16 @@ max_tokens = 1000
 }
 
 #[test]
-fn bedrock_mantle_checks_max_tokens_and_counts_output_as_generated() {
-    // Input limit 5000 (1000 per request: 5 fit). Output limit 1000, charged as generated
-    // (300 per request, all generated within 3 s of admission), and admission needs
-    // max_tokens 400 to fit: request k of a minute is admitted while 300·k + 400 ≤ 1000,
-    // i.e. k = 0..2. k = 3..9 are throttled by the output limit (input still fits).
-    // 2 minutes: 6 succeed, 14 throttled by output_tokens_per_minute.
+fn bedrock_mantle_reserves_input_plus_max_tokens_against_input_tokens_per_minute() {
+    // AWS, "Quotas for the bedrock-mantle endpoint": input + max_tokens is checked against
+    // input tokens per minute; the unused part comes back at completion. Input 1000,
+    // max_tokens 400, output 300 (done 3 s after admission, before the next arrival):
+    // reserve 1400, settle to 1300. Request k of a minute is admitted while
+    // 1300·k + 1400 ≤ 5000, i.e. k = 0..2; k = 3..9 are throttled by the input limit.
+    // 2 minutes: 6 succeed, 14 throttled. (Counting only the input, 1000 each, as before,
+    // 5 per minute would fit: 10 succeed.) Output tokens per minute never refuse.
     let r = run(
-        "provider = \"bedrock-mantle\"\ntokens_per_minute = 5000\noutput_tokens_per_minute = 1000",
+        "provider = \"bedrock-mantle\"\ntokens_per_minute = 5000\noutput_tokens_per_minute = 100000",
         "",
         "[requests.a]\ninput_tokens = 1000\noutput_tokens = 300\nmax_tokens = 400",
     );
@@ -92,13 +94,43 @@ fn bedrock_mantle_checks_max_tokens_and_counts_output_as_generated() {
     assert_eq!(
         by_limit(&r),
         vec![
-            ("input_tokens_per_minute".to_string(), 0),
-            ("output_tokens_per_minute".to_string(), 14)
+            ("input_tokens_per_minute".to_string(), 14),
+            ("output_tokens_per_minute".to_string(), 0)
         ]
     );
-    assert_eq!(r.attempts.throttled_by.tokens_per_minute, 14);
-    // The timeline follows the input limit (the first per-minute token limit).
-    assert_eq!(r.timeline[0].quota_charged, 3000);
+    assert_eq!(r.requests.truncated_by_output_budget, Some(0));
+    // The timeline follows the input limit: 3 × 1300 per minute.
+    assert_eq!(r.timeline[0].quota_charged, 3900);
+}
+
+#[test]
+fn bedrock_mantle_cuts_responses_off_when_output_tokens_per_minute_run_out() {
+    // Output tokens per minute 1000, charged as generated and checked at every 1 s
+    // settlement tick; 300 output tokens at 100/s (ticks at +1 s and +2 s, the last 100 at
+    // completion, +3 s). Requests 0–2 of a minute generate 300 each (900). Request 3 gets
+    // 100 at +1 s (1000 used), finds nothing left at +2 s and is cut off there with 100
+    // tokens; requests 4–9 are cut off at their first tick with 0. Nothing is throttled.
+    // 2 minutes: 20 succeed, 14 truncated by the output budget, 2000 output tokens.
+    // (Checking max_tokens against the output limit at admission, as before, throttles 14.)
+    let r = run(
+        "provider = \"bedrock-mantle\"\ntokens_per_minute = 100000\noutput_tokens_per_minute = 1000",
+        "",
+        "[requests.a]\ninput_tokens = 1000\noutput_tokens = 300\nmax_tokens = 400",
+    );
+    assert_eq!(r.requests.succeeded, 20);
+    assert_eq!(r.attempts.throttled, 0);
+    assert_eq!(r.requests.truncated, 14);
+    assert_eq!(r.requests.truncated_by_output_budget, Some(14));
+    assert_eq!(r.tokens.output, 2000);
+    // A bedrock scenario has no output budget: no such key in its report.
+    let b = run(
+        "tokens_per_minute = 100000",
+        "",
+        "[requests.a]\ninput_tokens = 1000\noutput_tokens = 300\nmax_tokens = 400",
+    );
+    assert_eq!(b.requests.truncated_by_output_budget, None);
+    let json = serde_json::to_string(&b).unwrap();
+    assert!(!json.contains("truncated_by_output_budget"));
 }
 
 #[test]

@@ -94,6 +94,10 @@ pub enum AdmitCheck {
     /// The whole reservation (`max_tokens` for output) fits, although only the input part is
     /// charged.
     Reservation,
+    /// Never refuses at admission; when its budget runs out while output is generated, the
+    /// response is cut off there and counts as truncated (bedrock-mantle's output tokens per
+    /// minute). Checked at every settlement tick (`quota.settle_interval`).
+    Never,
 }
 
 /// When settlement happens (`quota.settle`).
@@ -365,6 +369,7 @@ impl Rates {
     fn need(&self, l: &Limit, fp: &Footprint) -> u64 {
         match (l.charge, l.admit) {
             (Charge::AsGenerated, AdmitCheck::Available) => 1,
+            (Charge::AsGenerated, AdmitCheck::Never) => 0,
             _ => self.reservation(l.counts, fp),
         }
     }
@@ -403,6 +408,9 @@ impl Quota {
         let r = self.rates();
         let mut refused = None;
         for (i, l) in self.limits.iter_mut().enumerate() {
+            if l.admit == AdmitCheck::Never && l.charge == Charge::AsGenerated {
+                continue;
+            }
             let need = r.need(l, fp);
             if !l.limiter.admits(now, need) {
                 refused = Some(i);
@@ -424,6 +432,45 @@ impl Quota {
             *t = l.limiter.charge(now, amount);
         }
         Ok(adm)
+    }
+
+    /// Whether some limit cuts responses off instead of refusing them
+    /// ([`AdmitCheck::Never`]).
+    pub fn cuts_off(&self) -> bool {
+        self.limits
+            .iter()
+            .any(|l| l.admit == AdmitCheck::Never && l.charge == Charge::AsGenerated)
+    }
+
+    /// How many of `want` more output tokens the cut-off limits still take at `now`
+    /// (`want` when there is none, or all of them fit).
+    pub fn output_room(&mut self, now: u64, want: u64) -> u64 {
+        let mut room = want;
+        for l in self.limits.iter_mut() {
+            if !(l.admit == AdmitCheck::Never && l.charge == Charge::AsGenerated) || room == 0 {
+                continue;
+            }
+            let per_token = match l.counts {
+                Counts::OutputTokens | Counts::Tokens => 1,
+                Counts::QuotaTokens => self.burndown.output.max(1),
+                _ => continue,
+            };
+            if l.limiter.admits(now, room.saturating_mul(per_token)) {
+                continue;
+            }
+            // The largest k < room that fits (admits is monotone in the amount).
+            let (mut lo, mut hi) = (0u64, room);
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if l.limiter.admits(now, mid.saturating_mul(per_token)) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            room = lo;
+        }
+        room
     }
 
     /// Output has grown from `before` to `after` tokens while streaming: charges what the

@@ -14,8 +14,12 @@ pub enum Provider {
     /// max_tokens` reserved at admission.
     #[default]
     Bedrock,
-    /// Bedrock's OpenAI-compatible endpoint: separate input and output tokens per minute, no
-    /// burndown, output counted as generated.
+    /// Bedrock's `bedrock-mantle` endpoint (AWS, "Quotas for the bedrock-mantle endpoint",
+    /// <https://docs.aws.amazon.com/bedrock/latest/userguide/quotas-mantle.html>): input
+    /// tokens per minute reserve `I + W + max_tokens` at admission and give the unused part
+    /// back at completion; output tokens per minute are charged as generated and, when they
+    /// run out mid-generation, cut the response off (truncated, not a 429); cache reads are
+    /// free; no burndown; no RPM limit unless set.
     BedrockMantle,
     /// The Anthropic API: token buckets for requests, input tokens and output tokens.
     Anthropic,
@@ -167,16 +171,19 @@ pub fn expand(provider: Provider, kind: LimiterKind, s: &Sizes) -> Vec<LimitSpec
         Provider::BedrockMantle => {
             let mut v = Vec::new();
             rpm(&mut v);
+            // "The number of input tokens in the request, plus the value of max_tokens, is
+            // checked against the input-tokens-per-minute quota": reserved as I + W + M,
+            // settled to I + W + A.
             v.push(limit(
                 "input_tokens_per_minute",
-                Counts::InputTokens,
+                Counts::Tokens,
                 MINUTE_US,
                 itpm,
                 kind,
             ));
             v.push(LimitSpec {
                 charge: Charge::AsGenerated,
-                admit: AdmitCheck::Reservation,
+                admit: AdmitCheck::Never,
                 ..limit(
                     "output_tokens_per_minute",
                     Counts::OutputTokens,
