@@ -222,8 +222,15 @@ enum Command {
         #[command(flatten)]
         guard: GuardArgs,
     },
-    /// List the model presets.
-    Models,
+    /// List the model presets (burndown, max output, TTFT, speed, prices, sources).
+    Models {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: EstimateFormat,
+        /// A TOML file of `[[model]]` rows that add to or override the bundled table.
+        #[arg(long, value_name = "FILE")]
+        models: Option<PathBuf>,
+    },
     /// Fit a scenario fragment (arrival rate, cv, hourly schedule, request classes) to a
     /// trace: a CSV file or Bedrock model-invocation logs (JSON lines).
     Fit {
@@ -706,23 +713,21 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let fit = quotasim::fit::fit(&trace, format).map_err(Error::Invalid)?;
             emit(&fit.to_toml(), None)?;
         }
-        Command::Models => {
-            let mut text = format!(
-                "{:<20} {:>6} {:>7} {:>11} {:>14}\n",
-                "preset", "input", "output", "max output", "decode tok/s"
-            );
-            for p in models::PRESETS {
-                for n in p.names {
-                    text.push_str(&format!(
-                        "{:<20} {:>6} {:>7} {:>11} {:>14}\n",
-                        n,
-                        p.input_burndown,
-                        p.output_burndown,
-                        p.max_output_tokens,
-                        p.output_tokens_per_second
-                    ));
+        Command::Models { format, models } => {
+            let table = match models {
+                None => models::Table::bundled().clone(),
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).map_err(|e| {
+                        Error::Usage(format!("cannot read {}: {e}", path.display()))
+                    })?;
+                    models::Table::with_user_rows(&text)
+                        .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?
                 }
-            }
+            };
+            let text = match format {
+                EstimateFormat::Table => table.to_text(),
+                EstimateFormat::Json => table.to_json(),
+            };
             emit(&text, None)?;
         }
     }

@@ -171,6 +171,47 @@ fn anthropic_cache_reads_are_free_for_input() {
     assert_eq!(r.attempts.throttled, 0);
 }
 
+fn anthropic_with(preset: &str) -> Report {
+    let text = format!(
+        r#"
+duration = "2m"
+[model]
+preset = "{preset}"
+[quota]
+provider = "anthropic"
+tokens_per_minute = 10000
+output_tokens_per_minute = 100000
+[client]
+retry = "none"
+[arrivals]
+process = "constant"
+rate_per_minute = 10
+[requests.a]
+input_tokens = 1000
+cache_read_tokens = 1000
+output_tokens = 10
+max_tokens = 100
+"#
+    );
+    simulate(&Scenario::from_toml_str(&text, "t.toml").unwrap())
+}
+
+#[test]
+fn anthropic_counts_cache_reads_toward_input_for_claude_3_5_haiku() {
+    // Anthropic's documented exception. Input bucket 10000/min, full at t = 0, refilled
+    // 1000 per 6 s arrival gap. Claude 3.5 Haiku: each request takes 1000 + 1000 cache
+    // reads = 2000, so the level at request k's arrival is 10000 − 1000·k: k = 0..8 are
+    // admitted; from k = 9 the level alternates 1000 (throttled, nothing taken) and 2000
+    // (admitted): of k = 9..19, the odd ones (6) are throttled. 14 admitted, 6 throttled.
+    let r = anthropic_with("claude-3-5-haiku");
+    assert_eq!(r.requests.succeeded, 14);
+    assert_eq!(r.attempts.throttled, 6);
+    // Any other model: 1000 per request, exactly the refill: nothing throttled.
+    let r = anthropic_with("claude-haiku-4-5");
+    assert_eq!(r.requests.succeeded, 20);
+    assert_eq!(r.attempts.throttled, 0);
+}
+
 #[test]
 fn openai_charges_max_of_max_tokens_and_prompt_without_refund() {
     // Estimate = max(max_tokens 1200, prompt 1000 + cache 500) = 1500, never refunded.

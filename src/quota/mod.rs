@@ -44,6 +44,10 @@ pub enum Counts {
     QuotaTokens,
     /// Input and cache-write tokens `I + W` (cache reads are free).
     InputTokens,
+    /// Input, cache-write and cache-read tokens `I + W + Rd` (Anthropic's input limit for
+    /// Claude 3.5 Haiku, the documented exception where cache reads count).
+    #[serde(rename = "input-tokens+cache-reads")]
+    InputTokensWithCacheReads,
     /// Output tokens `A`; reserved as `max_tokens`.
     OutputTokens,
     /// Input, cache-write and output tokens without burndown: `I + W + A`; reserved as
@@ -60,9 +64,10 @@ pub enum Counts {
 
 impl Counts {
     /// Valid spellings, for error messages.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "quota-tokens",
         "input-tokens",
+        "input-tokens+cache-reads",
         "output-tokens",
         "tokens",
         "estimated-tokens",
@@ -229,6 +234,7 @@ impl Quota {
                     s.counts,
                     Counts::Requests
                         | Counts::InputTokens
+                        | Counts::InputTokensWithCacheReads
                         | Counts::EstimatedTokens
                         | Counts::PromptPlusMaxTokens
                 );
@@ -307,6 +313,7 @@ impl Rates {
                 fp.max_tokens,
             ),
             Counts::InputTokens => fp.prompt,
+            Counts::InputTokensWithCacheReads => fp.prompt.saturating_add(fp.cache_read),
             Counts::OutputTokens => fp.max_tokens,
             Counts::Tokens => fp.prompt.saturating_add(fp.max_tokens),
             Counts::EstimatedTokens => fp.max_tokens.max(fp.prompt.saturating_add(fp.cache_read)),
@@ -329,6 +336,7 @@ impl Rates {
             Counts::OutputTokens => (0, 1),
             Counts::Tokens => (fp.prompt, 1),
             Counts::InputTokens
+            | Counts::InputTokensWithCacheReads
             | Counts::EstimatedTokens
             | Counts::PromptPlusMaxTokens
             | Counts::Requests => (self.reservation(counts, fp), 0),

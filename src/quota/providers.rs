@@ -67,7 +67,16 @@ pub struct Sizes {
     pub count_rejected: Option<bool>,
     /// `requests_per_1000_tpm` (Azure OpenAI; default [`AZURE_CHAT_REQUESTS_PER_1000_TPM`]).
     pub requests_per_1000_tpm: Option<f64>,
+    /// Whether cache reads count toward the input limit (Anthropic, for the models of
+    /// [`ANTHROPIC_CACHE_READS_COUNT`]).
+    pub cache_reads_count: bool,
 }
+
+/// The models whose cache reads count toward Anthropic's input-tokens-per-minute limit
+/// (Anthropic, "Rate limits": cache-read tokens do not count toward ITPM "except for Claude
+/// 3.5 Haiku", https://platform.claude.com/docs/en/api/rate-limits).
+pub const ANTHROPIC_CACHE_READS_COUNT: [&str; 2] =
+    ["claude-3-5-haiku", "claude-3-5-haiku-20241022"];
 
 /// Azure OpenAI's requests per minute per 1,000 TPM for chat models ("older chat models: one
 /// capacity unit = 6 RPM and 1,000 TPM", Microsoft Learn, "Manage Azure OpenAI quota").
@@ -200,7 +209,11 @@ pub fn expand(provider: Provider, kind: LimiterKind, s: &Sizes) -> Vec<LimitSpec
             rpm(&mut v);
             v.push(limit(
                 "input_tokens_per_minute",
-                Counts::InputTokens,
+                if s.cache_reads_count {
+                    Counts::InputTokensWithCacheReads
+                } else {
+                    Counts::InputTokens
+                },
                 MINUTE_US,
                 itpm,
                 kind,

@@ -139,7 +139,7 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> 
             "missing required table [quota] with `tokens_per_minute`",
         );
     };
-    let quota = resolve_quota(q)?;
+    let quota = resolve_quota(q, &model.preset)?;
 
     // [service]
     let s = &raw.service;
@@ -154,7 +154,9 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> 
         }
     };
     let service = Service {
-        ttft_us: s.ttft.map_or(800_000, |d| d.0),
+        // The model's own typical TTFT where the scenario is silent (800 ms for the rows
+        // without a measurement).
+        ttft_us: s.ttft.map_or(preset.ttft_us(), |d| d.0),
         ttft_per_1k_input_us: s.ttft_per_1k_input.map_or(20_000, |d| d.0),
         output_tokens_per_second: positive_number(
             s.output_tokens_per_second,
@@ -213,7 +215,7 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> 
     })
 }
 
-fn resolve_quota(q: RawQuota) -> R<QuotaConfig> {
+fn resolve_quota(q: RawQuota, preset: &str) -> R<QuotaConfig> {
     let has_limits = q.limits.as_ref().is_some_and(|l| !l.is_empty());
     let tpm = match int_at_least(q.tokens_per_minute, 1, "quota.tokens_per_minute")? {
         Some(t) => t,
@@ -287,6 +289,8 @@ fn resolve_quota(q: RawQuota) -> R<QuotaConfig> {
                 output_tokens_per_minute,
                 count_rejected: q.count_rejected,
                 requests_per_1000_tpm: azure_ratio(&q, provider)?,
+                cache_reads_count: provider == crate::quota::Provider::Anthropic
+                    && providers::ANTHROPIC_CACHE_READS_COUNT.contains(&preset),
             },
         )
     } else {
