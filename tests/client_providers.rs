@@ -617,3 +617,96 @@ output_tokens = { dist = "exponential", mean = 200 }
     let finished: u64 = r.attempts.per_request.0.iter().sum();
     assert_eq!(finished, r.requests.succeeded + r.requests.failed);
 }
+
+const OWN_MODEL: &str = r#"
+duration = "1m"
+[model]
+preset = "my-model"
+[quota]
+tokens_per_minute = 100000
+[service]
+ttft_per_1k_input = "0s"
+[client]
+retry = "none"
+[arrivals]
+process = "constant"
+rate_per_minute = 1
+[requests.a]
+input_tokens = 100
+output_tokens = 400
+[[models]]
+name = "my-model"
+input_burndown = 1
+output_burndown = 2
+max_output_tokens = 1000
+ttft = 0.1
+output_tokens_per_second = SPEED
+source = "test"
+as_of = "2026-12-01"
+confidence = "made up"
+"#;
+
+#[test]
+fn a_scenario_can_add_its_own_model_row() {
+    // One request at t = 0: input 100, output 400, max_tokens = the row's 1000. Cost
+    // 100 + 2 × 400 = 900 (the row's burndown); latency = the row's TTFT 0.1 s + 400 / 200
+    // tok/s = 2.1 s (the row's speed and TTFT are the service defaults).
+    let s = Scenario::from_toml_str(&OWN_MODEL.replace("SPEED", "200.0"), "t.toml").unwrap();
+    let r = simulate(&s);
+    assert_eq!(r.requests.succeeded, 1);
+    assert_eq!(r.tokens.quota_consumed, 900);
+    assert_eq!(r.tokens.reserved, 1100);
+    assert_eq!(r.latency_ms.e2e.mean, Some(2100.0));
+    // A row that cannot be used is invalid input naming `models`.
+    let e = Scenario::from_toml_str(&OWN_MODEL.replace("SPEED", "0.0"), "t.toml").unwrap_err();
+    assert!(e.to_string().contains("models"), "{e}");
+}
+
+#[test]
+fn models_command_prints_the_table_as_json_with_user_rows() {
+    let out = assert_cmd::Command::cargo_bin("quotasim")
+        .unwrap()
+        .args(["models", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["models"].as_array().unwrap();
+    let opus45 = rows
+        .iter()
+        .find(|r| r["name"] == "claude-opus-4-5")
+        .unwrap();
+    assert_eq!(opus45["max_output_tokens"], 64000);
+    assert_eq!(opus45["price_output"], 25.0);
+    assert!(opus45["source"].as_str().is_some_and(|s| !s.is_empty()));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.toml");
+    std::fs::write(
+        &file,
+        OWN_MODEL
+            .split("[[models]]")
+            .nth(1)
+            .map(|row| format!("[[model]]{}", row.replace("SPEED", "200.0")))
+            .unwrap(),
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("quotasim")
+        .unwrap()
+        .args(["models", "--format", "json", "--models"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let n = v["models"].as_array().map(Vec::len);
+    assert_eq!(n, Some(rows.len() + 1));
+    // A bad file is invalid input (exit 2).
+    std::fs::write(&file, "[[model]]\nname = 1\n").unwrap();
+    let out = assert_cmd::Command::cargo_bin("quotasim")
+        .unwrap()
+        .args(["models", "--models"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -112,39 +112,45 @@ pub struct Table {
 fn parse(text: &str) -> Result<Vec<ModelRow>, ModelsError> {
     let file: File = toml::from_str(text).map_err(|e| ModelsError::Parse(e.to_string()))?;
     for r in &file.model {
-        let bad = |message: &str| {
-            Err(ModelsError::Invalid {
-                name: r.name.clone(),
-                message: message.to_string(),
-            })
-        };
-        if r.name.is_empty() {
-            return bad("empty name");
-        }
-        if r.input_burndown == 0 || r.output_burndown == 0 || r.max_output_tokens == 0 {
-            return bad("burndown rates and max_output_tokens must be ≥ 1");
-        }
-        if !(r.ttft.is_finite() && r.ttft >= 0.0) {
-            return bad("ttft must be a number of seconds ≥ 0");
-        }
-        if !(r.output_tokens_per_second.is_finite() && r.output_tokens_per_second > 0.0) {
-            return bad("output_tokens_per_second must be > 0");
-        }
-        let prices = [
-            r.price_input,
-            r.price_output,
-            r.price_cache_write,
-            r.price_cache_read,
-        ];
-        if prices
-            .iter()
-            .flatten()
-            .any(|p| !(p.is_finite() && *p >= 0.0))
-        {
-            return bad("prices must be numbers ≥ 0 (USD per million tokens)");
-        }
+        check(r)?;
     }
     Ok(file.model)
+}
+
+/// Refuses a row whose numbers cannot be used.
+fn check(r: &ModelRow) -> Result<(), ModelsError> {
+    let bad = |message: &str| {
+        Err(ModelsError::Invalid {
+            name: r.name.clone(),
+            message: message.to_string(),
+        })
+    };
+    if r.name.is_empty() {
+        return bad("empty name");
+    }
+    if r.input_burndown == 0 || r.output_burndown == 0 || r.max_output_tokens == 0 {
+        return bad("burndown rates and max_output_tokens must be ≥ 1");
+    }
+    if !(r.ttft.is_finite() && (0.0..86_400.0).contains(&r.ttft)) {
+        return bad("ttft must be a number of seconds ≥ 0 (below a day)");
+    }
+    if !(r.output_tokens_per_second.is_finite() && r.output_tokens_per_second > 0.0) {
+        return bad("output_tokens_per_second must be > 0");
+    }
+    let prices = [
+        r.price_input,
+        r.price_output,
+        r.price_cache_write,
+        r.price_cache_read,
+    ];
+    if prices
+        .iter()
+        .flatten()
+        .any(|p| !(p.is_finite() && *p >= 0.0))
+    {
+        return bad("prices must be numbers ≥ 0 (USD per million tokens)");
+    }
+    Ok(())
 }
 
 static BUNDLED_TABLE: LazyLock<Table> = LazyLock::new(|| Table {
@@ -162,8 +168,16 @@ impl Table {
     /// one of its aliases) replaces it in place, keeping the bundled aliases and Bedrock IDs
     /// when it lists none; other rows are added at the end.
     pub fn with_user_rows(text: &str) -> Result<Table, ModelsError> {
+        Table::with_rows(parse(text)?)
+    }
+
+    /// Like [`Table::with_user_rows`] for rows already read (a scenario's `[[models]]`).
+    pub fn with_rows(user: Vec<ModelRow>) -> Result<Table, ModelsError> {
+        for r in &user {
+            check(r)?;
+        }
         let mut rows = Table::bundled().rows.clone();
-        for mut r in parse(text)? {
+        for mut r in user {
             match rows.iter_mut().find(|b| b.answers_to(&r.name)) {
                 Some(b) => {
                     if r.aliases.is_empty() {

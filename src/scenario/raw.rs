@@ -102,6 +102,8 @@ pub(crate) struct RawScenario {
     pub client: RawClient,
     pub arrivals: Option<RawArrivals>,
     pub requests: Option<BTreeMap<String, RawClass>>,
+    /// `[[models]]`: model rows that add to or override the bundled table.
+    pub models: Option<Vec<crate::quota::models::ModelRow>>,
     /// `[sweep]`: read by `quotasim sweep` (see `crate::sweep::config`); `run` ignores it.
     #[allow(dead_code)]
     pub sweep: Option<toml::Value>,

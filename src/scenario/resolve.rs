@@ -83,7 +83,7 @@ fn positive_number(v: Option<f64>, path: &str) -> R<Option<f64>> {
     }
 }
 
-pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> R<Scenario> {
+pub(crate) fn resolve(mut raw: RawScenario, default_name: &str, base_dir: &Path) -> R<Scenario> {
     let duration_us = match raw.duration {
         None => {
             return bad(
@@ -104,8 +104,22 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> 
 
     // [model]
     let preset_name = raw.model.preset.clone().unwrap_or_else(|| "other".into());
-    let Some(preset) = models::preset(&preset_name) else {
-        let names: Vec<&str> = models::preset_names().collect();
+    // `[[models]]` rows add to or override the bundled table for this scenario.
+    let user_table = match raw.models.take() {
+        None => None,
+        Some(rows) => Some(models::Table::with_rows(rows).map_err(|e| Invalid {
+            path: "models".into(),
+            message: e.to_string(),
+            help: None,
+            at_key: false,
+            foreign: None,
+        })?),
+    };
+    let table = user_table
+        .as_ref()
+        .unwrap_or_else(|| models::Table::bundled());
+    let Some(preset) = table.get(&preset_name) else {
+        let names: Vec<&str> = table.rows.iter().map(|r| r.name.as_str()).collect();
         return Err(Invalid {
             path: "model.preset".into(),
             message: format!(
