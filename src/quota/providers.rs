@@ -10,7 +10,7 @@ use super::{AdmitCheck, Charge, Counts, DAY_US, LimitSpec, LimiterKind, MINUTE_U
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Provider {
-    /// Amazon Bedrock on-demand quotas (SPEC §3): quota tokens with burndown, `input +
+    /// Amazon Bedrock on-demand quotas: quota tokens with burndown, `input +
     /// max_tokens` reserved at admission.
     #[default]
     Bedrock,
@@ -105,7 +105,7 @@ fn limit(name: &str, counts: Counts, per_us: u64, limit: u64, limiter: LimiterKi
     }
 }
 
-/// The SPEC §3 limits, in check order: requests per minute, tokens per minute, tokens per
+/// Bedrock's short-form limits, in check order: requests per minute, tokens per minute, tokens per
 /// day (always a fixed one-day window).
 pub fn bedrock(kind: LimiterKind, tpm: u64, rpm: Option<u64>, tpd: Option<u64>) -> Vec<LimitSpec> {
     let mut v = Vec::with_capacity(3);
