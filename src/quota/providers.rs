@@ -72,9 +72,10 @@ pub struct Sizes {
     pub cache_reads_count: bool,
 }
 
-/// The models whose cache reads count toward Anthropic's input-tokens-per-minute limit
-/// (Anthropic, "Rate limits": cache-read tokens do not count toward ITPM "except for Claude
-/// 3.5 Haiku", https://platform.claude.com/docs/en/api/rate-limits).
+/// The models whose cache reads count toward Anthropic's input-tokens-per-minute limit.
+/// Anthropic, "Rate limits" (https://docs.anthropic.com/en/api/rate-limits): for the models
+/// marked † in its tables `cache_read_input_tokens` also count toward ITPM, for all others
+/// they do not; Claude 3.5 Haiku is that documented exception.
 pub const ANTHROPIC_CACHE_READS_COUNT: [&str; 2] =
     ["claude-3-5-haiku", "claude-3-5-haiku-20241022"];
 
