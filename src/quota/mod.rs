@@ -202,6 +202,8 @@ pub struct Quota {
     /// The limit whose charges feed the timeline's `quota_charged`.
     primary: Option<usize>,
     ticks: bool,
+    /// Whether some limit cuts responses off ([`AdmitCheck::Never`]).
+    cutoff: bool,
 }
 
 impl Quota {
@@ -257,6 +259,9 @@ impl Quota {
             .or_else(|| specs.iter().take(MAX_LIMITS).position(|s| tokens(&s)));
         Quota {
             ticks: limits.iter().any(|l| l.progressive),
+            cutoff: limits
+                .iter()
+                .any(|l| l.admit == AdmitCheck::Never && l.charge == Charge::AsGenerated),
             causes: specs
                 .iter()
                 .take(MAX_LIMITS)
@@ -445,14 +450,16 @@ impl Quota {
     /// Whether some limit cuts responses off instead of refusing them
     /// ([`AdmitCheck::Never`]).
     pub fn cuts_off(&self) -> bool {
-        self.limits
-            .iter()
-            .any(|l| l.admit == AdmitCheck::Never && l.charge == Charge::AsGenerated)
+        self.cutoff
     }
 
     /// How many of `want` more output tokens the cut-off limits still take at `now`
     /// (`want` when there is none, or all of them fit).
+    #[inline]
     pub fn output_room(&mut self, now: u64, want: u64) -> u64 {
+        if !self.cutoff {
+            return want;
+        }
         let mut room = want;
         for l in self.limits.iter_mut() {
             if !(l.admit == AdmitCheck::Never && l.charge == Charge::AsGenerated) || room == 0 {
