@@ -47,8 +47,8 @@ enum Command {
     /// Find the smallest (or largest) integer value of a key for which every constraint
     /// holds with confidence, and print the demand an AWS quota-increase request asks for.
     Plan(cli::PlanArgs),
-    /// List the model presets.
-    Models,
+    /// List the model presets (the bundled table, with sources).
+    Models(cli::ModelsArgs),
     /// Serve the Bedrock Runtime API locally, enforcing the scenario's quota in real time
     /// (or faster) for real clients; prints the final report (JSON) on SIGINT/SIGTERM.
     Serve(cli::ServeArgs),
@@ -76,7 +76,7 @@ fn dispatch(command: Command) -> Result<ExitCode, Error> {
         Command::Estimate(a) => cli::estimate(&a),
         Command::Check(a) => cli::check(&a),
         Command::Plan(a) => cli::plan(a),
-        Command::Models => cli::models(),
+        Command::Models(a) => cli::models(&a),
         Command::Serve(a) => cli::serve(&a),
         Command::Fit(a) => cli::fit(&a),
     }

@@ -76,14 +76,16 @@ max_tokens = 1000
 }
 
 #[test]
-fn bedrock_mantle_checks_max_tokens_and_counts_output_as_generated() {
-    // Input limit 5000 (1000 per request: 5 fit). Output limit 1000, charged as generated
-    // (300 per request, all generated within 3 s of admission), and admission needs
-    // max_tokens 400 to fit: request k of a minute is admitted while 300·k + 400 ≤ 1000,
-    // i.e. k = 0..2. k = 3..9 are throttled by the output limit (input still fits).
-    // 2 minutes: 6 succeed, 14 throttled by output_tokens_per_minute.
+fn bedrock_mantle_reserves_input_plus_max_tokens_against_input_tokens_per_minute() {
+    // AWS, "Quotas for the bedrock-mantle endpoint": input + max_tokens is checked against
+    // input tokens per minute; the unused part comes back at completion. Input 1000,
+    // max_tokens 400, output 300 (done 3 s after admission, before the next arrival):
+    // reserve 1400, settle to 1300. Request k of a minute is admitted while
+    // 1300·k + 1400 ≤ 5000, i.e. k = 0..2; k = 3..9 are throttled by the input limit.
+    // 2 minutes: 6 succeed, 14 throttled. (Counting only the input, 1000 each, as before,
+    // 5 per minute would fit: 10 succeed.) Output tokens per minute never refuse.
     let r = run(
-        "provider = \"bedrock-mantle\"\ntokens_per_minute = 5000\noutput_tokens_per_minute = 1000",
+        "provider = \"bedrock-mantle\"\ntokens_per_minute = 5000\noutput_tokens_per_minute = 100000",
         "",
         "[requests.a]\ninput_tokens = 1000\noutput_tokens = 300\nmax_tokens = 400",
     );
@@ -92,13 +94,43 @@ fn bedrock_mantle_checks_max_tokens_and_counts_output_as_generated() {
     assert_eq!(
         by_limit(&r),
         vec![
-            ("input_tokens_per_minute".to_string(), 0),
-            ("output_tokens_per_minute".to_string(), 14)
+            ("input_tokens_per_minute".to_string(), 14),
+            ("output_tokens_per_minute".to_string(), 0)
         ]
     );
-    assert_eq!(r.attempts.throttled_by.tokens_per_minute, 14);
-    // The timeline follows the input limit (the first per-minute token limit).
-    assert_eq!(r.timeline[0].quota_charged, 3000);
+    assert_eq!(r.requests.truncated_by_output_budget, Some(0));
+    // The timeline follows the input limit: 3 × 1300 per minute.
+    assert_eq!(r.timeline[0].quota_charged, 3900);
+}
+
+#[test]
+fn bedrock_mantle_cuts_responses_off_when_output_tokens_per_minute_run_out() {
+    // Output tokens per minute 1000, charged as generated and checked at every 1 s
+    // settlement tick; 300 output tokens at 100/s (ticks at +1 s and +2 s, the last 100 at
+    // completion, +3 s). Requests 0–2 of a minute generate 300 each (900). Request 3 gets
+    // 100 at +1 s (1000 used), finds nothing left at +2 s and is cut off there with 100
+    // tokens; requests 4–9 are cut off at their first tick with 0. Nothing is throttled.
+    // 2 minutes: 20 succeed, 14 truncated by the output budget, 2000 output tokens.
+    // (Checking max_tokens against the output limit at admission, as before, throttles 14.)
+    let r = run(
+        "provider = \"bedrock-mantle\"\ntokens_per_minute = 100000\noutput_tokens_per_minute = 1000",
+        "",
+        "[requests.a]\ninput_tokens = 1000\noutput_tokens = 300\nmax_tokens = 400",
+    );
+    assert_eq!(r.requests.succeeded, 20);
+    assert_eq!(r.attempts.throttled, 0);
+    assert_eq!(r.requests.truncated, 14);
+    assert_eq!(r.requests.truncated_by_output_budget, Some(14));
+    assert_eq!(r.tokens.output, 2000);
+    // A bedrock scenario has no output budget: no such key in its report.
+    let b = run(
+        "tokens_per_minute = 100000",
+        "",
+        "[requests.a]\ninput_tokens = 1000\noutput_tokens = 300\nmax_tokens = 400",
+    );
+    assert_eq!(b.requests.truncated_by_output_budget, None);
+    let json = serde_json::to_string(&b).unwrap();
+    assert!(!json.contains("truncated_by_output_budget"));
 }
 
 #[test]
@@ -139,11 +171,53 @@ fn anthropic_cache_reads_are_free_for_input() {
     assert_eq!(r.attempts.throttled, 0);
 }
 
+fn anthropic_with(preset: &str) -> Report {
+    let text = format!(
+        r#"
+duration = "2m"
+[model]
+preset = "{preset}"
+[quota]
+provider = "anthropic"
+tokens_per_minute = 10000
+output_tokens_per_minute = 100000
+[client]
+retry = "none"
+[arrivals]
+process = "constant"
+rate_per_minute = 10
+[requests.a]
+input_tokens = 1000
+cache_read_tokens = 1000
+output_tokens = 10
+max_tokens = 100
+"#
+    );
+    simulate(&Scenario::from_toml_str(&text, "t.toml").unwrap())
+}
+
+#[test]
+fn anthropic_counts_cache_reads_toward_input_for_claude_3_5_haiku() {
+    // Anthropic's documented exception. Input bucket 10000/min, full at t = 0, refilled
+    // 1000 per 6 s arrival gap. Claude 3.5 Haiku: each request takes 1000 + 1000 cache
+    // reads = 2000, so the level at request k's arrival is 10000 − 1000·k: k = 0..8 are
+    // admitted; from k = 9 the level alternates 1000 (throttled, nothing taken) and 2000
+    // (admitted): of k = 9..19, the odd ones (6) are throttled. 14 admitted, 6 throttled.
+    let r = anthropic_with("claude-3-5-haiku");
+    assert_eq!(r.requests.succeeded, 14);
+    assert_eq!(r.attempts.throttled, 6);
+    // Any other model: 1000 per request, exactly the refill: nothing throttled.
+    let r = anthropic_with("claude-haiku-4-5");
+    assert_eq!(r.requests.succeeded, 20);
+    assert_eq!(r.attempts.throttled, 0);
+}
+
 #[test]
 fn openai_charges_max_of_max_tokens_and_prompt_without_refund() {
     // Estimate = max(max_tokens 1200, prompt 1000 + cache 500) = 1500, never refunded.
     // TPM 10000 fits 6 per minute (9000); the 7th finds RPM 6 full (RPM is checked first),
-    // the rest too: per minute 6 admitted, 4 throttled by requests_per_minute.
+    // the rest too: per minute 6 admitted, 4 throttled by requests_per_minute. (Refused
+    // attempts also count here, but the RPM limit is already full when they arrive.)
     let r = run(
         "provider = \"openai\"\ntokens_per_minute = 10000\nrequests_per_minute = 6",
         "",
@@ -152,14 +226,74 @@ fn openai_charges_max_of_max_tokens_and_prompt_without_refund() {
     assert_eq!(r.requests.succeeded, 12);
     assert_eq!(r.attempts.throttled_by.requests_per_minute, 8);
     assert_eq!(r.timeline[0].quota_charged, 9000);
-    // With RPM 7, the 7th fits RPM but 9000 + 1500 > 10000: a token throttle.
+}
+
+const OPENAI_RPM7: &str = "[requests.a]\ninput_tokens = 1000\ncache_read_tokens = 500\noutput_tokens = 300\nmax_tokens = 1200";
+
+#[test]
+fn openai_throttled_attempts_count_toward_the_limits() {
+    // RPM 7, TPM 10000, estimate 1500, arrivals every 6 s. Per minute: attempts 1–6 are
+    // admitted (RPM 6, TPM 9000). The 7th fits RPM (7) but not TPM (10500 > 10000): a token
+    // throttle, and it still counts: RPM 7, TPM 10500. The 8th then finds RPM full
+    // (8 > 7), and so do the 9th and 10th. Two minutes: 12 succeed, 2 token throttles,
+    // 6 request throttles. Part I's reading (refusals count nowhere) gives 8 token
+    // throttles and no request throttle, so it fails this test.
     let r = run(
         "provider = \"openai\"\ntokens_per_minute = 10000\nrequests_per_minute = 7",
         "",
-        "[requests.a]\ninput_tokens = 1000\ncache_read_tokens = 500\noutput_tokens = 300\nmax_tokens = 1200",
+        OPENAI_RPM7,
+    );
+    assert_eq!(r.requests.succeeded, 12);
+    assert_eq!(r.attempts.throttled_by.tokens_per_minute, 2);
+    assert_eq!(r.attempts.throttled_by.requests_per_minute, 6);
+}
+
+#[test]
+fn openai_count_rejected_false_keeps_the_old_reading() {
+    // The 7th to 10th attempts of each minute all fit RPM 7 but not TPM: 8 token throttles.
+    let r = run(
+        "provider = \"openai\"\ntokens_per_minute = 10000\nrequests_per_minute = 7\ncount_rejected = false",
+        "",
+        OPENAI_RPM7,
     );
     assert_eq!(r.requests.succeeded, 12);
     assert_eq!(r.attempts.throttled_by.tokens_per_minute, 8);
+    assert_eq!(r.attempts.throttled_by.requests_per_minute, 0);
+    // Per limit: the same two limits written out, refusals counting nowhere.
+    let r = run(
+        r#"[[quota.limits]]
+name = "requests_per_minute"
+counts = "requests"
+per = "1m"
+limit = 7
+[[quota.limits]]
+name = "tokens_per_minute"
+counts = "estimated-tokens"
+per = "1m"
+limit = 10000
+count_rejected = false"#,
+        "",
+        OPENAI_RPM7,
+    );
+    assert_eq!(r.attempts.throttled_by.tokens_per_minute, 8);
+    // And counting them on the requests limit only gives the default's numbers.
+    let r = run(
+        r#"[[quota.limits]]
+name = "requests_per_minute"
+counts = "requests"
+per = "1m"
+limit = 7
+count_rejected = true
+[[quota.limits]]
+name = "tokens_per_minute"
+counts = "estimated-tokens"
+per = "1m"
+limit = 10000"#,
+        "",
+        OPENAI_RPM7,
+    );
+    assert_eq!(r.attempts.throttled_by.tokens_per_minute, 2);
+    assert_eq!(r.attempts.throttled_by.requests_per_minute, 6);
 }
 
 #[test]
@@ -174,6 +308,7 @@ duration = "1m"
 [quota]
 provider = "azure-openai"
 tokens_per_minute = 6000
+count_rejected = false
 [client]
 retry = "none"
 [arrivals]
@@ -201,6 +336,64 @@ max_tokens = 50
         r.timeline[0].quota_charged, 3600,
         "prompt + max_tokens, no refund"
     );
+}
+
+const AZURE_120: &str = r#"
+[client]
+retry = "none"
+[arrivals]
+process = "constant"
+rate_per_minute = 120
+[requests.a]
+input_tokens = 50
+output_tokens = 10
+max_tokens = 50
+"#;
+
+#[test]
+fn azure_openai_throttled_attempts_lock_a_busy_client_out() {
+    // As above (6 requests per 10 s window, 20 arrivals per window, 100 tokens each), but
+    // refused attempts count toward both limits. Windows 1–3: 6 admitted and 14 refused,
+    // all 20 charging 100 tokens: TPM 2000, 4000, 6000. Windows 4–6: the first 6 attempts
+    // fit the 10 s request limit but TPM is full (6000 + 100 > 6000): token throttles that
+    // still count; the other 14 are request throttles. 18 succeed instead of Part I's 36.
+    let text = format!(
+        "duration = \"1m\"\n[quota]\nprovider = \"azure-openai\"\ntokens_per_minute = 6000\n{AZURE_120}"
+    );
+    let r = simulate(&Scenario::from_toml_str(&text, "t.toml").unwrap());
+    assert_eq!(r.requests.arrived, 120);
+    assert_eq!(r.requests.succeeded, 18);
+    assert_eq!(
+        by_limit(&r),
+        vec![
+            ("requests_per_10s".to_string(), 84),
+            ("tokens_per_minute".to_string(), 18)
+        ]
+    );
+}
+
+#[test]
+fn azure_openai_requests_ratio_is_settable() {
+    // o3 / o4-mini: 1 RPM per 1,000 TPM. TPM 60000 → 60 RPM → 10 per 10 s window; 20
+    // arrivals per window (100 tokens each, 12000 per minute: TPM never binds): 10 admitted
+    // per window, 60 per minute. With the chat ratio (6) the request limit (60 per 10 s)
+    // would admit all 120.
+    let text = format!(
+        "duration = \"1m\"\n[quota]\nprovider = \"azure-openai\"\ntokens_per_minute = 60000\nrequests_per_1000_tpm = 1\ncount_rejected = false\n{AZURE_120}"
+    );
+    let r = simulate(&Scenario::from_toml_str(&text, "t.toml").unwrap());
+    assert_eq!(r.requests.succeeded, 60);
+    let text = format!(
+        "duration = \"1m\"\n[quota]\nprovider = \"azure-openai\"\ntokens_per_minute = 60000\ncount_rejected = false\n{AZURE_120}"
+    );
+    let r = simulate(&Scenario::from_toml_str(&text, "t.toml").unwrap());
+    assert_eq!(r.requests.succeeded, 120);
+    // The ratio is Azure's only.
+    let bad = Scenario::from_toml_str(
+        "duration = \"1m\"\n[quota]\nprovider = \"openai\"\ntokens_per_minute = 1000\nrequests_per_1000_tpm = 1\n[arrivals]\nprocess = \"constant\"\nrate_per_minute = 1\n[requests.a]\ninput_tokens = 1\noutput_tokens = 1",
+        "t.toml",
+    );
+    assert!(bad.is_err());
 }
 
 #[test]
@@ -423,4 +616,97 @@ output_tokens = { dist = "exponential", mean = 200 }
     );
     let finished: u64 = r.attempts.per_request.0.iter().sum();
     assert_eq!(finished, r.requests.succeeded + r.requests.failed);
+}
+
+const OWN_MODEL: &str = r#"
+duration = "1m"
+[model]
+preset = "my-model"
+[quota]
+tokens_per_minute = 100000
+[service]
+ttft_per_1k_input = "0s"
+[client]
+retry = "none"
+[arrivals]
+process = "constant"
+rate_per_minute = 1
+[requests.a]
+input_tokens = 100
+output_tokens = 400
+[[models]]
+name = "my-model"
+input_burndown = 1
+output_burndown = 2
+max_output_tokens = 1000
+ttft = 0.1
+output_tokens_per_second = SPEED
+source = "test"
+as_of = "2026-12-01"
+confidence = "made up"
+"#;
+
+#[test]
+fn a_scenario_can_add_its_own_model_row() {
+    // One request at t = 0: input 100, output 400, max_tokens = the row's 1000. Cost
+    // 100 + 2 × 400 = 900 (the row's burndown); latency = the row's TTFT 0.1 s + 400 / 200
+    // tok/s = 2.1 s (the row's speed and TTFT are the service defaults).
+    let s = Scenario::from_toml_str(&OWN_MODEL.replace("SPEED", "200.0"), "t.toml").unwrap();
+    let r = simulate(&s);
+    assert_eq!(r.requests.succeeded, 1);
+    assert_eq!(r.tokens.quota_consumed, 900);
+    assert_eq!(r.tokens.reserved, 1100);
+    assert_eq!(r.latency_ms.e2e.mean, Some(2100.0));
+    // A row that cannot be used is invalid input naming `models`.
+    let e = Scenario::from_toml_str(&OWN_MODEL.replace("SPEED", "0.0"), "t.toml").unwrap_err();
+    assert!(e.to_string().contains("models"), "{e}");
+}
+
+#[test]
+fn models_command_prints_the_table_as_json_with_user_rows() {
+    let out = assert_cmd::Command::cargo_bin("quotasim")
+        .unwrap()
+        .args(["models", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["models"].as_array().unwrap();
+    let opus45 = rows
+        .iter()
+        .find(|r| r["name"] == "claude-opus-4-5")
+        .unwrap();
+    assert_eq!(opus45["max_output_tokens"], 64000);
+    assert_eq!(opus45["price_output"], 25.0);
+    assert!(opus45["source"].as_str().is_some_and(|s| !s.is_empty()));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.toml");
+    std::fs::write(
+        &file,
+        OWN_MODEL
+            .split("[[models]]")
+            .nth(1)
+            .map(|row| format!("[[model]]{}", row.replace("SPEED", "200.0")))
+            .unwrap(),
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("quotasim")
+        .unwrap()
+        .args(["models", "--format", "json", "--models"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let n = v["models"].as_array().map(Vec::len);
+    assert_eq!(n, Some(rows.len() + 1));
+    // A bad file is invalid input (exit 2).
+    std::fs::write(&file, "[[model]]\nname = 1\n").unwrap();
+    let out = assert_cmd::Command::cargo_bin("quotasim")
+        .unwrap()
+        .args(["models", "--models"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -639,24 +639,39 @@ pub fn fit(a: &FitArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Lists the model presets.
-pub fn models() -> Result<ExitCode, Error> {
-    let mut text = format!(
-        "{:<20} {:>6} {:>7} {:>11} {:>14}\n",
-        "preset", "input", "output", "max output", "decode tok/s"
-    );
-    for p in models::PRESETS {
-        for n in p.names {
-            text.push_str(&format!(
-                "{:<20} {:>6} {:>7} {:>11} {:>14}\n",
-                n,
-                p.input_burndown,
-                p.output_burndown,
-                p.max_output_tokens,
-                p.output_tokens_per_second
-            ));
+/// `quotasim models`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelsArgs {
+    /// Output format (table or json).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// A TOML file of `[[model]]` rows that add to or override the bundled table.
+    #[arg(long, value_name = "FILE")]
+    pub models: Option<PathBuf>,
+}
+
+/// Prints the model table: the bundled rows, with `--models FILE`'s rows added or overriding.
+pub fn models(a: &ModelsArgs) -> Result<ExitCode, Error> {
+    let table = match &a.models {
+        None => models::Table::bundled().clone(),
+        Some(path) => {
+            let text = read_input(path)?;
+            models::Table::with_user_rows(&text).map_err(|e| {
+                Error::from(Diagnostic::new(path.display().to_string(), e.to_string()))
+            })?
         }
-    }
+    };
+    let text = match a.format {
+        Format::Table => table.to_text(),
+        Format::Json => table.to_json(),
+        Format::Csv => {
+            return Err(Diagnostic::flag(
+                "--format csv",
+                "models prints a table or JSON; pass --format table or --format json",
+            )
+            .into());
+        }
+    };
     emit(&text, None)?;
     Ok(ExitCode::SUCCESS)
 }

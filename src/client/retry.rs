@@ -1,4 +1,8 @@
-//! Retry policies (SPEC §5), matching the AWS SDK for Python (botocore).
+//! Retry policies, matching the AWS SDK for Python (botocore 1.44.8,
+//! `botocore/retries/standard.py` and `quota.py`).
+//!
+//! botocore's default retry mode is `standard`. Its `retries={'max_attempts': N}` counts
+//! retries; `client.max_attempts` here counts every attempt (botocore's `total_max_attempts`).
 
 use rand::{Rng, RngExt};
 use serde::Serialize;
@@ -23,9 +27,10 @@ pub enum Jitter {
 pub enum RetryPolicy {
     /// A throttle or 503 fails the request.
     None,
-    /// boto3's default: up to 5 attempts, sleep `U(0,1) × 2^(n−1)` s.
+    /// botocore's legacy mode: up to 5 attempts, sleep `U(0,1) × 2^(n−1)` s.
     AwsLegacy,
-    /// Up to 3 attempts, sleep `U(0,1) × min(2^(n−1), 20)` s, with a shared retry quota.
+    /// botocore's default (`standard`): up to 3 attempts, sleep `U(0,1) × min(b·2^(n−1), 20)` s
+    /// with b = 1 s after a throttle and 50 ms after any other error, and a shared retry quota.
     AwsStandard,
     /// aws-standard plus botocore's client-side rate limiter (see [`crate::client::adaptive`]).
     AwsAdaptive,
@@ -73,12 +78,30 @@ impl RetryPolicy {
     }
 }
 
-/// botocore's retry quota: initial capacity, cost of a retry, refund of a first-try success.
+/// botocore's retry quota (`RetryQuota.INITIAL_CAPACITY`).
 pub const RETRY_QUOTA_CAPACITY: u32 = 500;
-/// Quota taken by each retry.
-pub const RETRY_COST: u32 = 5;
+/// Quota taken by a retry after a throttle (`RetryQuotaChecker._THROTTLING_RETRY_COST`).
+pub const THROTTLING_RETRY_COST: u32 = 5;
+/// Quota taken by a retry after any other retryable error, a 503
+/// (`RetryQuotaChecker._RETRY_COST`).
+pub const RETRY_COST: u32 = 14;
 /// Quota given back by a success without retries.
 pub const NO_RETRY_INCREMENT: u32 = 1;
+/// Backoff base after a throttle, µs (`throttling_base_scale`, 1 s).
+pub const THROTTLING_BASE_US: u64 = 1_000_000;
+/// Backoff base after any other retryable error, µs (`non_throttling_base_scale`, 50 ms).
+pub const NON_THROTTLING_BASE_US: u64 = 50_000;
+/// Largest aws-standard backoff, µs (`ExponentialBackoff._MAX_BACKOFF`).
+pub const MAX_BACKOFF_US: u64 = 20_000_000;
+
+/// Why an attempt failed, as far as a retry policy cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// A 429 `ThrottlingException`.
+    Throttle,
+    /// Any other retryable error (a 503 `ServiceUnavailableException`).
+    Transient,
+}
 
 /// Retry state shared by a whole client (the aws-standard retry quota).
 #[derive(Debug, Clone)]
@@ -103,14 +126,18 @@ impl RetryState {
         self.quota
     }
 
-    /// After a failed attempt number `attempts` (1-based), decides whether to retry.
-    /// Returns the sleep in µs and the retry-quota cost taken, or `None` to give up.
-    /// `prev_sleep_us` is the previous sleep (for decorrelated jitter).
+    /// After a failed attempt number `attempts` (1-based) that failed with `failure`, decides
+    /// whether to retry. Returns the sleep in µs and the retry-quota cost taken, or `None` to
+    /// give up. `prev_sleep_us` is the previous sleep (for decorrelated jitter).
+    ///
+    /// botocore checks the attempt cap before it touches the retry quota, and draws the
+    /// jitter only once the quota is taken; so does this.
     #[inline]
     pub fn on_failure<R: Rng + ?Sized>(
         &mut self,
         attempts: u32,
         prev_sleep_us: u64,
+        failure: Failure,
         rng: &mut R,
     ) -> Option<(u64, u32)> {
         if attempts >= self.max_attempts {
@@ -124,13 +151,30 @@ impl RetryState {
                 Some((seconds_us(u * (1u64 << exp) as f64), 0))
             }
             RetryPolicy::AwsStandard | RetryPolicy::AwsAdaptive => {
-                if self.quota < RETRY_COST {
+                let cost = match failure {
+                    Failure::Throttle => THROTTLING_RETRY_COST,
+                    Failure::Transient => RETRY_COST,
+                };
+                if self.quota < cost {
                     return None;
                 }
-                self.quota -= RETRY_COST;
+                self.quota -= cost;
                 let u: f64 = rng.random();
-                let backoff = ((1u64 << exp) as f64).min(20.0);
-                Some((seconds_us(u * backoff), RETRY_COST))
+                let sleep = match failure {
+                    // Seconds first, as botocore computes it (and as earlier releases of
+                    // quotasim did, so throttle-only runs keep their exact draws).
+                    Failure::Throttle => {
+                        let base = (THROTTLING_BASE_US / 1_000_000) as f64;
+                        seconds_us(u * (base * (1u64 << exp) as f64).min(20.0))
+                    }
+                    Failure::Transient => {
+                        let backoff = NON_THROTTLING_BASE_US
+                            .saturating_mul(1u64 << exp)
+                            .min(MAX_BACKOFF_US);
+                        crate::num::round_u64(u * backoff as f64)
+                    }
+                };
+                Some((sleep, cost))
             }
             RetryPolicy::Exponential {
                 base_us,
@@ -191,7 +235,9 @@ mod tests {
         let mut total = 0.0;
         for _ in 0..n {
             let mut s = RetryState::new(policy.clone(), 10);
-            total += s.on_failure(attempt, 0, &mut rng).map_or(0, |x| x.0) as f64;
+            total += s
+                .on_failure(attempt, 0, Failure::Throttle, &mut rng)
+                .map_or(0, |x| x.0) as f64;
         }
         total / n as f64 / 1e6
     }
@@ -216,11 +262,11 @@ mod tests {
     fn attempt_caps() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let mut s = RetryState::new(RetryPolicy::AwsStandard, 3);
-        assert!(s.on_failure(1, 0, &mut rng).is_some());
-        assert!(s.on_failure(2, 0, &mut rng).is_some());
-        assert!(s.on_failure(3, 0, &mut rng).is_none());
+        assert!(s.on_failure(1, 0, Failure::Throttle, &mut rng).is_some());
+        assert!(s.on_failure(2, 0, Failure::Throttle, &mut rng).is_some());
+        assert!(s.on_failure(3, 0, Failure::Throttle, &mut rng).is_none());
         let mut s = RetryState::new(RetryPolicy::None, 1);
-        assert!(s.on_failure(1, 0, &mut rng).is_none());
+        assert!(s.on_failure(1, 0, Failure::Throttle, &mut rng).is_none());
     }
 
     #[test]
@@ -228,14 +274,14 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let mut s = RetryState::new(RetryPolicy::AwsStandard, 3);
         for _ in 0..100 {
-            assert!(s.on_failure(1, 0, &mut rng).is_some());
+            assert!(s.on_failure(1, 0, Failure::Throttle, &mut rng).is_some());
         }
         assert_eq!(s.quota(), 0);
         assert!(
-            s.on_failure(1, 0, &mut rng).is_none(),
+            s.on_failure(1, 0, Failure::Throttle, &mut rng).is_none(),
             "no capacity left: fail without retrying"
         );
-        s.on_success(true, RETRY_COST);
+        s.on_success(true, THROTTLING_RETRY_COST);
         assert_eq!(s.quota(), 5);
         s.on_success(false, 0);
         assert_eq!(s.quota(), 6);
@@ -268,7 +314,10 @@ mod tests {
         let (mut sum, mut sq) = (0.0, 0.0);
         for _ in 0..n {
             let mut s = RetryState::new(policy.clone(), 10);
-            let x = s.on_failure(attempt, 0, &mut rng).map_or(0, |x| x.0) as f64 / 1e6;
+            let x = s
+                .on_failure(attempt, 0, Failure::Throttle, &mut rng)
+                .map_or(0, |x| x.0) as f64
+                / 1e6;
             sum += x;
             sq += x * x;
         }
@@ -309,8 +358,12 @@ mod tests {
         let (mut first, mut second) = (0.0, 0.0);
         for _ in 0..n {
             let mut s = RetryState::new(p.clone(), 10);
-            let a = s.on_failure(1, 0, &mut rng).map_or(0, |x| x.0);
-            let b = s.on_failure(2, a, &mut rng).map_or(0, |x| x.0);
+            let a = s
+                .on_failure(1, 0, Failure::Throttle, &mut rng)
+                .map_or(0, |x| x.0);
+            let b = s
+                .on_failure(2, a, Failure::Throttle, &mut rng)
+                .map_or(0, |x| x.0);
             assert!((1_000_000..=3_000_000).contains(&a));
             assert!(b >= 1_000_000 && b <= 3 * a);
             first += a as f64 / 1e6;
@@ -342,10 +395,10 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let mut s = RetryState::new(RetryPolicy::AwsAdaptive, 3);
         for _ in 0..100 {
-            assert!(s.on_failure(1, 0, &mut rng).is_some());
+            assert!(s.on_failure(1, 0, Failure::Throttle, &mut rng).is_some());
         }
         assert!(
-            s.on_failure(1, 0, &mut rng).is_none(),
+            s.on_failure(1, 0, Failure::Throttle, &mut rng).is_none(),
             "shares the retry quota"
         );
     }
@@ -369,10 +422,92 @@ mod tests {
             let cap = p.default_max_attempts();
             let mut s = RetryState::new(p.clone(), cap);
             let retries = (1..=cap + 2)
-                .take_while(|&n| s.on_failure(n, 0, &mut rng).is_some())
+                .take_while(|&n| s.on_failure(n, 0, Failure::Throttle, &mut rng).is_some())
                 .count() as u32;
             let expect = if p == RetryPolicy::None { 0 } else { cap - 1 };
             assert_eq!(retries, expect, "{p:?}");
+        }
+    }
+
+    fn transient_sleep_stats(attempt: u32) -> (f64, u32) {
+        let mut rng = ChaCha8Rng::seed_from_u64(23);
+        let n = 100_000;
+        let (mut sum, mut cost) = (0.0, 0);
+        for _ in 0..n {
+            let mut s = RetryState::new(RetryPolicy::AwsStandard, 20);
+            let (sleep, c) = s
+                .on_failure(attempt, 0, Failure::Transient, &mut rng)
+                .unwrap_or((0, 0));
+            sum += sleep as f64 / 1e6;
+            cost = c;
+        }
+        (sum / n as f64, cost)
+    }
+
+    #[test]
+    fn standard_backs_off_from_50ms_after_a_503() {
+        // botocore 1.44.8: U(0,1) × min(0.05 × 2^(n−1), 20) s: means 25, 50, 100 ms; the
+        // 20 s cap binds from n = 10 (0.05 × 512 = 25.6 s): mean 10 s.
+        for (n, expect) in [(1u32, 0.025), (2, 0.05), (3, 0.1), (10, 10.0)] {
+            let (m, cost) = transient_sleep_stats(n);
+            assert!((m - expect).abs() / expect < 0.02, "n={n}: {m}");
+            assert_eq!(cost, RETRY_COST);
+        }
+    }
+
+    #[test]
+    fn a_retry_after_a_503_costs_14_and_after_a_throttle_5() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut s = RetryState::new(RetryPolicy::AwsStandard, 3);
+        assert_eq!(
+            s.on_failure(1, 0, Failure::Transient, &mut rng)
+                .map(|x| x.1),
+            Some(14)
+        );
+        assert_eq!(s.quota(), 486);
+        assert_eq!(
+            s.on_failure(1, 0, Failure::Throttle, &mut rng).map(|x| x.1),
+            Some(5)
+        );
+        assert_eq!(s.quota(), 481);
+        // A success after retries gives back what its last retry took.
+        s.on_success(true, 14);
+        assert_eq!(s.quota(), 495);
+        // 500 / 14 = 35 retries after 503s, then 10 units left: a 503 gives up, a throttle
+        // still retries (botocore compares the cost with what is left).
+        let mut s = RetryState::new(RetryPolicy::AwsAdaptive, 3);
+        for _ in 0..35 {
+            assert!(s.on_failure(1, 0, Failure::Transient, &mut rng).is_some());
+        }
+        assert_eq!(s.quota(), 10);
+        assert!(s.on_failure(1, 0, Failure::Transient, &mut rng).is_none());
+        assert_eq!(s.quota(), 10, "a refused retry takes nothing");
+        assert!(s.on_failure(1, 0, Failure::Throttle, &mut rng).is_some());
+        assert_eq!(s.quota(), 5);
+    }
+
+    #[test]
+    fn other_modes_ignore_the_kind_of_failure() {
+        let modes = [
+            RetryPolicy::AwsLegacy,
+            RetryPolicy::Exponential {
+                base_us: 1_000,
+                cap_us: 100_000,
+                jitter: Jitter::Full,
+            },
+            RetryPolicy::Fixed { delay_us: 7 },
+        ];
+        for p in modes {
+            let mut a = ChaCha8Rng::seed_from_u64(8);
+            let mut b = ChaCha8Rng::seed_from_u64(8);
+            let mut s = RetryState::new(p.clone(), 5);
+            for n in 1..5 {
+                assert_eq!(
+                    s.on_failure(n, 0, Failure::Throttle, &mut a),
+                    s.on_failure(n, 0, Failure::Transient, &mut b),
+                    "{p:?}"
+                );
+            }
         }
     }
 }

@@ -32,71 +32,22 @@ pub struct Prices {
     pub cache_read: f64,
 }
 
-/// A preset's default prices, with where they come from.
-struct PriceRow {
-    names: &'static [&'static str],
-    prices: Prices,
+/// A model row's prices, when it carries all four (the bundled rows in
+/// `src/quota/models.toml` do, with their source and as-of date; the `other` row has none).
+pub fn row_prices(row: &crate::quota::models::ModelRow) -> Option<Prices> {
+    Some(Prices {
+        input: row.price_input?,
+        output: row.price_output?,
+        cache_write: row.price_cache_write?,
+        cache_read: row.price_cache_read?,
+    })
 }
 
-/// Default on-demand prices of the presets (USD per million tokens; cache write is the
-/// 5-minute cache). Source: Anthropic's pricing page (docs.claude.com, "Pricing", model
-/// pricing table) and the Amazon Bedrock pricing page (aws.amazon.com/bedrock/pricing), which
-/// lists the same on-demand rates for these models on global endpoints; as of 2026-11.
-/// Bedrock's regional (in-Region and geographic cross-Region) endpoints for Claude Sonnet 4.5
-/// and Haiku 4.5 cost 10% more; override `[model.prices]` for them. The preset `other` has
-/// no price: its cost is `null` unless the scenario gives `[model.prices]`.
-///
-/// This table is kept here until the model presets become data with a price per row.
-const PRICE_ROWS: &[PriceRow] = &[
-    PriceRow {
-        names: &["claude-opus-4", "claude-opus-4-1"],
-        prices: Prices {
-            input: 15.0,
-            output: 75.0,
-            cache_write: 18.75,
-            cache_read: 1.5,
-        },
-    },
-    PriceRow {
-        names: &[
-            "claude-sonnet-4",
-            "claude-sonnet-4-5",
-            "claude-3-7-sonnet",
-            "claude-3-5-sonnet",
-        ],
-        prices: Prices {
-            input: 3.0,
-            output: 15.0,
-            cache_write: 3.75,
-            cache_read: 0.3,
-        },
-    },
-    PriceRow {
-        names: &["claude-haiku-4-5"],
-        prices: Prices {
-            input: 1.0,
-            output: 5.0,
-            cache_write: 1.25,
-            cache_read: 0.1,
-        },
-    },
-    PriceRow {
-        names: &["claude-3-5-haiku"],
-        prices: Prices {
-            input: 0.8,
-            output: 4.0,
-            cache_write: 1.0,
-            cache_read: 0.08,
-        },
-    },
-];
-
-/// The default prices of a model preset, if it has any.
+/// The default prices of a bundled model preset, if it has any.
 pub fn preset_prices(preset: &str) -> Option<Prices> {
-    PRICE_ROWS
-        .iter()
-        .find(|r| r.names.contains(&preset))
-        .map(|r| r.prices)
+    crate::quota::models::Table::bundled()
+        .get(preset)
+        .and_then(row_prices)
 }
 
 /// The prices a model is billed at: the scenario's `[model.prices]`, else its preset's.

@@ -15,6 +15,7 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use crate::client::adaptive::sleep_us;
+use crate::client::retry::Failure;
 use crate::client::{AdaptiveLimiter, Pacer, RetryState};
 use crate::metrics::{FailCause, Metrics, Success};
 use crate::quota::MINUTE_US;
@@ -215,6 +216,9 @@ impl<'a> Sim<'a> {
         let seed = s.seed;
         let quota = Quota::from_limits(&q.limits, s.model.burndown(), q.reserve, q.settle);
         let mut metrics = Metrics::new(s.warmup_us, s.duration_us);
+        if quota.cuts_off() {
+            metrics.requests.truncated_by_output_budget = Some(0);
+        }
         metrics.configure(
             q.limits.iter().map(|l| l.name.clone()).collect(),
             s.client.max_attempts,
@@ -633,6 +637,7 @@ impl<'a> Sim<'a> {
                 };
                 r.pending = pending;
                 let end = now.saturating_add(took);
+                r.end = end;
                 let charged = self.quota.primary_charge(&r.fp);
                 if self.streams && pending == Pending::Success {
                     r.gen_start = now.saturating_add(svc.service_time_us(r.input, 0));
@@ -659,6 +664,7 @@ impl<'a> Sim<'a> {
             }
             Err(limit) => {
                 r.pending = Pending::Throttled;
+                r.end = now.saturating_add(self.s.service.throttle_latency_us);
                 let cause = self.quota.cause(limit);
                 self.metrics.throttled(now, counted, cause, limit);
                 event = TraceEvent::Throttled {
@@ -696,11 +702,37 @@ impl<'a> Sim<'a> {
         let Some(r) = self.requests.get(id as usize).copied() else {
             return;
         };
-        let g = self.generated_by(&r);
+        if r.phase != Phase::Attempt && r.phase != Phase::Abandoned || r.end <= self.now {
+            return;
+        }
+        let mut g = self.generated_by(&r);
+        // An output budget that cuts off instead of throttling: the response ends here.
+        let want = g.saturating_sub(r.generated);
+        let cut = want > 0 && {
+            let room = self.quota.output_room(self.now, want);
+            g = r.generated + room;
+            room < want
+        };
         let delta = self.quota.tick(self.now, &r.adm, &r.fp, r.generated, g);
         self.metrics.settled(self.now, delta);
+        let now = self.now;
         if let Some(r) = self.req(id) {
             r.generated = g;
+        }
+        if cut {
+            let burndown = self.burndown;
+            let Some(r) = self.req(id) else { return };
+            let cache_write = r.fp.prompt.saturating_sub(r.input);
+            r.fp.output = g;
+            r.cost = burndown.final_cost(r.input, cache_write, g);
+            r.truncated = true;
+            r.end = now;
+            let counted = r.counted && r.phase == Phase::Attempt;
+            if counted && let Some(n) = &mut self.metrics.requests.truncated_by_output_budget {
+                *n += 1;
+            }
+            self.queue.push(now, Event::AttemptEnds(id));
+            return;
         }
         let next = self.now.saturating_add(self.s.quota.settle_interval_us);
         if next < r.end {
@@ -720,6 +752,10 @@ impl<'a> Sim<'a> {
         let Some(req) = requests.get(id as usize) else {
             return;
         };
+        // An attempt cut off by an output budget ended early; its original end is stale.
+        if req.end != now || !matches!(req.phase, Phase::Attempt | Phase::Abandoned) {
+            return;
+        }
         // The provider settles whatever the client does.
         match req.pending {
             Pending::Success | Pending::ServerError => {
@@ -783,9 +819,14 @@ impl<'a> Sim<'a> {
         let Some(r) = self.requests.get_mut(id as usize) else {
             return;
         };
+        let failure = if cause == FailCause::Throttled {
+            Failure::Throttle
+        } else {
+            Failure::Transient
+        };
         match self
             .retry
-            .on_failure(r.attempts, r.prev_sleep, &mut self.rng_retries)
+            .on_failure(r.attempts, r.prev_sleep, failure, &mut self.rng_retries)
         {
             Some((sleep, cost)) => {
                 r.prev_sleep = sleep;

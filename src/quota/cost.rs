@@ -1,4 +1,4 @@
-//! Quota costs of a request (SPEC §3.1), in whole quota tokens.
+//! Quota costs of a request (burndown, reservation and final cost), in whole quota tokens.
 
 use serde::{Deserialize, Serialize};
 

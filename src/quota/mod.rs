@@ -44,6 +44,10 @@ pub enum Counts {
     QuotaTokens,
     /// Input and cache-write tokens `I + W` (cache reads are free).
     InputTokens,
+    /// Input, cache-write and cache-read tokens `I + W + Rd` (Anthropic's input limit for
+    /// Claude 3.5 Haiku, the documented exception where cache reads count).
+    #[serde(rename = "input-tokens+cache-reads")]
+    InputTokensWithCacheReads,
     /// Output tokens `A`; reserved as `max_tokens`.
     OutputTokens,
     /// Input, cache-write and output tokens without burndown: `I + W + A`; reserved as
@@ -60,9 +64,10 @@ pub enum Counts {
 
 impl Counts {
     /// Valid spellings, for error messages.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "quota-tokens",
         "input-tokens",
+        "input-tokens+cache-reads",
         "output-tokens",
         "tokens",
         "estimated-tokens",
@@ -94,6 +99,10 @@ pub enum AdmitCheck {
     /// The whole reservation (`max_tokens` for output) fits, although only the input part is
     /// charged.
     Reservation,
+    /// Never refuses at admission; when its budget runs out while output is generated, the
+    /// response is cut off there and counts as truncated (bedrock-mantle's output tokens per
+    /// minute). Checked at every settlement tick (`quota.settle_interval`).
+    Never,
 }
 
 /// When settlement happens (`quota.settle`).
@@ -126,6 +135,15 @@ pub struct LimitSpec {
     pub charge: Charge,
     /// What an `as-generated` limit requires at admission.
     pub admit: AdmitCheck,
+    /// Whether a refused (throttled) attempt still counts toward this limit: charged what
+    /// admission would have charged, never given back (OpenAI and Azure OpenAI document
+    /// that unsuccessful requests count toward the per-minute limits).
+    #[serde(skip_serializing_if = "is_false")]
+    pub count_rejected: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl LimitSpec {
@@ -192,6 +210,8 @@ struct Limit {
     admit: AdmitCheck,
     /// Whether output is charged progressively (as-generated, or reserve under streaming).
     progressive: bool,
+    /// Whether a refused attempt is charged too.
+    count_rejected: bool,
     limiter: Limiter,
 }
 
@@ -205,6 +225,8 @@ pub struct Quota {
     /// The limit whose charges feed the timeline's `quota_charged`.
     primary: Option<usize>,
     ticks: bool,
+    /// Whether some limit cuts responses off ([`AdmitCheck::Never`]).
+    cutoff: bool,
 }
 
 impl Quota {
@@ -237,6 +259,7 @@ impl Quota {
                     s.counts,
                     Counts::Requests
                         | Counts::InputTokens
+                        | Counts::InputTokensWithCacheReads
                         | Counts::EstimatedTokens
                         | Counts::PromptPlusMaxTokens
                 );
@@ -246,6 +269,7 @@ impl Quota {
                     admit: s.admit,
                     progressive: grows
                         && (s.charge == Charge::AsGenerated || settle == Settle::Streaming),
+                    count_rejected: s.count_rejected,
                     limiter: Limiter::new(s.limiter, s.limit, s.per_us),
                 }
             })
@@ -258,6 +282,9 @@ impl Quota {
             .or_else(|| specs.iter().take(MAX_LIMITS).position(|s| tokens(&s)));
         Quota {
             ticks: limits.iter().any(|l| l.progressive),
+            cutoff: limits
+                .iter()
+                .any(|l| l.admit == AdmitCheck::Never && l.charge == Charge::AsGenerated),
             causes: specs
                 .iter()
                 .take(MAX_LIMITS)
@@ -314,6 +341,7 @@ impl Rates {
                 fp.max_tokens,
             ),
             Counts::InputTokens => fp.prompt,
+            Counts::InputTokensWithCacheReads => fp.prompt.saturating_add(fp.cache_read),
             Counts::OutputTokens => fp.max_tokens,
             Counts::Tokens => fp.prompt.saturating_add(fp.max_tokens),
             Counts::EstimatedTokens => fp.max_tokens.max(fp.prompt.saturating_add(fp.cache_read)),
@@ -336,6 +364,7 @@ impl Rates {
             Counts::OutputTokens => (0, 1),
             Counts::Tokens => (fp.prompt, 1),
             Counts::InputTokens
+            | Counts::InputTokensWithCacheReads
             | Counts::EstimatedTokens
             | Counts::PromptPlusMaxTokens
             | Counts::Requests => (self.reservation(counts, fp), 0),
@@ -376,6 +405,7 @@ impl Rates {
     fn need(&self, l: &Limit, fp: &Footprint) -> u64 {
         match (l.charge, l.admit) {
             (Charge::AsGenerated, AdmitCheck::Available) => 1,
+            (Charge::AsGenerated, AdmitCheck::Never) => 0,
             _ => self.reservation(l.counts, fp),
         }
     }
@@ -415,16 +445,31 @@ impl Quota {
             .map_or(0, |l| self.rates().charged(l, fp, 0))
     }
 
-    /// Checks every limit in order; if all admit, charges them. Nothing is charged on
-    /// refusal, which returns the index of the first refusing limit.
+    /// Checks every limit in order; if all admit, charges them. On refusal, which returns
+    /// the index of the first refusing limit, only the `count_rejected` limits are charged
+    /// (what admission would have charged them, for good).
     #[inline]
     pub fn try_admit(&mut self, now: u64, fp: &Footprint) -> Result<Admission, usize> {
         let r = self.rates();
+        let mut refused = None;
         for (i, l) in self.limits.iter_mut().enumerate() {
+            if l.admit == AdmitCheck::Never && l.charge == Charge::AsGenerated {
+                continue;
+            }
             let need = r.need(l, fp);
             if !l.limiter.admits(now, need) {
-                return Err(i);
+                refused = Some(i);
+                break;
             }
+        }
+        if let Some(i) = refused {
+            for l in self.limits.iter_mut().filter(|l| l.count_rejected) {
+                let amount = r.charged(l, fp, 0);
+                // `admits` brings the window or bucket up to `now` before the charge.
+                let _ = l.limiter.admits(now, 0);
+                l.limiter.charge(now, amount);
+            }
+            return Err(i);
         }
         let mut adm = Admission::default();
         for (l, t) in self.limits.iter_mut().zip(adm.tickets.iter_mut()) {
@@ -432,6 +477,47 @@ impl Quota {
             *t = l.limiter.charge(now, amount);
         }
         Ok(adm)
+    }
+
+    /// Whether some limit cuts responses off instead of refusing them
+    /// ([`AdmitCheck::Never`]).
+    pub fn cuts_off(&self) -> bool {
+        self.cutoff
+    }
+
+    /// How many of `want` more output tokens the cut-off limits still take at `now`
+    /// (`want` when there is none, or all of them fit).
+    #[inline]
+    pub fn output_room(&mut self, now: u64, want: u64) -> u64 {
+        if !self.cutoff {
+            return want;
+        }
+        let mut room = want;
+        for l in self.limits.iter_mut() {
+            if !(l.admit == AdmitCheck::Never && l.charge == Charge::AsGenerated) || room == 0 {
+                continue;
+            }
+            let per_token = match l.counts {
+                Counts::OutputTokens | Counts::Tokens => 1,
+                Counts::QuotaTokens => self.burndown.output.max(1),
+                _ => continue,
+            };
+            if l.limiter.admits(now, room.saturating_mul(per_token)) {
+                continue;
+            }
+            // The largest k < room that fits (admits is monotone in the amount).
+            let (mut lo, mut hi) = (0u64, room);
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if l.limiter.admits(now, mid.saturating_mul(per_token)) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            room = lo;
+        }
+        room
     }
 
     /// Output has grown from `before` to `after` tokens while streaming: charges what the
@@ -536,6 +622,7 @@ mod tests {
             limiter: LimiterKind::FixedWindow,
             charge: Charge::Reserve,
             admit: AdmitCheck::Available,
+            count_rejected: false,
         }];
         let b = Burndown {
             input: 1,

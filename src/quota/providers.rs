@@ -10,12 +10,16 @@ use super::{AdmitCheck, Charge, Counts, DAY_US, LimitSpec, LimiterKind, MINUTE_U
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Provider {
-    /// Amazon Bedrock on-demand quotas (SPEC §3): quota tokens with burndown, `input +
+    /// Amazon Bedrock on-demand quotas: quota tokens with burndown, `input +
     /// max_tokens` reserved at admission.
     #[default]
     Bedrock,
-    /// Bedrock's OpenAI-compatible endpoint: separate input and output tokens per minute, no
-    /// burndown, output counted as generated.
+    /// Bedrock's `bedrock-mantle` endpoint (AWS, "Quotas for the bedrock-mantle endpoint",
+    /// <https://docs.aws.amazon.com/bedrock/latest/userguide/quotas-mantle.html>): input
+    /// tokens per minute reserve `I + W + max_tokens` at admission and give the unused part
+    /// back at completion; output tokens per minute are charged as generated and, when they
+    /// run out mid-generation, cut the response off (truncated, not a 429); cache reads are
+    /// free; no burndown; no RPM limit unless set.
     BedrockMantle,
     /// The Anthropic API: token buckets for requests, input tokens and output tokens.
     Anthropic,
@@ -46,7 +50,7 @@ impl Provider {
 }
 
 /// The short-form sizes a preset expands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Sizes {
     /// `tokens_per_minute`.
     pub tokens_per_minute: u64,
@@ -58,6 +62,35 @@ pub struct Sizes {
     pub input_tokens_per_minute: Option<u64>,
     /// `output_tokens_per_minute` (default: `tokens_per_minute`).
     pub output_tokens_per_minute: Option<u64>,
+    /// `count_rejected`: whether throttled attempts count toward the per-minute limits
+    /// (default: the provider's documented behaviour, see [`counts_rejected`]).
+    pub count_rejected: Option<bool>,
+    /// `requests_per_1000_tpm` (Azure OpenAI; default [`AZURE_CHAT_REQUESTS_PER_1000_TPM`]).
+    pub requests_per_1000_tpm: Option<f64>,
+    /// Whether cache reads count toward the input limit (Anthropic, for the models of
+    /// [`ANTHROPIC_CACHE_READS_COUNT`]).
+    pub cache_reads_count: bool,
+}
+
+/// The models whose cache reads count toward Anthropic's input-tokens-per-minute limit.
+/// Anthropic, "Rate limits" (https://docs.anthropic.com/en/api/rate-limits): for the models
+/// marked † in its tables `cache_read_input_tokens` also count toward ITPM, for all others
+/// they do not; Claude 3.5 Haiku is that documented exception.
+pub const ANTHROPIC_CACHE_READS_COUNT: [&str; 2] =
+    ["claude-3-5-haiku", "claude-3-5-haiku-20241022"];
+
+/// Azure OpenAI's requests per minute per 1,000 TPM for chat models ("older chat models: one
+/// capacity unit = 6 RPM and 1,000 TPM", Microsoft Learn, "Manage Azure OpenAI quota").
+/// Reasoning models use other ratios: o1 and o1-preview 1 RPM per 6,000 TPM (1/6), o3 and
+/// o4-mini 1 RPM per 1,000 TPM; set `quota.requests_per_1000_tpm` for them.
+pub const AZURE_CHAT_REQUESTS_PER_1000_TPM: f64 = 6.0;
+
+/// Whether a provider counts throttled attempts toward its per-minute limits by default:
+/// OpenAI ("unsuccessful requests contribute to your per-minute limit") and Azure OpenAI
+/// (rate limits are evaluated on every request received) do; Bedrock and Anthropic document
+/// no such thing.
+pub fn counts_rejected(provider: Provider) -> bool {
+    matches!(provider, Provider::Openai | Provider::AzureOpenai)
 }
 
 fn limit(name: &str, counts: Counts, per_us: u64, limit: u64, limiter: LimiterKind) -> LimitSpec {
@@ -69,10 +102,11 @@ fn limit(name: &str, counts: Counts, per_us: u64, limit: u64, limiter: LimiterKi
         limiter,
         charge: Charge::Reserve,
         admit: AdmitCheck::Available,
+        count_rejected: false,
     }
 }
 
-/// The SPEC §3 limits, in check order: requests per minute, tokens per minute, tokens per
+/// Bedrock's short-form limits, in check order: requests per minute, tokens per minute, tokens per
 /// day (always a fixed one-day window).
 pub fn bedrock(kind: LimiterKind, tpm: u64, rpm: Option<u64>, tpd: Option<u64>) -> Vec<LimitSpec> {
     let mut v = Vec::with_capacity(3);
@@ -106,6 +140,13 @@ pub fn bedrock(kind: LimiterKind, tpm: u64, rpm: Option<u64>, tpd: Option<u64>) 
 
 /// Expands a preset into its limits.
 pub fn expand(provider: Provider, kind: LimiterKind, s: &Sizes) -> Vec<LimitSpec> {
+    let rejected = s.count_rejected.unwrap_or(counts_rejected(provider));
+    let per_minute = |mut v: Vec<LimitSpec>| {
+        for l in v.iter_mut().filter(|l| l.per_us < DAY_US) {
+            l.count_rejected = rejected;
+        }
+        v
+    };
     let itpm = s.input_tokens_per_minute.unwrap_or(s.tokens_per_minute);
     let otpm = s.output_tokens_per_minute.unwrap_or(s.tokens_per_minute);
     let rpm = |v: &mut Vec<LimitSpec>| {
@@ -130,7 +171,7 @@ pub fn expand(provider: Provider, kind: LimiterKind, s: &Sizes) -> Vec<LimitSpec
             ));
         }
     };
-    match provider {
+    per_minute(match provider {
         Provider::Bedrock => bedrock(
             kind,
             s.tokens_per_minute,
@@ -140,16 +181,19 @@ pub fn expand(provider: Provider, kind: LimiterKind, s: &Sizes) -> Vec<LimitSpec
         Provider::BedrockMantle => {
             let mut v = Vec::new();
             rpm(&mut v);
+            // "The number of input tokens in the request, plus the value of max_tokens, is
+            // checked against the input-tokens-per-minute quota": reserved as I + W + M,
+            // settled to I + W + A.
             v.push(limit(
                 "input_tokens_per_minute",
-                Counts::InputTokens,
+                Counts::Tokens,
                 MINUTE_US,
                 itpm,
                 kind,
             ));
             v.push(LimitSpec {
                 charge: Charge::AsGenerated,
-                admit: AdmitCheck::Reservation,
+                admit: AdmitCheck::Never,
                 ..limit(
                     "output_tokens_per_minute",
                     Counts::OutputTokens,
@@ -166,7 +210,11 @@ pub fn expand(provider: Provider, kind: LimiterKind, s: &Sizes) -> Vec<LimitSpec
             rpm(&mut v);
             v.push(limit(
                 "input_tokens_per_minute",
-                Counts::InputTokens,
+                if s.cache_reads_count {
+                    Counts::InputTokensWithCacheReads
+                } else {
+                    Counts::InputTokens
+                },
                 MINUTE_US,
                 itpm,
                 kind,
@@ -198,11 +246,14 @@ pub fn expand(provider: Provider, kind: LimiterKind, s: &Sizes) -> Vec<LimitSpec
             v
         }
         Provider::AzureOpenai => {
-            // 6 RPM per 1,000 TPM, evaluated over 10-second windows: a sixth of the
-            // per-minute figure per 10 s.
-            let per_minute = s
-                .requests_per_minute
-                .unwrap_or_else(|| s.tokens_per_minute.saturating_mul(6) / 1000);
+            // A model's RPM ratio per 1,000 TPM, evaluated over 10-second windows: a sixth
+            // of the per-minute figure per 10 s.
+            let ratio = s
+                .requests_per_1000_tpm
+                .unwrap_or(AZURE_CHAT_REQUESTS_PER_1000_TPM);
+            let per_minute = s.requests_per_minute.unwrap_or_else(|| {
+                crate::num::round_u64((s.tokens_per_minute as f64 * ratio / 1000.0).floor())
+            });
             let mut v = vec![limit(
                 "requests_per_10s",
                 Counts::Requests,
@@ -220,5 +271,5 @@ pub fn expand(provider: Provider, kind: LimiterKind, s: &Sizes) -> Vec<LimitSpec
             tpd(&mut v, Counts::PromptPlusMaxTokens);
             v
         }
-    }
+    })
 }

@@ -56,6 +56,10 @@ pub struct RequestCounts {
     pub truncated: u64,
     /// Reservation larger than a limit's whole capacity: can never be admitted.
     pub unservable: u64,
+    /// Succeeded but cut off mid-generation by an output budget (bedrock-mantle's output
+    /// tokens per minute), included in `truncated`. Only where such a limit exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated_by_output_budget: Option<u64>,
     /// Failed requests by cause.
     pub failed_by: FailedBy,
 }

@@ -60,6 +60,8 @@ pub(crate) struct RawScenario {
     pub client: RawClient,
     pub arrivals: Option<RawArrivals>,
     pub requests: Option<BTreeMap<String, RawClass>>,
+    /// `[[models]]`: model rows that add to or override the bundled table.
+    pub models: Option<Vec<crate::quota::models::ModelRow>>,
     /// `[sweep]`: read by `quotasim sweep` (see `crate::sweep::config`); `run` ignores it.
     #[allow(dead_code)]
     pub sweep: Option<toml::Value>,
@@ -101,6 +103,8 @@ pub(crate) struct RawQuota {
     pub settle: Option<Settle>,
     pub settle_interval: Option<RawDuration>,
     pub limits: Option<Vec<RawLimit>>,
+    pub count_rejected: Option<bool>,
+    pub requests_per_1000_tpm: Option<f64>,
 }
 
 /// One `[[quota.limits]]` table.
@@ -114,6 +118,7 @@ pub(crate) struct RawLimit {
     pub limiter: Option<LimiterKind>,
     pub charge: Option<Charge>,
     pub admit: Option<AdmitCheck>,
+    pub count_rejected: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -46,11 +46,14 @@ fn positive_number(v: Option<f64>, path: &str) -> R<Option<f64>> {
 }
 
 /// `[model.prices]` over the preset's prices; every key is needed when the preset has none.
-fn resolve_prices(raw: Option<super::raw::RawPrices>, preset: &str) -> R<Option<Prices>> {
+fn resolve_prices(
+    raw: Option<super::raw::RawPrices>,
+    preset: &str,
+    default: Option<Prices>,
+) -> R<Option<Prices>> {
     let Some(raw) = raw else {
         return Ok(None);
     };
-    let default = crate::cost::preset_prices(preset);
     let key = |v: Option<f64>, name: &str, from: Option<f64>| -> R<f64> {
         let path = format!("model.prices.{name}");
         match v {
@@ -85,7 +88,7 @@ fn resolve_prices(raw: Option<super::raw::RawPrices>, preset: &str) -> R<Option<
     }))
 }
 
-pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> R<Scenario> {
+pub(crate) fn resolve(mut raw: RawScenario, default_name: &str, base_dir: &Path) -> R<Scenario> {
     let duration_us = match raw.duration {
         None => {
             return bad(
@@ -106,8 +109,22 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> 
 
     // [model]
     let preset_name = raw.model.preset.clone().unwrap_or_else(|| "other".into());
-    let Some(preset) = models::preset(&preset_name) else {
-        let names: Vec<&str> = models::preset_names().collect();
+    // `[[models]]` rows add to or override the bundled table for this scenario.
+    let user_table = match raw.models.take() {
+        None => None,
+        Some(rows) => Some(models::Table::with_rows(rows).map_err(|e| Invalid {
+            path: "models".into(),
+            message: e.to_string(),
+            help: None,
+            at_key: false,
+            foreign: None,
+        })?),
+    };
+    let table = user_table
+        .as_ref()
+        .unwrap_or_else(|| models::Table::bundled());
+    let Some(preset) = table.get(&preset_name) else {
+        let names: Vec<&str> = table.rows.iter().map(|r| r.name.as_str()).collect();
         return Err(Invalid {
             path: "model.preset".into(),
             message: format!(
@@ -132,7 +149,19 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> 
             "model.output_tokens_per_second",
         )?
         .unwrap_or(preset.output_tokens_per_second),
-        prices: resolve_prices(raw.model.prices, &preset_name)?,
+        // The scenario's `[[models]]` rows may carry their own prices.
+        prices: resolve_prices(
+            raw.model.prices,
+            &preset_name,
+            crate::cost::row_prices(preset),
+        )?
+        .or_else(|| {
+            user_table
+                .as_ref()
+                .and_then(|t| t.get(&preset_name))
+                .and_then(crate::cost::row_prices)
+                .filter(|p| Some(*p) != crate::cost::preset_prices(&preset_name))
+        }),
     };
 
     // [quota]
@@ -142,7 +171,7 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> 
             "missing required table [quota] with `tokens_per_minute`",
         );
     };
-    let quota = resolve_quota(q)?;
+    let quota = resolve_quota(q, &model.preset)?;
 
     // [service]
     let s = &raw.service;
@@ -157,7 +186,9 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> 
         }
     };
     let service = Service {
-        ttft_us: s.ttft.map_or(800_000, |d| d.0),
+        // The model's own typical TTFT where the scenario is silent (800 ms for the rows
+        // without a measurement).
+        ttft_us: s.ttft.map_or(preset.ttft_us(), |d| d.0),
         ttft_per_1k_input_us: s.ttft_per_1k_input.map_or(20_000, |d| d.0),
         output_tokens_per_second: positive_number(
             s.output_tokens_per_second,
@@ -217,7 +248,7 @@ pub(crate) fn resolve(raw: RawScenario, default_name: &str, base_dir: &Path) -> 
     })
 }
 
-fn resolve_quota(q: RawQuota) -> R<QuotaConfig> {
+fn resolve_quota(q: RawQuota, preset: &str) -> R<QuotaConfig> {
     let has_limits = q.limits.as_ref().is_some_and(|l| !l.is_empty());
     let tpm = match int_at_least(q.tokens_per_minute, 1, "quota.tokens_per_minute")? {
         Some(t) => t,
@@ -289,6 +320,10 @@ fn resolve_quota(q: RawQuota) -> R<QuotaConfig> {
                 tokens_per_day,
                 input_tokens_per_minute,
                 output_tokens_per_minute,
+                count_rejected: q.count_rejected,
+                requests_per_1000_tpm: azure_ratio(&q, provider)?,
+                cache_reads_count: provider == crate::quota::Provider::Anthropic
+                    && providers::ANTHROPIC_CACHE_READS_COUNT.contains(&preset),
             },
         )
     } else {
@@ -350,6 +385,26 @@ fn provider_name(p: crate::quota::Provider) -> &'static str {
 
 /// Period names `per` accepts besides a duration.
 const PERIOD_NAMES: [&str; 4] = ["second", "minute", "hour", "day"];
+
+/// `quota.requests_per_1000_tpm`: Azure OpenAI's requests-per-minute ratio, a number > 0.
+fn azure_ratio(q: &RawQuota, provider: crate::quota::Provider) -> R<Option<f64>> {
+    let Some(v) = q.requests_per_1000_tpm else {
+        return Ok(None);
+    };
+    if provider != crate::quota::Provider::AzureOpenai {
+        return bad(
+            "quota.requests_per_1000_tpm",
+            "`requests_per_1000_tpm` applies to provider = \"azure-openai\" only",
+        );
+    }
+    if !(v.is_finite() && v > 0.0) {
+        return bad(
+            "quota.requests_per_1000_tpm",
+            format!("expected a number > 0 (requests per minute per 1,000 TPM), got {v}"),
+        );
+    }
+    Ok(Some(v))
+}
 
 fn resolve_limit(
     raw: RawLimit,
@@ -437,6 +492,7 @@ fn resolve_limit(
         limiter: raw.limiter.unwrap_or(default_limiter),
         charge,
         admit: raw.admit.unwrap_or(AdmitCheck::Available),
+        count_rejected: raw.count_rejected.unwrap_or(false),
     })
 }
 
