@@ -295,14 +295,27 @@ impl Quota {
     }
 }
 
-/// Burndown and reservation formula: everything the amount formulas need besides the request.
+/// Burndown and reservation formula: everything the amount formulas need besides the
+/// request. Account-wide limits are charged with the rates of the pool serving the attempt.
 #[derive(Debug, Clone, Copy)]
-struct Rates {
+pub struct Rates {
     burndown: Burndown,
     reserve: ReserveMode,
 }
 
 impl Rates {
+    /// The burndown rates.
+    #[inline]
+    pub fn burndown(&self) -> Burndown {
+        self.burndown
+    }
+
+    /// The reservation formula.
+    #[inline]
+    pub fn reserve(&self) -> ReserveMode {
+        self.reserve
+    }
+
     /// The reservation of a limit counting `counts`.
     #[inline]
     fn reservation(&self, counts: Counts, fp: &Footprint) -> u64 {
@@ -382,8 +395,9 @@ impl Rates {
 }
 
 impl Quota {
+    /// This quota's burndown and reservation formula.
     #[inline]
-    fn rates(&self) -> Rates {
+    pub fn rates(&self) -> Rates {
         Rates {
             burndown: self.burndown,
             reserve: self.reserve,
@@ -407,6 +421,39 @@ impl Quota {
         self.refusals(fp).next().is_none()
     }
 
+    /// Whether every limit could ever admit `fp` charged at `r` (an account's limits,
+    /// charged with the serving pool's rates).
+    #[inline]
+    pub fn servable_at(&self, fp: &Footprint, r: Rates) -> bool {
+        self.limits
+            .iter()
+            .all(|l| r.need(l, fp) <= l.limiter.limit())
+    }
+
+    /// Checks every limit in order at rates `r`, charging nothing; the index of the first
+    /// that refuses.
+    #[inline]
+    pub fn check_at(&mut self, now: u64, fp: &Footprint, r: Rates) -> Result<(), usize> {
+        for (i, l) in self.limits.iter_mut().enumerate() {
+            let need = r.need(l, fp);
+            if !l.limiter.admits(now, need) {
+                return Err(i);
+            }
+        }
+        Ok(())
+    }
+
+    /// Charges every limit at rates `r` (after [`Quota::check_at`] admitted).
+    #[inline]
+    pub fn charge_at(&mut self, now: u64, fp: &Footprint, r: Rates) -> Admission {
+        let mut adm = Admission::default();
+        for (l, t) in self.limits.iter_mut().zip(adm.tickets.iter_mut()) {
+            let amount = r.charged(l, fp, 0);
+            *t = l.limiter.charge(now, amount);
+        }
+        adm
+    }
+
     /// What the primary limit charges at admission (for the timeline).
     #[inline]
     pub fn primary_charge(&self, fp: &Footprint) -> u64 {
@@ -420,18 +467,8 @@ impl Quota {
     #[inline]
     pub fn try_admit(&mut self, now: u64, fp: &Footprint) -> Result<Admission, usize> {
         let r = self.rates();
-        for (i, l) in self.limits.iter_mut().enumerate() {
-            let need = r.need(l, fp);
-            if !l.limiter.admits(now, need) {
-                return Err(i);
-            }
-        }
-        let mut adm = Admission::default();
-        for (l, t) in self.limits.iter_mut().zip(adm.tickets.iter_mut()) {
-            let amount = r.charged(l, fp, 0);
-            *t = l.limiter.charge(now, amount);
-        }
-        Ok(adm)
+        self.check_at(now, fp, r)?;
+        Ok(self.charge_at(now, fp, r))
     }
 
     /// Output has grown from `before` to `after` tokens while streaming: charges what the
@@ -446,6 +483,20 @@ impl Quota {
         after: u64,
     ) -> i64 {
         let r = self.rates();
+        self.tick_at(now, adm, fp, before, after, r)
+    }
+
+    /// [`Quota::tick`] at rates `r`.
+    #[inline]
+    pub fn tick_at(
+        &mut self,
+        now: u64,
+        adm: &Admission,
+        fp: &Footprint,
+        before: u64,
+        after: u64,
+        r: Rates,
+    ) -> i64 {
         let mut primary = 0;
         for (i, (l, ticket)) in self.limits.iter_mut().zip(adm.tickets).enumerate() {
             if !l.progressive {
@@ -475,6 +526,20 @@ impl Quota {
         ok: bool,
     ) -> i64 {
         let r = self.rates();
+        self.settle_at(now, adm, fp, generated, ok, r)
+    }
+
+    /// [`Quota::settle`] at rates `r`.
+    #[inline]
+    pub fn settle_at(
+        &mut self,
+        now: u64,
+        adm: &Admission,
+        fp: &Footprint,
+        generated: u64,
+        ok: bool,
+        r: Rates,
+    ) -> i64 {
         let mut primary = 0;
         for (i, (l, ticket)) in self.limits.iter_mut().zip(adm.tickets).enumerate() {
             let charged = r.charged(l, fp, generated);
