@@ -134,8 +134,6 @@ struct Request {
     reserved: u64,
     cost: u64,
     adm: Admission,
-    /// Tickets of the account-wide limits (unused without them).
-    acct: Admission,
     /// The desired output O, before the serving pool's `max_tokens` truncates it.
     desired: u64,
     prev_sleep: u64,
@@ -199,6 +197,8 @@ struct Wl<'a> {
     picker: ClassPicker,
     /// Cumulative weights of a weighted route.
     route_weights: Vec<f64>,
+    /// Whether the route spills over at admission.
+    spill: bool,
     rng_arrivals: ChaCha8Rng,
     rng_classes: ChaCha8Rng,
     rng_tokens: ChaCha8Rng,
@@ -225,6 +225,9 @@ struct Sim<'a> {
     free: Vec<u32>,
     pools: Vec<PoolRt<'a>>,
     account: Option<Quota>,
+    /// Tickets of the account-wide limits, by request slot (empty without them): kept out
+    /// of `Request` so the common case copies less.
+    acct: Vec<Admission>,
     wls: Vec<Wl<'a>>,
     lanes: Lanes,
     streams: bool,
@@ -347,6 +350,93 @@ fn limit_slots(s: &Scenario) -> (Vec<String>, Vec<Vec<usize>>) {
     (names, per_pool)
 }
 
+/// Records into the totals, and into workload `w`'s and pool `p`'s metrics when the report
+/// shows them.
+#[inline(always)]
+fn record(
+    metrics: &mut Metrics,
+    split: &mut Option<Box<Split>>,
+    w: usize,
+    p: Option<usize>,
+    f: impl Fn(&mut Metrics),
+) {
+    f(metrics);
+    if let Some(sp) = split {
+        if let Some(m) = sp.workloads.get_mut(w) {
+            f(m);
+        }
+        if let Some(m) = p.and_then(|p| sp.pools.get_mut(p)) {
+            f(m);
+        }
+    }
+}
+
+/// Pool `p`'s limits, then the account's: on admission, charges both and stores their
+/// tickets in the request; on refusal, the index of the refusing limit (account limits
+/// after the pool's).
+#[inline(always)]
+fn admit_on(
+    pools: &mut [PoolRt],
+    account: &mut Option<Quota>,
+    acct: &mut Vec<Admission>,
+    id: u32,
+    p: usize,
+    r: &mut Request,
+    now: u64,
+) -> Result<(), usize> {
+    let Some(pool) = pools.get_mut(p) else {
+        return Err(0);
+    };
+    let rt = pool.rates;
+    pool.quota.check_at(now, &r.fp, rt)?;
+    if let Some(a) = account {
+        a.check_at(now, &r.fp, rt)
+            .map_err(|j| pool.quota.len() + j)?;
+        let i = id as usize;
+        if acct.len() <= i {
+            acct.resize(i + 1, Admission::default());
+        }
+        if let Some(t) = acct.get_mut(i) {
+            a.charge_into(now, &r.fp, rt, t);
+        }
+    }
+    pool.quota.charge_into(now, &r.fp, rt, &mut r.adm);
+    Ok(())
+}
+
+/// Sets a request's footprint, reservation, cost and truncation for pool `p`.
+#[inline]
+fn sized_for(pools: &[PoolRt], p: usize, r: &mut Request) {
+    let Some(pool) = pools.get(p) else {
+        return;
+    };
+    let max_tokens = if r.max_set {
+        r.fp.max_tokens
+    } else {
+        pool.model_max
+    };
+    let prompt = r.fp.prompt;
+    let fp = Footprint::of(
+        prompt,
+        0,
+        r.fp.cache_read,
+        max_tokens,
+        r.desired,
+        pool.hold_reads,
+    );
+    let b = pool.rates.burndown();
+    r.reserved = b.reservation(
+        pool.rates.reserve(),
+        prompt.saturating_add(fp.held_reads),
+        0,
+        max_tokens,
+    );
+    r.cost = b.final_cost(prompt, 0, fp.output);
+    r.truncated = r.desired > max_tokens;
+    r.fp = fp;
+    r.pool = p as u8;
+}
+
 impl<'a> Sim<'a> {
     fn new(s: &'a Scenario, limits: Limits, observer: Option<&'a mut dyn Observer>) -> Self {
         let seed = s.seed;
@@ -426,6 +516,7 @@ impl<'a> Sim<'a> {
                     arrivals: ArrivalProcess::new(&w.arrivals),
                     picker: ClassPicker::new(&w.requests),
                     route_weights,
+                    spill: w.route.policy == RoutePolicy::Spillover,
                     rng_arrivals: st(Stream::Arrivals),
                     rng_classes: st(Stream::Classes),
                     rng_tokens: st(Stream::Tokens),
@@ -482,6 +573,7 @@ impl<'a> Sim<'a> {
                 || account.as_ref().is_some_and(Quota::streams),
             pools,
             account,
+            acct: Vec::new(),
             wls,
             lanes,
             metrics,
@@ -495,19 +587,9 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Records into the totals, and into workload `w`'s and pool `p`'s metrics when the
-    /// report shows them.
-    #[inline]
+    #[inline(always)]
     fn record(&mut self, w: usize, p: Option<usize>, f: impl Fn(&mut Metrics)) {
-        f(&mut self.metrics);
-        if let Some(sp) = &mut self.split {
-            if let Some(m) = sp.workloads.get_mut(w) {
-                f(m);
-            }
-            if let Some(m) = p.and_then(|p| sp.pools.get_mut(p)) {
-                f(m);
-            }
-        }
+        record(&mut self.metrics, &mut self.split, w, p, f);
     }
 
     #[inline]
@@ -619,37 +701,9 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// The footprint, reservation, cost and truncation of a request on pool `p`.
     #[inline]
     fn sized_for(&self, p: usize, r: &mut Request) {
-        let Some(pool) = self.pools.get(p) else {
-            return;
-        };
-        let max_tokens = if r.max_set {
-            r.fp.max_tokens
-        } else {
-            pool.model_max
-        };
-        let prompt = r.fp.prompt;
-        let fp = Footprint::of(
-            prompt,
-            0,
-            r.fp.cache_read,
-            max_tokens,
-            r.desired,
-            pool.hold_reads,
-        );
-        let b = pool.rates.burndown();
-        r.reserved = b.reservation(
-            pool.rates.reserve(),
-            prompt.saturating_add(fp.held_reads),
-            0,
-            max_tokens,
-        );
-        r.cost = b.final_cost(prompt, 0, fp.output);
-        r.truncated = r.desired > max_tokens;
-        r.fp = fp;
-        r.pool = p as u8;
+        sized_for(&self.pools, p, r);
     }
 
     /// Whether pool `p` (its limits, then the account's) could ever admit `fp`.
@@ -719,7 +773,6 @@ impl<'a> Sim<'a> {
             reserved: 0,
             cost: 0,
             adm: Admission::default(),
-            acct: Admission::default(),
             desired: sizes.output,
             prev_sleep: 0,
             held_since: 0,
@@ -1007,103 +1060,77 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Pool `p`'s limits, then the account's: on admission, the tickets of both; on
-    /// refusal, the index of the refusing limit (account limits after the pool's).
-    #[inline]
-    fn admit_on(&mut self, p: usize, fp: &Footprint) -> Result<(Admission, Admission), usize> {
-        let now = self.now;
-        let Some(pool) = self.pools.get_mut(p) else {
-            return Err(0);
-        };
-        let r = pool.rates;
-        pool.quota.check_at(now, fp, r)?;
-        let acct = match &mut self.account {
-            None => Admission::default(),
-            Some(a) => {
-                a.check_at(now, fp, r).map_err(|j| pool.quota.len() + j)?;
-                a.charge_at(now, fp, r)
-            }
-        };
-        Ok((pool.quota.charge_at(now, fp, r), acct))
-    }
-
     fn start_attempt(&mut self, id: u32) {
         let now = self.now;
-        let Some(r) = self.requests.get_mut(id as usize) else {
+        let Sim {
+            requests,
+            pools,
+            account,
+            acct,
+            wls,
+            metrics,
+            split,
+            queue,
+            streams,
+            lanes,
+            ..
+        } = self;
+        let Some(r) = requests.get_mut(id as usize) else {
             return;
         };
         let w = r.w as usize;
-        let first = r.attempts == 0;
-        let (counted, arrival) = (r.counted, r.arrival);
-        r.attempts += 1;
-        r.phase = Phase::Attempt;
-        if first {
-            self.record(w, None, |m| {
+        let counted = r.counted;
+        if r.attempts == 0 {
+            let arrival = r.arrival;
+            record(metrics, split, w, None, |m| {
                 if counted {
                     m.queue_wait.record(now - arrival);
                 }
                 m.first_attempt(counted);
             });
         }
-        let Some(mut req) = self.requests.get(id as usize).copied() else {
+        r.attempts += 1;
+        r.phase = Phase::Attempt;
+        let Some(wl) = wls.get_mut(w) else {
             return;
         };
-        let spill = self
-            .wls
-            .get(w)
-            .is_some_and(|wl| wl.s.route.policy == RoutePolicy::Spillover);
-        let mut outcome = self.admit_on(req.pool as usize, &req.fp);
-        if spill && outcome.is_err() {
+        let mut outcome = admit_on(pools, account, acct, id, r.pool as usize, r, now);
+        if wl.spill && outcome.is_err() {
             // The provider tries each pool of the route in order at this instant; refusals
             // that spill record nothing.
-            let route: Vec<usize> = self
-                .wls
-                .get(w)
-                .map(|wl| wl.s.route.pools.clone())
-                .unwrap_or_default();
-            for &q in route.iter().skip(1) {
-                self.sized_for(q, &mut req);
-                outcome = self.admit_on(q, &req.fp);
+            for &q in wl.s.route.pools.iter().skip(1) {
+                sized_for(pools, q, r);
+                outcome = admit_on(pools, account, acct, id, q, r, now);
                 if outcome.is_ok() {
                     break;
                 }
             }
         }
-        let p = req.pool as usize;
-        let attempt = req.attempts;
-        let reserved = req.reserved;
+        let p = r.pool as usize;
+        let Some(pool) = pools.get(p) else {
+            return;
+        };
+        let (attempt, reserved) = (r.attempts, r.reserved);
         let event;
         let (end, lane) = match outcome {
-            Ok((adm, acct)) => {
-                req.adm = adm;
-                req.acct = acct;
-                let Some(pool) = self.pools.get(p) else {
-                    return;
-                };
+            Ok(()) => {
                 let svc = pool.svc;
-                let fails = svc.error_rate > 0.0
-                    && self
-                        .wls
-                        .get_mut(w)
-                        .is_some_and(|wl| wl.rng_faults.random::<f64>() < svc.error_rate);
+                let fails = svc.error_rate > 0.0 && wl.rng_faults.random::<f64>() < svc.error_rate;
                 let (pending, took) = if fails {
                     (Pending::ServerError, svc.ttft_us)
                 } else {
-                    (
-                        Pending::Success,
-                        svc.service_time_us(req.input, req.fp.output),
-                    )
+                    (Pending::Success, svc.service_time_us(r.input, r.fp.output))
                 };
-                req.pending = pending;
+                r.pending = pending;
                 let end = now.saturating_add(took);
-                let charged = pool.quota.primary_charge(&req.fp);
-                if self.streams && pending == Pending::Success {
-                    req.gen_start = now.saturating_add(svc.service_time_us(req.input, 0));
-                    req.end = end;
-                    req.generated = 0;
+                let charged = pool.quota.primary_charge(&r.fp);
+                if *streams && pending == Pending::Success {
+                    r.gen_start = now.saturating_add(svc.service_time_us(r.input, 0));
+                    r.end = end;
+                    r.generated = 0;
                     let next = now.saturating_add(pool.settle_interval_us);
                     if next < end {
-                        self.queue.push(next, Event::Tick(id));
+                        queue.push(next, Event::Tick(id));
                     }
                 }
                 event = TraceEvent::Admitted {
@@ -1112,31 +1139,29 @@ impl<'a> Sim<'a> {
                     attempt,
                     reserved,
                 };
-                self.record(w, Some(p), |m| m.admitted(now, counted, reserved, charged));
+                record(metrics, split, w, Some(p), |m| {
+                    m.admitted(now, counted, reserved, charged)
+                });
                 let lane = if pending == Pending::ServerError {
-                    self.lanes.server_errors(p)
+                    lanes.server_errors(p)
                 } else {
                     HEAP
                 };
                 (end, lane)
             }
             Err(limit) => {
-                req.pending = Pending::Throttled;
-                let Some(pool) = self.pools.get(p) else {
-                    return;
-                };
+                r.pending = Pending::Throttled;
                 let own = pool.quota.len();
                 let cause = if limit < own {
                     pool.quota.cause(limit)
                 } else {
-                    self.account
+                    account
                         .as_ref()
                         .map_or(ThrottleCause::TokensPerMinute, |a| a.cause(limit - own))
                 };
                 let slot = pool.slots.get(limit).copied().unwrap_or(usize::MAX);
-                let latency = pool.svc.throttle_latency_us;
-                self.metrics.throttled(now, counted, cause, slot);
-                if let Some(sp) = &mut self.split {
+                metrics.throttled(now, counted, cause, slot);
+                if let Some(sp) = split {
                     if let Some(m) = sp.workloads.get_mut(w) {
                         m.throttled(now, counted, cause, slot);
                     }
@@ -1150,14 +1175,14 @@ impl<'a> Sim<'a> {
                     attempt,
                     cause,
                 };
-                (now.saturating_add(latency), self.lanes.throttles(p))
+                (
+                    now.saturating_add(pool.svc.throttle_latency_us),
+                    lanes.throttles(p),
+                )
             }
         };
-        if let Some(r) = self.requests.get_mut(id as usize) {
-            *r = req;
-        }
+        queue.push_lane(lane, end, Event::AttemptEnds(id));
         self.observe(event, p);
-        self.queue.push_lane(lane, end, Event::AttemptEnds(id));
     }
 
     /// Output tokens an attempt has generated by `now`.
@@ -1188,8 +1213,8 @@ impl<'a> Sim<'a> {
             return;
         };
         let delta = pool.quota.tick(self.now, &r.adm, &r.fp, r.generated, g);
-        if let Some(a) = &mut self.account {
-            a.tick_at(self.now, &r.acct, &r.fp, r.generated, g, pool.rates);
+        if let (Some(a), Some(t)) = (&mut self.account, self.acct.get(id as usize)) {
+            a.tick_at(self.now, t, &r.fp, r.generated, g, pool.rates);
         }
         let next = self.now.saturating_add(pool.settle_interval_us);
         let now = self.now;
@@ -1215,6 +1240,7 @@ impl<'a> Sim<'a> {
                 requests,
                 pools,
                 account,
+                acct,
                 ..
             } = self;
             let Some(req) = requests.get(id as usize) else {
@@ -1226,8 +1252,8 @@ impl<'a> Sim<'a> {
             let delta = pool
                 .quota
                 .settle(now, &req.adm, &req.fp, req.generated, success);
-            if let Some(a) = account {
-                a.settle_at(now, &req.acct, &req.fp, req.generated, success, pool.rates);
+            if let (Some(a), Some(t)) = (account, acct.get(id as usize)) {
+                a.settle_at(now, t, &req.fp, req.generated, success, pool.rates);
             }
             self.record(w, Some(p), |m| m.settled(now, delta));
         }

@@ -423,7 +423,7 @@ impl Quota {
 
     /// Whether every limit could ever admit `fp` charged at `r` (an account's limits,
     /// charged with the serving pool's rates).
-    #[inline]
+    #[inline(always)]
     pub fn servable_at(&self, fp: &Footprint, r: Rates) -> bool {
         self.limits
             .iter()
@@ -432,7 +432,7 @@ impl Quota {
 
     /// Checks every limit in order at rates `r`, charging nothing; the index of the first
     /// that refuses.
-    #[inline]
+    #[inline(always)]
     pub fn check_at(&mut self, now: u64, fp: &Footprint, r: Rates) -> Result<(), usize> {
         for (i, l) in self.limits.iter_mut().enumerate() {
             let need = r.need(l, fp);
@@ -444,14 +444,20 @@ impl Quota {
     }
 
     /// Charges every limit at rates `r` (after [`Quota::check_at`] admitted).
-    #[inline]
+    #[inline(always)]
     pub fn charge_at(&mut self, now: u64, fp: &Footprint, r: Rates) -> Admission {
         let mut adm = Admission::default();
+        self.charge_into(now, fp, r, &mut adm);
+        adm
+    }
+
+    /// [`Quota::charge_at`], writing the tickets into `adm` in place.
+    #[inline(always)]
+    pub fn charge_into(&mut self, now: u64, fp: &Footprint, r: Rates, adm: &mut Admission) {
         for (l, t) in self.limits.iter_mut().zip(adm.tickets.iter_mut()) {
             let amount = r.charged(l, fp, 0);
             *t = l.limiter.charge(now, amount);
         }
-        adm
     }
 
     /// What the primary limit charges at admission (for the timeline).
@@ -487,7 +493,7 @@ impl Quota {
     }
 
     /// [`Quota::tick`] at rates `r`.
-    #[inline]
+    #[inline(always)]
     pub fn tick_at(
         &mut self,
         now: u64,
@@ -530,7 +536,7 @@ impl Quota {
     }
 
     /// [`Quota::settle`] at rates `r`.
-    #[inline]
+    #[inline(always)]
     pub fn settle_at(
         &mut self,
         now: u64,
