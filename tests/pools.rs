@@ -502,3 +502,54 @@ max_tokens = 400
     assert!(text.contains("[workloads.chat"), "{text}");
     assert!(text.contains("policy = \"fallback\""), "{text}");
 }
+
+/// Trace replay: an invocation log's `modelId` selects the pool whose `model_ids` hold it
+/// (an ARN prefix is ignored); a record whose ID no pool lists takes the route's first pool.
+///
+/// Three records, 1 s apart, quotas far above their needs: `us.…` → `geo`; the in-Region
+/// ID as a foundation-model ARN → `region`; `global.…` (no pool lists it) → `region`, the
+/// route's first. So region admits 2 and geo 1.
+#[test]
+fn an_invocation_logs_model_id_selects_the_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = |t: &str, model: &str| {
+        format!(
+            r#"{{"schemaType":"ModelInvocationLog","timestamp":"2025-06-02T14:00:0{t}Z","modelId":"{model}","input":{{"inputContentType":"application/json","inputBodyJson":{{"max_tokens":500}},"inputTokenCount":100}},"output":{{"outputTokenCount":50}}}}"#
+        )
+    };
+    let id = "anthropic.claude-sonnet-4-20250514-v1:0";
+    let log = [
+        rec("0", &format!("us.{id}")),
+        rec(
+            "1",
+            &format!("arn:aws:bedrock:us-east-1::foundation-model/{id}"),
+        ),
+        rec("2", &format!("global.{id}")),
+    ]
+    .join("\n");
+    std::fs::write(dir.path().join("log.jsonl"), log).unwrap();
+    let path = dir.path().join("s.toml");
+    let text = format!(
+        r#"
+duration = "1m"
+[model]
+preset = "claude-sonnet-4"
+[pools.region]
+tokens_per_minute = 1000000
+model_ids = ["{id}"]
+[pools.geo]
+tokens_per_minute = 1000000
+model_ids = ["us.{id}"]
+[workloads.replay]
+route = {{ pools = ["region", "geo"], policy = "fallback" }}
+[workloads.replay.arrivals]
+process = "trace"
+file = "log.jsonl"
+"#
+    );
+    let s = Scenario::from_toml_str(&text, path.to_str().unwrap()).unwrap();
+    let r = serde_json::to_value(simulate(&s)).unwrap();
+    assert_eq!(n(&r, "requests.arrived"), 3);
+    assert_eq!(n(&r, "pools.region.admitted"), 2);
+    assert_eq!(n(&r, "pools.geo.admitted"), 1);
+}

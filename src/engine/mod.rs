@@ -225,6 +225,8 @@ struct Sim<'a> {
     free: Vec<u32>,
     pools: Vec<PoolRt<'a>>,
     account: Option<Quota>,
+    /// Pools by the key of each of their model IDs.
+    by_model: Vec<(u64, usize)>,
     /// Tickets of the account-wide limits, by request slot (empty without them): kept out
     /// of `Request` so the common case copies less.
     acct: Vec<Admission>,
@@ -574,6 +576,16 @@ impl<'a> Sim<'a> {
             pools,
             account,
             acct: Vec::new(),
+            by_model: s
+                .pools
+                .iter()
+                .enumerate()
+                .flat_map(|(i, p)| {
+                    p.model_ids
+                        .iter()
+                        .map(move |id| (crate::trace::model_key(id), i))
+                })
+                .collect(),
             wls,
             lanes,
             metrics,
@@ -758,8 +770,19 @@ impl<'a> Sim<'a> {
             }
             _ => 0,
         };
-        let p = route.pools.get(hop).copied().unwrap_or(0);
         let timeout = client.timeout_us;
+        let route: &'a crate::scenario::Route = &wl.s.route;
+        let mut hop = hop;
+        let mut p = route.pools.get(hop).copied().unwrap_or(0);
+        // An invocation log's model ID selects the pool it was sent to (its position in the
+        // route, so a fallback continues from there).
+        if let Some(key) = record.and_then(|r| r.model)
+            && self.pools.len() > 1
+            && let Some(&(_, q)) = self.by_model.iter().find(|(k, _)| *k == key)
+        {
+            p = q;
+            hop = route.pools.iter().position(|&x| x == q).unwrap_or(0);
+        }
         let mut req = Request {
             arrival: self.now,
             input: sizes.input,
