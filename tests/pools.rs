@@ -493,6 +493,40 @@ max_tokens = 400
         .args(["--set", "workloads.chat.client.concurrency=0"])
         .assert()
         .code(2);
+    // --vary over a pool's and a workload's key; compare names per-workload metrics.
+    let out = quotasim()
+        .args(["sweep", path.to_str().unwrap(), "--format", "json"])
+        .args(["--vary", "pools.a.tokens_per_minute=500,1500"])
+        .args(["--vary", "workloads.chat.client.concurrency=1,2"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["points"].as_array().unwrap().len(), 4);
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    quotasim()
+        .args(["run", path.to_str().unwrap(), "--format", "json", "--out"])
+        .arg(&a)
+        .assert()
+        .success();
+    // Without B (route = "a" alone) two of the three requests fail: a regression.
+    quotasim()
+        .args(["run", path.to_str().unwrap(), "--format", "json", "--out"])
+        .arg(&b)
+        .args(["--set", "workloads.chat.route=a"])
+        .assert()
+        .success();
+    let out = quotasim()
+        .args(["compare", a.to_str().unwrap(), b.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("workloads.chat.requests.succeeded") && l.contains("REGRESSED")),
+        "{text}"
+    );
     let out = quotasim()
         .args(["check", path.to_str().unwrap()])
         .output()

@@ -701,6 +701,7 @@ impl<'a> Sim<'a> {
         self.requests.get(id as usize).map_or(0, |r| r.w as usize)
     }
 
+    #[inline]
     fn schedule_next_arrival(&mut self, w: usize) {
         let lane = self.lanes.arrivals(w);
         let Some(wl) = self.wls.get_mut(w) else {
@@ -882,6 +883,7 @@ impl<'a> Sim<'a> {
         id
     }
 
+    #[inline]
     fn submit(&mut self, id: u32) {
         let w = self.wl_of(id);
         let Some(wl) = self.wls.get_mut(w) else {
@@ -897,6 +899,7 @@ impl<'a> Sim<'a> {
 
     /// The request (in flight) wants to send an attempt: through the client pacer, then the
     /// aws-adaptive token bucket, then to the provider.
+    #[inline]
     fn send(&mut self, id: u32) {
         let w = self.wl_of(id);
         let paced = self.wls.get(w).is_some_and(|wl| wl.pacer.is_some());
@@ -993,6 +996,7 @@ impl<'a> Sim<'a> {
         self.schedule_pacer(w);
     }
 
+    #[inline]
     fn adaptive_send(&mut self, id: u32) {
         let w = self.wl_of(id);
         let t = self.now as f64 / 1e6;
@@ -1485,6 +1489,7 @@ impl<'a> Sim<'a> {
 
     /// The request reached its final outcome for the client: release its concurrency slot,
     /// start the next queued request, and let a closed-loop user think.
+    #[inline]
     fn release_client(&mut self, id: u32) {
         let w = self.wl_of(id);
         if let Some(wl) = self.wls.get_mut(w) {
@@ -1504,6 +1509,7 @@ impl<'a> Sim<'a> {
         self.user_continues(id);
     }
 
+    #[inline]
     fn user_continues(&mut self, id: u32) {
         let Some(r) = self.requests.get(id as usize) else {
             return;
