@@ -1,6 +1,8 @@
 //! Engine benchmarks (issue 6):
 //! (a) the reference scenario — 6 simulated hours, Poisson 600/min, two classes, 2M TPM
 //!     fixed window, aws-standard, concurrency 200 — in events/s and simulated requests/s;
+//! (c) the several-apps scenario (issue 12) — one simulated day, two workloads on three pools
+//!     with routes and an account limit — in events/s;
 //! (b) a bare `BinaryHeap` push/pop loop with the engine's event size and a typical number of
 //!     pending events: the ceiling the engine is compared with.
 //!
@@ -13,15 +15,19 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use quotasim::{Scenario, simulate};
 
-fn reference() -> Scenario {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/benches/scenarios/reference.toml"
+fn scenario(name: &str) -> Scenario {
+    let path = format!(
+        "{}/benches/scenarios/{name}.toml",
+        env!("CARGO_MANIFEST_DIR")
     );
-    match Scenario::from_path(std::path::Path::new(path), &[]) {
+    match Scenario::from_path(std::path::Path::new(&path), &[]) {
         Ok(s) => s,
-        Err(e) => panic!("reference scenario: {e}"),
+        Err(e) => panic!("{name} scenario: {e}"),
     }
+}
+
+fn reference() -> Scenario {
+    scenario("reference")
 }
 
 fn engine(c: &mut Criterion) {
@@ -39,6 +45,19 @@ fn engine(c: &mut Criterion) {
     });
     g.throughput(Throughput::Elements(requests));
     g.bench_function("reference_requests", |b| {
+        b.iter(|| black_box(simulate(black_box(&s))))
+    });
+    g.finish();
+}
+
+fn several_apps(c: &mut Criterion) {
+    let s = scenario("two-workloads-three-pools");
+    let events = simulate(&s).engine.events;
+    eprintln!("two-workloads-three-pools: {events} events per run");
+    let mut g = c.benchmark_group("engine");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(events));
+    g.bench_function("two_workloads_three_pools_events", |b| {
         b.iter(|| black_box(simulate(black_box(&s))))
     });
     g.finish();
@@ -91,5 +110,5 @@ fn bare_heap(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, engine, bare_heap);
+criterion_group!(benches, engine, several_apps, bare_heap);
 criterion_main!(benches);

@@ -19,22 +19,23 @@ use crate::client::retry::Failure;
 use crate::client::{AdaptiveLimiter, Pacer, RetryState};
 use crate::metrics::{FailCause, Metrics, Success};
 use crate::quota::MINUTE_US;
-use crate::quota::{Admission, Burndown, Footprint, Quota, ReserveMode};
+use crate::quota::{Admission, Footprint, Quota, Rates, ReserveMode, ThrottleCause};
 use crate::report::Report;
-use crate::scenario::Scenario;
+use crate::scenario::{FallbackOn, RoutePolicy, Scenario, Service, Workload};
 use crate::trace::TraceRecord;
 use crate::workload::{ArrivalProcess, Arrivals, ClassPicker};
 pub use limits::{Limits, StopReason, Stopped};
 pub use observe::{Observer, TraceEvent};
 pub use queue::EventQueue;
-use rng::{Stream, stream};
+use rng::Stream;
 
 /// What happens at an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Event {
-    /// The next open-loop arrival.
-    Arrival,
-    /// Closed-loop user `u` sends its next request.
+    /// The next open-loop arrival of workload `w`.
+    Arrival(u32),
+    /// Closed-loop user `u` sends its next request (users of all workloads are numbered
+    /// in one sequence, workload by workload).
     UserSends(u32),
     /// Request `id` makes its next attempt after sleeping.
     Retry(u32),
@@ -48,8 +49,8 @@ enum Event {
     /// Request `id` wakes in the aws-adaptive token bucket (ignored unless it is the wake
     /// the request is waiting for). Events stay 8 bytes: the heap moves them a lot.
     AdaptiveWake(u32),
-    /// The client pacer may release its first held attempt.
-    PacerWake,
+    /// Workload `w`'s client pacer may release its first held attempt.
+    PacerWake(u32),
 }
 
 /// How the attempt in flight will end.
@@ -82,24 +83,61 @@ enum Phase {
 const NO_USER: u32 = u32::MAX;
 
 /// FIFO lanes of the event queue: events scheduled a constant delay after the current time,
-/// whose times therefore never decrease (see [`EventQueue::push_lane`]).
-const LANE_ARRIVALS: usize = 0;
-/// Throttles, answered `service.throttle_latency` after the attempt.
-const LANE_THROTTLES: usize = 1;
-/// 503s, answered `service.ttft` after the attempt.
-const LANE_SERVER_ERRORS: usize = 2;
-/// Closed-loop users sending again `think_time` after an outcome.
-const LANE_THINK: usize = 3;
-const LANES: usize = 4;
+/// whose times therefore never decrease within a lane (see [`EventQueue::push_lane`]). Each
+/// workload has a lane for its arrivals and one for its closed-loop users' think time; each
+/// pool one for its throttles (`throttle_latency` later) and one for its 503s (`ttft`
+/// later). With one pool and one workload these are lanes 0–3 (arrivals, throttles, 503s,
+/// think), as they always were; any out-of-order push simply goes to the heap.
+#[derive(Debug, Clone, Copy)]
+struct Lanes {
+    workloads: usize,
+    pools: usize,
+}
+
+impl Lanes {
+    #[inline]
+    fn arrivals(&self, w: usize) -> usize {
+        if w == 0 {
+            0
+        } else {
+            4 + 2 * self.pools + 2 * (w - 1)
+        }
+    }
+    #[inline]
+    fn throttles(&self, p: usize) -> usize {
+        if p == 0 { 1 } else { 4 + 2 * (p - 1) }
+    }
+    #[inline]
+    fn server_errors(&self, p: usize) -> usize {
+        if p == 0 { 2 } else { 5 + 2 * (p - 1) }
+    }
+    #[inline]
+    fn think(&self, w: usize) -> usize {
+        if w == 0 {
+            3
+        } else {
+            5 + 2 * self.pools + 2 * (w - 1)
+        }
+    }
+    fn count(&self) -> usize {
+        2 + 2 * self.pools + 2 * self.workloads
+    }
+}
+
+/// No lane: completions vary in length and go to the heap.
+const HEAP: usize = usize::MAX;
 
 #[derive(Debug, Clone, Copy)]
 struct Request {
     arrival: u64,
     input: u64,
+    /// The footprint on the pool the request is currently sent to.
     fp: Footprint,
     reserved: u64,
     cost: u64,
     adm: Admission,
+    /// The desired output O, before the serving pool's `max_tokens` truncates it.
+    desired: u64,
     prev_sleep: u64,
     /// When the current hold (pacing or adaptive) began.
     held_since: u64,
@@ -108,31 +146,48 @@ struct Request {
     end: u64,
     /// Output tokens charged so far by streaming ticks.
     generated: u64,
+    /// Attempts sent, over every pool.
     attempts: u32,
+    /// The retry policy's attempt number in the current call: 1 + its sleeps so far.
+    call_attempts: u32,
     last_retry_cost: u32,
     user: u32,
     /// When the request's current adaptive wait ends.
     wake_at: u64,
+    /// Its workload.
+    w: u16,
+    /// The pool its current attempt goes to, and that pool's position in the route.
+    pool: u8,
+    hop: u8,
     pending: Pending,
     phase: Phase,
     counted: bool,
     truncated: bool,
+    /// `max_tokens` was set (record, class or client) rather than the pool model's.
+    max_set: bool,
+    /// The retry policy slept in the current call (the aws-standard success refund).
+    retried: bool,
 }
 
-/// The state of one run.
-struct Sim<'a> {
-    s: &'a Scenario,
-    burndown: Burndown,
-    reserve: ReserveMode,
-    now: u64,
-    queue: EventQueue<Event>,
-    requests: Vec<Request>,
-    free: Vec<u32>,
-    waiting: VecDeque<u32>,
-    in_flight: u64,
-    concurrency: u64,
+/// One pool during a run.
+struct PoolRt<'a> {
     quota: Quota,
-    streams: bool,
+    rates: Rates,
+    hold_reads: bool,
+    model_max: u64,
+    svc: &'a Service,
+    settle_interval_us: u64,
+    /// Slot in the totals' `throttled_by_limit` of each of the pool's limits, then of each
+    /// account limit.
+    slots: Vec<usize>,
+}
+
+/// One workload's client and streams during a run.
+struct Wl<'a> {
+    s: &'a Workload,
+    concurrency: u64,
+    in_flight: u64,
+    waiting: VecDeque<u32>,
     retry: RetryState,
     adaptive: Option<AdaptiveLimiter>,
     /// Senders waiting inside the adaptive bucket, in `Condition.wait` order.
@@ -142,12 +197,46 @@ struct Sim<'a> {
     pacer_wake: bool,
     arrivals: ArrivalProcess,
     picker: ClassPicker,
+    /// Cumulative weights of a weighted route.
+    route_weights: Vec<f64>,
+    /// Whether the route spills over at admission.
+    spill: bool,
     rng_arrivals: ChaCha8Rng,
     rng_classes: ChaCha8Rng,
     rng_tokens: ChaCha8Rng,
     rng_retries: ChaCha8Rng,
     rng_faults: ChaCha8Rng,
+    rng_route: ChaCha8Rng,
+    /// First global user number of its closed-loop users, and how many.
+    user_base: u32,
+    users: u32,
+}
+
+/// Per-pool and per-workload metrics, kept only when the report shows them.
+struct Split {
+    pools: Vec<Metrics>,
+    workloads: Vec<Metrics>,
+}
+
+/// The state of one run.
+struct Sim<'a> {
+    s: &'a Scenario,
+    now: u64,
+    queue: EventQueue<Event>,
+    requests: Vec<Request>,
+    free: Vec<u32>,
+    pools: Vec<PoolRt<'a>>,
+    account: Option<Quota>,
+    /// Pools by the key of each of their model IDs.
+    by_model: Vec<(u64, usize)>,
+    /// Tickets of the account-wide limits, by request slot (empty without them): kept out
+    /// of `Request` so the common case copies less.
+    acct: Vec<Admission>,
+    wls: Vec<Wl<'a>>,
+    lanes: Lanes,
+    streams: bool,
     metrics: Metrics,
+    split: Option<Box<Split>>,
     events: u64,
     limits: Limits,
     /// Simulated time past which the per-minute timeline would outgrow the memory limit.
@@ -188,18 +277,38 @@ pub fn simulate_with<'a>(
     let mut sim = Sim::new(scenario, limits.clone(), observer);
     sim.run();
     if sim.stopped.is_none()
-        && let Some(d) = sim.arrivals.error()
+        && let Some(d) = sim.wls.iter().find_map(|w| w.arrivals.error())
     {
         sim.stopped = Some(StopReason::TraceFailed(Box::new(d.clone())));
     }
     let Sim {
         metrics,
+        split,
         now,
         events,
         stopped,
         ..
     } = sim;
-    let report = metrics.finish(&scenario.name, scenario.seed, now, events);
+    let mut report = metrics.finish(&scenario.name, scenario.seed, now, events);
+    if let Some(split) = split {
+        let Split { pools, workloads } = *split;
+        report.pools = Some(crate::report::Named(
+            scenario
+                .pools
+                .iter()
+                .zip(pools)
+                .map(|(p, m)| (p.name.clone(), m.finish_pool(now)))
+                .collect(),
+        ));
+        report.workloads = Some(crate::report::Named(
+            scenario
+                .workloads
+                .iter()
+                .zip(workloads)
+                .map(|(w, m)| (w.name.clone(), m.finish_workload(now)))
+                .collect(),
+        ));
+    }
     match stopped {
         None => Ok(report),
         Some(reason) => Err(Box::new(Stopped {
@@ -210,47 +319,290 @@ pub fn simulate_with<'a>(
     }
 }
 
+/// Names of the totals' `throttled_by_limit`: each pool's limits, then the account's, the
+/// same name counted once.
+fn limit_slots(s: &Scenario) -> (Vec<String>, Vec<Vec<usize>>) {
+    let mut names: Vec<String> = Vec::new();
+    let slot = |n: &str, names: &mut Vec<String>| match names.iter().position(|x| x == n) {
+        Some(i) => i,
+        None => {
+            names.push(n.to_string());
+            names.len() - 1
+        }
+    };
+    let mut per_pool: Vec<Vec<usize>> = s
+        .pools
+        .iter()
+        .map(|p| {
+            p.quota
+                .limits
+                .iter()
+                .take(crate::quota::MAX_LIMITS)
+                .map(|l| slot(&l.name, &mut names))
+                .collect()
+        })
+        .collect();
+    let acct: Vec<usize> = s
+        .account
+        .iter()
+        .take(crate::quota::MAX_LIMITS)
+        .map(|l| slot(&l.name, &mut names))
+        .collect();
+    for v in &mut per_pool {
+        v.extend_from_slice(&acct);
+    }
+    (names, per_pool)
+}
+
+/// Records into the totals, and into workload `w`'s and pool `p`'s metrics when the report
+/// shows them.
+#[inline(always)]
+fn record(
+    metrics: &mut Metrics,
+    split: &mut Option<Box<Split>>,
+    w: usize,
+    p: Option<usize>,
+    f: impl Fn(&mut Metrics),
+) {
+    f(metrics);
+    if let Some(sp) = split {
+        if let Some(m) = sp.workloads.get_mut(w) {
+            f(m);
+        }
+        if let Some(m) = p.and_then(|p| sp.pools.get_mut(p)) {
+            f(m);
+        }
+    }
+}
+
+/// Pool `p`'s limits, then the account's: on admission, charges both and stores their
+/// tickets in the request; on refusal, the index of the refusing limit (account limits
+/// after the pool's).
+#[inline(always)]
+fn admit_on(
+    pools: &mut [PoolRt],
+    account: &mut Option<Quota>,
+    acct: &mut Vec<Admission>,
+    id: u32,
+    p: usize,
+    r: &mut Request,
+    now: u64,
+) -> Result<(), usize> {
+    let Some(pool) = pools.get_mut(p) else {
+        return Err(0);
+    };
+    let rt = pool.rates;
+    if let Err(i) = pool.quota.check_at(now, &r.fp, rt) {
+        pool.quota.charge_rejected(now, &r.fp, rt);
+        return Err(i);
+    }
+    if let Some(a) = account {
+        if let Err(j) = a.check_at(now, &r.fp, rt) {
+            // The pool's own limits admitted; those that count refusals count this one.
+            pool.quota.charge_rejected(now, &r.fp, rt);
+            a.charge_rejected(now, &r.fp, rt);
+            return Err(pool.quota.len() + j);
+        }
+        let i = id as usize;
+        if acct.len() <= i {
+            acct.resize(i + 1, Admission::default());
+        }
+        if let Some(t) = acct.get_mut(i) {
+            a.charge_into(now, &r.fp, rt, t);
+        }
+    }
+    pool.quota.charge_into(now, &r.fp, rt, &mut r.adm);
+    Ok(())
+}
+
+/// Sets a request's footprint, reservation, cost and truncation for pool `p`.
+#[inline]
+fn sized_for(pools: &[PoolRt], p: usize, r: &mut Request) {
+    let Some(pool) = pools.get(p) else {
+        return;
+    };
+    let max_tokens = if r.max_set {
+        r.fp.max_tokens
+    } else {
+        pool.model_max
+    };
+    let prompt = r.fp.prompt;
+    let fp = Footprint::of(
+        prompt,
+        0,
+        r.fp.cache_read,
+        max_tokens,
+        r.desired,
+        pool.hold_reads,
+    );
+    let b = pool.rates.burndown();
+    r.reserved = b.reservation(
+        pool.rates.reserve(),
+        prompt.saturating_add(fp.held_reads),
+        0,
+        max_tokens,
+    );
+    r.cost = b.final_cost(prompt, 0, fp.output);
+    r.truncated = r.desired > max_tokens;
+    r.fp = fp;
+    r.pool = p as u8;
+}
+
 impl<'a> Sim<'a> {
     fn new(s: &'a Scenario, limits: Limits, observer: Option<&'a mut dyn Observer>) -> Self {
-        let q = &s.quota;
         let seed = s.seed;
-        let quota = Quota::from_limits(&q.limits, s.model.burndown(), q.reserve, q.settle);
+        let (names, slots) = limit_slots(s);
+        let max_attempts = s
+            .workloads
+            .iter()
+            .map(|w| w.client.max_attempts)
+            .max()
+            .unwrap_or(1);
         let mut metrics = Metrics::new(s.warmup_us, s.duration_us);
-        if quota.cuts_off() {
+        metrics.configure(names.clone(), max_attempts);
+        let pools: Vec<PoolRt> = s
+            .pools
+            .iter()
+            .zip(slots)
+            .map(|(p, slots)| {
+                let q = &p.quota;
+                let quota = q.build(&p.model);
+                PoolRt {
+                    rates: quota.rates(),
+                    quota,
+                    hold_reads: q.reserve_cache_reads,
+                    model_max: p.model.max_output_tokens,
+                    svc: &p.service,
+                    settle_interval_us: q.settle_interval_us,
+                    slots,
+                }
+            })
+            .collect();
+        if pools.iter().any(|p| p.quota.cuts_off()) {
             metrics.requests.truncated_by_output_budget = Some(0);
         }
-        metrics.configure(
-            q.limits.iter().map(|l| l.name.clone()).collect(),
-            s.client.max_attempts,
-        );
         metrics.set_prices(crate::cost::model_prices(&s.model));
+        let account = (!s.account.is_empty()).then(|| {
+            Quota::from_limits(
+                &s.account,
+                s.model.burndown(),
+                ReserveMode::InputPlusMaxTokens,
+                crate::quota::Settle::AtCompletion,
+            )
+        });
+        let mut user_base = 0u32;
+        let wls: Vec<Wl> = s
+            .workloads
+            .iter()
+            .enumerate()
+            .map(|(k, w)| {
+                let st = |p: Stream| rng::workload_stream(seed, k as u64, p);
+                let users = match w.arrivals {
+                    Arrivals::ClosedLoop { clients, .. } => {
+                        clients.min(u64::from(NO_USER - user_base)) as u32
+                    }
+                    _ => 0,
+                };
+                let base = user_base;
+                user_base = user_base.saturating_add(users);
+                let route_weights = match &w.route.policy {
+                    RoutePolicy::Weighted(ws) => {
+                        let mut acc = 0.0;
+                        ws.iter()
+                            .map(|x| {
+                                acc += x;
+                                acc
+                            })
+                            .collect()
+                    }
+                    _ => Vec::new(),
+                };
+                Wl {
+                    s: w,
+                    concurrency: w.client.concurrency.unwrap_or(u64::MAX),
+                    in_flight: 0,
+                    waiting: VecDeque::new(),
+                    retry: RetryState::new(w.client.retry.clone(), w.client.max_attempts),
+                    adaptive: w.client.retry.is_adaptive().then(AdaptiveLimiter::new),
+                    adaptive_waiters: VecDeque::new(),
+                    pacer: w.client.pacing.as_ref().map(Pacer::new),
+                    pacer_held: VecDeque::new(),
+                    pacer_wake: false,
+                    arrivals: ArrivalProcess::new(&w.arrivals),
+                    picker: ClassPicker::new(&w.requests),
+                    route_weights,
+                    spill: w.route.policy == RoutePolicy::Spillover,
+                    rng_arrivals: st(Stream::Arrivals),
+                    rng_classes: st(Stream::Classes),
+                    rng_tokens: st(Stream::Tokens),
+                    rng_retries: st(Stream::Retries),
+                    rng_faults: st(Stream::Faults),
+                    rng_route: st(Stream::Route),
+                    user_base: base,
+                    users,
+                }
+            })
+            .collect();
+        let split = s.is_split().then(|| {
+            let pools = s
+                .pools
+                .iter()
+                .map(|p| {
+                    let mut m = Metrics::new(s.warmup_us, s.duration_us);
+                    m.configure(
+                        p.quota
+                            .limits
+                            .iter()
+                            .take(crate::quota::MAX_LIMITS)
+                            .chain(s.account.iter().take(crate::quota::MAX_LIMITS))
+                            .map(|l| l.name.clone())
+                            .collect(),
+                        max_attempts,
+                    );
+                    m
+                })
+                .collect();
+            let workloads = s
+                .workloads
+                .iter()
+                .map(|w| {
+                    let mut m = Metrics::new(s.warmup_us, s.duration_us);
+                    m.configure(names.clone(), w.client.max_attempts);
+                    m.without_timeline();
+                    m
+                })
+                .collect();
+            Box::new(Split { pools, workloads })
+        });
+        let lanes = Lanes {
+            workloads: wls.len(),
+            pools: pools.len(),
+        };
         Sim {
             s,
-            burndown: s.model.burndown(),
-            reserve: q.reserve,
             now: 0,
-            queue: EventQueue::with_capacity(1024, LANES),
+            queue: EventQueue::with_capacity(1024, lanes.count()),
             requests: Vec::new(),
             free: Vec::new(),
-            waiting: VecDeque::new(),
-            in_flight: 0,
-            concurrency: s.client.concurrency.unwrap_or(u64::MAX),
-            streams: quota.streams(),
-            quota,
-            retry: RetryState::new(s.client.retry.clone(), s.client.max_attempts),
-            adaptive: s.client.retry.is_adaptive().then(AdaptiveLimiter::new),
-            adaptive_waiters: VecDeque::new(),
-            pacer: s.client.pacing.as_ref().map(Pacer::new),
-            pacer_held: VecDeque::new(),
-            pacer_wake: false,
-            arrivals: ArrivalProcess::new(&s.arrivals),
-            picker: ClassPicker::new(&s.requests),
-            rng_arrivals: stream(seed, Stream::Arrivals),
-            rng_classes: stream(seed, Stream::Classes),
-            rng_tokens: stream(seed, Stream::Tokens),
-            rng_retries: stream(seed, Stream::Retries),
-            rng_faults: stream(seed, Stream::Faults),
+            streams: pools.iter().any(|p| p.quota.streams())
+                || account.as_ref().is_some_and(Quota::streams),
+            pools,
+            account,
+            acct: Vec::new(),
+            by_model: s
+                .pools
+                .iter()
+                .enumerate()
+                .flat_map(|(i, p)| {
+                    p.model_ids
+                        .iter()
+                        .map(move |id| (crate::trace::model_key(id), i))
+                })
+                .collect(),
+            wls,
+            lanes,
             metrics,
+            split,
             events: 0,
             max_time_us: (limits.max_memory_bytes / limits::BYTES_PER_TIMELINE_ROW)
                 .saturating_mul(MINUTE_US),
@@ -260,21 +612,35 @@ impl<'a> Sim<'a> {
         }
     }
 
+    #[inline(always)]
+    fn record(&mut self, w: usize, p: Option<usize>, f: impl Fn(&mut Metrics)) {
+        record(&mut self.metrics, &mut self.split, w, p, f);
+    }
+
     #[inline]
-    fn observe(&mut self, event: TraceEvent) {
-        if let Some(o) = self.observer.as_mut() {
-            o.on_event(&event, &self.quota);
+    fn observe(&mut self, event: TraceEvent, p: usize) {
+        if let Some(o) = self.observer.as_mut()
+            && let Some(pool) = self.pools.get(p)
+        {
+            o.on_event(&event, &pool.quota);
         }
     }
 
     fn run(&mut self) {
-        match self.s.arrivals {
-            Arrivals::ClosedLoop { clients, .. } => {
-                for u in 0..clients.min(u64::from(NO_USER)) {
-                    self.queue.push(0, Event::UserSends(u as u32));
+        for w in 0..self.wls.len() {
+            match self
+                .wls
+                .get(w)
+                .map(|wl| (wl.s.arrivals.clone(), wl.user_base, wl.users))
+            {
+                Some((Arrivals::ClosedLoop { .. }, base, users)) => {
+                    for u in 0..users {
+                        self.queue.push(0, Event::UserSends(base + u));
+                    }
                 }
+                Some(_) => self.schedule_next_arrival(w),
+                None => {}
             }
-            _ => self.schedule_next_arrival(),
         }
         while let Some((t, ev)) = self.queue.pop() {
             if self.events >= self.limits.max_events {
@@ -288,14 +654,16 @@ impl<'a> Sim<'a> {
             self.now = t;
             self.events += 1;
             match ev {
-                Event::Arrival => {
-                    let record = self.arrivals.take_record();
-                    self.schedule_next_arrival();
-                    let id = self.new_request(NO_USER, record.as_ref());
+                Event::Arrival(w) => {
+                    let w = w as usize;
+                    let record = self.wls.get_mut(w).and_then(|wl| wl.arrivals.take_record());
+                    self.schedule_next_arrival(w);
+                    let id = self.new_request(w, NO_USER, record.as_ref());
                     self.submit(id);
                 }
                 Event::UserSends(u) => {
-                    let id = self.new_request(u, None);
+                    let w = self.user_workload(u);
+                    let id = self.new_request(w, u, None);
                     self.submit(id);
                 }
                 Event::Retry(id) => {
@@ -309,12 +677,24 @@ impl<'a> Sim<'a> {
                 Event::Tick(id) => self.tick(id),
                 Event::Timeout(id) => self.timeout(id),
                 Event::AdaptiveWake(id) => self.adaptive_wake(id),
-                Event::PacerWake => {
-                    self.pacer_wake = false;
-                    self.release_paced();
+                Event::PacerWake(w) => {
+                    let w = w as usize;
+                    if let Some(wl) = self.wls.get_mut(w) {
+                        wl.pacer_wake = false;
+                    }
+                    self.release_paced(w);
                 }
             }
         }
+    }
+
+    /// The workload of closed-loop user `u`.
+    #[inline]
+    fn user_workload(&self, u: u32) -> usize {
+        self.wls
+            .iter()
+            .position(|wl| u >= wl.user_base && u - wl.user_base < wl.users)
+            .unwrap_or(0)
     }
 
     #[inline]
@@ -329,93 +709,158 @@ impl<'a> Sim<'a> {
         self.requests.get_mut(id as usize)
     }
 
-    fn schedule_next_arrival(&mut self) {
-        if let Some(t) = self.arrivals.next(&mut self.rng_arrivals)
+    #[inline]
+    fn wl_of(&self, id: u32) -> usize {
+        self.requests.get(id as usize).map_or(0, |r| r.w as usize)
+    }
+
+    #[inline]
+    fn schedule_next_arrival(&mut self, w: usize) {
+        let lane = self.lanes.arrivals(w);
+        let Some(wl) = self.wls.get_mut(w) else {
+            return;
+        };
+        if let Some(t) = wl.arrivals.next(&mut wl.rng_arrivals)
             && t < self.s.duration_us
         {
-            self.queue.push_lane(LANE_ARRIVALS, t, Event::Arrival);
+            self.queue.push_lane(lane, t, Event::Arrival(w as u32));
         }
+    }
+
+    #[inline]
+    fn sized_for(&self, p: usize, r: &mut Request) {
+        sized_for(&self.pools, p, r);
+    }
+
+    /// Whether pool `p` (its limits, then the account's) could ever admit `fp`.
+    fn servable_on(&self, p: usize, fp: &Footprint) -> bool {
+        let Some(pool) = self.pools.get(p) else {
+            return false;
+        };
+        pool.quota.servable(fp)
+            && self
+                .account
+                .as_ref()
+                .is_none_or(|a| a.servable_at(fp, pool.rates))
     }
 
     /// A new request: sizes from its trace record when replaying a trace, else drawn from a
     /// class picked by weight.
-    fn new_request(&mut self, user: u32, record: Option<&TraceRecord>) -> u32 {
-        let sizes = match record {
+    fn new_request(&mut self, w: usize, user: u32, record: Option<&TraceRecord>) -> u32 {
+        let Some(wl) = self.wls.get_mut(w) else {
+            return 0;
+        };
+        let client = &wl.s.client;
+        let mut sizes = match record {
             Some(rec) => crate::workload::trace::record_sizes(
                 rec,
-                &self.s.requests,
-                self.s.client.max_tokens,
-                &mut self.rng_tokens,
+                &wl.s.requests,
+                client.max_tokens,
+                &mut wl.rng_tokens,
             ),
             None => {
-                let i = self.picker.pick(&mut self.rng_classes);
-                match self.s.requests.get(i) {
-                    Some(class) => class.sample(&mut self.rng_tokens),
+                let i = wl.picker.pick(&mut wl.rng_classes);
+                match wl.s.requests.get(i) {
+                    Some(class) => class.sample(&mut wl.rng_tokens),
                     None => crate::workload::Sizes {
                         input: 0,
                         output: 0,
                         cache_write: 0,
                         cache_read: 0,
-                        max_tokens: self.s.client.max_tokens,
+                        max_tokens: client.max_tokens,
+                        max_tokens_set: client.max_tokens_set,
                     },
                 }
             }
         };
-        let (input, desired, cache_write, max_tokens) = (
-            sizes.input,
-            sizes.output,
-            sizes.cache_write,
-            sizes.max_tokens,
-        );
-        let cache_read = sizes.cache_read;
-        let output = desired.min(max_tokens);
-        // Cache reads are free; under `quota.reserve_cache_reads` they are held at the input
-        // rate from admission to settlement.
-        let held_input = if self.s.quota.reserve_cache_reads {
-            input.saturating_add(sizes.cache_read)
-        } else {
-            input
-        };
-        let reserved = self
-            .burndown
-            .reservation(self.reserve, held_input, cache_write, max_tokens);
-        let cost = self.burndown.final_cost(input, cache_write, output);
-        let fp = Footprint::of(
-            input,
-            cache_write,
-            cache_read,
-            max_tokens,
-            desired,
-            self.s.quota.reserve_cache_reads,
-        );
-        let counted = self.metrics.counts(self.now);
-        if counted {
-            self.metrics.requests.arrived += 1;
-            if !self.quota.servable(&fp) {
-                self.metrics.requests.unservable += 1;
+        sizes.max_tokens_set |= client.max_tokens_set;
+        let route = &wl.s.route;
+        let hop = match &wl.s.route.policy {
+            RoutePolicy::Weighted(_) if route.pools.len() > 1 => {
+                let total = wl.route_weights.last().copied().unwrap_or(0.0);
+                let x = wl.rng_route.random::<f64>() * total;
+                let last = wl.route_weights.len() - 1;
+                wl.route_weights.iter().position(|&c| x < c).unwrap_or(last)
             }
+            _ => 0,
+        };
+        let timeout = client.timeout_us;
+        let route: &'a crate::scenario::Route = &wl.s.route;
+        let mut hop = hop;
+        let mut p = route.pools.get(hop).copied().unwrap_or(0);
+        // An invocation log's model ID selects the pool it was sent to (its position in the
+        // route, so a fallback continues from there).
+        if let Some(key) = record.and_then(|r| r.model)
+            && self.pools.len() > 1
+            && let Some(&(_, q)) = self.by_model.iter().find(|(k, _)| *k == key)
+        {
+            p = q;
+            hop = route.pools.iter().position(|&x| x == q).unwrap_or(0);
         }
-        let req = Request {
+        let mut req = Request {
             arrival: self.now,
-            input,
-            fp,
-            reserved,
-            cost,
+            input: sizes.input,
+            fp: Footprint {
+                prompt: sizes.input.saturating_add(sizes.cache_write),
+                cache_read: sizes.cache_read,
+                held_reads: 0,
+                max_tokens: sizes.max_tokens,
+                output: 0,
+            },
+            reserved: 0,
+            cost: 0,
             adm: Admission::default(),
+            desired: sizes.output,
             prev_sleep: 0,
             held_since: 0,
             gen_start: 0,
             end: 0,
             generated: 0,
             attempts: 0,
+            call_attempts: 1,
             last_retry_cost: 0,
             user,
             wake_at: 0,
+            w: w as u16,
+            pool: 0,
+            hop: hop as u8,
             pending: Pending::Success,
             phase: Phase::Queued,
-            counted,
-            truncated: desired > max_tokens,
+            counted: false,
+            truncated: false,
+            max_set: sizes.max_tokens_set,
+            retried: false,
         };
+        self.sized_for(p, &mut req);
+        let counted = self.metrics.counts(self.now);
+        req.counted = counted;
+        if counted {
+            // Unservable: no pool the request may be sent to could ever admit it.
+            let candidates: &[usize] = match self.wls.get(w).map(|wl| &wl.s.route) {
+                Some(r)
+                    if matches!(r.policy, RoutePolicy::Fallback(_) | RoutePolicy::Spillover) =>
+                {
+                    &r.pools
+                }
+                _ => std::slice::from_ref(&p),
+            };
+            let servable = if candidates.len() == 1 {
+                self.servable_on(p, &req.fp)
+            } else {
+                candidates.iter().any(|&q| {
+                    let mut probe = req;
+                    self.sized_for(q, &mut probe);
+                    self.servable_on(q, &probe.fp)
+                })
+            };
+            self.record(w, None, |m| {
+                m.requests.arrived += 1;
+                if !servable {
+                    m.requests.unservable += 1;
+                }
+            });
+        }
+        let (reserved, cost, input) = (req.reserved, req.cost, req.input);
         let id = match self.free.pop() {
             Some(id) => {
                 if let Some(slot) = self.requests.get_mut(id as usize) {
@@ -434,35 +879,47 @@ impl<'a> Sim<'a> {
                 u32::try_from(self.requests.len() - 1).unwrap_or(u32::MAX)
             }
         };
-        if let Some(timeout) = self.s.client.timeout_us {
+        if let Some(timeout) = timeout {
             self.queue
                 .push(self.now.saturating_add(timeout), Event::Timeout(id));
         }
-        self.observe(TraceEvent::Arrived {
-            t: self.now,
-            slot: id,
-            reserved,
-            cost,
-            counted,
-            input,
-        });
+        self.observe(
+            TraceEvent::Arrived {
+                t: self.now,
+                slot: id,
+                reserved,
+                cost,
+                counted,
+                input,
+            },
+            p,
+        );
         id
     }
 
+    #[inline]
     fn submit(&mut self, id: u32) {
-        if self.in_flight < self.concurrency {
-            self.in_flight += 1;
+        let w = self.wl_of(id);
+        let Some(wl) = self.wls.get_mut(w) else {
+            return;
+        };
+        if wl.in_flight < wl.concurrency {
+            wl.in_flight += 1;
             self.send(id);
         } else {
-            self.waiting.push_back(id);
+            wl.waiting.push_back(id);
         }
     }
 
     /// The request (in flight) wants to send an attempt: through the client pacer, then the
     /// aws-adaptive token bucket, then to the provider.
+    #[inline]
     fn send(&mut self, id: u32) {
-        if self.pacer.is_some() {
-            if self.pacer_held.is_empty() && self.pacer_admits(id) {
+        let w = self.wl_of(id);
+        let paced = self.wls.get(w).is_some_and(|wl| wl.pacer.is_some());
+        if paced {
+            let free = self.wls.get(w).is_some_and(|wl| wl.pacer_held.is_empty());
+            if free && self.pacer_admits(w, id) {
                 self.adaptive_send(id);
             } else {
                 let now = self.now;
@@ -470,25 +927,33 @@ impl<'a> Sim<'a> {
                     r.phase = Phase::Pacing;
                     r.held_since = now;
                 }
-                self.pacer_held.push_back(id);
-                self.schedule_pacer();
+                if let Some(wl) = self.wls.get_mut(w) {
+                    wl.pacer_held.push_back(id);
+                }
+                self.schedule_pacer(w);
             }
         } else {
             self.adaptive_send(id);
         }
     }
 
+    /// What the pacer counts for `id`'s attempt.
+    #[inline]
+    fn pacer_cost(&self, w: usize, id: u32) -> Option<u64> {
+        let r = self.requests.get(id as usize)?;
+        let p = self.wls.get(w)?.pacer.as_ref()?;
+        let b = self.pools.get(r.pool as usize)?.rates.burndown();
+        Some(b.reservation(p.count, r.fp.prompt, 0, r.fp.max_tokens))
+    }
+
     /// Takes the pacer's tokens for `id`'s attempt if it may leave now.
-    fn pacer_admits(&mut self, id: u32) -> bool {
-        let Some(r) = self.requests.get(id as usize) else {
+    fn pacer_admits(&mut self, w: usize, id: u32) -> bool {
+        let Some(cost) = self.pacer_cost(w, id) else {
             return true;
         };
-        let Some(p) = &mut self.pacer else {
+        let Some(p) = self.wls.get_mut(w).and_then(|wl| wl.pacer.as_mut()) else {
             return true;
         };
-        let cost = self
-            .burndown
-            .reservation(p.count, r.fp.prompt, 0, r.fp.max_tokens);
         if p.wait(self.now, cost) == 0 {
             p.take(self.now, cost);
             true
@@ -497,51 +962,64 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn schedule_pacer(&mut self) {
-        if self.pacer_wake {
+    fn schedule_pacer(&mut self, w: usize) {
+        let Some(wl) = self.wls.get(w) else { return };
+        if wl.pacer_wake {
             return;
         }
-        let Some(&head) = self.pacer_held.front() else {
+        let Some(&head) = wl.pacer_held.front() else {
             return;
         };
-        let Some(r) = self.requests.get(head as usize) else {
+        let Some(cost) = self.pacer_cost(w, head) else {
             return;
         };
-        let Some(p) = &mut self.pacer else { return };
-        let cost = self
-            .burndown
-            .reservation(p.count, r.fp.prompt, 0, r.fp.max_tokens);
-        let wait = p.wait(self.now, cost).max(1);
-        self.pacer_wake = true;
+        let now = self.now;
+        let Some(wl) = self.wls.get_mut(w) else {
+            return;
+        };
+        let Some(p) = &mut wl.pacer else { return };
+        let wait = p.wait(now, cost).max(1);
+        wl.pacer_wake = true;
         self.queue
-            .push(self.now.saturating_add(wait), Event::PacerWake);
+            .push(now.saturating_add(wait), Event::PacerWake(w as u32));
     }
 
     /// Releases held attempts in FIFO order while the pacer allows.
-    fn release_paced(&mut self) {
-        while let Some(&head) = self.pacer_held.front() {
+    fn release_paced(&mut self, w: usize) {
+        while let Some(&head) = self.wls.get(w).and_then(|wl| wl.pacer_held.front()) {
             if self.phase(head) == Phase::Abandoned {
-                self.pacer_held.pop_front();
+                if let Some(wl) = self.wls.get_mut(w) {
+                    wl.pacer_held.pop_front();
+                }
                 self.free_slot(head);
                 continue;
             }
-            if !self.pacer_admits(head) {
+            if !self.pacer_admits(w, head) {
                 break;
             }
-            self.pacer_held.pop_front();
+            if let Some(wl) = self.wls.get_mut(w) {
+                wl.pacer_held.pop_front();
+            }
             let now = self.now;
-            if let Some(r) = self.req(head) {
+            if let Some(r) = self.requests.get(head as usize) {
                 let (counted, since) = (r.counted, r.held_since);
-                self.metrics.held(counted, now - since, false);
+                self.record(w, None, |m| m.held(counted, now - since, false));
             }
             self.adaptive_send(head);
         }
-        self.schedule_pacer();
+        self.schedule_pacer(w);
     }
 
+    #[inline]
     fn adaptive_send(&mut self, id: u32) {
+        let w = self.wl_of(id);
         let t = self.now as f64 / 1e6;
-        match self.adaptive.as_mut().map(|a| a.try_acquire(t)) {
+        let got = self
+            .wls
+            .get_mut(w)
+            .and_then(|wl| wl.adaptive.as_mut())
+            .map(|a| a.try_acquire(t));
+        match got {
             None | Some(Ok(())) => self.start_attempt(id),
             Some(Err(sleep)) => {
                 let now = self.now;
@@ -549,15 +1027,17 @@ impl<'a> Sim<'a> {
                     r.phase = Phase::Adaptive;
                     r.held_since = now;
                 }
-                self.adaptive_wait(id, sleep);
+                self.adaptive_wait(w, id, sleep);
             }
         }
     }
 
     /// `Condition.wait(sleep)`: join the back of the waiters and wake after `sleep` s.
-    fn adaptive_wait(&mut self, id: u32, sleep: f64) {
+    fn adaptive_wait(&mut self, w: usize, id: u32, sleep: f64) {
         let at = self.now.saturating_add(sleep_us(sleep));
-        self.adaptive_waiters.push_back(id);
+        if let Some(wl) = self.wls.get_mut(w) {
+            wl.adaptive_waiters.push_back(id);
+        }
         if let Some(r) = self.req(id) {
             r.wake_at = at;
             self.queue.push(at, Event::AdaptiveWake(id));
@@ -565,8 +1045,11 @@ impl<'a> Sim<'a> {
     }
 
     /// `Condition.notify()`: the longest waiter wakes now.
-    fn adaptive_notify(&mut self) {
-        if let Some(id) = self.adaptive_waiters.pop_front()
+    fn adaptive_notify(&mut self, w: usize) {
+        if let Some(id) = self
+            .wls
+            .get_mut(w)
+            .and_then(|wl| wl.adaptive_waiters.pop_front())
             && let Some(r) = self.requests.get_mut(id as usize)
         {
             r.wake_at = self.now;
@@ -585,51 +1068,95 @@ impl<'a> Sim<'a> {
         if r.wake_at != self.now || !matches!(r.phase, Phase::Adaptive | Phase::Abandoned) {
             return;
         }
+        let w = r.w as usize;
         if let Some(r) = self.requests.get_mut(id as usize) {
             r.wake_at = u64::MAX;
         }
         let Some(r) = self.requests.get(id as usize) else {
             return;
         };
-        if let Some(pos) = self.adaptive_waiters.iter().position(|&w| w == id) {
-            self.adaptive_waiters.remove(pos);
+        let (phase, counted, since) = (r.phase, r.counted, r.held_since);
+        if let Some(wl) = self.wls.get_mut(w)
+            && let Some(pos) = wl.adaptive_waiters.iter().position(|&x| x == id)
+        {
+            wl.adaptive_waiters.remove(pos);
         }
-        if r.phase == Phase::Abandoned {
+        if phase == Phase::Abandoned {
             self.free_slot(id);
             return;
         }
-        let (counted, since) = (r.counted, r.held_since);
         let t = self.now as f64 / 1e6;
-        match self.adaptive.as_mut().map(|a| a.retry_acquire(t)) {
+        let got = self
+            .wls
+            .get_mut(w)
+            .and_then(|wl| wl.adaptive.as_mut())
+            .map(|a| a.retry_acquire(t));
+        match got {
             None | Some(Ok(())) => {
-                self.metrics.held(counted, self.now - since, true);
+                let now = self.now;
+                self.record(w, None, |m| m.held(counted, now - since, true));
                 self.start_attempt(id);
             }
-            Some(Err(sleep)) => self.adaptive_wait(id, sleep),
+            Some(Err(sleep)) => self.adaptive_wait(w, id, sleep),
         }
     }
 
     fn start_attempt(&mut self, id: u32) {
         let now = self.now;
-        let Some(r) = self.requests.get_mut(id as usize) else {
+        let Sim {
+            requests,
+            pools,
+            account,
+            acct,
+            wls,
+            metrics,
+            split,
+            queue,
+            streams,
+            lanes,
+            ..
+        } = self;
+        let Some(r) = requests.get_mut(id as usize) else {
             return;
         };
+        let w = r.w as usize;
+        let counted = r.counted;
         if r.attempts == 0 {
-            if r.counted {
-                self.metrics.queue_wait.record(now - r.arrival);
-            }
-            self.metrics.first_attempt(r.counted);
+            let arrival = r.arrival;
+            record(metrics, split, w, None, |m| {
+                if counted {
+                    m.queue_wait.record(now - arrival);
+                }
+                m.first_attempt(counted);
+            });
         }
         r.attempts += 1;
         r.phase = Phase::Attempt;
-        let (counted, reserved, attempt) = (r.counted, r.reserved, r.attempts);
+        let Some(wl) = wls.get_mut(w) else {
+            return;
+        };
+        let mut outcome = admit_on(pools, account, acct, id, r.pool as usize, r, now);
+        if wl.spill && outcome.is_err() {
+            // The provider tries each pool of the route in order at this instant; refusals
+            // that spill record nothing.
+            for &q in wl.s.route.pools.iter().skip(1) {
+                sized_for(pools, q, r);
+                outcome = admit_on(pools, account, acct, id, q, r, now);
+                if outcome.is_ok() {
+                    break;
+                }
+            }
+        }
+        let p = r.pool as usize;
+        let Some(pool) = pools.get(p) else {
+            return;
+        };
+        let (attempt, reserved) = (r.attempts, r.reserved);
         let event;
-        let (end, lane) = match self.quota.try_admit(now, &r.fp) {
-            Ok(adm) => {
-                r.adm = adm;
-                let svc = &self.s.service;
-                let fails =
-                    svc.error_rate > 0.0 && self.rng_faults.random::<f64>() < svc.error_rate;
+        let (end, lane) = match outcome {
+            Ok(()) => {
+                let svc = pool.svc;
+                let fails = svc.error_rate > 0.0 && wl.rng_faults.random::<f64>() < svc.error_rate;
                 let (pending, took) = if fails {
                     (Pending::ServerError, svc.ttft_us)
                 } else {
@@ -637,15 +1164,17 @@ impl<'a> Sim<'a> {
                 };
                 r.pending = pending;
                 let end = now.saturating_add(took);
+                // Every attempt records its end, so that an end made stale by a cut-off is
+                // recognised (see `attempt_ends`).
                 r.end = end;
-                let charged = self.quota.primary_charge(&r.fp);
-                if self.streams && pending == Pending::Success {
+                let charged = pool.quota.primary_charge(&r.fp);
+                if *streams && pending == Pending::Success {
                     r.gen_start = now.saturating_add(svc.service_time_us(r.input, 0));
                     r.end = end;
                     r.generated = 0;
-                    let next = now.saturating_add(self.s.quota.settle_interval_us);
+                    let next = now.saturating_add(pool.settle_interval_us);
                     if next < end {
-                        self.queue.push(next, Event::Tick(id));
+                        queue.push(next, Event::Tick(id));
                     }
                 }
                 event = TraceEvent::Admitted {
@@ -654,19 +1183,37 @@ impl<'a> Sim<'a> {
                     attempt,
                     reserved,
                 };
-                self.metrics.admitted(now, counted, reserved, charged);
+                record(metrics, split, w, Some(p), |m| {
+                    m.admitted(now, counted, reserved, charged)
+                });
                 let lane = if pending == Pending::ServerError {
-                    LANE_SERVER_ERRORS
+                    lanes.server_errors(p)
                 } else {
-                    LANES
+                    HEAP
                 };
                 (end, lane)
             }
             Err(limit) => {
                 r.pending = Pending::Throttled;
-                r.end = now.saturating_add(self.s.service.throttle_latency_us);
-                let cause = self.quota.cause(limit);
-                self.metrics.throttled(now, counted, cause, limit);
+                r.end = now.saturating_add(pool.svc.throttle_latency_us);
+                let own = pool.quota.len();
+                let cause = if limit < own {
+                    pool.quota.cause(limit)
+                } else {
+                    account
+                        .as_ref()
+                        .map_or(ThrottleCause::TokensPerMinute, |a| a.cause(limit - own))
+                };
+                let slot = pool.slots.get(limit).copied().unwrap_or(usize::MAX);
+                metrics.throttled(now, counted, cause, slot);
+                if let Some(sp) = split {
+                    if let Some(m) = sp.workloads.get_mut(w) {
+                        m.throttled(now, counted, cause, slot);
+                    }
+                    if let Some(m) = sp.pools.get_mut(p) {
+                        m.throttled(now, counted, cause, limit);
+                    }
+                }
                 event = TraceEvent::Throttled {
                     t: now,
                     slot: id,
@@ -674,14 +1221,13 @@ impl<'a> Sim<'a> {
                     cause,
                 };
                 (
-                    now.saturating_add(self.s.service.throttle_latency_us),
-                    LANE_THROTTLES,
+                    now.saturating_add(pool.svc.throttle_latency_us),
+                    lanes.throttles(p),
                 )
             }
         };
-        self.observe(event);
-        // Completions vary in length and go to the heap (`LANES` is no lane).
-        self.queue.push_lane(lane, end, Event::AttemptEnds(id));
+        queue.push_lane(lane, end, Event::AttemptEnds(id));
+        self.observe(event, p);
     }
 
     /// Output tokens an attempt has generated by `now`.
@@ -689,8 +1235,12 @@ impl<'a> Sim<'a> {
         if self.now <= r.gen_start {
             return 0;
         }
+        let speed = self
+            .pools
+            .get(r.pool as usize)
+            .map_or(1.0, |p| p.svc.output_tokens_per_second);
         let secs = (self.now - r.gen_start) as f64 / 1e6;
-        let g = (secs * self.s.service.output_tokens_per_second).floor();
+        let g = (secs * speed).floor();
         if g >= r.fp.output as f64 {
             r.fp.output
         } else {
@@ -702,29 +1252,37 @@ impl<'a> Sim<'a> {
         let Some(r) = self.requests.get(id as usize).copied() else {
             return;
         };
+        // A tick made stale by a cut-off (the attempt already ended) does nothing.
         if r.phase != Phase::Attempt && r.phase != Phase::Abandoned || r.end <= self.now {
             return;
         }
         let mut g = self.generated_by(&r);
+        let (w, p) = (r.w as usize, r.pool as usize);
+        let Some(pool) = self.pools.get_mut(p) else {
+            return;
+        };
         // An output budget that cuts off instead of throttling: the response ends here.
         let want = g.saturating_sub(r.generated);
         let cut = want > 0 && {
-            let room = self.quota.output_room(self.now, want);
+            let room = pool.quota.output_room(self.now, want);
             g = r.generated + room;
             room < want
         };
-        let delta = self.quota.tick(self.now, &r.adm, &r.fp, r.generated, g);
-        self.metrics.settled(self.now, delta);
+        let delta = pool.quota.tick(self.now, &r.adm, &r.fp, r.generated, g);
+        if let (Some(a), Some(t)) = (&mut self.account, self.acct.get(id as usize)) {
+            a.tick_at(self.now, t, &r.fp, r.generated, g, pool.rates);
+        }
+        let burndown = pool.rates.burndown();
+        let next = self.now.saturating_add(pool.settle_interval_us);
         let now = self.now;
+        self.record(w, Some(p), |m| m.settled(now, delta));
         if let Some(r) = self.req(id) {
             r.generated = g;
         }
         if cut {
-            let burndown = self.burndown;
             let Some(r) = self.req(id) else { return };
-            let cache_write = r.fp.prompt.saturating_sub(r.input);
             r.fp.output = g;
-            r.cost = burndown.final_cost(r.input, cache_write, g);
+            r.cost = burndown.final_cost(r.fp.prompt, 0, g);
             r.truncated = true;
             r.end = now;
             let counted = r.counted && r.phase == Phase::Attempt;
@@ -734,7 +1292,6 @@ impl<'a> Sim<'a> {
             self.queue.push(now, Event::AttemptEnds(id));
             return;
         }
-        let next = self.now.saturating_add(self.s.quota.settle_interval_us);
         if next < r.end {
             self.queue.push(next, Event::Tick(id));
         }
@@ -742,30 +1299,42 @@ impl<'a> Sim<'a> {
 
     fn attempt_ends(&mut self, id: u32) {
         let now = self.now;
-        // Borrow the request rather than copy it: it is a few hundred bytes.
-        let Sim {
-            requests,
-            quota,
-            metrics,
-            ..
-        } = self;
-        let Some(req) = requests.get(id as usize) else {
+        let Some(req) = self.requests.get(id as usize) else {
             return;
         };
         // An attempt cut off by an output budget ended early; its original end is stale.
         if req.end != now || !matches!(req.phase, Phase::Attempt | Phase::Abandoned) {
             return;
         }
+        let (w, p) = (req.w as usize, req.pool as usize);
         // The provider settles whatever the client does.
-        match req.pending {
-            Pending::Success | Pending::ServerError => {
-                let success = req.pending == Pending::Success;
-                let delta = quota.settle(now, &req.adm, &req.fp, req.generated, success);
-                metrics.settled(now, delta);
+        if let Pending::Success | Pending::ServerError = req.pending {
+            let success = req.pending == Pending::Success;
+            let Sim {
+                requests,
+                pools,
+                account,
+                acct,
+                ..
+            } = self;
+            let Some(req) = requests.get(id as usize) else {
+                return;
+            };
+            let Some(pool) = pools.get_mut(p) else {
+                return;
+            };
+            let delta = pool
+                .quota
+                .settle(now, &req.adm, &req.fp, req.generated, success);
+            if let (Some(a), Some(t)) = (account, acct.get(id as usize)) {
+                a.settle_at(now, t, &req.fp, req.generated, success, pool.rates);
             }
-            Pending::Throttled => {}
+            self.record(w, Some(p), |m| m.settled(now, delta));
         }
-        let (pending, last_retry_cost) = (req.pending, req.last_retry_cost);
+        let Some(req) = self.requests.get(id as usize) else {
+            return;
+        };
+        let (pending, last_retry_cost, retried) = (req.pending, req.last_retry_cost, req.retried);
         let r = Success {
             arrival: req.arrival,
             counted: req.counted,
@@ -777,46 +1346,92 @@ impl<'a> Sim<'a> {
             cache_write: req.fp.prompt.saturating_sub(req.input),
             cache_read: req.fp.cache_read,
         };
-        let abandoned = req.phase == Phase::Abandoned;
-        if abandoned {
+        if req.phase == Phase::Abandoned {
+            // The client gave up, but the provider finished and bills the answer.
             if pending == Pending::Success {
-                metrics.billed_abandoned(&r);
+                self.record(w, Some(p), |m| m.billed_abandoned(&r));
             }
             self.free_slot(id);
             return;
         }
-        if let Some(a) = &mut self.adaptive {
+        if let Some(a) = self.wls.get_mut(w).and_then(|wl| wl.adaptive.as_mut()) {
             a.on_response(now as f64 / 1e6, pending == Pending::Throttled);
-            self.adaptive_notify();
+            self.adaptive_notify(w);
         }
         match pending {
             Pending::Success => {
-                self.retry.on_success(r.attempts > 1, last_retry_cost);
-                self.metrics.succeeded(now, &r);
-                self.observe(TraceEvent::Succeeded {
-                    t: now,
-                    slot: id,
-                    attempts: r.attempts,
-                    cost: r.cost,
-                });
+                if let Some(wl) = self.wls.get_mut(w) {
+                    wl.retry.on_success(retried, last_retry_cost);
+                }
+                self.record(w, Some(p), |m| m.succeeded(now, &r));
+                self.observe(
+                    TraceEvent::Succeeded {
+                        t: now,
+                        slot: id,
+                        attempts: r.attempts,
+                        cost: r.cost,
+                    },
+                    p,
+                );
                 self.release_client(id);
                 self.free_slot(id);
             }
             Pending::ServerError => {
-                self.metrics.server_error(r.counted);
-                self.observe(TraceEvent::ServerError {
-                    t: now,
-                    slot: id,
-                    attempt: r.attempts,
-                });
+                let counted = r.counted;
+                self.record(w, Some(p), |m| m.server_error(counted));
+                self.observe(
+                    TraceEvent::ServerError {
+                        t: now,
+                        slot: id,
+                        attempt: r.attempts,
+                    },
+                    p,
+                );
                 self.retry_or_fail(id, FailCause::ServerError);
             }
-            Pending::Throttled => self.retry_or_fail(id, FailCause::Throttled),
+            Pending::Throttled => {
+                if self.hop_on_throttle(id) {
+                    return;
+                }
+                self.retry_or_fail(id, FailCause::Throttled)
+            }
         }
     }
 
+    /// Fallback `on = "throttle"`: a throttle from any pool but the route's last sends the
+    /// next attempt to the next pool at once, without consulting the retry policy.
+    fn hop_on_throttle(&mut self, id: u32) -> bool {
+        let Some(r) = self.requests.get(id as usize) else {
+            return false;
+        };
+        let Some(route) = self.wls.get(r.w as usize).map(|wl| &wl.s.route) else {
+            return false;
+        };
+        if route.policy != RoutePolicy::Fallback(FallbackOn::Throttle)
+            || r.hop as usize + 1 >= route.pools.len()
+        {
+            return false;
+        }
+        let hop = r.hop as usize + 1;
+        let Some(&q) = route.pools.get(hop) else {
+            return false;
+        };
+        let mut req = *r;
+        req.hop = hop as u8;
+        self.sized_for(q, &mut req);
+        if let Some(slot) = self.req(id) {
+            *slot = req;
+        }
+        self.send(id);
+        true
+    }
+
     fn retry_or_fail(&mut self, id: u32, cause: FailCause) {
-        let Some(r) = self.requests.get_mut(id as usize) else {
+        let Some(r) = self.requests.get(id as usize) else {
+            return;
+        };
+        let w = r.w as usize;
+        let Some(wl) = self.wls.get_mut(w) else {
             return;
         };
         let failure = if cause == FailCause::Throttled {
@@ -824,26 +1439,64 @@ impl<'a> Sim<'a> {
         } else {
             Failure::Transient
         };
-        match self
+        match wl
             .retry
-            .on_failure(r.attempts, r.prev_sleep, failure, &mut self.rng_retries)
+            .on_failure(r.call_attempts, r.prev_sleep, failure, &mut wl.rng_retries)
         {
             Some((sleep, cost)) => {
-                r.prev_sleep = sleep;
-                r.last_retry_cost = cost;
-                r.phase = Phase::Sleeping;
-                self.metrics.backoff(r.counted, sleep);
+                let throttle_mode =
+                    wl.s.route.policy == RoutePolicy::Fallback(FallbackOn::Throttle);
+                let first = wl.s.route.pools.first().copied().unwrap_or(0);
+                let mut req = *r;
+                req.prev_sleep = sleep;
+                req.last_retry_cost = cost;
+                req.call_attempts += 1;
+                req.retried = true;
+                req.phase = Phase::Sleeping;
+                if throttle_mode && cause == FailCause::Throttled && req.hop != 0 {
+                    // After the policy's sleep the next attempt starts again at the first pool.
+                    req.hop = 0;
+                    self.sized_for(first, &mut req);
+                }
+                let counted = req.counted;
+                if let Some(slot) = self.req(id) {
+                    *slot = req;
+                }
+                self.record(w, None, |m| m.backoff(counted, sleep));
                 self.queue
                     .push(self.now.saturating_add(sleep), Event::Retry(id));
             }
             None => {
+                // Fallback `on = "give-up"`: a fresh call against the next pool, at once.
+                let route = &wl.s.route;
+                let next = (route.policy == RoutePolicy::Fallback(FallbackOn::GiveUp))
+                    .then(|| route.pools.get(r.hop as usize + 1).copied())
+                    .flatten();
+                if let Some(q) = next {
+                    let mut req = *r;
+                    req.hop += 1;
+                    req.call_attempts = 1;
+                    req.retried = false;
+                    req.prev_sleep = 0;
+                    req.last_retry_cost = 0;
+                    self.sized_for(q, &mut req);
+                    if let Some(slot) = self.req(id) {
+                        *slot = req;
+                    }
+                    self.send(id);
+                    return;
+                }
                 let (counted, attempts) = (r.counted, r.attempts);
-                self.metrics.failed(counted, cause, attempts);
-                self.observe(TraceEvent::Failed {
-                    t: self.now,
-                    slot: id,
-                    attempts,
-                });
+                let p = r.pool as usize;
+                self.record(w, None, |m| m.failed(counted, cause, attempts));
+                self.observe(
+                    TraceEvent::Failed {
+                        t: self.now,
+                        slot: id,
+                        attempts,
+                    },
+                    p,
+                );
                 self.release_client(id);
                 self.free_slot(id);
             }
@@ -854,7 +1507,15 @@ impl<'a> Sim<'a> {
     /// over from the slot's previous request can only coincide with the current one when
     /// both arrived at the same instant, and then they are the same deadline.
     fn timeout(&mut self, id: u32) {
-        let deadline = self.s.client.timeout_us.unwrap_or(u64::MAX);
+        let Some(r) = self.requests.get(id as usize) else {
+            return;
+        };
+        let w = r.w as usize;
+        let deadline = self
+            .wls
+            .get(w)
+            .and_then(|wl| wl.s.client.timeout_us)
+            .unwrap_or(u64::MAX);
         let Some(r) = self.requests.get_mut(id as usize) else {
             return;
         };
@@ -865,13 +1526,16 @@ impl<'a> Sim<'a> {
         }
         let was = r.phase;
         r.phase = Phase::Abandoned;
-        let (counted, attempts) = (r.counted, r.attempts);
-        self.metrics.failed(counted, FailCause::Timeout, attempts);
-        self.observe(TraceEvent::Failed {
-            t: self.now,
-            slot: id,
-            attempts,
-        });
+        let (counted, attempts, p) = (r.counted, r.attempts, r.pool as usize);
+        self.record(w, None, |m| m.failed(counted, FailCause::Timeout, attempts));
+        self.observe(
+            TraceEvent::Failed {
+                t: self.now,
+                slot: id,
+                attempts,
+            },
+            p,
+        );
         if was == Phase::Queued {
             // Not in flight: it stays in the client queue until popped, then is freed.
             self.user_continues(id);
@@ -883,28 +1547,40 @@ impl<'a> Sim<'a> {
 
     /// The request reached its final outcome for the client: release its concurrency slot,
     /// start the next queued request, and let a closed-loop user think.
+    #[inline]
     fn release_client(&mut self, id: u32) {
-        self.in_flight = self.in_flight.saturating_sub(1);
-        while let Some(next) = self.waiting.pop_front() {
+        let w = self.wl_of(id);
+        if let Some(wl) = self.wls.get_mut(w) {
+            wl.in_flight = wl.in_flight.saturating_sub(1);
+        }
+        while let Some(next) = self.wls.get_mut(w).and_then(|wl| wl.waiting.pop_front()) {
             if self.phase(next) == Phase::Abandoned {
                 self.free_slot(next);
                 continue;
             }
-            self.in_flight += 1;
+            if let Some(wl) = self.wls.get_mut(w) {
+                wl.in_flight += 1;
+            }
             self.send(next);
             break;
         }
         self.user_continues(id);
     }
 
+    #[inline]
     fn user_continues(&mut self, id: u32) {
-        let user = self.requests.get(id as usize).map_or(NO_USER, |r| r.user);
+        let Some(r) = self.requests.get(id as usize) else {
+            return;
+        };
+        let (user, w) = (r.user, r.w as usize);
         if user != NO_USER
-            && let Arrivals::ClosedLoop { think_time_us, .. } = self.s.arrivals
+            && let Some(wl) = self.wls.get(w)
+            && let Arrivals::ClosedLoop { think_time_us, .. } = wl.s.arrivals
         {
             let t = self.now.saturating_add(think_time_us);
             if t < self.s.duration_us {
-                self.queue.push_lane(LANE_THINK, t, Event::UserSends(user));
+                self.queue
+                    .push_lane(self.lanes.think(w), t, Event::UserSends(user));
             }
         }
     }

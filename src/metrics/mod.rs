@@ -122,6 +122,8 @@ pub struct Metrics {
     billed: crate::cost::BilledTokens,
     /// The prices the run is billed at (`None`: the model has no price).
     prices: Option<crate::cost::Prices>,
+    /// No per-minute rows (a workload's share of the report has none).
+    no_timeline: bool,
 }
 
 /// Why a request failed.
@@ -232,6 +234,13 @@ impl Metrics {
         arrival >= self.warmup_us
     }
 
+    /// Keeps no per-minute rows (for a workload's share, which the report shows without).
+    pub fn without_timeline(&mut self) {
+        self.no_timeline = true;
+        self.timeline = vec![MinuteRow::default()];
+        self.row_cache = (0, 0, u64::MAX);
+    }
+
     #[inline]
     // The timeline was just extended to hold `minute`, so the index is in bounds.
     #[allow(clippy::indexing_slicing)]
@@ -334,6 +343,37 @@ impl Metrics {
         }
     }
 
+    /// A pool's share of the report.
+    pub fn finish_pool(self, last_event_us: u64) -> crate::report::PoolReport {
+        let r = self.finish("", 0, last_event_us, 0);
+        crate::report::PoolReport {
+            admitted: r.attempts.admitted,
+            throttled: r.attempts.throttled,
+            throttled_by_limit: r.attempts.throttled_by_limit,
+            quota_consumed: r.tokens.quota_consumed,
+            reserved: r.tokens.reserved,
+            quota_tokens_per_minute: r.throughput.quota_tokens_per_minute,
+            timeline: r.timeline,
+        }
+    }
+
+    /// A workload's share of the report.
+    pub fn finish_workload(self, last_event_us: u64) -> crate::report::WorkloadReport {
+        let r = self.finish("", 0, last_event_us, 0);
+        crate::report::WorkloadReport {
+            requests: r.requests,
+            attempts: crate::report::WorkloadAttempts {
+                sent: r.attempts.sent,
+                admitted: r.attempts.admitted,
+                throttled: r.attempts.throttled,
+                server_errors: r.attempts.server_errors,
+            },
+            latency_ms: r.latency_ms,
+            throughput: r.throughput,
+            client: r.client,
+        }
+    }
+
     /// The end of the run: the last event happened at `last_event_us`.
     pub fn finish(mut self, scenario: &str, seed: u64, last_event_us: u64, events: u64) -> Report {
         self.row(last_event_us);
@@ -384,6 +424,8 @@ impl Metrics {
             },
             client,
             cost,
+            pools: None,
+            workloads: None,
         }
     }
 }

@@ -227,6 +227,8 @@ pub struct Quota {
     ticks: bool,
     /// Whether some limit cuts responses off ([`AdmitCheck::Never`]).
     cutoff: bool,
+    /// Whether some limit counts refused attempts (`count_rejected`).
+    counts_rejected: bool,
 }
 
 impl Quota {
@@ -285,6 +287,7 @@ impl Quota {
             cutoff: limits
                 .iter()
                 .any(|l| l.admit == AdmitCheck::Never && l.charge == Charge::AsGenerated),
+            counts_rejected: limits.iter().any(|l| l.count_rejected),
             causes: specs
                 .iter()
                 .take(MAX_LIMITS)
@@ -322,14 +325,27 @@ impl Quota {
     }
 }
 
-/// Burndown and reservation formula: everything the amount formulas need besides the request.
+/// Burndown and reservation formula: everything the amount formulas need besides the
+/// request. Account-wide limits are charged with the rates of the pool serving the attempt.
 #[derive(Debug, Clone, Copy)]
-struct Rates {
+pub struct Rates {
     burndown: Burndown,
     reserve: ReserveMode,
 }
 
 impl Rates {
+    /// The burndown rates.
+    #[inline]
+    pub fn burndown(&self) -> Burndown {
+        self.burndown
+    }
+
+    /// The reservation formula.
+    #[inline]
+    pub fn reserve(&self) -> ReserveMode {
+        self.reserve
+    }
+
     /// The reservation of a limit counting `counts`.
     #[inline]
     fn reservation(&self, counts: Counts, fp: &Footprint) -> u64 {
@@ -412,8 +428,9 @@ impl Rates {
 }
 
 impl Quota {
+    /// This quota's burndown and reservation formula.
     #[inline]
-    fn rates(&self) -> Rates {
+    pub fn rates(&self) -> Rates {
         Rates {
             burndown: self.burndown,
             reserve: self.reserve,
@@ -437,6 +454,64 @@ impl Quota {
         self.refusals(fp).next().is_none()
     }
 
+    /// Whether every limit could ever admit `fp` charged at `r` (an account's limits,
+    /// charged with the serving pool's rates).
+    #[inline(always)]
+    pub fn servable_at(&self, fp: &Footprint, r: Rates) -> bool {
+        self.limits
+            .iter()
+            .all(|l| r.need(l, fp) <= l.limiter.limit())
+    }
+
+    /// Checks every limit in order at rates `r`, charging nothing; the index of the first
+    /// that refuses.
+    #[inline(always)]
+    pub fn check_at(&mut self, now: u64, fp: &Footprint, r: Rates) -> Result<(), usize> {
+        for (i, l) in self.limits.iter_mut().enumerate() {
+            // A cut-off limit never refuses at admission: it stops generation instead.
+            if self.cutoff && l.admit == AdmitCheck::Never && l.charge == Charge::AsGenerated {
+                continue;
+            }
+            let need = r.need(l, fp);
+            if !l.limiter.admits(now, need) {
+                return Err(i);
+            }
+        }
+        Ok(())
+    }
+
+    /// After a refusal: charges the `count_rejected` limits what admission would have
+    /// charged them, for good (providers that count unsuccessful requests).
+    #[inline(always)]
+    pub fn charge_rejected(&mut self, now: u64, fp: &Footprint, r: Rates) {
+        if !self.counts_rejected {
+            return;
+        }
+        for l in self.limits.iter_mut().filter(|l| l.count_rejected) {
+            let amount = r.charged(l, fp, 0);
+            // `admits` brings the window or bucket up to `now` before the charge.
+            let _ = l.limiter.admits(now, 0);
+            l.limiter.charge(now, amount);
+        }
+    }
+
+    /// Charges every limit at rates `r` (after [`Quota::check_at`] admitted).
+    #[inline(always)]
+    pub fn charge_at(&mut self, now: u64, fp: &Footprint, r: Rates) -> Admission {
+        let mut adm = Admission::default();
+        self.charge_into(now, fp, r, &mut adm);
+        adm
+    }
+
+    /// [`Quota::charge_at`], writing the tickets into `adm` in place.
+    #[inline(always)]
+    pub fn charge_into(&mut self, now: u64, fp: &Footprint, r: Rates, adm: &mut Admission) {
+        for (l, t) in self.limits.iter_mut().zip(adm.tickets.iter_mut()) {
+            let amount = r.charged(l, fp, 0);
+            *t = l.limiter.charge(now, amount);
+        }
+    }
+
     /// What the primary limit charges at admission (for the timeline).
     #[inline]
     pub fn primary_charge(&self, fp: &Footprint) -> u64 {
@@ -451,32 +526,11 @@ impl Quota {
     #[inline]
     pub fn try_admit(&mut self, now: u64, fp: &Footprint) -> Result<Admission, usize> {
         let r = self.rates();
-        let mut refused = None;
-        for (i, l) in self.limits.iter_mut().enumerate() {
-            if l.admit == AdmitCheck::Never && l.charge == Charge::AsGenerated {
-                continue;
-            }
-            let need = r.need(l, fp);
-            if !l.limiter.admits(now, need) {
-                refused = Some(i);
-                break;
-            }
-        }
-        if let Some(i) = refused {
-            for l in self.limits.iter_mut().filter(|l| l.count_rejected) {
-                let amount = r.charged(l, fp, 0);
-                // `admits` brings the window or bucket up to `now` before the charge.
-                let _ = l.limiter.admits(now, 0);
-                l.limiter.charge(now, amount);
-            }
+        if let Err(i) = self.check_at(now, fp, r) {
+            self.charge_rejected(now, fp, r);
             return Err(i);
         }
-        let mut adm = Admission::default();
-        for (l, t) in self.limits.iter_mut().zip(adm.tickets.iter_mut()) {
-            let amount = r.charged(l, fp, 0);
-            *t = l.limiter.charge(now, amount);
-        }
-        Ok(adm)
+        Ok(self.charge_at(now, fp, r))
     }
 
     /// Whether some limit cuts responses off instead of refusing them
@@ -532,6 +586,20 @@ impl Quota {
         after: u64,
     ) -> i64 {
         let r = self.rates();
+        self.tick_at(now, adm, fp, before, after, r)
+    }
+
+    /// [`Quota::tick`] at rates `r`.
+    #[inline(always)]
+    pub fn tick_at(
+        &mut self,
+        now: u64,
+        adm: &Admission,
+        fp: &Footprint,
+        before: u64,
+        after: u64,
+        r: Rates,
+    ) -> i64 {
         let mut primary = 0;
         for (i, (l, ticket)) in self.limits.iter_mut().zip(adm.tickets).enumerate() {
             if !l.progressive {
@@ -561,6 +629,20 @@ impl Quota {
         ok: bool,
     ) -> i64 {
         let r = self.rates();
+        self.settle_at(now, adm, fp, generated, ok, r)
+    }
+
+    /// [`Quota::settle`] at rates `r`.
+    #[inline(always)]
+    pub fn settle_at(
+        &mut self,
+        now: u64,
+        adm: &Admission,
+        fp: &Footprint,
+        generated: u64,
+        ok: bool,
+        r: Rates,
+    ) -> i64 {
         let mut primary = 0;
         for (i, (l, ticket)) in self.limits.iter_mut().zip(adm.tickets).enumerate() {
             let charged = r.charged(l, fp, generated);

@@ -39,6 +39,76 @@ pub struct Report {
     pub client: ClientStats,
     /// What the counted requests' successful attempts cost (see [`crate::cost`]).
     pub cost: crate::cost::Cost,
+    /// Per pool, when the scenario has two or more pools or workloads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pools: Option<Named<PoolReport>>,
+    /// Per workload, when the scenario has two or more pools or workloads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workloads: Option<Named<WorkloadReport>>,
+}
+
+/// Values by name, serialized as an object in the stored (file) order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Named<T>(pub Vec<(String, T)>);
+
+impl<T: Serialize> Serialize for Named<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// `pools.NAME`: what one pool admitted, refused and was charged. Its admitted and
+/// throttled counts sum, over the pools, to `attempts.admitted` and `attempts.throttled`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PoolReport {
+    /// Attempts it admitted.
+    pub admitted: u64,
+    /// Attempts sent to it that were refused (by its limits or the account's).
+    pub throttled: u64,
+    /// Those refusals by the first refusing limit: the pool's, then the account's.
+    pub throttled_by_limit: NamedCounts,
+    /// Final quota cost of the successes it served.
+    pub quota_consumed: u64,
+    /// Reservations of the attempts it admitted.
+    pub reserved: u64,
+    /// Quota tokens of its completions in `[warmup, duration)` per minute.
+    pub quota_tokens_per_minute: f64,
+    /// One row per simulated minute: its admissions, throttles, completions and the
+    /// charges of its primary limit.
+    pub timeline: Vec<MinuteRow>,
+}
+
+/// `workloads.NAME.attempts`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WorkloadAttempts {
+    /// Attempts sent.
+    pub sent: u64,
+    /// Attempts admitted.
+    pub admitted: u64,
+    /// Attempts refused (HTTP 429).
+    pub throttled: u64,
+    /// Admitted attempts that failed with HTTP 503.
+    pub server_errors: u64,
+}
+
+/// `workloads.NAME`: one application's requests, attempts, latency, throughput and client.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WorkloadReport {
+    /// Its requests by final outcome.
+    pub requests: RequestCounts,
+    /// Its attempts.
+    pub attempts: WorkloadAttempts,
+    /// Its latency, milliseconds.
+    pub latency_ms: Latency,
+    /// Its completions per minute.
+    pub throughput: Throughput,
+    /// What its client did.
+    pub client: ClientStats,
 }
 
 /// `requests.*`: `arrived = succeeded + failed + unfinished`.
@@ -303,7 +373,8 @@ impl Report {
     pub fn metrics(&self) -> Vec<(String, Option<f64>)> {
         let mut out = Vec::new();
         if let Ok(v) = serde_json::to_value(self) {
-            let skip = |k: &str, depth: usize| depth == 0 && (k == "timeline" || k == "scenario");
+            // Timelines (the run's and each pool's) are rows, not metrics.
+            let skip = |k: &str, depth: usize| k == "timeline" || (depth == 0 && k == "scenario");
             crate::json_paths::for_each_leaf(&v, &skip, &mut |path, leaf| match leaf {
                 serde_json::Value::Number(n) => out.push((path.to_string(), n.as_f64())),
                 serde_json::Value::Null => out.push((path.to_string(), None)),

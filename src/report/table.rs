@@ -213,6 +213,70 @@ impl Exporter for TableExporter {
         );
         line(&mut s, "", "per success", usd(cost.usd_per_success), "");
         line(&mut s, "", "per hour", usd(cost.usd_per_hour), "");
+        if let Some(pools) = &r.pools {
+            for (name, p) in &pools.0 {
+                let _ = writeln!(s, "pool {name}");
+                line(&mut s, "", "admitted", p.admitted, "");
+                line(
+                    &mut s,
+                    "",
+                    "throttled",
+                    p.throttled,
+                    &format!(
+                        "{} of its attempts",
+                        pct(p.throttled, p.admitted + p.throttled)
+                    ),
+                );
+                for (limit, n) in &p.throttled_by_limit.0 {
+                    if *n > 0 {
+                        line(&mut s, "", "  by limit", n, limit);
+                    }
+                }
+                line(&mut s, "", "quota consumed", p.quota_consumed, "");
+                line(&mut s, "", "reserved", p.reserved, "");
+                line(
+                    &mut s,
+                    "",
+                    "quota tok/min",
+                    fmt_value(Some(p.quota_tokens_per_minute)),
+                    "",
+                );
+            }
+        }
+        if let Some(workloads) = &r.workloads {
+            for (name, w) in &workloads.0 {
+                let _ = writeln!(s, "workload {name}");
+                let q = &w.requests;
+                line(&mut s, "", "arrived", q.arrived, "");
+                line(
+                    &mut s,
+                    "",
+                    "succeeded",
+                    q.succeeded,
+                    &pct(q.succeeded, q.arrived),
+                );
+                line(&mut s, "", "failed", q.failed, &pct(q.failed, q.arrived));
+                if q.unservable > 0 {
+                    line(&mut s, "", "unservable", q.unservable, "");
+                }
+                line(&mut s, "", "attempts sent", w.attempts.sent, "");
+                line(
+                    &mut s,
+                    "",
+                    "throttled",
+                    w.attempts.throttled,
+                    &format!("{} of attempts", pct(w.attempts.throttled, w.attempts.sent)),
+                );
+                line(
+                    &mut s,
+                    "",
+                    "requests/min",
+                    fmt_value(Some(w.throughput.requests_per_minute)),
+                    "",
+                );
+                let _ = writeln!(s, "{:<14}{:<16}{}", "", "e2e ms", lat(&w.latency_ms.e2e));
+            }
+        }
         line(&mut s, "engine", "events", r.engine.events, "");
         if let (Some(ms), Some(eps)) = (r.engine.wall_ms, r.engine.events_per_second) {
             line(&mut s, "", "wall ms", ms, &format!("{eps} events/s"));

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::Scenario;
 use super::invalid::{Invalid, deserialize_at};
 use super::raw::RawScenario;
-use super::resolve::resolve;
+use super::resolve::{Order, resolve};
 use crate::error::{Diagnostic, Error, nearest};
 
 /// One `--set PATH=VALUE` override.
@@ -149,7 +149,35 @@ fn load_named(
     check_tables(&table).map_err(locate)?;
     let raw: RawScenario = deserialize_at(toml::Value::Table(table), "").map_err(locate)?;
     let base_dir = Path::new(file).parent().unwrap_or(Path::new(""));
-    resolve(raw, stem, base_dir).map_err(locate)
+    let order = Order {
+        pools: file_order(text, "pools"),
+        workloads: file_order(text, "workloads"),
+    };
+    resolve(raw, stem, base_dir, &order).map_err(locate)
+}
+
+/// The names of the tables under `section`, in the order the file first mentions them.
+fn file_order(text: &str, section: &str) -> Vec<String> {
+    use toml::de::{DeTable, DeValue};
+    let Ok(doc) = DeTable::parse(text) else {
+        return Vec::new();
+    };
+    let Some((_, v)) = doc
+        .get_ref()
+        .iter()
+        .find(|(k, _)| k.get_ref().as_ref() == section)
+    else {
+        return Vec::new();
+    };
+    let DeValue::Table(t) = v.get_ref() else {
+        return Vec::new();
+    };
+    let mut names: Vec<(usize, String)> = t
+        .iter()
+        .map(|(k, _)| (k.span().start, k.get_ref().to_string()))
+        .collect();
+    names.sort();
+    names.into_iter().map(|(_, n)| n).collect()
 }
 
 /// The largest and smallest integers TOML can hold.
@@ -176,8 +204,17 @@ fn syntax_message(raw: &str) -> String {
 /// The scenario's sections must be tables: `quota = 5` or `[[quota]]` would otherwise be
 /// read by serde as a sequence of struct fields and give a confusing message.
 fn check_tables(table: &toml::Table) -> Result<(), Invalid> {
-    const SECTIONS: [&str; 7] = [
-        "model", "quota", "service", "client", "arrivals", "requests", "sweep",
+    const SECTIONS: [&str; 10] = [
+        "model",
+        "quota",
+        "service",
+        "client",
+        "arrivals",
+        "requests",
+        "sweep",
+        "pools",
+        "account",
+        "workloads",
     ];
     let not_a_table = |path: String, v: &toml::Value| {
         let found = match v {

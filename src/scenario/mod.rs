@@ -22,20 +22,22 @@ pub use load::Override;
 pub(crate) use load::locate_value;
 
 /// A fully resolved, validated scenario.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// `model`, `quota`, `service` are those of the first pool and `client`, `arrivals`,
+/// `requests` those of the first workload: a single-pool, single-workload scenario is
+/// exactly what they describe. [`Scenario::pools`] and [`Scenario::workloads`] hold every
+/// pool and workload (at least one each), in file order.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
     /// Name (defaults to the file name without extension).
     pub name: String,
     /// Free text.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Seed of every random stream.
     pub seed: u64,
     /// Arrivals happen in `[0, duration)`, µs.
-    #[serde(rename = "duration", serialize_with = "ser_duration")]
     pub duration_us: u64,
     /// Requests arriving before this are excluded from the report's counts, µs.
-    #[serde(rename = "warmup", serialize_with = "ser_duration")]
     pub warmup_us: u64,
     /// The model.
     pub model: Model,
@@ -48,12 +50,196 @@ pub struct Scenario {
     /// The arrival process.
     pub arrivals: Arrivals,
     /// Request classes, in name order.
-    #[serde(serialize_with = "ser_classes")]
     pub requests: Vec<RequestClass>,
     /// The file the scenario was read from (`None` for text loaded from memory): relative
     /// paths in it, and paths printed for it, start from its directory.
-    #[serde(skip)]
     pub source: Option<std::path::PathBuf>,
+    /// Every quota pool, in file order (one named `default` for a `[quota]` scenario).
+    pub pools: Vec<Pool>,
+    /// Account-wide limits, checked after the serving pool's own on every admission.
+    pub account: Vec<LimitSpec>,
+    /// Every workload, in file order (one named `default` without `[workloads]`).
+    pub workloads: Vec<Workload>,
+    /// Whether the file used `[pools]` (else `[quota]`), for writing it back.
+    pub pools_form: bool,
+    /// Whether the file used `[workloads]`, for writing it back.
+    pub workloads_form: bool,
+}
+
+/// One quota pool: a quota with its own model and service.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pool {
+    /// The pool's name (`default` for `[quota]`).
+    #[serde(skip)]
+    pub name: String,
+    /// Its limits.
+    #[serde(flatten)]
+    pub quota: QuotaConfig,
+    /// The model it serves.
+    pub model: Model,
+    /// Its latency and errors.
+    pub service: Service,
+    /// Model IDs that address this pool (an invocation log's `modelId` selects it).
+    pub model_ids: Vec<String>,
+}
+
+/// One workload: an application with its own arrivals, classes, client and route.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Workload {
+    /// The workload's name (`default` without `[workloads]`).
+    #[serde(skip)]
+    pub name: String,
+    /// Its client.
+    pub client: Client,
+    /// Its arrival process.
+    pub arrivals: Arrivals,
+    /// Its request classes, in name order.
+    #[serde(serialize_with = "ser_classes")]
+    pub requests: Vec<RequestClass>,
+    /// Where its attempts go.
+    pub route: Route,
+}
+
+/// How a workload's attempts reach its pools.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    /// Pool indices, in route order.
+    pub pools: Vec<usize>,
+    /// Pool names, in route order.
+    pub names: Vec<String>,
+    /// The policy.
+    pub policy: RoutePolicy,
+}
+
+/// A route's policy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoutePolicy {
+    /// Every attempt goes to the only pool.
+    Single,
+    /// Each request picks one pool at arrival, by these weights.
+    Weighted(Vec<f64>),
+    /// The application moves on to the next pool: when the retry policy gives up
+    /// (`give-up`), or at once after each throttle (`throttle`).
+    Fallback(FallbackOn),
+    /// The provider tries the pools in order at admission.
+    Spillover,
+}
+
+/// When a fallback route moves on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FallbackOn {
+    /// When the retry policy gives up on the current pool.
+    GiveUp,
+    /// After every throttle, without backoff.
+    Throttle,
+}
+
+impl Serialize for Route {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        if self.policy == RoutePolicy::Single
+            && let Some(n) = self.names.first()
+        {
+            return s.serialize_str(n);
+        }
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("pools", &self.names)?;
+        match &self.policy {
+            RoutePolicy::Single => m.serialize_entry("policy", "fallback")?,
+            RoutePolicy::Weighted(w) => {
+                m.serialize_entry("policy", "weighted")?;
+                m.serialize_entry("weights", w)?;
+            }
+            RoutePolicy::Fallback(on) => {
+                m.serialize_entry("policy", "fallback")?;
+                m.serialize_entry(
+                    "on",
+                    match on {
+                        FallbackOn::GiveUp => "give-up",
+                        FallbackOn::Throttle => "throttle",
+                    },
+                )?;
+            }
+            RoutePolicy::Spillover => m.serialize_entry("policy", "spillover")?,
+        }
+        m.end()
+    }
+}
+
+impl Serialize for Scenario {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("name", &self.name)?;
+        if let Some(d) = &self.description {
+            m.serialize_entry("description", d)?;
+        }
+        m.serialize_entry("seed", &self.seed)?;
+        m.serialize_entry("duration", &duration::format_duration(self.duration_us))?;
+        m.serialize_entry("warmup", &duration::format_duration(self.warmup_us))?;
+        m.serialize_entry("model", &self.model)?;
+        if !self.pools_form {
+            m.serialize_entry("quota", &self.quota)?;
+        }
+        m.serialize_entry("service", &self.service)?;
+        if !self.workloads_form {
+            m.serialize_entry("client", &self.client)?;
+            m.serialize_entry("arrivals", &self.arrivals)?;
+            m.serialize_entry("requests", &Classes(&self.requests))?;
+        }
+        if !self.account.is_empty() {
+            m.serialize_entry("account", &Account(&self.account))?;
+        }
+        if self.pools_form {
+            m.serialize_entry("pools", &Named(&self.pools, |p: &Pool| &p.name))?;
+        }
+        if self.workloads_form {
+            m.serialize_entry("workloads", &Named(&self.workloads, |w: &Workload| &w.name))?;
+        }
+        m.end()
+    }
+}
+
+struct Classes<'a>(&'a [RequestClass]);
+impl Serialize for Classes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ser_classes(self.0, s)
+    }
+}
+
+struct Account<'a>(&'a [LimitSpec]);
+impl Serialize for Account<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("limits", self.0)?;
+        m.end()
+    }
+}
+
+struct Named<'a, T, F: Fn(&T) -> &String>(&'a [T], F);
+impl<T: Serialize, F: Fn(&T) -> &String> Serialize for Named<'_, T, F> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for x in self.0 {
+            m.serialize_entry((self.1)(x), x)?;
+        }
+        m.end()
+    }
+}
+
+impl Scenario {
+    /// Whether the scenario has two or more pools or two or more workloads: then the
+    /// report carries `pools.*` and `workloads.*`.
+    pub fn is_split(&self) -> bool {
+        self.pools.len() > 1 || self.workloads.len() > 1
+    }
+
+    /// The index of the pool named `name`.
+    pub fn pool_index(&self, name: &str) -> Option<usize> {
+        self.pools.iter().position(|p| p.name == name)
+    }
 }
 
 /// `[model]`, resolved from the preset and overrides.
@@ -185,6 +371,10 @@ pub struct Client {
         serialize_with = "ser_opt_duration"
     )]
     pub timeout_us: Option<u64>,
+    /// Whether `max_tokens` was set (else each attempt uses its serving pool's model
+    /// maximum; `max_tokens` then holds the first pool's, for display).
+    #[serde(skip)]
+    pub max_tokens_set: bool,
 }
 
 impl Scenario {
@@ -219,6 +409,9 @@ impl Scenario {
     /// Warnings about classes that can produce unservable requests: a reservation larger
     /// than a limit's whole capacity, which can never be admitted.
     pub fn unservable_warnings(&self) -> Vec<String> {
+        if self.is_split() || !self.account.is_empty() {
+            return self.route_warnings();
+        }
         use crate::quota::{Counts, Footprint};
         let quota = self.quota.build(&self.model);
         let mut out = Vec::new();
@@ -262,6 +455,101 @@ impl Scenario {
 }
 
 impl Scenario {
+    /// With several pools, workloads or account limits: each class whose route has a pool
+    /// that can never serve it (its reservation there exceeds a limit of the pool or of the
+    /// account), and each account limit smaller than a pool's own limit of the same kind.
+    fn route_warnings(&self) -> Vec<String> {
+        use crate::quota::{Footprint, Quota, ReserveMode, Settle};
+        let account = Quota::from_limits(
+            &self.account,
+            self.model.burndown(),
+            ReserveMode::InputPlusMaxTokens,
+            Settle::AtCompletion,
+        );
+        let quotas: Vec<Quota> = self.pools.iter().map(|p| p.quota.build(&p.model)).collect();
+        let mut out = Vec::new();
+        for w in &self.workloads {
+            for c in &w.requests {
+                let mut never = Vec::new();
+                for &pi in &w.route.pools {
+                    let (Some(pool), Some(q)) = (self.pools.get(pi), quotas.get(pi)) else {
+                        continue;
+                    };
+                    let m = if c.max_tokens_set {
+                        c.max_tokens
+                    } else {
+                        pool.model.max_output_tokens
+                    };
+                    let fp = Footprint::of(
+                        c.input_tokens.practical_max(),
+                        c.cache_write_tokens.practical_max(),
+                        c.cache_read_tokens.practical_max(),
+                        m,
+                        0,
+                        pool.quota.reserve_cache_reads,
+                    );
+                    let by = q
+                        .refusals(&fp)
+                        .next()
+                        .and_then(|(i, need)| pool.quota.limits.get(i).map(|l| (l, need)))
+                        .or_else(|| {
+                            if account.servable_at(&fp, q.rates()) {
+                                return None;
+                            }
+                            self.account.iter().find_map(|l| {
+                                let one = Quota::from_limits(
+                                    std::slice::from_ref(l),
+                                    pool.model.burndown(),
+                                    pool.quota.reserve,
+                                    Settle::AtCompletion,
+                                );
+                                one.refusals(&fp).next().map(|(_, need)| (l, need))
+                            })
+                        });
+                    if let Some((l, need)) = by {
+                        never.push(format!(
+                            "on pool `{}` it can reserve {} (max_tokens {}), more than {} = {}",
+                            pool.name, need, m, l.name, l.limit
+                        ));
+                    }
+                }
+                if never.is_empty() {
+                    continue;
+                }
+                let all = never.len() == w.route.pools.len();
+                out.push(format!(
+                    "workload `{}` class `{}`: {} ({}); such requests are throttled on every attempt there",
+                    w.name,
+                    c.name,
+                    if all {
+                        "no pool of its route can ever serve it"
+                    } else {
+                        "a pool of its route can never serve it"
+                    },
+                    never.join("; ")
+                ));
+            }
+        }
+        for a in &self.account {
+            for p in &self.pools {
+                for l in &p.quota.limits {
+                    if l.counts == a.counts && l.per_us == a.per_us && a.limit < l.limit {
+                        out.push(format!(
+                            "account limit `{}` ({} per {}) is smaller than pool `{}`'s own `{}` ({}): the pool can never use its whole limit",
+                            a.name,
+                            a.limit,
+                            duration::format_duration(a.per_us),
+                            p.name,
+                            l.name,
+                            l.limit
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Notes about the workload worth a warning: a replayed trace's unservable records and
     /// how its length compares with `duration`.
     pub fn workload_warnings(&self) -> Vec<String> {

@@ -56,12 +56,18 @@ pub(crate) struct RawScenario {
     pub quota: Option<RawQuota>,
     #[serde(default)]
     pub service: RawService,
-    #[serde(default)]
-    pub client: RawClient,
+    pub client: Option<RawClient>,
     pub arrivals: Option<RawArrivals>,
     pub requests: Option<BTreeMap<String, RawClass>>,
     /// `[[models]]`: model rows that add to or override the bundled table.
     pub models: Option<Vec<crate::quota::models::ModelRow>>,
+    /// `[pools.NAME]`: separate quota pools (not with `[quota]`).
+    pub pools: Option<BTreeMap<String, RawPool>>,
+    /// `[account]`: account-wide limits every pool draws from.
+    pub account: Option<RawAccount>,
+    /// `[workloads.NAME]`: several applications (not with top-level arrivals, requests or
+    /// client).
+    pub workloads: Option<BTreeMap<String, RawWorkload>>,
     /// `[sweep]`: read by `quotasim sweep` (see `crate::sweep::config`); `run` ignores it.
     #[allow(dead_code)]
     pub sweep: Option<toml::Value>,
@@ -202,4 +208,79 @@ pub(crate) struct RawRetryTable {
     pub cap: Option<RawDuration>,
     pub jitter: Option<String>,
     pub max_attempts: Option<i64>,
+}
+
+/// One `[pools.NAME]` table: the keys of `[quota]` plus the pool's own `model`, `service`
+/// and the model IDs that address it.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPool {
+    pub tokens_per_minute: Option<i64>,
+    pub requests_per_minute: Option<i64>,
+    pub tokens_per_day: Option<RawTokensPerDay>,
+    pub limiter: Option<LimiterKind>,
+    pub reserve: Option<ReserveMode>,
+    pub reserve_cache_reads: Option<bool>,
+    pub provider: Option<Provider>,
+    pub input_tokens_per_minute: Option<i64>,
+    pub output_tokens_per_minute: Option<i64>,
+    pub settle: Option<Settle>,
+    pub settle_interval: Option<RawDuration>,
+    pub limits: Option<Vec<RawLimit>>,
+    pub count_rejected: Option<bool>,
+    pub requests_per_1000_tpm: Option<f64>,
+    /// A preset name or a `[model]`-shaped table.
+    pub model: Option<toml::Value>,
+    pub service: Option<RawService>,
+    pub model_ids: Option<Vec<String>>,
+}
+
+impl RawPool {
+    /// The quota part, shaped like `[quota]`.
+    pub fn quota(&mut self) -> RawQuota {
+        RawQuota {
+            tokens_per_minute: self.tokens_per_minute,
+            requests_per_minute: self.requests_per_minute,
+            tokens_per_day: self.tokens_per_day,
+            limiter: self.limiter,
+            reserve: self.reserve,
+            reserve_cache_reads: self.reserve_cache_reads,
+            provider: self.provider,
+            input_tokens_per_minute: self.input_tokens_per_minute,
+            output_tokens_per_minute: self.output_tokens_per_minute,
+            settle: self.settle,
+            settle_interval: self.settle_interval,
+            limits: self.limits.take(),
+            count_rejected: self.count_rejected,
+            requests_per_1000_tpm: self.requests_per_1000_tpm,
+        }
+    }
+}
+
+/// `[account]`: `[[account.limits]]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAccount {
+    pub limits: Option<Vec<RawLimit>>,
+}
+
+/// One `[workloads.NAME]` table, shaped like the top-level workload tables plus `route`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWorkload {
+    pub arrivals: Option<RawArrivals>,
+    pub requests: Option<BTreeMap<String, RawClass>>,
+    #[serde(default)]
+    pub client: RawClient,
+    pub route: Option<toml::Value>,
+}
+
+/// `route = { pools, policy, weights, on }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRoute {
+    pub pools: Option<Vec<String>>,
+    pub policy: Option<String>,
+    pub weights: Option<Vec<f64>>,
+    pub on: Option<String>,
 }

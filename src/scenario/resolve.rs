@@ -2,12 +2,14 @@
 
 use std::path::Path;
 
-use super::invalid::{Invalid, R, a_type, bad, did_you_mean};
+use super::invalid::{Invalid, R, a_type, bad, deserialize_at, did_you_mean};
 use super::raw::{
-    RawArrivals, RawClass, RawClient, RawLimit, RawQuota, RawRetryTable, RawScenario,
-    RawSchedulePoint, RawTokensPerDay,
+    RawArrivals, RawClass, RawClient, RawLimit, RawModel, RawPool, RawQuota, RawRetryTable,
+    RawRoute, RawScenario, RawSchedulePoint, RawService, RawTokensPerDay,
 };
-use super::{Client, Model, QuotaConfig, Scenario, Service};
+use super::{
+    Client, FallbackOn, Model, Pool, QuotaConfig, Route, RoutePolicy, Scenario, Service, Workload,
+};
 use crate::client::retry::RETRY_NAMES;
 use crate::client::{Jitter, Pacing, RetryPolicy};
 use crate::cost::Prices;
@@ -88,7 +90,46 @@ fn resolve_prices(
     }))
 }
 
-pub(crate) fn resolve(mut raw: RawScenario, default_name: &str, base_dir: &Path) -> R<Scenario> {
+/// File order of the names under `[pools]` and `[workloads]` (a TOML table forgets it).
+#[derive(Debug, Default)]
+pub(crate) struct Order {
+    pub pools: Vec<String>,
+    pub workloads: Vec<String>,
+}
+
+/// Names of `map` in file order, then any others (added by `--set`) in name order.
+fn ordered<T>(map: std::collections::BTreeMap<String, T>, order: &[String]) -> Vec<(String, T)> {
+    let mut map = map;
+    let mut out = Vec::with_capacity(map.len());
+    for name in order {
+        if let Some(v) = map.remove(name) {
+            out.push((name.clone(), v));
+        }
+    }
+    out.extend(map);
+    out
+}
+
+/// Rewrites the key path of an error found by a Part I resolver (`quota.…`, `client.…`) to
+/// where the table really is (`pools.geo.…`, `workloads.batch.client.…`).
+fn under<T>(r: R<T>, from: &str, to: &str) -> R<T> {
+    r.map_err(|mut e| {
+        if let Some(rest) = e.path.strip_prefix(from)
+            && (rest.is_empty() || rest.starts_with(['.', '[']))
+        {
+            e.path = format!("{to}{rest}");
+        }
+        e
+    })
+}
+
+pub(crate) fn resolve(
+    raw: RawScenario,
+    default_name: &str,
+    base_dir: &Path,
+    order: &Order,
+) -> R<Scenario> {
+    let mut raw = raw;
     let duration_us = match raw.duration {
         None => {
             return bad(
@@ -107,8 +148,6 @@ pub(crate) fn resolve(mut raw: RawScenario, default_name: &str, base_dir: &Path)
         );
     }
 
-    // [model]
-    let preset_name = raw.model.preset.clone().unwrap_or_else(|| "other".into());
     // `[[models]]` rows add to or override the bundled table for this scenario.
     let user_table = match raw.models.take() {
         None => None,
@@ -123,6 +162,178 @@ pub(crate) fn resolve(mut raw: RawScenario, default_name: &str, base_dir: &Path)
     let table = user_table
         .as_ref()
         .unwrap_or_else(|| models::Table::bundled());
+    let model = resolve_model(&raw.model, table)?;
+
+    // Pools: `[quota]` (one pool, `default`) or `[pools.NAME]`.
+    let pools_form = raw.pools.is_some();
+    let mut pools = Vec::new();
+    if let Some(raw_pools) = raw.pools.take() {
+        if raw.quota.is_some() {
+            return bad(
+                "quota",
+                "[quota] and [pools] are alternatives: a scenario with [pools.NAME] tables has no [quota] (move its keys into one of the pools)",
+            );
+        }
+        if raw_pools.is_empty() {
+            return bad("pools", "[pools] needs at least one [pools.NAME] table");
+        }
+        for (name, mut p) in ordered(raw_pools, &order.pools) {
+            pools.push(resolve_pool(&name, &mut p, &model, &raw.service, table)?);
+        }
+    } else {
+        let Some(q) = raw.quota.take() else {
+            return bad(
+                "quota",
+                "missing required table [quota] with `tokens_per_minute`",
+            );
+        };
+        let quota = resolve_quota(q, &model.preset)?;
+        let service = resolve_service(&raw.service, &model, table, "service")?;
+        pools.push(Pool {
+            name: "default".into(),
+            quota,
+            model_ids: default_model_ids(table, &model.preset),
+            model: model.clone(),
+            service,
+        });
+    }
+
+    // [[account.limits]]
+    let mut account: Vec<LimitSpec> = Vec::new();
+    if let Some(a) = raw.account.take() {
+        for (i, l) in a.limits.unwrap_or_default().into_iter().enumerate() {
+            let spec = under(
+                resolve_limit(l, i, crate::quota::LimiterKind::FixedWindow),
+                "quota.limits",
+                "account.limits",
+            )?;
+            if account.iter().any(|l| l.name == spec.name) {
+                return bad(
+                    format!("account.limits[{i}].name"),
+                    format!(
+                        "an account limit named \"{}\" already exists; give each limit a distinct `name`",
+                        spec.name
+                    ),
+                );
+            }
+            account.push(spec);
+        }
+        if account.len() > MAX_LIMITS {
+            return bad(
+                "account.limits",
+                format!(
+                    "{} limits in all; at most {MAX_LIMITS} are supported",
+                    account.len()
+                ),
+            );
+        }
+    }
+
+    // Workloads: the top-level tables (one workload, `default`) or `[workloads.NAME]`.
+    let workloads_form = raw.workloads.is_some();
+    let mut workloads = Vec::new();
+    if let Some(raw_wl) = raw.workloads.take() {
+        for (key, present) in [
+            ("arrivals", raw.arrivals.is_some()),
+            ("requests", raw.requests.is_some()),
+            ("client", raw.client.is_some()),
+        ] {
+            if present {
+                return bad(
+                    key,
+                    format!(
+                        "top-level [{key}] and [workloads] are alternatives: with [workloads.NAME] tables, each workload has its own `{key}` (move it into workloads.NAME.{key})"
+                    ),
+                );
+            }
+        }
+        if raw_wl.is_empty() {
+            return bad(
+                "workloads",
+                "[workloads] needs at least one [workloads.NAME] table",
+            );
+        }
+        for (name, w) in ordered(raw_wl, &order.workloads) {
+            let base = format!("workloads.{name}");
+            let route = resolve_route(w.route.as_ref(), &pools, &format!("{base}.route"))?;
+            let Some(first) = route.pools.first().and_then(|&i| pools.get(i)) else {
+                return bad(format!("{base}.route"), "the route names no pool");
+            };
+            let (pm, pq) = (&first.model, &first.quota);
+            let client = under(
+                resolve_client(&w.client, pm),
+                "client",
+                &format!("{base}.client"),
+            )?;
+            let (arrivals, requests) = under(
+                under(
+                    resolve_workload(w.arrivals, w.requests, &client, pm, pq, base_dir),
+                    "arrivals",
+                    &format!("{base}.arrivals"),
+                ),
+                "requests",
+                &format!("{base}.requests"),
+            )?;
+            workloads.push(Workload {
+                name,
+                client,
+                arrivals,
+                requests,
+                route,
+            });
+        }
+    } else {
+        let Some(first) = pools.first() else {
+            return bad("pools", "a scenario needs at least one pool");
+        };
+        let client = resolve_client(&raw.client.take().unwrap_or_default(), &first.model)?;
+        let (arrivals, requests) = resolve_workload(
+            raw.arrivals.take(),
+            raw.requests.take(),
+            &client,
+            &first.model,
+            &first.quota,
+            base_dir,
+        )?;
+        let route = resolve_route(None, &pools, "route")?;
+        workloads.push(Workload {
+            name: "default".into(),
+            client,
+            arrivals,
+            requests,
+            route,
+        });
+    }
+
+    let (Some(p0), Some(w0)) = (pools.first(), workloads.first()) else {
+        return bad(
+            "pools",
+            "a scenario needs at least one pool and one workload",
+        );
+    };
+    Ok(Scenario {
+        name: raw.name.unwrap_or_else(|| default_name.to_string()),
+        description: raw.description,
+        seed: raw.seed.unwrap_or(0),
+        duration_us,
+        warmup_us,
+        model: p0.model.clone(),
+        quota: p0.quota.clone(),
+        service: p0.service.clone(),
+        client: w0.client.clone(),
+        arrivals: w0.arrivals.clone(),
+        requests: w0.requests.clone(),
+        source: None,
+        pools,
+        account,
+        workloads,
+        pools_form,
+        workloads_form,
+    })
+}
+
+fn resolve_model(m: &RawModel, table: &models::Table) -> R<Model> {
+    let preset_name = m.preset.clone().unwrap_or_else(|| "other".into());
     let Some(preset) = table.get(&preset_name) else {
         let names: Vec<&str> = table.rows.iter().map(|r| r.name.as_str()).collect();
         return Err(Invalid {
@@ -136,75 +347,322 @@ pub(crate) fn resolve(mut raw: RawScenario, default_name: &str, base_dir: &Path)
             foreign: None,
         });
     };
-    let model = Model {
-        preset: preset_name.clone(),
-        input_burndown: int_at_least(raw.model.input_burndown, 1, "model.input_burndown")?
+    Ok(Model {
+        input_burndown: int_at_least(m.input_burndown, 1, "model.input_burndown")?
             .unwrap_or(preset.input_burndown),
-        output_burndown: int_at_least(raw.model.output_burndown, 1, "model.output_burndown")?
+        output_burndown: int_at_least(m.output_burndown, 1, "model.output_burndown")?
             .unwrap_or(preset.output_burndown),
-        max_output_tokens: int_at_least(raw.model.max_output_tokens, 1, "model.max_output_tokens")?
+        max_output_tokens: int_at_least(m.max_output_tokens, 1, "model.max_output_tokens")?
             .unwrap_or(preset.max_output_tokens),
         output_tokens_per_second: positive_number(
-            raw.model.output_tokens_per_second,
+            m.output_tokens_per_second,
             "model.output_tokens_per_second",
         )?
         .unwrap_or(preset.output_tokens_per_second),
-        // The scenario's `[[models]]` rows may carry their own prices.
-        prices: resolve_prices(
-            raw.model.prices,
-            &preset_name,
-            crate::cost::row_prices(preset),
-        )?
-        .or_else(|| {
-            user_table
-                .as_ref()
-                .and_then(|t| t.get(&preset_name))
-                .and_then(crate::cost::row_prices)
-                .filter(|p| Some(*p) != crate::cost::preset_prices(&preset_name))
-        }),
-    };
+        // A scenario's own `[[models]]` row may carry prices other than the bundled row's.
+        prices: resolve_prices(m.prices, &preset_name, crate::cost::row_prices(preset))?.or_else(
+            || {
+                crate::cost::row_prices(preset)
+                    .filter(|p| Some(*p) != crate::cost::preset_prices(&preset_name))
+            },
+        ),
+        preset: preset_name,
+    })
+}
 
-    // [quota]
-    let Some(q) = raw.quota else {
-        return bad(
-            "quota",
-            "missing required table [quota] with `tokens_per_minute`",
-        );
-    };
-    let quota = resolve_quota(q, &model.preset)?;
-
-    // [service]
-    let s = &raw.service;
+fn resolve_service(s: &RawService, model: &Model, table: &models::Table, base: &str) -> R<Service> {
     let error_rate = match s.error_rate {
         None => 0.0,
         Some(p) if (0.0..1.0).contains(&p) => p,
         Some(p) => {
             return bad(
-                "service.error_rate",
+                format!("{base}.error_rate"),
                 format!("expected a probability 0 ≤ p < 1, found {p}"),
             );
         }
     };
-    let service = Service {
+    Ok(Service {
         // The model's own typical TTFT where the scenario is silent (800 ms for the rows
         // without a measurement).
-        ttft_us: s.ttft.map_or(preset.ttft_us(), |d| d.0),
+        ttft_us: s.ttft.map_or_else(
+            || {
+                table
+                    .get(&model.preset)
+                    .map_or(800_000, models::ModelRow::ttft_us)
+            },
+            |d| d.0,
+        ),
         ttft_per_1k_input_us: s.ttft_per_1k_input.map_or(20_000, |d| d.0),
         output_tokens_per_second: positive_number(
             s.output_tokens_per_second,
-            "service.output_tokens_per_second",
+            &format!("{base}.output_tokens_per_second"),
         )?
         .unwrap_or(model.output_tokens_per_second),
         throttle_latency_us: s.throttle_latency.map_or(100_000, |d| d.0),
         error_rate,
-    };
+    })
+}
 
-    let client = resolve_client(&raw.client, &model)?;
-    let mut arrivals = resolve_arrivals(raw.arrivals, base_dir)?;
+/// Bedrock model IDs of a preset: the in-Region ID and its geographic (`us.`, `eu.`,
+/// `apac.`) and global (`global.`) inference-profile forms.
+pub(crate) fn default_model_ids(table: &models::Table, preset: &str) -> Vec<String> {
+    table
+        .get(preset)
+        .map(models::ModelRow::bedrock_ids_with_prefixes)
+        .unwrap_or_default()
+}
+
+fn resolve_pool(
+    name: &str,
+    p: &mut RawPool,
+    top_model: &Model,
+    top_service: &RawService,
+    table: &models::Table,
+) -> R<Pool> {
+    let base = format!("pools.{name}");
+    let model = match &p.model {
+        None => top_model.clone(),
+        Some(toml::Value::String(preset)) => under(
+            resolve_model(
+                &RawModel {
+                    preset: Some(preset.clone()),
+                    ..Default::default()
+                },
+                table,
+            ),
+            "model.preset",
+            &format!("{base}.model"),
+        )?,
+        Some(v @ toml::Value::Table(_)) => {
+            let m: RawModel = deserialize_at(v.clone(), &format!("{base}.model"))?;
+            under(resolve_model(&m, table), "model", &format!("{base}.model"))?
+        }
+        Some(other) => {
+            return bad(
+                format!("{base}.model"),
+                format!(
+                    "expected a model preset name or a table like [model], found {}",
+                    a_type(other)
+                ),
+            );
+        }
+    };
+    let service = match &p.service {
+        Some(s) => under(
+            resolve_service(s, &model, table, "service"),
+            "service",
+            &format!("{base}.service"),
+        )?,
+        None => resolve_service(top_service, &model, table, "service")?,
+    };
+    let quota = under(resolve_quota(p.quota(), &model.preset), "quota", &base)?;
+    let model_ids = match p.model_ids.take() {
+        Some(ids) => ids,
+        None => default_model_ids(table, &model.preset),
+    };
+    Ok(Pool {
+        name: name.to_string(),
+        quota,
+        model,
+        service,
+        model_ids,
+    })
+}
+
+/// The policies a route accepts.
+const POLICY_NAMES: [&str; 3] = ["weighted", "fallback", "spillover"];
+/// The values of a fallback's `on`.
+const ON_NAMES: [&str; 2] = ["give-up", "throttle"];
+
+fn resolve_route(v: Option<&toml::Value>, pools: &[Pool], path: &str) -> R<Route> {
+    let names: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
+    let find = |name: &str, at: String| -> R<usize> {
+        match pools.iter().position(|p| p.name == name) {
+            Some(i) => Ok(i),
+            None => Err(Invalid {
+                path: at,
+                message: format!(
+                    "unknown pool \"{name}\"; the scenario's pools are {}",
+                    quoted(&names)
+                ),
+                help: did_you_mean(name, &names),
+                at_key: false,
+                foreign: None,
+            }),
+        }
+    };
+    let single = |i: usize| Route {
+        pools: vec![i],
+        names: vec![pools.get(i).map(|p| p.name.clone()).unwrap_or_default()],
+        policy: RoutePolicy::Single,
+    };
+    match v {
+        None => {
+            if pools.len() == 1 {
+                Ok(single(0))
+            } else {
+                bad(
+                    path,
+                    format!(
+                        "this workload has no `route` and the scenario has {} pools ({}); name one, e.g. route = \"{}\", or give a route table",
+                        pools.len(),
+                        quoted(&names),
+                        names.first().copied().unwrap_or("default")
+                    ),
+                )
+            }
+        }
+        Some(toml::Value::String(name)) => Ok(single(find(name, path.to_string())?)),
+        Some(t @ toml::Value::Table(_)) => {
+            let r: RawRoute = deserialize_at(t.clone(), path)?;
+            let Some(list) = r.pools else {
+                return bad(
+                    format!("{path}.pools"),
+                    "a route table needs `pools`, the pools in route order",
+                );
+            };
+            if list.is_empty() {
+                return bad(
+                    format!("{path}.pools"),
+                    "expected at least one pool name, found an empty list",
+                );
+            }
+            let mut idx = Vec::with_capacity(list.len());
+            for (i, n) in list.iter().enumerate() {
+                let at = format!("{path}.pools[{i}]");
+                let p = find(n, at.clone())?;
+                if idx.contains(&p) {
+                    return bad(at, format!("pool \"{n}\" appears twice in the route"));
+                }
+                idx.push(p);
+            }
+            let policy = match r.policy.as_deref() {
+                None if idx.len() == 1 => "single",
+                None => {
+                    return bad(
+                        format!("{path}.policy"),
+                        format!(
+                            "a route over several pools needs `policy`, one of {}",
+                            quoted(&POLICY_NAMES)
+                        ),
+                    );
+                }
+                Some(p) => p,
+            };
+            if r.weights.is_some() && policy != "weighted" {
+                return bad(
+                    format!("{path}.weights"),
+                    "`weights` applies only to policy = \"weighted\"",
+                );
+            }
+            if r.on.is_some() && policy != "fallback" {
+                return bad(
+                    format!("{path}.on"),
+                    "`on` applies only to policy = \"fallback\"",
+                );
+            }
+            let policy = match policy {
+                "single" => RoutePolicy::Single,
+                "weighted" => {
+                    let Some(w) = r.weights else {
+                        return bad(
+                            format!("{path}.weights"),
+                            format!(
+                                "policy = \"weighted\" needs `weights`, one number ≥ 0 per pool ({} here)",
+                                idx.len()
+                            ),
+                        );
+                    };
+                    if w.len() != idx.len() {
+                        return bad(
+                            format!("{path}.weights"),
+                            format!(
+                                "{} weights for {} pools; give one weight per pool, in the order of `pools`",
+                                w.len(),
+                                idx.len()
+                            ),
+                        );
+                    }
+                    if let Some(i) = w
+                        .iter()
+                        .position(|x| !x.is_finite() || *x < 0.0 || *x > 1e15)
+                    {
+                        return bad(
+                            format!("{path}.weights[{i}]"),
+                            format!(
+                                "expected a number ≥ 0, found {}",
+                                w.get(i).copied().unwrap_or(f64::NAN)
+                            ),
+                        );
+                    }
+                    if !w.iter().any(|x| *x > 0.0) {
+                        return bad(
+                            format!("{path}.weights"),
+                            "every weight is 0; at least one must be > 0",
+                        );
+                    }
+                    RoutePolicy::Weighted(w)
+                }
+                "fallback" => RoutePolicy::Fallback(match r.on.as_deref() {
+                    None | Some("give-up") => FallbackOn::GiveUp,
+                    Some("throttle") => FallbackOn::Throttle,
+                    Some(other) => {
+                        return Err(Invalid {
+                            path: format!("{path}.on"),
+                            message: format!(
+                                "unknown value \"{other}\"; expected one of {}",
+                                quoted(&ON_NAMES)
+                            ),
+                            help: did_you_mean(other, &ON_NAMES),
+                            at_key: false,
+                            foreign: None,
+                        });
+                    }
+                }),
+                "spillover" => RoutePolicy::Spillover,
+                other => {
+                    return Err(Invalid {
+                        path: format!("{path}.policy"),
+                        message: format!(
+                            "unknown route policy \"{other}\"; expected one of {}",
+                            quoted(&POLICY_NAMES)
+                        ),
+                        help: did_you_mean(other, &POLICY_NAMES),
+                        at_key: false,
+                        foreign: None,
+                    });
+                }
+            };
+            Ok(Route {
+                pools: idx,
+                names: list,
+                policy,
+            })
+        }
+        Some(other) => bad(
+            path,
+            format!(
+                "expected a pool name or a table {{ pools = [...], policy = \"weighted\" | \"fallback\" | \"spillover\" }}, found {}",
+                a_type(other)
+            ),
+        ),
+    }
+}
+
+/// Arrivals and request classes of one workload, in Part I's order of checks.
+fn resolve_workload(
+    raw_arrivals: Option<RawArrivals>,
+    raw_requests: Option<std::collections::BTreeMap<String, RawClass>>,
+    client: &Client,
+    model: &Model,
+    quota: &QuotaConfig,
+    base_dir: &Path,
+) -> R<(Arrivals, Vec<RequestClass>)> {
+    let mut arrivals = resolve_arrivals(raw_arrivals, base_dir)?;
     let is_trace = matches!(arrivals, Arrivals::Trace(_));
 
     // [requests.NAME]
-    let classes = raw.requests.unwrap_or_default();
+    let classes = raw_requests.unwrap_or_default();
     if classes.is_empty() && !is_trace {
         return bad(
             "requests",
@@ -214,7 +672,7 @@ pub(crate) fn resolve(mut raw: RawScenario, default_name: &str, base_dir: &Path)
     let cx = DistContext { base_dir, depth: 0 };
     let mut requests = Vec::with_capacity(classes.len());
     for (name, c) in classes {
-        requests.push(resolve_class(&name, c, client.max_tokens, cx, is_trace)?);
+        requests.push(resolve_class(&name, c, client, cx, is_trace)?);
     }
     if !requests.iter().map(|c| c.weight).sum::<f64>().is_finite() {
         return bad(
@@ -229,23 +687,9 @@ pub(crate) fn resolve(mut raw: RawScenario, default_name: &str, base_dir: &Path)
         );
     }
     if let Arrivals::Trace(t) = &mut arrivals {
-        scan_trace(t, &requests, &client, &model, &quota)?;
+        scan_trace(t, &requests, client, model, quota)?;
     }
-
-    Ok(Scenario {
-        name: raw.name.unwrap_or_else(|| default_name.to_string()),
-        description: raw.description,
-        seed: raw.seed.unwrap_or(0),
-        duration_us,
-        warmup_us,
-        model,
-        quota,
-        service,
-        client,
-        arrivals,
-        requests,
-        source: None,
-    })
+    Ok((arrivals, requests))
 }
 
 fn resolve_quota(q: RawQuota, preset: &str) -> R<QuotaConfig> {
@@ -630,6 +1074,7 @@ fn resolve_client(c: &RawClient, model: &Model) -> R<Client> {
         max_attempts,
         pacing,
         timeout_us,
+        max_tokens_set: c.max_tokens.is_some(),
     })
 }
 
@@ -1104,7 +1549,7 @@ fn scan_trace(
 fn resolve_class(
     name: &str,
     c: RawClass,
-    client_max_tokens: u64,
+    client: &Client,
     cx: DistContext,
     is_trace: bool,
 ) -> R<RequestClass> {
@@ -1153,8 +1598,9 @@ fn resolve_class(
         output_tokens: tokens("output_tokens", c.output_tokens, 1, !is_trace)?,
         cache_write_tokens: tokens("cache_write_tokens", c.cache_write_tokens, 0, false)?,
         cache_read_tokens: tokens("cache_read_tokens", c.cache_read_tokens, 0, false)?,
+        max_tokens_set: c.max_tokens.is_some() || client.max_tokens_set,
         max_tokens: int_at_least(c.max_tokens, 1, &format!("{base}.max_tokens"))?
-            .unwrap_or(client_max_tokens),
+            .unwrap_or(client.max_tokens),
     })
 }
 

@@ -24,6 +24,8 @@ use super::{Fields, MAX_TOKENS};
 struct Record<'a> {
     #[serde(borrow)]
     timestamp: Option<&'a str>,
+    #[serde(borrow, rename = "modelId")]
+    model_id: Option<std::borrow::Cow<'a, str>>,
     input: Option<Input>,
     output: Option<Output>,
 }
@@ -163,6 +165,7 @@ pub(crate) fn parse(text: &str) -> Result<Fields<'_>, ParseError> {
             .map(|n| check(n, "input.cacheWriteInputTokenCount"))
             .transpose()?,
         class: None,
+        model: rec.model_id.as_deref().map(crate::trace::model_key),
     })
 }
 

@@ -69,6 +69,18 @@ pub struct TraceRecord {
     pub cache_write: Option<u64>,
     /// Index of the record's class (see [`ClassMode`]).
     pub class: Option<u32>,
+    /// The model ID the record was sent to (an invocation log's `modelId`), as
+    /// [`model_key`] of it: it can select the pool that serves the request.
+    pub model: Option<u64>,
+}
+
+/// A model ID's key: the ID with any ARN prefix removed, hashed (FNV-1a), so records stay
+/// `Copy` and pools can be looked up by it.
+pub fn model_key(id: &str) -> u64 {
+    let id = id.rsplit('/').next().unwrap_or(id);
+    id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// How the reader treats the `class` column.
@@ -352,6 +364,7 @@ impl TraceReader {
             cache_read: fields.cache_read,
             cache_write: fields.cache_write,
             class,
+            model: fields.model,
         }))
     }
 
@@ -509,6 +522,7 @@ impl TraceReader {
                 None
             },
             class: l.class.map(|_| cell(6)).filter(|(v, _)| !v.is_empty()),
+            model: None,
         })
     }
 }
@@ -527,6 +541,7 @@ pub(crate) struct Fields<'a> {
     pub cache_read: Option<u64>,
     pub cache_write: Option<u64>,
     pub class: Option<(&'a str, usize)>,
+    pub model: Option<u64>,
 }
 
 /// What a full pass over a trace found.

@@ -22,6 +22,10 @@ pub struct RequestClass {
     pub cache_read_tokens: Dist,
     /// `max_tokens` (M), resolved from the class, the client or the model.
     pub max_tokens: u64,
+    /// Whether the class or its client set `max_tokens` (else the serving pool's model
+    /// maximum applies to each attempt).
+    #[serde(skip)]
+    pub max_tokens_set: bool,
 }
 
 /// The token sizes of one request.
@@ -37,6 +41,9 @@ pub struct Sizes {
     pub cache_read: u64,
     /// `max_tokens` (M).
     pub max_tokens: u64,
+    /// Whether M was set (by the record, the class or the client) rather than taken from
+    /// the model: only then does it stay the same on every pool.
+    pub max_tokens_set: bool,
 }
 
 impl RequestClass {
@@ -53,6 +60,7 @@ impl RequestClass {
             cache_write,
             cache_read,
             max_tokens: self.max_tokens,
+            max_tokens_set: self.max_tokens_set,
         }
     }
 }

@@ -198,6 +198,7 @@ pub fn record_sizes<R: Rng + ?Sized>(
         cache_write,
         cache_read,
         max_tokens,
+        max_tokens_set: rec.max_tokens.is_some() || class.is_some_and(|c| c.max_tokens_set),
     }
 }
 

@@ -1,0 +1,589 @@
+//! Several workloads and quota pools: pools, account limits, workloads, routes and the
+//! per-pool / per-workload report. Every expected number is derived by hand in the comment
+//! above it, from constant arrivals and deterministic retry delays.
+
+use assert_cmd::Command;
+use quotasim::{Scenario, simulate};
+use serde_json::Value;
+
+fn load(text: &str) -> Scenario {
+    match Scenario::from_toml_str(text, "pools-test.toml") {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn json(text: &str) -> Value {
+    serde_json::to_value(simulate(&load(text))).unwrap()
+}
+
+fn n(v: &Value, path: &str) -> u64 {
+    let mut cur = v;
+    for k in path.split('.') {
+        cur = &cur[k];
+    }
+    cur.as_u64()
+        .unwrap_or_else(|| panic!("{path} is not an integer: {cur}"))
+}
+
+/// A pool's `model` table replaces the top-level one: burndown, the default `max_tokens`
+/// and truncation come from the pool that serves the attempt.
+///
+/// One request (constant 1/min over 1 min, at t = 0): input 100, desired output 10,000, no
+/// max_tokens anywhere.
+/// - On `big` (claude-sonnet-4: output burndown 5, maximum 64,000): M = 64,000, A = 10,000,
+///   R = 100 + 64,000 = 64,100, C = 100 + 5 × 10,000 = 50,100, not truncated.
+/// - On `small` (claude-3-5-haiku: burndown 1, maximum 8,192): M = 8,192, A = 8,192
+///   (truncated), R = 100 + 8,192 = 8,292, C = 100 + 8,192 = 8,292.
+#[test]
+fn the_serving_pools_model_decides_max_tokens_burndown_and_truncation() {
+    let text = |weights: &str| {
+        format!(
+            r#"
+duration = "1m"
+[model]
+preset = "claude-sonnet-4"
+[pools.big]
+tokens_per_minute = 10000000
+[pools.small]
+tokens_per_minute = 10000000
+model = "claude-3-5-haiku"
+[workloads.app]
+route = {{ pools = ["big", "small"], policy = "weighted", weights = {weights} }}
+[workloads.app.client]
+retry = "none"
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 1
+[workloads.app.requests.q]
+input_tokens = 100
+output_tokens = 10000
+"#
+        )
+    };
+    let r = json(&text("[1, 0]"));
+    assert_eq!(n(&r, "pools.big.admitted"), 1);
+    assert_eq!(n(&r, "pools.big.reserved"), 64_100);
+    assert_eq!(n(&r, "pools.big.quota_consumed"), 50_100);
+    assert_eq!(n(&r, "pools.small.admitted"), 0);
+    assert_eq!(n(&r, "requests.truncated"), 0);
+    assert_eq!(n(&r, "tokens.output"), 10_000);
+    let r = json(&text("[0, 1]"));
+    assert_eq!(n(&r, "pools.small.admitted"), 1);
+    assert_eq!(n(&r, "pools.small.reserved"), 8_292);
+    assert_eq!(n(&r, "pools.small.quota_consumed"), 8_292);
+    assert_eq!(n(&r, "requests.truncated"), 1);
+    assert_eq!(n(&r, "tokens.output"), 8_192);
+    assert_eq!(n(&r, "workloads.app.requests.succeeded"), 1);
+}
+
+/// Spillover with an account-wide limit.
+///
+/// Preset "other" (burndown 1); every request: input 100, output = max_tokens = 400, so
+/// R = C = 500 (no refund). Pools A and B: 1,000 TPM each; account: 1,500 quota tokens per
+/// minute (fixed window). Constant 10/min for 1 min: arrivals at 0, 6, …, 54 s; retry none.
+/// - t = 0, 6: A admits (A = 500, 1,000; account 500, 1,000).
+/// - t = 12: A refuses (1,500 > 1,000) and spills; B admits (B = 500, account 1,500).
+/// - t = 18 … 54 (7 arrivals): A refuses, B's own limit admits (1,000 ≤ 1,000) but the
+///   account refuses (2,000 > 1,500): a 429 from B, cause the account limit.
+///
+/// So admitted 3, throttled 7, all 7 on B under the account limit; A records no throttle
+/// (its refusals spilled). Timeline minute 0 `quota_charged` sums the pools' primaries only:
+/// A 1,000 + B 500 = 1,500 (with the account's charges it would be 3,000).
+#[test]
+fn spillover_and_account_limits_count_exactly() {
+    let r = json(
+        r#"
+duration = "1m"
+[pools.a]
+tokens_per_minute = 1000
+[pools.b]
+tokens_per_minute = 1000
+[[account.limits]]
+name = "account_tpm"
+counts = "quota-tokens"
+limit = 1500
+[workloads.app]
+route = { pools = ["a", "b"], policy = "spillover" }
+[workloads.app.client]
+retry = "none"
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 10
+[workloads.app.requests.q]
+input_tokens = 100
+output_tokens = 400
+max_tokens = 400
+"#,
+    );
+    assert_eq!(n(&r, "attempts.sent"), 10);
+    assert_eq!(n(&r, "attempts.admitted"), 3);
+    assert_eq!(n(&r, "attempts.throttled"), 7);
+    assert_eq!(n(&r, "attempts.throttled_by.tokens_per_minute"), 7);
+    assert_eq!(n(&r, "attempts.throttled_by_limit.account_tpm"), 7);
+    assert_eq!(n(&r, "pools.a.admitted"), 2);
+    assert_eq!(n(&r, "pools.a.throttled"), 0);
+    assert_eq!(n(&r, "pools.b.admitted"), 1);
+    assert_eq!(n(&r, "pools.b.throttled"), 7);
+    assert_eq!(n(&r, "pools.b.throttled_by_limit.account_tpm"), 7);
+    assert_eq!(n(&r, "pools.b.throttled_by_limit.tokens_per_minute"), 0);
+    assert_eq!(n(&r, "pools.a.reserved"), 1000);
+    assert_eq!(n(&r, "pools.b.quota_consumed"), 500);
+    assert_eq!(r["timeline"][0]["quota_charged"], 1500);
+    assert_eq!(r["pools"]["a"]["timeline"][0]["quota_charged"], 1000);
+    assert_eq!(r["pools"]["b"]["timeline"][0]["quota_charged"], 500);
+    assert_eq!(n(&r, "requests.failed"), 7);
+}
+
+/// Fallback `on = "give-up"`: the retry policy runs against A; when it gives up, a fresh
+/// call starts at once against B.
+///
+/// Preset "other"; R = C = 500 per request (input 100, output = max_tokens = 400). A has
+/// 500 TPM (one request per window), B 10,000. Retry: exponential, base = cap = 1 s, no
+/// jitter, 2 attempts. Constant 2/min for 1 min: arrivals at 0 and 30 s.
+/// - t = 0: A admits.
+/// - t = 30: A refuses; 429 at 30.1 s; the policy (attempt 1 of 2) sleeps 1 s; at 31.1 s A
+///   refuses again; 429 at 31.2 s; the policy gives up (2 of 2) and the call to B starts
+///   at 31.2 s with a fresh attempt count; B admits.
+///
+/// Sent 4 (A 3, B 1), admitted 2, throttled 2 (both A's); attempts per request 1 and 3;
+/// backoff 1 s. Service time: 0.8 s + 20 ms × 100/1000 + 400/60 s = 7.468667 s; the first
+/// request's e2e is that, the second's 1.2 s of retries more: mean (7,468.667 + 8,668.667)/2
+/// = 8,068.667 ms.
+#[test]
+fn fallback_on_give_up_moves_on_when_the_policy_gives_up() {
+    let r = json(
+        r#"
+duration = "1m"
+[pools.a]
+tokens_per_minute = 500
+[pools.b]
+tokens_per_minute = 10000
+[workloads.app]
+route = { pools = ["a", "b"], policy = "fallback" }
+[workloads.app.client]
+retry = { mode = "exponential", base = "1s", cap = "1s", jitter = "none", max_attempts = 2 }
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 2
+[workloads.app.requests.q]
+input_tokens = 100
+output_tokens = 400
+max_tokens = 400
+"#,
+    );
+    assert_eq!(n(&r, "attempts.sent"), 4);
+    assert_eq!(n(&r, "attempts.admitted"), 2);
+    assert_eq!(n(&r, "pools.a.admitted"), 1);
+    assert_eq!(n(&r, "pools.a.throttled"), 2);
+    assert_eq!(n(&r, "pools.b.admitted"), 1);
+    assert_eq!(n(&r, "requests.succeeded"), 2);
+    assert_eq!(
+        r["attempts"]["per_request"],
+        serde_json::json!({"1": 1, "3": 1})
+    );
+    assert_eq!(r["client"]["backoff_seconds"], 1.0);
+    let mean = r["latency_ms"]["e2e"]["mean"].as_f64().unwrap();
+    assert!((mean - 8068.667).abs() < 0.001, "{mean}");
+    assert_eq!(r["workloads"]["app"]["attempts"]["sent"], 4);
+}
+
+/// Fallback `on = "throttle"`: a 429 from pool i sends the next attempt to pool i + 1 at
+/// once, outside the retry policy; only the last pool's 429 consults the policy.
+///
+/// A and B have 500 TPM each (one 500-token request per window); constant 3/min: arrivals
+/// at 0, 20, 40 s.
+/// With retry = "none":
+/// - t = 0: A admits. t = 20: A refuses (429 at 20.1 s), B admits at 20.1 s.
+/// - t = 40: A refuses (40.1 s), B refuses (40.2 s): the last pool's 429 goes to the policy,
+///   which makes one attempt: the request fails.
+///
+/// Sent 5 (A 3, B 2), admitted 2, throttled 3 (A 2, B 1); per request 1, 2, 2.
+/// With a fixed 1 s delay and 2 attempts, the third request continues: sleep 1 s, at 41.2 s
+/// back to A (refused, 41.3 s), B (refused, 41.4 s), attempt 2 of 2: fail. Sent 7,
+/// throttled 5 (A 3, B 2), backoff 1 s, per request 1, 2, 4.
+#[test]
+fn fallback_on_throttle_hops_without_consulting_the_policy() {
+    let text = |retry: &str| {
+        format!(
+            r#"
+duration = "1m"
+[pools.a]
+tokens_per_minute = 500
+[pools.b]
+tokens_per_minute = 500
+[workloads.app]
+route = {{ pools = ["a", "b"], policy = "fallback", on = "throttle" }}
+[workloads.app.client]
+retry = {retry}
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 3
+[workloads.app.requests.q]
+input_tokens = 100
+output_tokens = 400
+max_tokens = 400
+"#
+        )
+    };
+    let r = json(&text("\"none\""));
+    assert_eq!(n(&r, "attempts.sent"), 5);
+    assert_eq!(n(&r, "attempts.admitted"), 2);
+    assert_eq!(n(&r, "pools.a.throttled"), 2);
+    assert_eq!(n(&r, "pools.b.throttled"), 1);
+    assert_eq!(n(&r, "pools.b.admitted"), 1);
+    assert_eq!(n(&r, "requests.failed"), 1);
+    assert_eq!(
+        r["attempts"]["per_request"],
+        serde_json::json!({"1": 1, "2": 2})
+    );
+    let r = json(&text(
+        "{ mode = \"fixed\", delay = \"1s\", max_attempts = 2 }",
+    ));
+    assert_eq!(n(&r, "attempts.sent"), 7);
+    assert_eq!(n(&r, "pools.a.throttled"), 3);
+    assert_eq!(n(&r, "pools.b.throttled"), 2);
+    assert_eq!(r["client"]["backoff_seconds"], 1.0);
+    assert_eq!(
+        r["attempts"]["per_request"],
+        serde_json::json!({"1": 1, "2": 1, "4": 1})
+    );
+}
+
+/// A request is unservable only when no pool it may be sent to could ever admit it.
+///
+/// R = 500 (input 100 + max_tokens 400, preset "other"); pool `tiny` has 300 TPM, `roomy`
+/// 10,000. Constant 6/min for 1 min: 6 arrivals. Routed to `tiny` alone, all 6 are
+/// unservable; with a fallback to `roomy`, none is.
+#[test]
+fn unservable_means_no_pool_of_the_route_can_admit() {
+    let text = |route: &str| {
+        format!(
+            r#"
+duration = "1m"
+[pools.tiny]
+tokens_per_minute = 300
+[pools.roomy]
+tokens_per_minute = 10000
+[workloads.app]
+route = {route}
+[workloads.app.client]
+retry = "none"
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 6
+[workloads.app.requests.q]
+input_tokens = 100
+output_tokens = 400
+max_tokens = 400
+"#
+        )
+    };
+    let r = json(&text("\"tiny\""));
+    assert_eq!(n(&r, "requests.unservable"), 6);
+    assert_eq!(n(&r, "workloads.app.requests.unservable"), 6);
+    let s = load(&text(
+        "{ pools = [\"tiny\", \"roomy\"], policy = \"fallback\" }",
+    ));
+    assert_eq!(simulate(&s).requests.unservable, 0);
+    let s = load(&text("\"tiny\""));
+    let w = s.unservable_warnings();
+    assert!(
+        w.iter()
+            .any(|w| w.contains("no pool of its route can ever serve it")),
+        "{w:?}"
+    );
+}
+
+const PART_ONE: &str = r#"
+duration = "30m"
+seed = 11
+[model]
+preset = "claude-sonnet-4"
+[quota]
+tokens_per_minute = 60000
+[client]
+concurrency = 8
+[arrivals]
+process = "poisson"
+rate_per_minute = 30
+[requests.chat]
+input_tokens = { dist = "lognormal", median = 800, p95 = 3000 }
+output_tokens = { dist = "lognormal", median = 300, p95 = 900 }
+max_tokens = 1024
+"#;
+
+/// The default workload uses exactly Part I's random streams: the same tables written as
+/// `[workloads.chat]` give the same report, and a single pool with a single workload
+/// prints no `pools`/`workloads` keys.
+#[test]
+fn one_workload_in_the_workloads_form_is_part_one_exactly() {
+    let a = simulate(&load(PART_ONE));
+    let v = serde_json::to_value(&a).unwrap();
+    assert!(v.get("pools").is_none() && v.get("workloads").is_none());
+    let b = simulate(&load(
+        &PART_ONE
+            .replace(
+                "[client]",
+                "[workloads.chat]\nroute = \"default\"\n[workloads.chat.client]",
+            )
+            .replace("[arrivals]", "[workloads.chat.arrivals]")
+            .replace("[requests.chat]", "[workloads.chat.requests.chat]"),
+    ));
+    assert_eq!(a, b);
+}
+
+/// Adding a workload never moves another's arrivals or sizes: with a quota too large to
+/// throttle anyone, the first workload's counts and tokens are those it has alone, and the
+/// totals are the sums.
+#[test]
+fn adding_a_workload_leaves_the_others_draws_alone() {
+    let big = PART_ONE.replace("60000", "100000000");
+    let alone = simulate(&load(&big));
+    let with = serde_json::to_value(simulate(&load(&format!(
+        "{big}\n[workloads.batch]\n[workloads.batch.arrivals]\nprocess = \"poisson\"\nrate_per_minute = 10\n[workloads.batch.requests.doc]\ninput_tokens = {{ dist = \"uniform\", min = 100, max = 5000 }}\noutput_tokens = 200\n"
+    )
+    .replace("[client]", "[workloads.default]\n[workloads.default.client]")
+    .replace("[arrivals]", "[workloads.default.arrivals]")
+    .replace("[requests.chat]", "[workloads.default.requests.chat]"))))
+    .unwrap();
+    let d = &with["workloads"]["default"];
+    assert_eq!(d["requests"]["arrived"], alone.requests.arrived);
+    assert_eq!(d["requests"]["succeeded"], alone.requests.succeeded);
+    assert_eq!(
+        d["latency_ms"]["e2e"]["p50"].as_f64(),
+        alone.latency_ms.e2e.p50
+    );
+    let b = &with["workloads"]["batch"]["requests"]["arrived"];
+    assert!(b.as_u64().unwrap() > 200, "{b}");
+    assert_eq!(
+        n(&with, "requests.arrived"),
+        alone.requests.arrived + b.as_u64().unwrap()
+    );
+    // Every pool and workload appears, the default ones included.
+    assert!(with["pools"]["default"].is_object());
+}
+
+fn load_err(text: &str) -> quotasim::Diagnostic {
+    match Scenario::from_toml_str(text, "bad.toml") {
+        Err(quotasim::Error::Invalid(d)) => *d,
+        other => panic!("expected an input error, got {other:?}"),
+    }
+}
+
+/// Bad input: each names the key path and a position in the file.
+#[test]
+fn bad_pools_workloads_and_routes_are_input_errors_with_positions() {
+    let base = r#"duration = "1m"
+[pools.a]
+tokens_per_minute = 1000
+[pools.b]
+tokens_per_minute = 1000
+[workloads.w]
+ROUTE
+[workloads.w.arrivals]
+process = "constant"
+rate_per_minute = 1
+[workloads.w.requests.q]
+input_tokens = 1
+output_tokens = 1
+"#;
+    let cases: &[(&str, &str, &str, (usize, usize))] = &[
+        (
+            "route = \"c\"",
+            "workloads.w.route",
+            "unknown pool \"c\"",
+            (7, 9),
+        ),
+        (
+            "route = { pools = [], policy = \"fallback\" }",
+            "workloads.w.route.pools",
+            "empty list",
+            (7, 19),
+        ),
+        (
+            "route = { pools = [\"a\", \"x\"], policy = \"fallback\" }",
+            "workloads.w.route.pools[1]",
+            "unknown pool \"x\"",
+            (7, 25),
+        ),
+        (
+            "route = { pools = [\"a\", \"b\"], policy = \"weighted\", weights = [1] }",
+            "workloads.w.route.weights",
+            "1 weights for 2 pools",
+            (7, 62),
+        ),
+        (
+            "route = { pools = [\"a\", \"b\"], policy = \"fallback\", on = \"throttled\" }",
+            "workloads.w.route.on",
+            "expected one of \"give-up\", \"throttle\"",
+            (7, 57),
+        ),
+        ("", "workloads.w.route", "no `route`", (6, 12)),
+    ];
+    for (route, path, msg, at) in cases {
+        let d = load_err(&base.replace("ROUTE", route));
+        assert_eq!(d.key_path.as_deref(), Some(*path), "{route}: {}", d.message);
+        assert!(d.message.contains(msg), "{route}: {}", d.message);
+        assert_eq!(d.location, Some(*at), "{route}: {}", d.message);
+    }
+    let d = load_err(&format!(
+        "{}[quota]\ntokens_per_minute = 5\n",
+        base.replace("ROUTE", "route = \"a\"")
+    ));
+    assert_eq!(d.key_path.as_deref(), Some("quota"));
+    assert!(d.message.contains("[pools]"), "{}", d.message);
+    assert_eq!(d.location, Some((14, 2)));
+    let d = load_err(&format!(
+        "{}[arrivals]\nprocess = \"constant\"\nrate_per_minute = 1\n",
+        base.replace("ROUTE", "route = \"a\"")
+    ));
+    assert_eq!(d.key_path.as_deref(), Some("arrivals"));
+    assert!(d.message.contains("[workloads]"), "{}", d.message);
+    assert_eq!(d.location.map(|l| l.0), Some(14));
+}
+
+fn quotasim() -> Command {
+    Command::cargo_bin("quotasim").unwrap()
+}
+
+/// `--set`, `--assert` and `check` reach the new keys; the CLI exits 2 on bad input.
+#[test]
+fn flags_reach_pool_and_workload_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.toml");
+    std::fs::write(
+        &path,
+        r#"
+duration = "1m"
+[pools.a]
+tokens_per_minute = 500
+[pools.b]
+tokens_per_minute = 10000
+[workloads.chat]
+route = { pools = ["a", "b"], policy = "fallback", on = "throttle" }
+[workloads.chat.client]
+retry = "none"
+[workloads.chat.arrivals]
+process = "constant"
+rate_per_minute = 3
+[workloads.chat.requests.q]
+input_tokens = 100
+output_tokens = 400
+max_tokens = 400
+"#,
+    )
+    .unwrap();
+    // Three requests; A admits one per minute, the other two hop to B: 3 succeed.
+    quotasim()
+        .args(["run", path.to_str().unwrap(), "--format", "json"])
+        .args(["--assert", "workloads.chat.requests.succeeded==3"])
+        .args(["--assert", "pools.b.admitted==2"])
+        .assert()
+        .success();
+    // --set pools.a.tokens_per_minute=1500: A admits all three.
+    quotasim()
+        .args(["run", path.to_str().unwrap(), "--format", "json"])
+        .args(["--set", "pools.a.tokens_per_minute=1500"])
+        .args(["--assert", "pools.a.admitted==3"])
+        .assert()
+        .success();
+    quotasim()
+        .args(["run", path.to_str().unwrap()])
+        .args(["--set", "workloads.chat.client.concurrency=0"])
+        .assert()
+        .code(2);
+    // --vary over a pool's and a workload's key; compare names per-workload metrics.
+    let out = quotasim()
+        .args(["sweep", path.to_str().unwrap(), "--format", "json"])
+        .args(["--vary", "pools.a.tokens_per_minute=500,1500"])
+        .args(["--vary", "workloads.chat.client.concurrency=1,2"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["points"].as_array().unwrap().len(), 4);
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    quotasim()
+        .args(["run", path.to_str().unwrap(), "--format", "json", "--out"])
+        .arg(&a)
+        .assert()
+        .success();
+    // Without B (route = "a" alone) two of the three requests fail: a regression.
+    quotasim()
+        .args(["run", path.to_str().unwrap(), "--format", "json", "--out"])
+        .arg(&b)
+        .args(["--set", "workloads.chat.route=a"])
+        .assert()
+        .success();
+    let out = quotasim()
+        .args(["compare", a.to_str().unwrap(), b.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("workloads.chat.requests.succeeded") && l.contains("REGRESSED")),
+        "{text}"
+    );
+    let out = quotasim()
+        .args(["check", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("[pools.a]"), "{text}");
+    assert!(text.contains("[workloads.chat"), "{text}");
+    assert!(text.contains("policy = \"fallback\""), "{text}");
+}
+
+/// Trace replay: an invocation log's `modelId` selects the pool whose `model_ids` hold it
+/// (an ARN prefix is ignored); a record whose ID no pool lists takes the route's first pool.
+///
+/// Three records, 1 s apart, quotas far above their needs: `us.…` → `geo`; the in-Region
+/// ID as a foundation-model ARN → `region`; `global.…` (no pool lists it) → `region`, the
+/// route's first. So region admits 2 and geo 1.
+#[test]
+fn an_invocation_logs_model_id_selects_the_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = |t: &str, model: &str| {
+        format!(
+            r#"{{"schemaType":"ModelInvocationLog","timestamp":"2025-06-02T14:00:0{t}Z","modelId":"{model}","input":{{"inputContentType":"application/json","inputBodyJson":{{"max_tokens":500}},"inputTokenCount":100}},"output":{{"outputTokenCount":50}}}}"#
+        )
+    };
+    let id = "anthropic.claude-sonnet-4-20250514-v1:0";
+    let log = [
+        rec("0", &format!("us.{id}")),
+        rec(
+            "1",
+            &format!("arn:aws:bedrock:us-east-1::foundation-model/{id}"),
+        ),
+        rec("2", &format!("global.{id}")),
+    ]
+    .join("\n");
+    std::fs::write(dir.path().join("log.jsonl"), log).unwrap();
+    let path = dir.path().join("s.toml");
+    let text = format!(
+        r#"
+duration = "1m"
+[model]
+preset = "claude-sonnet-4"
+[pools.region]
+tokens_per_minute = 1000000
+model_ids = ["{id}"]
+[pools.geo]
+tokens_per_minute = 1000000
+model_ids = ["us.{id}"]
+[workloads.replay]
+route = {{ pools = ["region", "geo"], policy = "fallback" }}
+[workloads.replay.arrivals]
+process = "trace"
+file = "log.jsonl"
+"#
+    );
+    let s = Scenario::from_toml_str(&text, path.to_str().unwrap()).unwrap();
+    let r = serde_json::to_value(simulate(&s)).unwrap();
+    assert_eq!(n(&r, "requests.arrived"), 3);
+    assert_eq!(n(&r, "pools.region.admitted"), 2);
+    assert_eq!(n(&r, "pools.geo.admitted"), 1);
+}
