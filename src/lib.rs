@@ -45,6 +45,7 @@
 
 // No panics reachable from the command line: these are denied outside tests, and each
 // remaining case carries a narrow `#[allow]` with the reason it cannot fire.
+#![warn(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(
