@@ -43,9 +43,9 @@
 //! integer, events at one instant run in the order they were scheduled, and every random
 //! stream is a `ChaCha8Rng` derived from the scenario seed with one stream per purpose.
 
+#![warn(missing_docs)]
 // No panics reachable from the command line: these are denied outside tests, and each
 // remaining case carries a narrow `#[allow]` with the reason it cannot fire.
-#![warn(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(
