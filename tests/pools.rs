@@ -135,6 +135,46 @@ max_tokens = 400
     assert_eq!(n(&r, "requests.failed"), 7);
 }
 
+/// Spillover starts every attempt at the route's first pool.
+///
+/// The scenario above with a fixed 10 s retry delay and 2 attempts. The seven requests
+/// refused at 18 … 54 s get their 429 0.1 s later and retry 10 s after that: at 28.1, 34.1,
+/// 40.1, 46.1, 52.1 and 58.1 s (still minute 0: A full, B's account full, refused again on
+/// B, and they fail) and at 64.1 s, in minute 1, where A's window is empty: A admits it.
+/// So A admits 3, B 1; 7 + 6 = 13 throttles, all B's; 6 failures.
+#[test]
+fn spillover_retries_start_at_the_first_pool() {
+    let r = json(
+        r#"
+duration = "1m"
+[pools.a]
+tokens_per_minute = 1000
+[pools.b]
+tokens_per_minute = 1000
+[[account.limits]]
+name = "account_tpm"
+counts = "quota-tokens"
+limit = 1500
+[workloads.app]
+route = { pools = ["a", "b"], policy = "spillover" }
+[workloads.app.client]
+retry = { mode = "fixed", delay = "10s", max_attempts = 2 }
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 10
+[workloads.app.requests.q]
+input_tokens = 100
+output_tokens = 400
+max_tokens = 400
+"#,
+    );
+    assert_eq!(n(&r, "pools.a.admitted"), 3);
+    assert_eq!(n(&r, "pools.b.admitted"), 1);
+    assert_eq!(n(&r, "pools.b.throttled"), 13);
+    assert_eq!(n(&r, "pools.a.throttled"), 0);
+    assert_eq!(n(&r, "requests.failed"), 6);
+}
+
 /// Fallback `on = "give-up"`: the retry policy runs against A; when it gives up, a fresh
 /// call starts at once against B.
 ///
