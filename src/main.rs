@@ -448,25 +448,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let opts = ExportOptions { timeline };
             write_out(out.as_ref(), |w| report.write_to(format, opts, w))?;
             if let Some(path) = plot {
-                let rows = report
-                    .timeline
-                    .iter()
-                    .map(|r| quotasim::plot::timeline::TimelineRow {
-                        minute: r.minute,
-                        admitted: r.admitted as f64,
-                        throttled: r.throttled as f64,
-                        quota_charged: r.quota_charged as f64,
-                    })
-                    .collect();
-                let chart = quotasim::plot::timeline::TimelineChart::new(
-                    format!(
-                        "{}: quota charged per minute vs the {} tokens/min limit",
-                        report.scenario, s.quota.tokens_per_minute
-                    ),
-                    rows,
-                    Some(s.quota.tokens_per_minute as f64),
-                );
-                write_file(&path, &chart.to_svg())?;
+                write_file(&path, &quotasim::report::timeline_svg(&report, &s))?;
             }
             if !outcomes.is_empty() {
                 let mut stderr = std::io::stderr().lock();

@@ -627,3 +627,36 @@ file = "log.jsonl"
     assert_eq!(n(&r, "pools.region.admitted"), 2);
     assert_eq!(n(&r, "pools.geo.admitted"), 1);
 }
+
+/// `run --plot` draws one panel per pool, each against that pool's own limit.
+#[test]
+fn plot_has_a_panel_per_pool_against_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("t.svg");
+    let root = env!("CARGO_MANIFEST_DIR");
+    quotasim()
+        .args([
+            "run",
+            &format!("{root}/scenarios/reserved-spillover.toml"),
+            "--plot",
+        ])
+        .arg(&svg)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let panels: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("panel"))
+        .map(|n| n.attribute("data-pool").unwrap().to_string())
+        .collect();
+    assert_eq!(panels, ["reserved", "on_demand"]);
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.attribute("class") == Some("limit"))
+            .count(),
+        2
+    );
+    assert!(text.contains("its 300000 tokens/min limit"));
+    assert!(text.contains("its 200000 tokens/min limit"));
+}
