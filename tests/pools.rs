@@ -660,3 +660,74 @@ fn plot_has_a_panel_per_pool_against_its_limit() {
     assert!(text.contains("its 300000 tokens/min limit"));
     assert!(text.contains("its 200000 tokens/min limit"));
 }
+
+/// Each workload has its own client: concurrency slots are not shared.
+///
+/// Workloads `a` and `b`, each with concurrency 1, each sending at 0 and 30 s (constant
+/// 2/min) requests of input 100 and output 3,000 (preset "other", max_tokens 4,096) on one
+/// roomy pool. Service time 0.8 s + 20 ms × 100/1000 + 3,000/60 s = 50.802 s, so in each
+/// workload the second request waits in its own queue until 50.802 s: 20.802 s. Mean queue
+/// wait per workload (0 + 20,802)/2 = 10,401 ms. Were the slot shared, `b`'s first request
+/// would wait behind `a`'s and the means would differ.
+#[test]
+fn each_workload_has_its_own_concurrency_slots() {
+    let w = |name: &str| {
+        format!(
+            r#"
+[workloads.{name}.client]
+concurrency = 1
+max_tokens = 4096
+[workloads.{name}.arrivals]
+process = "constant"
+rate_per_minute = 2
+[workloads.{name}.requests.q]
+input_tokens = 100
+output_tokens = 3000
+"#
+        )
+    };
+    let r = json(&format!(
+        "duration = \"1m\"\n[quota]\ntokens_per_minute = 10000000\n{}{}",
+        w("a"),
+        w("b")
+    ));
+    for name in ["a", "b"] {
+        let mean = r["workloads"][name]["latency_ms"]["queue_wait"]["mean"]
+            .as_f64()
+            .unwrap();
+        assert!((mean - 10_401.0).abs() < 1e-6, "{name}: {mean}");
+        assert_eq!(r["workloads"][name]["requests"]["succeeded"], 2);
+    }
+    // One pool and two workloads: the pool's object is there, named `default`.
+    assert_eq!(n(&r, "pools.default.admitted"), 4);
+}
+
+/// `check` warns about an account limit smaller than a pool's own limit of the same kind.
+#[test]
+fn an_account_limit_below_a_pools_own_is_a_warning() {
+    let s = load(
+        r#"
+duration = "1m"
+[pools.a]
+tokens_per_minute = 400000
+[pools.b]
+tokens_per_minute = 100000
+[[account.limits]]
+name = "account_tpm"
+counts = "quota-tokens"
+limit = 300000
+[workloads.w]
+route = "a"
+[workloads.w.arrivals]
+process = "constant"
+rate_per_minute = 1
+[workloads.w.requests.q]
+input_tokens = 1
+output_tokens = 1
+max_tokens = 10
+"#,
+    );
+    let w = s.unservable_warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("account limit `account_tpm`") && w[0].contains("pool `a`"));
+}
