@@ -135,6 +135,46 @@ max_tokens = 400
     assert_eq!(n(&r, "requests.failed"), 7);
 }
 
+/// Spillover starts every attempt at the route's first pool.
+///
+/// The scenario above with a fixed 10 s retry delay and 2 attempts. The seven requests
+/// refused at 18 … 54 s get their 429 0.1 s later and retry 10 s after that: at 28.1, 34.1,
+/// 40.1, 46.1, 52.1 and 58.1 s (still minute 0: A full, B's account full, refused again on
+/// B, and they fail) and at 64.1 s, in minute 1, where A's window is empty: A admits it.
+/// So A admits 3, B 1; 7 + 6 = 13 throttles, all B's; 6 failures.
+#[test]
+fn spillover_retries_start_at_the_first_pool() {
+    let r = json(
+        r#"
+duration = "1m"
+[pools.a]
+tokens_per_minute = 1000
+[pools.b]
+tokens_per_minute = 1000
+[[account.limits]]
+name = "account_tpm"
+counts = "quota-tokens"
+limit = 1500
+[workloads.app]
+route = { pools = ["a", "b"], policy = "spillover" }
+[workloads.app.client]
+retry = { mode = "fixed", delay = "10s", max_attempts = 2 }
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 10
+[workloads.app.requests.q]
+input_tokens = 100
+output_tokens = 400
+max_tokens = 400
+"#,
+    );
+    assert_eq!(n(&r, "pools.a.admitted"), 3);
+    assert_eq!(n(&r, "pools.b.admitted"), 1);
+    assert_eq!(n(&r, "pools.b.throttled"), 13);
+    assert_eq!(n(&r, "pools.a.throttled"), 0);
+    assert_eq!(n(&r, "requests.failed"), 6);
+}
+
 /// Fallback `on = "give-up"`: the retry policy runs against A; when it gives up, a fresh
 /// call starts at once against B.
 ///
@@ -586,4 +626,108 @@ file = "log.jsonl"
     assert_eq!(n(&r, "requests.arrived"), 3);
     assert_eq!(n(&r, "pools.region.admitted"), 2);
     assert_eq!(n(&r, "pools.geo.admitted"), 1);
+}
+
+/// `run --plot` draws one panel per pool, each against that pool's own limit.
+#[test]
+fn plot_has_a_panel_per_pool_against_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("t.svg");
+    let root = env!("CARGO_MANIFEST_DIR");
+    quotasim()
+        .args([
+            "run",
+            &format!("{root}/scenarios/reserved-spillover.toml"),
+            "--plot",
+        ])
+        .arg(&svg)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let panels: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("panel"))
+        .map(|n| n.attribute("data-pool").unwrap().to_string())
+        .collect();
+    assert_eq!(panels, ["reserved", "on_demand"]);
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.attribute("class") == Some("limit"))
+            .count(),
+        2
+    );
+    assert!(text.contains("its 300000 tokens/min limit"));
+    assert!(text.contains("its 200000 tokens/min limit"));
+}
+
+/// Each workload has its own client: concurrency slots are not shared.
+///
+/// Workloads `a` and `b`, each with concurrency 1, each sending at 0 and 30 s (constant
+/// 2/min) requests of input 100 and output 3,000 (preset "other", max_tokens 4,096) on one
+/// roomy pool. Service time 0.8 s + 20 ms × 100/1000 + 3,000/60 s = 50.802 s, so in each
+/// workload the second request waits in its own queue until 50.802 s: 20.802 s. Mean queue
+/// wait per workload (0 + 20,802)/2 = 10,401 ms. Were the slot shared, `b`'s first request
+/// would wait behind `a`'s and the means would differ.
+#[test]
+fn each_workload_has_its_own_concurrency_slots() {
+    let w = |name: &str| {
+        format!(
+            r#"
+[workloads.{name}.client]
+concurrency = 1
+max_tokens = 4096
+[workloads.{name}.arrivals]
+process = "constant"
+rate_per_minute = 2
+[workloads.{name}.requests.q]
+input_tokens = 100
+output_tokens = 3000
+"#
+        )
+    };
+    let r = json(&format!(
+        "duration = \"1m\"\n[quota]\ntokens_per_minute = 10000000\n{}{}",
+        w("a"),
+        w("b")
+    ));
+    for name in ["a", "b"] {
+        let mean = r["workloads"][name]["latency_ms"]["queue_wait"]["mean"]
+            .as_f64()
+            .unwrap();
+        assert!((mean - 10_401.0).abs() < 1e-6, "{name}: {mean}");
+        assert_eq!(r["workloads"][name]["requests"]["succeeded"], 2);
+    }
+    // One pool and two workloads: the pool's object is there, named `default`.
+    assert_eq!(n(&r, "pools.default.admitted"), 4);
+}
+
+/// `check` warns about an account limit smaller than a pool's own limit of the same kind.
+#[test]
+fn an_account_limit_below_a_pools_own_is_a_warning() {
+    let s = load(
+        r#"
+duration = "1m"
+[pools.a]
+tokens_per_minute = 400000
+[pools.b]
+tokens_per_minute = 100000
+[[account.limits]]
+name = "account_tpm"
+counts = "quota-tokens"
+limit = 300000
+[workloads.w]
+route = "a"
+[workloads.w.arrivals]
+process = "constant"
+rate_per_minute = 1
+[workloads.w.requests.q]
+input_tokens = 1
+output_tokens = 1
+max_tokens = 10
+"#,
+    );
+    let w = s.unservable_warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("account limit `account_tpm`") && w[0].contains("pool `a`"));
 }

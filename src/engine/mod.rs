@@ -1135,17 +1135,21 @@ impl<'a> Sim<'a> {
         let Some(wl) = wls.get_mut(w) else {
             return;
         };
-        let mut outcome = admit_on(pools, account, acct, id, r.pool as usize, r, now);
-        if wl.spill && outcome.is_err() {
-            // The provider tries each pool of the route in order at this instant; refusals
-            // that spill record nothing.
-            for &q in wl.s.route.pools.iter().skip(1) {
-                sized_for(pools, q, r);
+        let mut outcome = Err(0);
+        if wl.spill {
+            // The provider tries each pool of the route in order at this instant, from the
+            // first on every attempt; refusals that spill record nothing.
+            for &q in &wl.s.route.pools {
+                if r.pool as usize != q {
+                    sized_for(pools, q, r);
+                }
                 outcome = admit_on(pools, account, acct, id, q, r, now);
                 if outcome.is_ok() {
                     break;
                 }
             }
+        } else {
+            outcome = admit_on(pools, account, acct, id, r.pool as usize, r, now);
         }
         let p = r.pool as usize;
         let Some(pool) = pools.get(p) else {

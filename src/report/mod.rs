@@ -4,6 +4,7 @@
 mod csv;
 mod json;
 pub mod plot;
+pub use plot::timeline_svg;
 mod table;
 
 use serde::Serialize;

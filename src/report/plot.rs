@@ -29,7 +29,55 @@ pub fn timeline_chart(report: &Report, scenario: &Scenario) -> TimelineChart {
     )
 }
 
-/// The SVG of [`timeline_chart`].
+/// The `run --plot` chart: quota charged per minute against the tokens-per-minute limit. With
+/// several pools, one panel per pool against that pool's own limit, stacked in one SVG.
 pub fn timeline_svg(report: &Report, scenario: &Scenario) -> String {
-    timeline_chart(report, scenario).to_svg()
+    let rows = |t: &[crate::report::MinuteRow]| -> Vec<TimelineRow> {
+        t.iter()
+            .map(|r| TimelineRow {
+                minute: r.minute,
+                admitted: r.admitted as f64,
+                throttled: r.throttled as f64,
+                quota_charged: r.quota_charged as f64,
+            })
+            .collect()
+    };
+    let Some(pools) = report.pools.as_ref().filter(|p| p.0.len() > 1) else {
+        return timeline_chart(report, scenario).to_svg();
+    };
+    let panels: Vec<String> = pools
+        .0
+        .iter()
+        .map(|(name, p)| {
+            let limit = scenario
+                .pools
+                .iter()
+                .find(|q| &q.name == name)
+                .and_then(|q| q.quota.build(&q.model).primary().map(|l| l.limit()));
+            let title = match limit {
+                Some(l) => format!(
+                    "{}: pool {name}: quota charged per minute vs its {l} tokens/min limit",
+                    report.scenario
+                ),
+                None => format!("{}: pool {name}: quota charged per minute", report.scenario),
+            };
+            TimelineChart::new(title, rows(&p.timeline), limit.map(|l| l as f64)).to_svg()
+        })
+        .collect();
+    let (w, h) = (900, 480);
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" viewBox=\"0 0 {w} {}\">\n",
+        h * panels.len(),
+        h * panels.len()
+    );
+    for (i, svg) in panels.iter().enumerate() {
+        out.push_str(&format!(
+            "<g class=\"panel\" data-pool=\"{}\" transform=\"translate(0,{})\">\n{}\n</g>\n",
+            crate::plot::escape(&pools.0.get(i).map_or(String::new(), |p| p.0.clone())),
+            i * h,
+            svg.trim_end()
+        ));
+    }
+    out.push_str("</svg>\n");
+    out
 }
