@@ -94,7 +94,14 @@ pub struct Demand {
 /// `scenario` with every quota limit raised out of reach.
 pub fn without_quota(scenario: &Scenario) -> Scenario {
     let mut s = scenario.clone();
-    for l in &mut s.quota.limits {
+    let pools = s.pools.iter_mut().map(|p| &mut p.quota.limits);
+    for limits in pools.chain(std::iter::once(&mut s.quota.limits)) {
+        for l in limits {
+            l.limit = NO_LIMIT;
+        }
+    }
+    // Account-wide limits too: the demand is what the traffic asks for, unrefused.
+    for l in &mut s.account {
         l.limit = NO_LIMIT;
     }
     s

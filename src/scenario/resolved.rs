@@ -31,6 +31,84 @@ pub(crate) fn to_loadable_toml(s: &Scenario) -> Option<String> {
     if let Some(Value::Table(q)) = t.get_mut("quota") {
         short_form = fix_quota(q);
     }
+    fix_workload(t);
+    if let Some(Value::Table(pools)) = t.get_mut("pools") {
+        for (_, pool) in pools.iter_mut() {
+            if let Value::Table(pool) = pool {
+                // The expanded limits are the whole quota (the short-form keys would expand
+                // again); a pool's name is its table's key.
+                let _ = fix_quota(pool);
+                pool.remove("name");
+            }
+        }
+    }
+    if let Some(Value::Table(workloads)) = t.get_mut("workloads") {
+        for (_, w) in workloads.iter_mut() {
+            if let Value::Table(w) = w {
+                w.remove("name");
+                fix_workload(w);
+            }
+        }
+    }
+    // Tables are key-sorted; print the sections in the order a scenario is read.
+    let mut out = String::new();
+    let mut head = Table::new();
+    let mut sections = Vec::new();
+    for (k, v) in std::mem::take(t) {
+        if v.is_table() {
+            sections.push((k, v));
+        } else {
+            head.insert(k, v);
+        }
+    }
+    out.push_str(&toml::to_string(&head).ok()?);
+    let rank = |k: &str| ORDER.iter().position(|o| *o == k).unwrap_or(ORDER.len());
+    sections.sort_by_key(|(k, _)| rank(k));
+    for (k, v) in sections {
+        // Pools and workloads print in the scenario's order: it decides the report's order
+        // and each workload's random streams, and a TOML table would sort the names.
+        let names: Vec<&String> = match k.as_str() {
+            "pools" => s.pools.iter().map(|p| &p.name).collect(),
+            "workloads" => s.workloads.iter().map(|w| &w.name).collect(),
+            _ => Vec::new(),
+        };
+        if let (false, Value::Table(mut named)) = (names.is_empty(), v.clone()) {
+            for name in names {
+                let Some(x) = named.remove(name.as_str()) else {
+                    continue;
+                };
+                let mut inner = Table::new();
+                inner.insert(name.clone(), x);
+                let mut one = Table::new();
+                one.insert(k.clone(), Value::Table(inner));
+                out.push('\n');
+                out.push_str(&toml::to_string(&one).ok()?);
+            }
+            continue;
+        }
+        let quota = k == "quota";
+        let mut one = Table::new();
+        one.insert(k, v);
+        let text = toml::to_string(&one).ok()?;
+        out.push('\n');
+        match text.split_once('\n') {
+            // The short-form keys, as comments: what the limits below were expanded from.
+            Some((first, rest)) if quota && !short_form.is_empty() => {
+                out.push_str(first);
+                out.push_str("\n# expanded into the [[quota.limits]] below:\n");
+                for (key, v) in &short_form {
+                    out.push_str(&format!("# {key} = {v}\n"));
+                }
+                out.push_str(rest);
+            }
+            _ => out.push_str(&text),
+        }
+    }
+    Some(out)
+}
+
+/// A workload's tables (top-level, or one `[workloads.NAME]`) in the scenario format.
+fn fix_workload(t: &mut Table) {
     if let Some(Value::Table(c)) = t.get_mut("client") {
         // A named mode is written as a string; a table only takes the parametrised modes.
         if let Some(Value::Table(r)) = c.get("retry")
@@ -53,40 +131,6 @@ pub(crate) fn to_loadable_toml(s: &Scenario) -> Option<String> {
             fix_dists(class);
         }
     }
-    // Tables are key-sorted; print the sections in the order a scenario is read.
-    let mut out = String::new();
-    let mut head = Table::new();
-    let mut sections = Vec::new();
-    for (k, v) in std::mem::take(t) {
-        if v.is_table() {
-            sections.push((k, v));
-        } else {
-            head.insert(k, v);
-        }
-    }
-    out.push_str(&toml::to_string(&head).ok()?);
-    let rank = |k: &str| ORDER.iter().position(|o| *o == k).unwrap_or(ORDER.len());
-    sections.sort_by_key(|(k, _)| rank(k));
-    for (k, v) in sections {
-        let quota = k == "quota";
-        let mut one = Table::new();
-        one.insert(k, v);
-        let text = toml::to_string(&one).ok()?;
-        out.push('\n');
-        match text.split_once('\n') {
-            // The short-form keys, as comments: what the limits below were expanded from.
-            Some((first, rest)) if quota && !short_form.is_empty() => {
-                out.push_str(first);
-                out.push_str("\n# expanded into the [[quota.limits]] below:\n");
-                for (key, v) in &short_form {
-                    out.push_str(&format!("# {key} = {v}\n"));
-                }
-                out.push_str(rest);
-            }
-            _ => out.push_str(&text),
-        }
-    }
-    Some(out)
 }
 
 /// Section order of the output.
