@@ -30,6 +30,26 @@ pub enum CompareError {
         "the two reports have no numeric metric in common; expected two reports of the same kind (both from `run`, or both from `sweep`)"
     )]
     NoCommonMetrics,
+    #[error(
+        "the baseline is {baseline} but the current report is {current}; expected two reports of the same kind (both from `run`, or both from `sweep`)"
+    )]
+    DifferentKinds {
+        baseline: &'static str,
+        current: &'static str,
+    },
+}
+
+/// What produced a JSON report, from its top-level keys.
+fn report_kind(v: &Value) -> &'static str {
+    if v.get("quotasim_sweep_part").is_some() {
+        "a sweep part file (merge the parts first)"
+    } else if v.get("points").is_some() && v.get("points_total").is_some() {
+        "a sweep report"
+    } else if v.get("requests").is_some() {
+        "a run report"
+    } else {
+        "not a quotasim report"
+    }
 }
 
 /// How far a metric may move in the bad direction before it counts as regressed.
@@ -186,6 +206,13 @@ impl Comparison {
                     found: kind(v).to_string(),
                 });
             }
+        }
+        let (bk, ck) = (report_kind(baseline), report_kind(current));
+        if bk != ck {
+            return Err(CompareError::DifferentKinds {
+                baseline: bk,
+                current: ck,
+            });
         }
         let base = flatten(baseline);
         let cur = flatten(current);

@@ -73,6 +73,7 @@ pub mod quota;
 pub mod report;
 pub mod scenario;
 pub mod sweep;
+pub mod terminal;
 pub mod trace;
 pub mod workload;
 

@@ -238,7 +238,11 @@ impl<'a> Sim<'a> {
             pacer: s.client.pacing.as_ref().map(Pacer::new),
             pacer_held: VecDeque::new(),
             pacer_wake: false,
-            arrivals: ArrivalProcess::new(&s.arrivals),
+            arrivals: {
+                let mut a = ArrivalProcess::new(&s.arrivals);
+                a.bound(s.duration_us, limits.max_events);
+                a
+            },
             picker: ClassPicker::new(&s.requests),
             rng_arrivals: stream(seed, Stream::Arrivals),
             rng_classes: stream(seed, Stream::Classes),
@@ -271,11 +275,19 @@ impl<'a> Sim<'a> {
             }
             _ => self.schedule_next_arrival(),
         }
-        while let Some((t, ev)) = self.queue.pop() {
+        while self.stopped.is_none()
+            && let Some((t, ev)) = self.queue.pop()
+        {
             if self.events >= self.limits.max_events {
                 self.stopped = Some(StopReason::Events(self.events));
             } else if t > self.max_time_us {
-                self.stopped = Some(StopReason::Horizon(t));
+                // A pacer wake-up that far out is the client's own pacing holding requests,
+                // not a retry: blame the setting that caused it.
+                self.stopped = Some(if matches!(ev, Event::PacerWake) {
+                    StopReason::PacedBeyond(t)
+                } else {
+                    StopReason::Horizon(t)
+                });
             }
             if self.stopped.is_some() {
                 break;
@@ -325,7 +337,19 @@ impl<'a> Sim<'a> {
     }
 
     fn schedule_next_arrival(&mut self) {
-        if let Some(t) = self.arrivals.next(&mut self.rng_arrivals)
+        let flips = self.arrivals.flips();
+        let next = self.arrivals.next(&mut self.rng_arrivals);
+        // An on-off process's state changes are work too: they count as events, so that one
+        // flipping every microsecond meets --max-events instead of spinning unseen.
+        let flipped = self.arrivals.flips().saturating_sub(flips);
+        if flipped > 0 {
+            self.events = self.events.saturating_add(flipped);
+            if self.events >= self.limits.max_events {
+                self.stopped = Some(StopReason::Events(self.events));
+                return;
+            }
+        }
+        if let Some(t) = next
             && t < self.s.duration_us
         {
             self.queue.push_lane(LANE_ARRIVALS, t, Event::Arrival);

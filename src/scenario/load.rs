@@ -202,7 +202,7 @@ fn check_tables(table: &toml::Table) -> Result<(), Invalid> {
     if let Some(toml::Value::Table(classes)) = table.get("requests") {
         for (class, v) in classes {
             if !v.is_table() {
-                return not_a_table(format!("requests.{class}"), v);
+                return not_a_table(format!("requests.{}", toml_key(class)), v);
             }
         }
     }
@@ -252,7 +252,7 @@ pub(crate) fn deserialize_at<T: DeserializeOwned>(
                     }
                 }
                 serde_path_to_error::Segment::Map { key }
-                | serde_path_to_error::Segment::Enum { variant: key } => path.push(key.clone()),
+                | serde_path_to_error::Segment::Enum { variant: key } => path.push(toml_key(key)),
                 serde_path_to_error::Segment::Unknown => {}
             }
         }
@@ -280,6 +280,12 @@ fn humanize(msg: &str) -> (String, Option<String>) {
             .map(|v| format!("`{v}`"))
             .collect::<Vec<_>>()
             .join(", ");
+        // The key as it would be written (an empty key is `""`).
+        let word = &if word.is_empty() {
+            "\"\"".to_string()
+        } else {
+            word.to_string()
+        };
         let message = if valid.is_empty() {
             format!("unknown key `{word}`; this table takes no keys")
         } else {
@@ -312,6 +318,9 @@ fn humanize(msg: &str) -> (String, Option<String>) {
         };
         return (format!("missing required key `{field}`{what}"), None);
     }
+    if let Some(m) = float_for_integer(msg, &ticks) {
+        return (m, None);
+    }
     let message = msg
         .replace("expected i64", "expected an integer")
         .replace("expected a map", "expected a table")
@@ -327,6 +336,32 @@ fn humanize(msg: &str) -> (String, Option<String>) {
         None => message,
     };
     (message, None)
+}
+
+/// A float where an integer is expected: a whole number beyond the integer type says
+/// "too large (max …)", and any float is shown in its short form (`1e300`, not 301 digits).
+fn float_for_integer(msg: &str, ticks: &[&str]) -> Option<String> {
+    let rest = msg.strip_prefix("invalid type: floating point ")?;
+    let (max, what) = if rest.ends_with("expected u64") {
+        (u64::MAX.to_string(), "a non-negative integer")
+    } else if rest.ends_with("expected i64") || rest.ends_with("expected an integer") {
+        (i64::MAX.to_string(), "an integer")
+    } else {
+        return None;
+    };
+    let shown = ticks.first()?;
+    let x: f64 = shown.parse().ok()?;
+    let short = if x.abs() >= 1e16 {
+        format!("{x:e}")
+    } else {
+        (*shown).to_string()
+    };
+    if x.fract() == 0.0 && x >= 9.223_372_036_854_776e18 {
+        return Some(format!("{short} is too large (max {max})"));
+    }
+    Some(format!(
+        "wrong type: floating point `{short}`, expected {what}"
+    ))
 }
 
 fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> Diagnostic {
@@ -346,11 +381,8 @@ fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> D
     }
     let mut d = Diagnostic::new(file, inv.message.clone()).at_path(&inv.path);
     d.help = inv.help.clone();
-    let segs: Vec<&str> = if inv.path.is_empty() {
-        vec![]
-    } else {
-        inv.path.split('.').collect()
-    };
+    let segs = split_key_path(&inv.path);
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let from_flag = overrides.iter().rev().find(|o| {
         let n = o.path.len().min(segs.len());
         n > 0
@@ -405,6 +437,68 @@ fn locate(text: &str, path: &[&str], at_key: bool) -> Option<usize> {
         }
     }
     found
+}
+
+/// A key as TOML would write it: bare when it can be, else quoted with escapes, so that a
+/// key path stays one line, keeps its dots apart (`client."ev.il"`) and shows an empty key.
+pub(crate) fn toml_key(k: &str) -> String {
+    if !k.is_empty()
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return k.to_string();
+    }
+    let mut out = String::with_capacity(k.len() + 2);
+    out.push('"');
+    for c in k.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The segments of a key path written with [`toml_key`], unquoted; `[i]` suffixes stay
+/// on their segment. `""` is one empty segment; an empty path has none.
+pub(crate) fn split_key_path(path: &str) -> Vec<String> {
+    let mut segs = Vec::new();
+    if path.is_empty() {
+        return segs;
+    }
+    let mut cur = String::new();
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '.' => segs.push(std::mem::take(&mut cur)),
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => match chars.next() {
+                            Some('u') => {
+                                let hex: String = chars.by_ref().take(4).collect();
+                                if let Some(ch) =
+                                    u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32)
+                                {
+                                    cur.push(ch);
+                                }
+                            }
+                            Some(other) => cur.push(other),
+                            None => {}
+                        },
+                        c => cur.push(c),
+                    }
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    segs.push(cur);
+    segs
 }
 
 /// 1-based (line, column) of a byte offset; the column counts characters.

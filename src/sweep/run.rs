@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::assertion::{Constraint, Objective};
+use crate::engine::limits::human;
 use crate::error::{Error, nearest};
 use crate::guard::{self, Limits};
 use crate::scenario::{Override, Scenario};
@@ -28,6 +29,29 @@ use crate::sweep::stats::Summary;
 
 /// The most replications a sweep may ask for.
 pub const MAX_REPLICATIONS: usize = 10_000;
+
+/// The most points one sweep process may hold (a bigger grid is split with `--shard`).
+pub const MAX_POINTS: usize = 1_000_000;
+
+/// What one simulation costs besides its events (loading its scenario, building and
+/// summarising its report), in event-equivalents: a grid of a billion tiny points is as
+/// much work as its event count says it is not.
+pub const EVENTS_PER_SIMULATION: u64 = 100;
+
+/// Bytes a sweep holds per point while it runs: the point's resolved scenario, its job and
+/// run results, and its summary, doubled for growth (measured: about 2.4 kB a point).
+pub const BYTES_PER_POINT: u64 = 4096;
+
+/// `--threads` at most this many times the cores: more threads than that only add overhead
+/// (and ten thousand of them stall a small sweep).
+pub const THREADS_PER_CORE: usize = 16;
+
+/// The most `--threads` this machine accepts.
+pub fn max_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .saturating_mul(THREADS_PER_CORE)
+}
 
 /// What to sweep, as given on the command line. Empty/`None` fields fall back to the
 /// scenario's `[sweep]` table: `vary` replaces the table's axes when non-empty, as do
@@ -84,6 +108,9 @@ pub struct SweepPlan {
     pub points: Vec<(usize, Scenario)>,
     /// The guard rails every run of every point is held to.
     pub limits: Limits,
+    /// [`part::fingerprint`](crate::sweep::part::fingerprint) of the grid's first point
+    /// (loaded even when another shard holds it).
+    pub fingerprint: String,
 }
 
 impl SweepPlan {
@@ -164,6 +191,8 @@ impl PointResult {
 pub struct SweepReport {
     /// Scenario name (of the first point).
     pub scenario: String,
+    /// [`part::fingerprint`](crate::sweep::part::fingerprint) of the grid's first point.
+    pub fingerprint: String,
     /// Scenario seed (of the first point); replication 0's seed.
     pub seed: u64,
     pub replications: usize,
@@ -237,6 +266,37 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         .collect::<Result<Vec<_>, _>>()?;
     let mut points = Vec::new();
     let limits = opts.limits.clone().unwrap_or_default();
+    let selected = match opts.shard {
+        Some(sh) => grid.len().saturating_sub(sh.k).div_ceil(sh.n.max(1)),
+        None => grid.len(),
+    };
+    let sims = u64::try_from(selected.saturating_mul(replications)).unwrap_or(u64::MAX);
+    let of_shard = if opts.shard.is_some() {
+        " in this shard"
+    } else {
+        ""
+    };
+    if selected > MAX_POINTS {
+        return Err(Error::Usage(format!(
+            "the sweep is too big: {} points{of_shard}, more than the {} one sweep may \
+             hold; vary fewer values, or split it with --shard K/N (N of at least {}) and \
+             `quotasim merge` the parts",
+            human(selected as u64),
+            human(MAX_POINTS as u64),
+            selected.div_ceil(MAX_POINTS)
+        )));
+    }
+    let held = (selected as u64).saturating_mul(BYTES_PER_POINT);
+    if held > limits.max_memory_bytes {
+        return Err(Error::Usage(format!(
+            "the sweep is too big: its {} points{of_shard} need about {} MB of memory, more \
+             than --max-memory-mb {}; vary fewer values, split it with --shard K/N, or raise \
+             --max-memory-mb",
+            human(selected as u64),
+            held.div_ceil(1 << 20),
+            limits.max_memory_bytes >> 20
+        )));
+    }
     let mut total_events: u64 = 0;
     for i in grid.indices(opts.shard) {
         let assignments = grid
@@ -250,6 +310,22 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         // Guard rails: refuse a point too big to simulate before running any.
         let file = path.display().to_string();
         let size = guard::check_size(&scenario, &file, &limits)?;
+        // Up front, from the first point: every point at least as big as it would be.
+        // (Later points only add to the running total below.)
+        let per_sim = size.min_events.max(EVENTS_PER_SIMULATION);
+        if points.is_empty() && sims.saturating_mul(per_sim) > limits.max_events {
+            return Err(Error::Usage(format!(
+                "the sweep is too big to simulate: {} points{of_shard} × {replications} \
+                 replications × about {} events each (at least {EVENTS_PER_SIMULATION} per \
+                 simulation) is about {} events, more than --max-events {}; vary fewer \
+                 values, lower the replications, shorten `duration`, split it with --shard \
+                 K/N, or raise --max-events",
+                human(selected as u64),
+                human(per_sim),
+                human(sims.saturating_mul(per_sim)),
+                human(limits.max_events)
+            )));
+        }
         total_events = total_events.saturating_add(
             size.min_events
                 .saturating_mul(u64::try_from(replications).unwrap_or(u64::MAX)),
@@ -265,7 +341,18 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         }
         points.push((i, scenario));
     }
+    let fingerprint = match points.first() {
+        Some((0, s)) => crate::sweep::part::fingerprint(s),
+        _ => {
+            let mut overrides = sets.clone();
+            for (key, value) in grid.point(0).unwrap_or_default() {
+                overrides.push(vary_override(origin, &key, &value)?);
+            }
+            crate::sweep::part::fingerprint(&Scenario::from_path(path, &overrides)?)
+        }
+    };
     Ok(SweepPlan {
+        fingerprint,
         path: path.to_path_buf(),
         grid,
         set: opts.set.clone(),
@@ -347,11 +434,7 @@ pub fn execute_until(
 ) -> Result<SweepReport, Error> {
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
-        if n == 0 {
-            return Err(Error::Usage(
-                "--threads 0: expected at least 1 thread".into(),
-            ));
-        }
+        check_threads(n)?;
         builder = builder.num_threads(n);
     }
     let pool = builder
@@ -411,6 +494,7 @@ pub fn execute_until(
         .unwrap_or_else(|| (stem(&plan.path), 0));
     Ok(SweepReport {
         scenario,
+        fingerprint: plan.fingerprint.clone(),
         seed,
         replications: reps,
         axes: plan.grid.axes().to_vec(),
@@ -422,6 +506,24 @@ pub fn execute_until(
         points,
         interrupted,
     })
+}
+
+/// Refuses `--threads` of 0 or more than [`max_threads`].
+pub fn check_threads(n: usize) -> Result<(), Error> {
+    let max = max_threads();
+    if n == 0 {
+        return Err(Error::Usage(
+            "--threads 0: expected at least 1 thread".into(),
+        ));
+    }
+    if n > max {
+        return Err(Error::Usage(format!(
+            "--threads {n}: too many (max {max}, {THREADS_PER_CORE} per core on this \
+             machine); the output does not depend on the thread count, so leave it out to \
+             use every core"
+        )));
+    }
+    Ok(())
 }
 
 /// One run of a sweep point, inside the guard rails `run` applies; an error names the point.
