@@ -16,7 +16,8 @@ pub struct Diagnostic {
     pub message: String,
     /// A suggestion, e.g. the nearest valid key.
     pub help: Option<String>,
-    /// Set when the value came from a command-line override rather than the file.
+    /// Set when the value came from a command-line override rather than the file (e.g.
+    /// `--set client.concurrency=0`); the message then starts with it instead of the file.
     pub origin: Option<String>,
 }
 
@@ -31,6 +32,12 @@ impl Diagnostic {
             help: None,
             origin: None,
         }
+    }
+
+    /// A diagnostic about the value of a command-line flag (`--vary`, `--assert`, …): the
+    /// message names the flag where a file name would be.
+    pub fn flag(flag: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic::new(flag, message)
     }
 
     /// Attaches a key path.
@@ -49,17 +56,23 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if let Some((line, col)) = self.location {
-            write!(f, ":{line}:{col}")?;
+        // A value given by a flag is blamed on the flag, not on a line of the file.
+        match &self.origin {
+            Some(origin) => write!(f, "{origin}")?,
+            None => {
+                write!(f, "{}", self.file)?;
+                if let Some((line, col)) = self.location {
+                    write!(f, ":{line}:{col}")?;
+                }
+            }
         }
         write!(f, ": ")?;
         if let Some(path) = &self.key_path {
             write!(f, "`{path}`: ")?;
         }
         write!(f, "{}", self.message)?;
-        if let Some(origin) = &self.origin {
-            write!(f, " (set by {origin})")?;
+        if self.origin.is_some() {
+            write!(f, " (in {})", self.file)?;
         }
         if let Some(help) = &self.help {
             write!(f, "\n  help: {help}")?;

@@ -56,6 +56,7 @@
 )]
 
 pub mod assertion;
+pub mod cli;
 pub mod client;
 pub mod compare;
 pub mod engine;

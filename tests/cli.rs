@@ -441,3 +441,118 @@ fn run_counts_a_scenario_where_every_request_is_unservable() {
             .stderr(predicate::str::contains("unservable"));
     }
 }
+
+/// `--out parts/3.json` creates `parts/` (a Slurm array task needs no `mkdir -p` first), for
+/// `run`, a sharded `sweep` and `merge`.
+#[test]
+fn out_creates_missing_parent_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("reports/deep/r.json");
+    qs().args([
+        "run",
+        "scenarios/haiku-right-sized.toml",
+        "--format",
+        "json",
+    ])
+    .arg("--out")
+    .arg(&report)
+    .assert()
+    .success()
+    .stdout("");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(v["requests"]["arrived"].as_u64().unwrap() > 0);
+    let part = dir.path().join("parts/0.json");
+    qs().args([
+        "sweep",
+        "scenarios/haiku-right-sized.toml",
+        "-q",
+        "--vary",
+        "max_tokens=512,1024",
+        "--set",
+        "duration=2m",
+        "--shard",
+        "0/1",
+        "--out",
+    ])
+    .arg(&part)
+    .assert()
+    .success();
+    let merged = dir.path().join("merged/all.csv");
+    qs().args(["merge", "--format", "csv", "--out"])
+        .arg(&merged)
+        .arg(&part)
+        .assert()
+        .success();
+    assert!(std::fs::read_to_string(&merged).unwrap().lines().count() == 3);
+}
+
+/// Each option's default is stated once in `--help` (clap's `[default: …]`).
+#[test]
+fn help_states_each_default_once() {
+    for cmd in [
+        "run", "sweep", "merge", "compare", "estimate", "check", "fit",
+    ] {
+        let out = qs()
+            .args([cmd, "--help"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let help = String::from_utf8(out).unwrap();
+        for line in help.lines().filter(|l| l.contains("default")) {
+            assert!(
+                !(line.contains("(default") && line.contains("[default:")),
+                "`{cmd} --help` states a default twice: {line}"
+            );
+        }
+        assert!(!help.contains("SPEC"), "`{cmd} --help` cites the SPEC");
+    }
+    let out = qs()
+        .args(["merge", "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let help = String::from_utf8(out).unwrap();
+    assert_eq!(help.matches("default").count(), 2, "{help}"); // --format and --plot-metric
+}
+
+/// A CSV trace follows RFC 4180: a quoted field may hold a comma; an unterminated quote is
+/// an error at its line and column.
+#[test]
+fn csv_traces_accept_quoted_commas_and_refuse_unterminated_quotes() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("t.csv");
+    std::fs::write(
+        &good,
+        "timestamp,input_tokens,output_tokens,class\n\
+         0,100,50,\"chat, long\"\n1,120,60,\"chat, long\"\n2,90,40,short\n",
+    )
+    .unwrap();
+    let out = qs()
+        .arg("fit")
+        .arg(&good)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("[requests.\"chat, long\"]"), "{text}");
+    assert!(text.contains("weight = 0.6667  # 2 records"), "{text}");
+    let bad = dir.path().join("u.csv");
+    std::fs::write(
+        &bad,
+        "timestamp,input_tokens,output_tokens,class\n0,100,50,\"chat, long\n",
+    )
+    .unwrap();
+    qs().arg("fit")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "u.csv:2:10: unterminated quoted field",
+        ));
+}

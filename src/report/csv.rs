@@ -1,7 +1,5 @@
 //! CSV: `metric,value` rows, then with `--timeline` a blank line and the per-minute table.
 
-use std::fmt::Write;
-
 use super::{ExportOptions, Exporter, Report, fmt_value};
 
 /// `metric,value` rows.
@@ -9,29 +7,50 @@ pub struct CsvExporter;
 
 impl Exporter for CsvExporter {
     fn render(&self, report: &Report, opts: ExportOptions) -> String {
-        let mut s = String::from("metric,value\n");
-        let _ = writeln!(s, "scenario,{}", csv_field(&report.scenario));
+        let mut w = writer();
+        let _ = w.write_record(["metric", "value"]);
+        let _ = w.write_record(["scenario", report.scenario.as_str()]);
         for (k, v) in report.metrics() {
-            let _ = writeln!(s, "{k},{}", v.map(|_| fmt_value(v)).unwrap_or_default());
+            let value = v.map(|_| fmt_value(v)).unwrap_or_default();
+            let _ = w.write_record([k.as_ref(), value.as_str()]);
         }
+        let mut s = finish(w);
         if opts.timeline {
-            s.push_str("\nminute,admitted,throttled,completed,quota_charged\n");
+            s.push('\n');
+            let mut w = writer();
+            let _ = w.write_record([
+                "minute",
+                "admitted",
+                "throttled",
+                "completed",
+                "quota_charged",
+            ]);
             for r in &report.timeline {
-                let _ = writeln!(
-                    s,
-                    "{},{},{},{},{}",
-                    r.minute, r.admitted, r.throttled, r.completed, r.quota_charged
-                );
+                let _ = w.write_record([
+                    r.minute.to_string(),
+                    r.admitted.to_string(),
+                    r.throttled.to_string(),
+                    r.completed.to_string(),
+                    r.quota_charged.to_string(),
+                ]);
             }
+            s.push_str(&finish(w));
         }
         s
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+/// A CSV writer into memory: RFC 4180 quoting where a field needs it, `\n` line ends.
+pub(crate) fn writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new())
+}
+
+/// The text written so far (writing into memory cannot fail; the fields are UTF-8).
+pub(crate) fn finish(w: csv::Writer<Vec<u8>>) -> String {
+    let bytes = w
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner().get_ref().clone());
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }

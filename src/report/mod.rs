@@ -3,6 +3,7 @@
 
 mod csv;
 mod json;
+pub mod plot;
 mod table;
 
 use serde::Serialize;
@@ -245,14 +246,14 @@ pub trait Exporter {
     }
 }
 
-/// The output formats of `run`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The output formats of `run`, `sweep`, `merge` and `estimate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Human-readable table.
     Table,
-    /// SPEC §7.1 JSON.
+    /// JSON: every key of the report.
     Json,
-    /// `metric,value` rows.
+    /// CSV: `metric,value` rows for a run, one row per point for a sweep.
     Csv,
 }
 

@@ -396,6 +396,11 @@ fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> D
         && o.path.len() <= segs.len()
     {
         d.origin = Some(o.raw.clone());
+        if d.help.is_none() && o.path.len() == 1 && inv.message.starts_with("unknown key") {
+            // `--set concurency=16`: the flag's own shorthands are keys too.
+            d.help = nearest(&segs.concat(), ["concurrency", "max_tokens"])
+                .map(|n| format!("did you mean `{n}`?"));
+        }
         return d;
     }
     d.location = locate(text, &segs, inv.at_key).map(|off| line_col(text, off));

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assertion::{Constraint, Objective};
 use crate::engine::limits::human;
-use crate::error::{Error, nearest};
+use crate::error::{Diagnostic, Error, nearest};
 use crate::guard::{self, Limits};
 use crate::scenario::{Override, Scenario};
 use crate::sweep::config::read_sweep_table;
@@ -244,6 +244,17 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         table.vary.clone()
     };
     let origin = if from_flags { "--vary" } else { "[sweep] vary" };
+    if axes.is_empty() {
+        return Err(Diagnostic::flag(
+            "--vary",
+            format!(
+                "nothing to vary: {} has no [sweep] table with `vary`; pass --vary PATH=VALUES, \
+                 e.g. --vary max_tokens=256,512,1024 (`quotasim run` simulates one point)",
+                path.display()
+            ),
+        )
+        .into());
+    }
     let grid = Grid::new(axes).map_err(|e| Error::Usage(format!("{origin}: {e}")))?;
     let replications = opts.replications.or(table.replications).unwrap_or(1);
     if !(1..=MAX_REPLICATIONS).contains(&replications) {

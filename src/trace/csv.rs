@@ -1,24 +1,100 @@
-//! The minimal CSV dialect of traces: a header row, comma-separated fields, optional
-//! surrounding double quotes, no commas inside fields, `#` comment lines and blank lines
-//! skipped.
+//! The CSV dialect of traces: RFC 4180 fields (a quoted field may hold commas and doubled
+//! quotes) split by `csv-core`, one record per line, a header row, fields trimmed, `#`
+//! comment lines and blank lines skipped. Traces are read line by line so that every error
+//! can name its line and column.
 
 use std::io::BufRead;
+use std::ops::Range;
 use std::path::Path;
 
-/// Splits one line into trimmed fields, calling `f(index, field, column)` for each
-/// (`column` is the 1-based character column where the field starts).
-pub fn for_each_field<'a>(line: &'a str, mut f: impl FnMut(usize, &'a str, usize)) {
-    let mut start = 0usize;
-    for (i, part) in line.split(',').enumerate() {
-        let col = line.get(..start).map_or(0, |p| p.chars().count()) + 1;
-        start += part.len() + 1;
-        let t = part.trim();
-        let t = t
-            .strip_prefix('"')
-            .and_then(|x| x.strip_suffix('"'))
-            .unwrap_or(t);
-        f(i, t, col);
+/// The fields of one line: their text (unquoted) and where each starts.
+#[derive(Debug, Default)]
+pub(crate) struct Fields {
+    text: String,
+    /// `(range in text, 1-based character column of the field in the line)`.
+    spans: Vec<(Range<usize>, usize)>,
+}
+
+impl Fields {
+    /// `(index, field, column)` for every field, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &str, usize)> {
+        self.spans
+            .iter()
+            .enumerate()
+            .map(|(i, (r, col))| (i, self.text.get(r.clone()).unwrap_or(""), *col))
     }
+}
+
+/// Splits one line into trimmed, unquoted fields (reusing `out`). An unterminated quoted
+/// field is an error: `(column, message)`.
+pub(crate) fn split_line(line: &str, out: &mut Fields) -> Result<(), (usize, String)> {
+    use csv_core::ReadFieldResult;
+    out.text.clear();
+    out.spans.clear();
+    let bytes = line.as_bytes();
+    let mut reader = csv_core::Reader::new();
+    // An unquoted field is never longer than the line it came from.
+    let mut buf = vec![0u8; line.len() + 1];
+    let (mut pos, mut field_start, mut filled) = (0usize, 0usize, 0usize);
+    // Each call consumes input, ends a field or grows the buffer: a bound, not a guess.
+    for _ in 0..(4 * bytes.len() + 16) {
+        let input = bytes.get(pos..).unwrap_or_default();
+        let (result, nin, nout) =
+            reader.read_field(input, buf.get_mut(filled..).unwrap_or_default());
+        pos += nin;
+        filled += nout;
+        match result {
+            ReadFieldResult::InputEmpty => {}
+            ReadFieldResult::OutputFull => buf.resize(buf.len() * 2, 0),
+            ReadFieldResult::End => return Ok(()),
+            ReadFieldResult::Field { record_end } => {
+                let raw = line.get(field_start..pos).unwrap_or_default();
+                let raw = raw.strip_suffix(',').unwrap_or(raw);
+                let col = line.get(..field_start).map_or(0, |p| p.chars().count()) + 1;
+                check_quotes(raw).map_err(|m| (col, m))?;
+                let value = std::str::from_utf8(buf.get(..filled).unwrap_or_default())
+                    .map_err(|_| (col, "the field is not valid UTF-8".to_string()))?
+                    .trim();
+                // A quoted field after spaces (` "a"`) is still taken as quoted.
+                let value = value
+                    .strip_prefix('"')
+                    .and_then(|x| x.strip_suffix('"'))
+                    .unwrap_or(value);
+                let from = out.text.len();
+                out.text.push_str(value);
+                out.spans.push((from..out.text.len(), col));
+                (field_start, filled) = (pos, 0);
+                if record_end {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A field that opens a quote must close it (RFC 4180): `"a,b` is an error, not a field.
+fn check_quotes(raw: &str) -> Result<(), String> {
+    let t = raw.trim();
+    if !t.starts_with('"') {
+        return Ok(());
+    }
+    let inner = t.get(1..).unwrap_or_default();
+    // Inside a quoted field quotes come in pairs; the closing one is left over.
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            if chars.peek() == Some(&'"') {
+                chars.next();
+            } else {
+                return Ok(());
+            }
+        }
+    }
+    Err(format!(
+        "unterminated quoted field {t}; a field that starts with `\"` must end with one \
+         (write a quote inside it as `\"\"`)"
+    ))
 }
 
 /// Whether a line carries no record.
@@ -40,6 +116,7 @@ pub fn read_column(
     let mut line_no = 0u64;
     let mut index = None;
     let mut counts = std::collections::BTreeMap::new();
+    let mut fields = Fields::default();
     loop {
         line.clear();
         let n = r
@@ -58,9 +135,9 @@ pub fn read_column(
         if is_blank(text) {
             continue;
         }
+        split_line(text, &mut fields).map_err(|(col, m)| format!("{file}:{line_no}:{col}: {m}"))?;
         let Some(ix) = index else {
-            let mut names = Vec::new();
-            for_each_field(text, |_, name, _| names.push(name.to_string()));
+            let names: Vec<String> = fields.iter().map(|(_, n, _)| n.to_string()).collect();
             let Some(i) = names.iter().position(|n| n == column) else {
                 let help = crate::error::nearest(column, names.iter().map(String::as_str))
                     .map(|n| format!(" (did you mean `{n}`?)"))
@@ -77,13 +154,7 @@ pub fn read_column(
             index = Some(i);
             continue;
         };
-        let mut found = None;
-        for_each_field(text, |i, v, col| {
-            if i == ix {
-                found = Some((v, col));
-            }
-        });
-        let Some((v, col)) = found else {
+        let Some((_, v, col)) = fields.iter().nth(ix) else {
             return Err(format!(
                 "{file}:{line_no}: the row has no field for column `{column}`"
             ));
@@ -106,4 +177,58 @@ pub fn read_column(
         return Err(format!("{file}: the file is empty; expected a header row"));
     }
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(line: &str) -> Result<Vec<(String, usize)>, (usize, String)> {
+        let mut f = Fields::default();
+        split_line(line, &mut f)?;
+        Ok(f.iter().map(|(_, v, c)| (v.to_string(), c)).collect())
+    }
+
+    fn owned(v: &[(&str, usize)]) -> Vec<(String, usize)> {
+        v.iter().map(|(s, c)| (s.to_string(), *c)).collect()
+    }
+
+    #[test]
+    fn plain_fields_are_trimmed_with_their_columns() {
+        assert_eq!(
+            split("1, 10 ,5,").unwrap(),
+            owned(&[("1", 1), ("10", 3), ("5", 8), ("", 10)])
+        );
+        assert_eq!(split("é,x").unwrap(), owned(&[("é", 1), ("x", 3)]));
+    }
+
+    #[test]
+    fn a_quoted_field_may_hold_commas_and_doubled_quotes() {
+        assert_eq!(
+            split(r#"1,"chat, long",5"#).unwrap(),
+            owned(&[("1", 1), ("chat, long", 3), ("5", 16)])
+        );
+        assert_eq!(
+            split(r#""say ""hi""",2"#).unwrap(),
+            owned(&[(r#"say "hi""#, 1), ("2", 14)])
+        );
+        assert_eq!(split(r#" "x" ,2"#).unwrap(), owned(&[("x", 1), ("2", 7)]));
+    }
+
+    #[test]
+    fn an_unterminated_quote_is_an_error_at_its_field() {
+        let (col, m) = split(r#"1,"chat, long,5"#).unwrap_err();
+        assert_eq!(col, 3);
+        assert!(m.contains("unterminated quoted field"), "{m}");
+        assert!(split(r#"1,"a""b"#).is_err());
+        assert!(split(r#"1,"a""b""#).is_ok());
+    }
+
+    #[test]
+    fn long_fields_grow_the_buffer() {
+        let long = "y".repeat(100_000);
+        let v = split(&format!("\"{long}\",1")).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].0.len(), 100_000);
+    }
 }

@@ -19,7 +19,7 @@ use crate::error::{Diagnostic, nearest};
 use time::TimeKind;
 
 /// The format of a trace file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum TraceFormat {
     /// A CSV file with a header row.
@@ -119,6 +119,8 @@ pub struct TraceReader {
     class_names: Vec<String>,
     time_kind: Option<TimeKind>,
     prev: Option<(i64, u64)>,
+    /// The fields of the current CSV line (reused from line to line).
+    split: csv::Fields,
 }
 
 impl TraceReader {
@@ -158,6 +160,7 @@ impl TraceReader {
             class_names,
             time_kind: None,
             prev: None,
+            split: csv::Fields::default(),
         })
     }
 
@@ -262,13 +265,25 @@ impl TraceReader {
         if text.trim().is_empty() || (self.format == TraceFormat::Csv && csv::is_blank(text)) {
             return Ok(None);
         }
+        let mut split = std::mem::take(&mut self.split);
+        let result = self.parse_fields(text, &mut split);
+        self.split = split;
+        result
+    }
+
+    fn parse_fields(
+        &mut self,
+        text: &str,
+        split: &mut csv::Fields,
+    ) -> Result<Option<TraceRecord>, Box<Diagnostic>> {
         let fields = match self.format {
             TraceFormat::Csv => {
+                csv::split_line(text, split).map_err(|(col, m)| self.error(Some(col), m))?;
                 let Some(layout) = self.layout else {
-                    self.layout = Some(self.parse_header(text)?);
+                    self.layout = Some(self.parse_header(split)?);
                     return Ok(None);
                 };
-                self.parse_csv(text, layout)?
+                self.parse_csv(split, layout)?
             }
             TraceFormat::BedrockLog => {
                 bedrock::parse(text).map_err(|(col, m)| self.error(col, m))?
@@ -340,11 +355,11 @@ impl TraceReader {
         }))
     }
 
-    fn parse_header(&self, text: &str) -> Result<Layout, Box<Diagnostic>> {
-        let mut cols: Vec<(String, usize)> = Vec::new();
-        csv::for_each_field(text, |_, name, col| {
-            cols.push((name.to_ascii_lowercase(), col));
-        });
+    fn parse_header(&self, split: &csv::Fields) -> Result<Layout, Box<Diagnostic>> {
+        let cols: Vec<(String, usize)> = split
+            .iter()
+            .map(|(_, name, col)| (name.to_ascii_lowercase(), col))
+            .collect();
         let mut slots: [Option<usize>; 7] = [None; 7];
         for (i, (name, col)) in cols.iter().enumerate() {
             match CSV_COLUMNS.iter().position(|c| c == name) {
@@ -412,7 +427,11 @@ impl TraceReader {
         })
     }
 
-    fn parse_csv<'a>(&self, text: &'a str, l: Layout) -> Result<Fields<'a>, Box<Diagnostic>> {
+    fn parse_csv<'a>(
+        &self,
+        split: &'a csv::Fields,
+        l: Layout,
+    ) -> Result<Fields<'a>, Box<Diagnostic>> {
         let mut cells: [(&'a str, usize); 7] = [("", 0); 7];
         let mut present = [false; 7];
         let mut count = 0;
@@ -425,7 +444,7 @@ impl TraceReader {
             l.cache_write,
             l.class,
         ];
-        csv::for_each_field(text, |i, v, col| {
+        for (i, v, col) in split.iter() {
             count = i + 1;
             for (k, w) in wanted.iter().enumerate() {
                 if *w == Some(i)
@@ -435,7 +454,7 @@ impl TraceReader {
                     *p = true;
                 }
             }
-        });
+        }
         for (k, w) in wanted.iter().enumerate() {
             if w.is_some() && !present.get(k).copied().unwrap_or(false) {
                 return Err(Box::new(self.error(

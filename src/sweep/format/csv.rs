@@ -2,18 +2,8 @@
 //! after each metric when there is more than one replication) and one row per point.
 //! Numbers are written in their shortest exact form; an undefined value is empty.
 
-use std::fmt::Write as _;
-
 use crate::sweep::SweepReport;
 use crate::sweep::metrics::METRICS;
-
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
 
 fn num(v: Option<f64>) -> String {
     v.filter(|x| x.is_finite())
@@ -21,29 +11,34 @@ fn num(v: Option<f64>) -> String {
         .unwrap_or_default()
 }
 
-/// Renders the CSV.
+/// Renders the CSV (RFC 4180 quoting where a field needs it, `\n` line ends).
 pub fn render_csv(report: &SweepReport) -> String {
     let ci = report.replications > 1;
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
     let mut header = vec!["index".to_string()];
-    header.extend(report.axes.iter().map(|a| field(&a.path)));
+    header.extend(report.axes.iter().map(|a| a.path.clone()));
     for m in &METRICS {
         header.push(m.path.to_string());
         if ci {
             header.push(format!("{}.ci95_half_width", m.path));
         }
     }
-    let mut out = header.join(",");
-    out.push('\n');
+    let _ = w.write_record(&header);
     for p in &report.points {
         let mut row = vec![p.index.to_string()];
-        row.extend(p.params.iter().map(|(_, v)| field(v)));
+        row.extend(p.params.iter().map(|(_, v)| v.clone()));
         for m in &p.metrics {
             row.push(num(m.mean));
             if ci {
                 row.push(num(m.ci95_half_width));
             }
         }
-        let _ = writeln!(out, "{}", row.join(","));
+        let _ = w.write_record(&row);
     }
-    out
+    let bytes = w
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner().get_ref().clone());
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }

@@ -8,24 +8,14 @@ pub use self::csv::render_csv;
 pub use self::json::{param_value, render_json, to_json};
 pub use self::table::render_table;
 
+use crate::report::Format;
 use crate::sweep::SweepReport;
 
-/// The output formats of `sweep` and `merge`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SweepFormat {
-    /// Aligned text table with recommendations.
-    Table,
-    /// JSON (see [`to_json`]).
-    Json,
-    /// One row per point.
-    Csv,
-}
-
 /// Renders `report` in `format`.
-pub fn render(report: &SweepReport, format: SweepFormat) -> String {
+pub fn render(report: &SweepReport, format: Format) -> String {
     match format {
-        SweepFormat::Table => render_table(report),
-        SweepFormat::Json => render_json(report),
-        SweepFormat::Csv => render_csv(report),
+        Format::Table => render_table(report),
+        Format::Json => render_json(report),
+        Format::Csv => render_csv(report),
     }
 }

@@ -1,0 +1,556 @@
+//! What the `quotasim` subcommands do, one function each; `main.rs` only parses the flags
+//! (into the typed values defined by the library) and calls these.
+//!
+//! Everything that simulates goes through [`crate::guard::simulate_guarded`]. Outputs go to
+//! standard output or to an `--out` file whose missing parent folders are created.
+
+mod io;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use io::{emit, prepare_out, read_input, read_json, write_file, write_out};
+
+use crate::assertion::{self, Assertion, Constraint, Objective};
+use crate::compare::{Comparison, Tolerance};
+use crate::error::{Diagnostic, Error};
+use crate::guard::{self, DEFAULT_MAX_EVENTS, DEFAULT_MAX_MEMORY_MB, Limits};
+use crate::quota::{ReserveMode, models};
+use crate::report::{ExportOptions, Format};
+use crate::scenario::{Override, Scenario};
+use crate::sweep::grid::{Shard, Vary};
+use crate::sweep::{SweepOptions, SweepReport, part, plot as sweep_plot};
+use crate::trace::TraceFormat;
+
+/// Prints `warning: …` lines to standard error.
+fn warn(lines: impl IntoIterator<Item = String>) {
+    let mut stderr = std::io::stderr().lock();
+    for l in lines {
+        let _ = writeln!(stderr, "warning: {l}");
+    }
+}
+
+/// Guard rails shared by the commands that simulate (`--max-events`, `--max-memory-mb`).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct GuardArgs {
+    /// Refuse a scenario that needs more events than this (about a minute of work by default).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_EVENTS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_events: u64,
+    /// Refuse a scenario whose run needs more memory than this, in MiB.
+    #[arg(long, value_name = "MB", default_value_t = DEFAULT_MAX_MEMORY_MB,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_memory_mb: u64,
+}
+
+impl GuardArgs {
+    /// The limits these flags set.
+    pub fn limits(self) -> Limits {
+        Limits::new(self.max_events, self.max_memory_mb)
+    }
+}
+
+/// Token counts on the command line: at least `min`, at most 2^50 (the bound the scenario
+/// loader applies too), so that the quota arithmetic cannot saturate.
+fn token_count(min: u64) -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(min..=1 << 50)
+}
+
+/// `--set PATH=VALUE`, parsed by the scenario loader's rules (clap names the flag).
+fn parse_set(text: &str) -> Result<Override, String> {
+    Override::parse(text).map_err(|e| {
+        let m = e.to_string();
+        let own = format!("--set {text}: ");
+        m.strip_prefix(&own).map_or(m.clone(), str::to_string)
+    })
+}
+
+/// `quotasim run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override a scenario key, e.g. --set client.concurrency=16 (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
+    pub set: Vec<Override>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Add the per-minute timeline to the table and CSV formats.
+    #[arg(long)]
+    pub timeline: bool,
+    /// Write the report to FILE (creating its folder) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Add wall-clock time and events per second to the report's engine block (this makes
+    /// the output differ from run to run).
+    #[arg(long)]
+    pub timings: bool,
+    /// Write an SVG chart of the quota charged per minute against the limit, with the
+    /// attempts admitted and throttled.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Check "METRIC OP NUMBER" on the JSON report (repeatable), e.g.
+    /// "throttle_rate <= 0.01" or "latency_ms.e2e.p99 < 30000"; exit 1 if any fails.
+    #[arg(long = "assert", value_name = "METRIC OP NUMBER")]
+    pub assert: Vec<Assertion>,
+    /// The guard rails.
+    #[command(flatten)]
+    pub guard: GuardArgs,
+}
+
+/// Simulates a scenario inside the guard rails and writes its report; exit status 1 when an
+/// assertion fails.
+pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
+    if let Some(path) = &a.out {
+        prepare_out("--out", path)?;
+    }
+    let file = a.scenario.display().to_string();
+    let limits = a.guard.limits();
+    let mut s = Scenario::from_path(&a.scenario, &a.set)?;
+    if let Some(seed) = a.seed {
+        s.seed = seed;
+    }
+    guard::check(&s, &file, &limits)?;
+    if let Err(e) = guard::check_servable(&s, &file) {
+        warn([format!(
+            "{e}\n  (running anyway: every request is counted in requests.unservable)"
+        )]);
+    }
+    let started = std::time::Instant::now();
+    let mut report = guard::simulate_guarded(&s, &file, &limits)?;
+    if a.timings {
+        report.set_timings(started.elapsed());
+    }
+    let outcomes = if a.assert.is_empty() {
+        Vec::new()
+    } else {
+        let value = crate::sweep::metrics::report_with_derived(&report, &s);
+        assertion::evaluate(&a.assert, &value)
+            .map_err(|e| Error::from(Diagnostic::flag("--assert", e.to_string())))?
+    };
+    let opts = ExportOptions {
+        timeline: a.timeline,
+    };
+    write_out(a.out.as_deref(), |w| report.write_to(a.format, opts, w))?;
+    if let Some(path) = &a.plot {
+        write_file(path, &crate::report::plot::timeline_svg(&report, &s))?;
+    }
+    if outcomes.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut stderr = std::io::stderr().lock();
+    for o in &outcomes {
+        let _ = writeln!(stderr, "{o}");
+    }
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    if failed == 0 {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let _ = writeln!(
+        stderr,
+        "error: {failed} of {} assertions failed",
+        outcomes.len()
+    );
+    Ok(ExitCode::from(1))
+}
+
+/// `quotasim sweep`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SweepArgs {
+    /// The scenario file (its optional [sweep] table supplies defaults for the flags).
+    pub scenario: PathBuf,
+    /// A varied key: PATH=V1,V2,…, PATH=START..END[:+STEP] or PATH=START..END:xFACTOR
+    /// (repeatable; the grid is the cartesian product, first key outermost).
+    #[arg(long = "vary", value_name = "PATH=VALUES")]
+    pub vary: Vec<Vary>,
+    /// Override a scenario key at every point (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Simulations per point, with derived seeds (default 1, or the [sweep] table's).
+    #[arg(long, value_name = "N")]
+    pub replications: Option<usize>,
+    /// Worker threads (default: every core). The output does not depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Output format [default: table].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write an SVG chart: a line chart for one varied key, a heat map for two.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// The metric charted by --plot.
+    #[arg(long, value_name = "METRIC", default_value = sweep_plot::DEFAULT_PLOT_METRIC)]
+    pub plot_metric: String,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// maximize:METRIC or minimize:METRIC, for the recommendation.
+    #[arg(long, value_name = "DIRECTION:METRIC")]
+    pub objective: Option<Objective>,
+    /// "METRIC OP NUMBER" every recommended point must satisfy (repeatable).
+    #[arg(long = "constraint", value_name = "METRIC OP NUMBER")]
+    pub constraint: Vec<Constraint>,
+    /// Run only the points i with i % N == K and write a part file for `merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Write the output to FILE (creating its folder) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The guard rails, applied to every run of every point.
+    #[command(flatten)]
+    pub guard: GuardArgs,
+}
+
+/// Set by Ctrl-C during a sweep.
+static SWEEP_STOP: AtomicBool = AtomicBool::new(false);
+
+/// Exit status of a sweep stopped by Ctrl-C (128 + SIGINT, as shells report it).
+const INTERRUPTED: u8 = 130;
+
+fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:40}] {pos}/{len} simulations, ETA {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Runs a sweep (or one shard of it) and writes its output; exit status 130 when Ctrl-C
+/// stopped it (the points that finished are written).
+pub fn sweep(a: SweepArgs) -> Result<ExitCode, Error> {
+    if a.shard.is_some() {
+        if a.format.is_some_and(|f| f != Format::Json) {
+            return Err(Diagnostic::flag(
+                "--shard",
+                "it writes a JSON part file for `quotasim merge`; drop --format",
+            )
+            .into());
+        }
+        if a.plot.is_some() {
+            return Err(Diagnostic::flag(
+                "--plot",
+                "cannot chart one shard; pass --plot to `quotasim merge`",
+            )
+            .into());
+        }
+    }
+    if a.threads == Some(0) {
+        return Err(Diagnostic::flag("--threads 0", "expected at least 1").into());
+    }
+    if let Some(path) = &a.out {
+        prepare_out("--out", path)?;
+    }
+    let opts = SweepOptions {
+        vary: a.vary,
+        set: a.set,
+        replications: a.replications,
+        shard: a.shard,
+        objective: a.objective,
+        constraints: a.constraint,
+        limits: Some(a.guard.limits()),
+    };
+    let plan = crate::sweep::plan_sweep(&a.scenario, &opts)?;
+    if a.plot.is_some() {
+        sweep_plot::check_plot(plan.grid.axes().len(), &a.plot_metric)?;
+    }
+    let bar = progress_bar(plan.jobs() as u64, a.quiet);
+    // Ctrl-C stops starting new simulations and writes the points already done; a second
+    // Ctrl-C exits at once.
+    let _ = ctrlc::set_handler(|| {
+        if SWEEP_STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(i32::from(INTERRUPTED));
+        }
+    });
+    let report = crate::sweep::execute_until(&plan, a.threads, &|| bar.inc(1), &SWEEP_STOP);
+    bar.finish_and_clear();
+    let report = report?;
+    if a.shard.is_some() {
+        emit(&part::render_part(&report), a.out.as_deref())?;
+    } else {
+        emit_sweep(
+            &report,
+            a.format.unwrap_or(Format::Table),
+            a.plot.as_deref(),
+            &a.plot_metric,
+            a.out.as_deref(),
+        )?;
+    }
+    if report.interrupted {
+        let _ = writeln!(
+            std::io::stderr(),
+            "interrupted: wrote the {} of {} points that finished",
+            report.points.len(),
+            plan.points.len()
+        );
+        return Ok(ExitCode::from(INTERRUPTED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn emit_sweep(
+    report: &SweepReport,
+    format: Format,
+    plot: Option<&Path>,
+    plot_metric: &str,
+    out: Option<&Path>,
+) -> Result<(), Error> {
+    if let Some(path) = plot {
+        write_file(path, &sweep_plot::sweep_svg(report, plot_metric)?)?;
+    }
+    emit(&crate::sweep::format::render(report, format), out)
+}
+
+/// `quotasim merge`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MergeArgs {
+    /// The part files (every shard exactly once).
+    #[arg(required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write an SVG chart, as `sweep --plot`.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// The metric charted by --plot.
+    #[arg(long, value_name = "METRIC", default_value = sweep_plot::DEFAULT_PLOT_METRIC)]
+    pub plot_metric: String,
+    /// Write the output to FILE (creating its folder) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Merges the part files of a sharded sweep and writes the unsharded sweep's output.
+pub fn merge(a: &MergeArgs) -> Result<ExitCode, Error> {
+    if let Some(path) = &a.out {
+        prepare_out("--out", path)?;
+    }
+    let texts = a
+        .parts
+        .iter()
+        .map(|p| read_input(p).map(|t| (p.display().to_string(), t)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let report = part::merge_parts(&texts)?;
+    emit_sweep(
+        &report,
+        a.format,
+        a.plot.as_deref(),
+        &a.plot_metric,
+        a.out.as_deref(),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `quotasim compare`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompareArgs {
+    /// The reference report.
+    pub baseline: PathBuf,
+    /// The report to check.
+    pub current: PathBuf,
+    /// Allowed worsening: relative (`5%`) or absolute (`0.5`).
+    #[arg(long, default_value = "5%")]
+    pub tolerance: Tolerance,
+    /// Show only the metrics that changed.
+    #[arg(long)]
+    pub changes: bool,
+}
+
+/// Compares two JSON reports; exit status 1 when a metric regressed beyond the tolerance.
+pub fn compare(a: &CompareArgs) -> Result<ExitCode, Error> {
+    let (baseline, current, tolerance) = (&a.baseline, &a.current, a.tolerance);
+    let base = read_json(baseline)?;
+    let cur = read_json(current)?;
+    let cmp = Comparison::new(&base, &cur, tolerance).map_err(|e| {
+        Error::Usage(format!(
+            "cannot compare {} with {}: {e}",
+            baseline.display(),
+            current.display()
+        ))
+    })?;
+    let text = if a.changes {
+        cmp.render_changes()
+    } else {
+        cmp.render_table()
+    };
+    emit(&text, None)?;
+    if !cmp.regressed() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "error: {} regressed beyond the tolerance of {tolerance} against {}",
+        current.display(),
+        baseline.display()
+    );
+    Ok(ExitCode::from(1))
+}
+
+/// The reservation formula, as `estimate --reserve` spells it.
+impl clap::ValueEnum for ReserveMode {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            ReserveMode::InputPlusMaxTokens,
+            ReserveMode::InputPlusMaxTokensBurndown,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(match self {
+            ReserveMode::InputPlusMaxTokens => "input+max_tokens",
+            ReserveMode::InputPlusMaxTokensBurndown => "input+max_tokens*burndown",
+        }))
+    }
+}
+
+/// `quotasim estimate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EstimateArgs {
+    /// Model preset (see `quotasim models`).
+    #[arg(long)]
+    pub model: String,
+    /// Input tokens.
+    #[arg(long, value_parser = token_count(0))]
+    pub input_tokens: u64,
+    /// Output tokens.
+    #[arg(long, value_parser = token_count(0))]
+    pub output_tokens: u64,
+    /// max_tokens (default: the model's maximum output).
+    #[arg(long, value_parser = token_count(1))]
+    pub max_tokens: Option<u64>,
+    /// A tokens-per-minute quota, to print how many requests fit.
+    #[arg(long, value_parser = token_count(1))]
+    pub tokens_per_minute: Option<u64>,
+    /// Reservation formula.
+    #[arg(long, value_enum, default_value = "input+max_tokens")]
+    pub reserve: ReserveMode,
+    /// Output format (table or json).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+/// Prints the closed-form quota arithmetic of one request.
+pub fn estimate(a: &EstimateArgs) -> Result<ExitCode, Error> {
+    let e = crate::estimate::estimate(
+        &a.model,
+        a.input_tokens,
+        a.output_tokens,
+        a.max_tokens,
+        a.tokens_per_minute,
+        a.reserve,
+    )?;
+    let text = match a.format {
+        Format::Table => e.to_table(),
+        Format::Json => {
+            serde_json::to_string_pretty(&e).map_err(|e| Error::Runtime(e.to_string()))? + "\n"
+        }
+        Format::Csv => {
+            return Err(Diagnostic::flag(
+                "--format csv",
+                "estimate prints a table or JSON; pass --format table or --format json",
+            )
+            .into());
+        }
+    };
+    emit(&text, None)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `quotasim check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Override a scenario key (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
+    pub set: Vec<Override>,
+    /// The guard rails `run` would apply.
+    #[command(flatten)]
+    pub guard: GuardArgs,
+}
+
+/// Validates a scenario, prints it resolved and warns about what `run` would refuse or
+/// could not serve.
+pub fn check(a: &CheckArgs) -> Result<ExitCode, Error> {
+    let scenario = &a.scenario;
+    let file = scenario.display().to_string();
+    let s = Scenario::from_path(scenario, &a.set)?;
+    let refused = guard::check(&s, &file, &a.guard.limits()).err();
+    let mut text = format!("# {}: valid\n", scenario.display());
+    text.push_str(&s.to_toml());
+    emit(&text, None)?;
+    warn(
+        s.unservable_warnings()
+            .into_iter()
+            .chain(s.workload_warnings()),
+    );
+    // The scenario is valid, but `run` would refuse it: `check` only warns.
+    if let Some(e) = refused {
+        warn([format!("`quotasim run` would refuse this scenario: {e}")]);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `quotasim fit`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FitArgs {
+    /// The trace file.
+    pub trace: PathBuf,
+    /// Trace format (default: from the extension, .csv or .jsonl/.json).
+    #[arg(long, value_enum)]
+    pub format: Option<TraceFormat>,
+}
+
+/// Fits a scenario fragment to a trace; the format comes from the extension when not given.
+pub fn fit(a: &FitArgs) -> Result<ExitCode, Error> {
+    let trace = &a.trace;
+    let format = match a.format {
+        Some(f) => f,
+        None => TraceFormat::from_extension(trace).ok_or_else(|| {
+            Diagnostic::flag(
+                "--format",
+                format!(
+                    "cannot tell the format of {} from its extension (.csv, .jsonl or .json); \
+                     pass --format csv or --format bedrock-log",
+                    trace.display()
+                ),
+            )
+        })?,
+    };
+    let fit = crate::fit::fit(trace, format).map_err(Error::Invalid)?;
+    emit(&fit.to_toml(), None)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Lists the model presets.
+pub fn models() -> Result<ExitCode, Error> {
+    let mut text = format!(
+        "{:<20} {:>6} {:>7} {:>11} {:>14}\n",
+        "preset", "input", "output", "max output", "decode tok/s"
+    );
+    for p in models::PRESETS {
+        for n in p.names {
+            text.push_str(&format!(
+                "{:<20} {:>6} {:>7} {:>11} {:>14}\n",
+                n,
+                p.input_burndown,
+                p.output_burndown,
+                p.max_output_tokens,
+                p.output_tokens_per_second
+            ));
+        }
+    }
+    emit(&text, None)?;
+    Ok(ExitCode::SUCCESS)
+}
