@@ -62,6 +62,7 @@ pub mod compare;
 pub mod engine;
 pub mod error;
 pub mod estimate;
+pub mod files;
 pub mod fit;
 #[doc(hidden)]
 pub mod fuzzing;

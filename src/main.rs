@@ -55,7 +55,9 @@ fn main() -> ExitCode {
     match dispatch(Cli::parse().command) {
         Ok(code) => code,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e}");
+            // Messages echo input: escape its control bytes and cut what is huge.
+            let text = quotasim::terminal::for_terminal(&e.to_string());
+            let _ = writeln!(std::io::stderr(), "error: {text}");
             ExitCode::from(e.exit_code() as u8)
         }
     }

@@ -75,16 +75,18 @@ pub(crate) fn load_path(path: &Path, overrides: &[Override]) -> Result<Scenario,
             Diagnostic::new(&file, "is a directory; expected a scenario .toml file").into(),
         );
     }
-    let bytes = std::fs::read(path).map_err(|e| {
-        let what = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            _ => e.to_string(),
-        };
-        Error::from(Diagnostic::new(
-            &file,
-            format!("cannot read scenario: {what}"),
-        ))
-    })?;
+    let bytes = crate::files::read_bytes(path, "scenario")
+        .map_err(Error::Invalid)?
+        .map_err(|e| {
+            let what = match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file".to_string(),
+                _ => e.to_string(),
+            };
+            Error::from(Diagnostic::new(
+                &file,
+                format!("cannot read scenario: {what}"),
+            ))
+        })?;
     if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
         let mut d = Diagnostic::new(
             &file,
@@ -324,6 +326,7 @@ fn humanize(msg: &str) -> (String, Option<String>) {
     let message = msg
         .replace("expected i64", "expected an integer")
         .replace("expected a map", "expected a table")
+        .replace("expected a sequence", "expected an array")
         .replace("wrong type: sequence", "wrong type: an array")
         .replace("invalid type: sequence", "wrong type: an array")
         .replace("invalid type: map", "wrong type: a table")
@@ -403,8 +406,52 @@ fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> D
         }
         return d;
     }
+    // A table or key the file does not have was made by a flag (`--set requests.new.x=5`
+    // makes class `new`, which then lacks its other keys): blame the flag, not a line.
+    let depth = found_depth(text, &segs);
+    if depth < segs.len()
+        && let Some(o) = overrides.iter().rev().find(|o| {
+            o.path.len() > depth
+                && o.path
+                    .iter()
+                    .take(depth + 1)
+                    .map(String::as_str)
+                    .eq(segs.iter().take(depth + 1).copied())
+        })
+    {
+        d.origin = Some(o.raw.clone());
+        return d;
+    }
     d.location = locate(text, &segs, inv.at_key).map(|off| line_col(text, off));
     d
+}
+
+/// 1-based line and column of the value at a dotted key path (`sweep.constraints[1]`) in
+/// a TOML document, or of the deepest part of it the document has.
+pub(crate) fn position_of(text: &str, key_path: &str) -> Option<(usize, usize)> {
+    let segs = split_key_path(key_path);
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    locate(text, &segs, false).map(|off| line_col(text, off))
+}
+
+/// How many leading segments of `path` the document has (array indices aside).
+fn found_depth(text: &str, path: &[&str]) -> usize {
+    use toml::de::{DeTable, DeValue};
+    let Ok(doc) = DeTable::parse(text) else {
+        return 0;
+    };
+    let mut table = doc.get_ref();
+    for (depth, seg) in path.iter().enumerate() {
+        let name = seg.split_once('[').map_or(*seg, |(n, _)| n);
+        let Some((_, value)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else {
+            return depth;
+        };
+        match value.get_ref() {
+            DeValue::Table(t) => table = t,
+            _ => return depth + 1,
+        }
+    }
+    path.len()
 }
 
 /// Byte offset of the deepest part of `path` found in the document.

@@ -6,7 +6,7 @@
 
 pub mod dist;
 pub mod duration;
-mod load;
+pub(crate) mod load;
 mod raw;
 mod resolve;
 

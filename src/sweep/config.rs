@@ -34,9 +34,13 @@ pub struct SweepTable {
 /// A file that cannot be read or is not TOML gets the scenario loader's diagnostic.
 pub fn read_sweep_table(path: &Path) -> Result<Option<SweepTable>, Error> {
     let file = path.display().to_string();
-    let parsed = std::fs::read_to_string(path)
+    let text = crate::files::read_bytes(path, "scenario")
         .ok()
-        .and_then(|t| toml::from_str::<toml::Table>(t.trim_start_matches('\u{feff}')).ok());
+        .and_then(Result::ok)
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
+    let text = text.trim_start_matches('\u{feff}');
+    let parsed = toml::from_str::<toml::Table>(text).ok();
     let Some(mut table) = parsed else {
         // Let the loader produce its positioned message.
         crate::Scenario::from_path(path, &[])?;
@@ -44,7 +48,16 @@ pub fn read_sweep_table(path: &Path) -> Result<Option<SweepTable>, Error> {
     };
     match table.remove("sweep") {
         None => Ok(None),
-        Some(v) => parse_sweep_table(&v, &file).map(Some),
+        // Point at the line of the key the message names.
+        Some(v) => parse_sweep_table(&v, &file).map(Some).map_err(|e| match e {
+            Error::Invalid(mut d) if d.location.is_none() => {
+                if let Some(key) = &d.key_path {
+                    d.location = crate::scenario::load::position_of(text, key);
+                }
+                Error::Invalid(d)
+            }
+            other => other,
+        }),
     }
 }
 

@@ -151,10 +151,6 @@ fn parse_part(file: &str, text: &str) -> Result<PartFile, Error> {
 fn first_difference(a: &PartHeader, b: &PartHeader) -> String {
     let fields: [(&str, bool); 11] = [
         ("scenario", a.scenario == b.scenario),
-        (
-            "fingerprint (the resolved scenario)",
-            a.fingerprint == b.fingerprint,
-        ),
         ("seed", a.seed == b.seed),
         ("replications", a.replications == b.replications),
         ("vary", a.vary == b.vary),
@@ -164,6 +160,11 @@ fn first_difference(a: &PartHeader, b: &PartHeader) -> String {
         ("objective", a.objective == b.objective),
         ("constraints", a.constraints == b.constraints),
         ("metrics", a.metrics == b.metrics),
+        // Last: a named field that differs says more than the fingerprint.
+        (
+            "fingerprint (the resolved scenario differs)",
+            a.fingerprint == b.fingerprint,
+        ),
     ];
     fields
         .iter()

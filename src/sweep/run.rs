@@ -243,7 +243,19 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
     } else {
         table.vary.clone()
     };
-    let origin = if from_flags { "--vary" } else { "[sweep] vary" };
+    // A value from the [sweep] table is blamed on its line of the file, not on a flag.
+    let table_origin = |key: &str, what: &str| -> String {
+        let file = path.display().to_string();
+        match table_position(path, key) {
+            Some((line, col)) => format!("{file}:{line}:{col}: {what}"),
+            None => format!("{file}: {what}"),
+        }
+    };
+    let origin = &if from_flags {
+        "--vary".to_string()
+    } else {
+        table_origin("sweep.vary", "[sweep] vary")
+    };
     if axes.is_empty() {
         return Err(Diagnostic::flag(
             "--vary",
@@ -262,13 +274,26 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
             "--replications {replications}: expected an integer from 1 to {MAX_REPLICATIONS}"
         )));
     }
+    let objective_from_table = opts.objective.is_none() && table.objective.is_some();
     let objective = opts.objective.clone().or(table.objective);
-    let constraints = if opts.constraints.is_empty() {
+    let constraints_from_table = opts.constraints.is_empty();
+    let constraints = if constraints_from_table {
         table.constraints
     } else {
         opts.constraints.clone()
     };
-    validate_metrics(objective.as_ref(), &constraints)?;
+    validate_metrics(objective.as_ref(), &constraints).map_err(|bad| match bad {
+        BadMetric::Constraint(i, m) if constraints_from_table => Error::Usage(format!(
+            "{}: {m}",
+            table_origin(&format!("sweep.constraints[{i}]"), "[sweep] constraints")
+        )),
+        BadMetric::Constraint(_, m) => Error::Usage(format!("--constraint: {m}")),
+        BadMetric::Objective(o, m) if objective_from_table => Error::Usage(format!(
+            "{}: {m}",
+            table_origin("sweep.objective", &format!("[sweep] objective {o}"))
+        )),
+        BadMetric::Objective(o, m) => Error::Usage(format!("--objective {o}: {m}")),
+    })?;
 
     let sets = opts
         .set
@@ -392,14 +417,11 @@ fn vary_override(origin: &str, key: &str, value: &str) -> Result<Override, Error
 fn validate_metrics(
     objective: Option<&Objective>,
     constraints: &[Constraint],
-) -> Result<(), Error> {
+) -> Result<(), BadMetric> {
     let template = nest(METRICS.iter().map(|m| (m.path, serde_json::json!(0))));
-    for c in constraints {
+    for (i, c) in constraints.iter().enumerate() {
         c.evaluate(&template).map_err(|e| {
-            Error::Usage(format!(
-                "--constraint: {e}; the sweep metrics are {}",
-                metric_list()
-            ))
+            BadMetric::Constraint(i, format!("{e}; the sweep metrics are {}", metric_list()))
         })?;
     }
     if let Some(o) = objective
@@ -408,13 +430,30 @@ fn validate_metrics(
         let hint = nearest(&o.metric, METRICS.iter().map(|m| m.path))
             .map(|n| format!("; did you mean {n}?"))
             .unwrap_or_default();
-        return Err(Error::Usage(format!(
-            "--objective {o}: unknown metric `{}`{hint}; the sweep metrics are {}",
-            o.metric,
-            metric_list()
-        )));
+        return Err(BadMetric::Objective(
+            o.to_string(),
+            format!(
+                "unknown metric `{}`{hint}; the sweep metrics are {}",
+                o.metric,
+                metric_list()
+            ),
+        ));
     }
     Ok(())
+}
+
+/// A constraint (its index) or the objective names no sweep metric; the caller says where
+/// it came from (a flag, or a line of the [sweep] table).
+enum BadMetric {
+    Constraint(usize, String),
+    Objective(String, String),
+}
+
+/// Line and column of a key of the scenario file at `path`, e.g. `sweep.constraints[1]`.
+fn table_position(path: &Path, key: &str) -> Option<(usize, usize)> {
+    let bytes = crate::files::read_bytes(path, "scenario").ok()?.ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    crate::scenario::load::position_of(&text, key)
 }
 
 fn metric_list() -> String {
