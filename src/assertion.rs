@@ -18,24 +18,45 @@ const VALID_FORM: &str = "expected \"METRIC OP NUMBER\" with OP one of <, <=, >,
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum AssertError {
     #[error("invalid assertion `{input}`: {reason}; {VALID_FORM}")]
-    Parse { input: String, reason: String },
+    /// The text is not "METRIC OP NUMBER".
+    Parse {
+        /// The text as given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error("unknown metric `{metric}` in assertion `{assertion}`{}", suggest(.suggestions))]
+    /// The metric is not in the report.
     UnknownMetric {
+        /// The assertion as written.
         assertion: String,
+        /// The metric path.
         metric: String,
+        /// The nearest valid paths.
         suggestions: Vec<String>,
     },
     #[error("metric `{metric}` in assertion `{assertion}` is {found}, not a number{}", suggest(.suggestions))]
+    /// The metric leads to something other than a number.
     NotANumber {
+        /// The assertion as written.
         assertion: String,
+        /// The metric path.
         metric: String,
+        /// What the path leads to.
         found: String,
+        /// Paths of numbers under or near it.
         suggestions: Vec<String>,
     },
     #[error(
         "invalid objective `{input}`: {reason}; expected maximize:METRIC or minimize:METRIC, e.g. \"maximize:throughput.requests_per_minute\""
     )]
-    Objective { input: String, reason: String },
+    /// The text is not DIRECTION:METRIC.
+    Objective {
+        /// The text as given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 fn suggest(suggestions: &[String]) -> String {
@@ -49,11 +70,17 @@ fn suggest(suggestions: &[String]) -> String {
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
+    /// `<`
     Lt,
+    /// `<=`
     Le,
+    /// `>`
     Gt,
+    /// `>=`
     Ge,
+    /// `==`
     Eq,
+    /// `!=`
     Ne,
 }
 
@@ -61,6 +88,7 @@ impl Op {
     /// Every operator, two-character ones first (the order used when scanning input).
     pub const ALL: [Op; 6] = [Op::Le, Op::Ge, Op::Eq, Op::Ne, Op::Lt, Op::Gt];
 
+    /// The operator as written.
     pub fn symbol(self) -> &'static str {
         match self {
             Op::Lt => "<",
@@ -94,8 +122,11 @@ impl fmt::Display for Op {
 /// One `METRIC OP NUMBER` check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assertion {
+    /// Dotted metric path.
     pub metric: String,
+    /// The comparison.
     pub op: Op,
+    /// The bound.
     pub value: f64,
 }
 
@@ -103,6 +134,7 @@ pub struct Assertion {
 pub type Constraint = Assertion;
 
 impl Assertion {
+    /// Parses "METRIC OP NUMBER".
     pub fn parse(input: &str) -> Result<Assertion, AssertError> {
         let err = |reason: String| AssertError::Parse {
             input: input.to_string(),
@@ -247,9 +279,11 @@ pub fn all_passed(outcomes: &[AssertionOutcome]) -> bool {
 /// The result of checking one assertion.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AssertionOutcome {
+    /// What was checked.
     pub assertion: Assertion,
     /// The metric's value, `None` when the report has `null` there.
     pub actual: Option<f64>,
+    /// Whether it held.
     pub passed: bool,
 }
 
@@ -325,18 +359,23 @@ fn nearest(query: &str, candidates: &[String], k: usize) -> Vec<String> {
 /// Whether to maximise or minimise an objective.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
+    /// Larger is better.
     Maximize,
+    /// Smaller is better.
     Minimize,
 }
 
 /// `--objective maximize:PATH` / `minimize:PATH`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Objective {
+    /// Which way is better.
     pub direction: Direction,
+    /// Dotted metric path.
     pub metric: String,
 }
 
 impl Objective {
+    /// Parses `maximize:PATH` or `minimize:PATH`.
     pub fn parse(input: &str) -> Result<Objective, AssertError> {
         let err = |reason: String| AssertError::Objective {
             input: input.to_string(),

@@ -21,14 +21,27 @@ pub enum CompareError {
     #[error(
         "invalid tolerance `{input}`: {reason}; expected a relative tolerance such as `5%` or an absolute one such as `0.5`"
     )]
-    Tolerance { input: String, reason: String },
+    /// The `--tolerance` text is invalid.
+    Tolerance {
+        /// The text as given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error(
         "the {which} report is {found}, not a JSON object; expected the JSON output of `quotasim run` or `quotasim sweep`"
     )]
-    NotAnObject { which: &'static str, found: String },
+    /// A report is not a JSON object.
+    NotAnObject {
+        /// `baseline` or `current`.
+        which: &'static str,
+        /// What the report is instead.
+        found: String,
+    },
     #[error(
         "the two reports have no numeric metric in common; expected two reports of the same kind (both from `run`, or both from `sweep`)"
     )]
+    /// The reports share no numeric metric.
     NoCommonMetrics,
     #[error(
         "the baseline is {baseline} but the current report is {current}; expected two reports of the same kind (both from `run`, or both from `sweep`)"
@@ -62,6 +75,7 @@ pub enum Tolerance {
 }
 
 impl Tolerance {
+    /// Parses `5%` (relative) or `0.5` (absolute).
     pub fn parse(input: &str) -> Result<Tolerance, CompareError> {
         let err = |reason: String| CompareError::Tolerance {
             input: input.to_string(),
@@ -170,20 +184,26 @@ impl fmt::Display for Status {
 /// One compared metric.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
+    /// Dotted metric path.
     pub path: String,
+    /// Which way is better (from the registry).
     pub direction: Direction,
+    /// The baseline's value, if it has the metric.
     pub baseline: Option<f64>,
+    /// The current report's value, if it has the metric.
     pub current: Option<f64>,
     /// `current − baseline`, when both exist.
     pub delta: Option<f64>,
     /// `delta / |baseline|` in percent; `None` when the baseline is 0 and the delta is not.
     pub delta_pct: Option<f64>,
+    /// The verdict.
     pub status: Status,
 }
 
 /// The result of comparing two reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
+    /// The tolerance applied.
     pub tolerance: Tolerance,
     /// Baseline metrics in document order, then metrics only in the current report.
     pub rows: Vec<Row>,
@@ -652,6 +672,24 @@ mod tests {
             find(&c, "points.0.throughput.requests_per_minute.ci95").status,
             Status::Informational
         );
+    }
+
+    #[test]
+    fn directions_come_from_the_registry_not_from_words_in_the_path() {
+        let c = compare(
+            &json!({"cost": {"usd": 1.0, "usd_per_hour": 2.0}, "pools": {"east": {"requests": {"succeeded": 10}}}, "my_failed_total": 1}),
+            &json!({"cost": {"usd": 2.0, "usd_per_hour": 1.0}, "pools": {"east": {"requests": {"succeeded": 5}}}, "my_failed_total": 9}),
+            Tolerance::Relative(0.05),
+        )
+        .unwrap();
+        assert_eq!(find(&c, "cost.usd").status, Status::Regressed);
+        assert_eq!(find(&c, "cost.usd_per_hour").status, Status::Improved);
+        assert_eq!(
+            find(&c, "pools.east.requests.succeeded").status,
+            Status::Regressed
+        );
+        // an unregistered path is informational, whatever words it contains
+        assert_eq!(find(&c, "my_failed_total").status, Status::Informational);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Guard rails: estimate a run's work before starting it, refuse what cannot finish in a
 //! few minutes or within about 1 GB or could never produce a result (a closed loop that would
 //! spin at one instant forever), and explain up front a scenario in which every request is
-//! unservable ([`check_servable`]; SPEC §2 has `run` count such requests, so it is a
-//! warning, not a refusal).
+//! unservable ([`check_servable`]; `run` counts such requests in `requests.unservable`, so
+//! it is a warning, not a refusal).
 //!
 //! The estimate is checked before the run ([`check`]); the engine also enforces the same
 //! [`Limits`] while it runs ([`crate::engine::simulate_with`]), as a backstop for what no
@@ -80,7 +80,7 @@ fn always_refused_by<'s>(
 }
 
 /// Explains a scenario in which no request could ever be admitted. `run` prints it as a
-/// warning and still runs, counting every request in `requests.unservable` (SPEC §2).
+/// warning and still runs, counting every request in `requests.unservable`.
 pub fn check_servable(s: &Scenario, file: &str) -> Result<(), Error> {
     if let Arrivals::Trace(t) = &s.arrivals {
         // Sizes come from the records; loading the trace counted the unservable ones.

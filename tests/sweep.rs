@@ -954,3 +954,34 @@ fn sweep_stops_a_point_the_way_run_does() {
         "{sweep}"
     );
 }
+
+/// An error in the `[sweep]` table points at its line and column, as scenario errors do.
+#[test]
+fn sweep_table_errors_carry_their_position() {
+    let lines = SCENARIO.lines().count();
+    for (table, path, col) in [
+        (
+            "vary = { concurrency = \"1..x\" }",
+            "sweep.vary.concurrency",
+            24,
+        ),
+        ("replications = 0", "sweep.replications", 16),
+        (
+            "constraints = [\"throttle_rate <= 0.1\", \"p99 << 5\"]",
+            "sweep.constraints[1]",
+            40,
+        ),
+    ] {
+        let f = Fixture::with(&format!("{SCENARIO}[sweep]\n{table}\n"));
+        let out = qs()
+            .args(["sweep", f.s(), "-q"])
+            .assert()
+            .code(2)
+            .get_output()
+            .stderr
+            .clone();
+        let err = String::from_utf8(out).unwrap();
+        let at = format!("small.toml:{}:{col}: `{path}`", lines + 2);
+        assert!(err.contains(&at), "expected {at} in {err}");
+    }
+}

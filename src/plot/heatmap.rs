@@ -14,12 +14,17 @@ use super::{Axis, escape, format_tick, format_value, nice_ticks, no_data, num, t
 /// A heat map; build with [`Heatmap::new`] and render with [`Heatmap::to_svg`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Heatmap {
+    /// Chart title.
     pub title: String,
+    /// Horizontal axis.
     pub x_axis: Axis,
+    /// Vertical axis.
     pub y_axis: Axis,
     /// The metric coloured (its label names the series and titles the colour scale).
     pub metric: Axis,
+    /// Column labels.
     pub x_values: Vec<String>,
+    /// Row labels.
     pub y_values: Vec<String>,
     /// `values[row][col]`, row indexing `y_values`, column indexing `x_values`.
     pub values: Vec<Vec<Option<f64>>>,
@@ -30,6 +35,7 @@ pub struct Heatmap {
 }
 
 impl Heatmap {
+    /// A heat map of `values[row][column]`.
     pub fn new(
         title: impl Into<String>,
         x_axis: Axis,
@@ -52,12 +58,14 @@ impl Heatmap {
         }
     }
 
+    /// Marks the cells where `markers[row][column]` is set, with a legend label.
     pub fn with_markers(mut self, label: impl Into<String>, markers: Vec<Vec<bool>>) -> Heatmap {
         self.marker_label = label.into();
         self.markers = Some(markers);
         self
     }
 
+    /// Renders the SVG.
     pub fn to_svg(&self) -> String {
         heatmap(self)
     }

@@ -12,16 +12,21 @@ use super::{Axis, Scale, colour, escape, format_tick, nice_ticks, no_data, num, 
 /// One point; `band` is the `(lower, upper)` bound of a confidence interval, if any.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LinePoint {
+    /// Horizontal value.
     pub x: f64,
+    /// Vertical value.
     pub y: f64,
+    /// Lower and upper edge of an uncertainty band, if any.
     pub band: Option<(f64, f64)>,
 }
 
 impl LinePoint {
+    /// A point without a band.
     pub fn new(x: f64, y: f64) -> LinePoint {
         LinePoint { x, y, band: None }
     }
 
+    /// A point with a band from `lower` to `upper`.
     pub fn with_band(x: f64, y: f64, lower: f64, upper: f64) -> LinePoint {
         LinePoint {
             x,
@@ -35,11 +40,14 @@ impl LinePoint {
 /// line, and one with a non-finite x is left out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LineSeries {
+    /// Legend name.
     pub name: String,
+    /// Points, in x order.
     pub points: Vec<LinePoint>,
 }
 
 impl LineSeries {
+    /// A named series.
     pub fn new(name: impl Into<String>, points: Vec<LinePoint>) -> LineSeries {
         LineSeries {
             name: name.into(),
@@ -51,11 +59,17 @@ impl LineSeries {
 /// A line chart; build with [`LineChart::new`] and render with [`LineChart::to_svg`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct LineChart {
+    /// Chart title.
     pub title: String,
+    /// Horizontal axis.
     pub x_axis: Axis,
+    /// Vertical axis.
     pub y_axis: Axis,
+    /// The lines.
     pub series: Vec<LineSeries>,
+    /// Width in SVG units.
     pub width: f64,
+    /// Height in SVG units.
     pub height: f64,
     /// Logarithmic x axis (ignored unless every x is positive); good for `1..64:x2` sweeps.
     pub x_log: bool,
@@ -64,6 +78,7 @@ pub struct LineChart {
 }
 
 impl LineChart {
+    /// An empty chart.
     pub fn new(title: impl Into<String>, x_axis: Axis, y_axis: Axis) -> LineChart {
         LineChart {
             title: title.into(),
@@ -77,11 +92,13 @@ impl LineChart {
         }
     }
 
+    /// Adds a line.
     pub fn with_series(mut self, series: LineSeries) -> LineChart {
         self.series.push(series);
         self
     }
 
+    /// Renders the SVG.
     pub fn to_svg(&self) -> String {
         line_chart(self)
     }

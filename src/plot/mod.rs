@@ -15,11 +15,14 @@ use std::fmt::Write as _;
 /// An axis title and its unit, rendered as `label (unit)`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Axis {
+    /// What the axis shows.
     pub label: String,
+    /// Its unit (may be empty).
     pub unit: String,
 }
 
 impl Axis {
+    /// An axis.
     pub fn new(label: impl Into<String>, unit: impl Into<String>) -> Axis {
         Axis {
             label: label.into(),
@@ -38,7 +41,7 @@ impl Axis {
 }
 
 /// Escapes text for use in SVG element content and attribute values.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -63,12 +66,14 @@ pub struct Ticks {
     pub lo: f64,
     /// Axis end (a multiple of `step`, at or above the data maximum).
     pub hi: f64,
+    /// Distance between ticks.
     pub step: f64,
+    /// Tick values, ascending.
     pub values: Vec<f64>,
 }
 
 /// The smallest of 1, 2, 5, 10 × 10^k that is at least `raw`.
-pub fn nice_step(raw: f64) -> f64 {
+pub(crate) fn nice_step(raw: f64) -> f64 {
     if !(raw.is_finite() && raw > 0.0) {
         return 1.0;
     }
@@ -88,7 +93,7 @@ pub fn nice_step(raw: f64) -> f64 {
 
 /// About `target` ticks on a 1-2-5 step covering `[min, max]`. A degenerate range is widened
 /// (to `[0, 1]` for zero, by 10% of the value otherwise); non-finite bounds give `[0, 1]`.
-pub fn nice_ticks(min: f64, max: f64, target: usize) -> Ticks {
+pub(crate) fn nice_ticks(min: f64, max: f64, target: usize) -> Ticks {
     let (mut min, mut max) = if min.is_finite() && max.is_finite() {
         (min.min(max), min.max(max))
     } else {
@@ -133,7 +138,7 @@ pub fn nice_ticks(min: f64, max: f64, target: usize) -> Ticks {
 }
 
 /// A tick label with as many decimals as the step needs, and k/M/G suffixes for big steps.
-pub fn format_tick(v: f64, step: f64) -> String {
+pub(crate) fn format_tick(v: f64, step: f64) -> String {
     if !v.is_finite() {
         return String::new();
     }
@@ -171,7 +176,7 @@ pub fn format_tick(v: f64, step: f64) -> String {
 }
 
 /// A compact value label with about three significant digits (`0.0123`, `512`, `12.3k`).
-pub fn format_value(v: f64) -> String {
+pub(crate) fn format_value(v: f64) -> String {
     if v.is_nan() {
         return "n/a".into();
     }

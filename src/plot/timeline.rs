@@ -12,11 +12,14 @@ use serde_json::Value;
 
 use super::{Axis, Scale, escape, format_tick, format_value, nice_ticks, no_data, num, text};
 
-/// One minute of a run (the `timeline` rows of the `run` report, SPEC §7.1).
+/// One minute of a run (the `timeline` rows of the `run` report).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimelineRow {
+    /// Minute index from the start of the run.
     pub minute: u64,
+    /// Attempts admitted in the minute.
     pub admitted: f64,
+    /// Attempts throttled in the minute.
     pub throttled: f64,
     /// Tokens-per-minute charges net of refunds in this minute (may be negative).
     pub quota_charged: f64,
@@ -26,17 +29,22 @@ pub struct TimelineRow {
 /// [`TimelineChart::to_svg`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimelineChart {
+    /// Chart title.
     pub title: String,
+    /// One row per minute.
     pub rows: Vec<TimelineRow>,
     /// The tokens-per-minute quota, drawn as a dashed line.
     pub limit: Option<f64>,
     /// Unit of the quota axis.
     pub quota_unit: String,
+    /// Width in SVG units.
     pub width: f64,
+    /// Height in SVG units.
     pub height: f64,
 }
 
 impl TimelineChart {
+    /// A chart of `rows`, with the quota limit drawn when given.
     pub fn new(title: impl Into<String>, rows: Vec<TimelineRow>, limit: Option<f64>) -> Self {
         TimelineChart {
             title: title.into(),
@@ -48,6 +56,7 @@ impl TimelineChart {
         }
     }
 
+    /// Renders the SVG.
     pub fn to_svg(&self) -> String {
         timeline_chart(self)
     }

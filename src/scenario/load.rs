@@ -426,14 +426,6 @@ fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> D
     d
 }
 
-/// 1-based line and column of the value at a dotted key path (`sweep.constraints[1]`) in
-/// a TOML document, or of the deepest part of it the document has.
-pub(crate) fn position_of(text: &str, key_path: &str) -> Option<(usize, usize)> {
-    let segs = split_key_path(key_path);
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    locate(text, &segs, false).map(|off| line_col(text, off))
-}
-
 /// How many leading segments of `path` the document has (array indices aside).
 fn found_depth(text: &str, path: &[&str]) -> usize {
     use toml::de::{DeTable, DeValue};
@@ -551,6 +543,14 @@ pub(crate) fn split_key_path(path: &str) -> Vec<String> {
     }
     segs.push(cur);
     segs
+}
+
+/// 1-based (line, column) of the value at a dotted key path (`sweep.vary[1]`) of a TOML
+/// document, for a table read beside the scenario (the `[sweep]` table).
+pub(crate) fn locate_value(text: &str, path: &str) -> Option<(usize, usize)> {
+    let segs = split_key_path(path);
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    locate(text, &segs, false).map(|off| line_col(text, off))
 }
 
 /// 1-based (line, column) of a byte offset; the column counts characters.

@@ -17,6 +17,7 @@ use crate::quota::{Burndown, LimitSpec, LimiterKind, Provider, ReserveMode, Sett
 use crate::workload::{Arrivals, RequestClass};
 
 pub use load::Override;
+pub(crate) use load::locate_value;
 
 /// A fully resolved, validated scenario.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -24,9 +24,13 @@ const KEYS: [&str; 4] = ["vary", "replications", "objective", "constraints"];
 /// The `[sweep]` table, parsed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SweepTable {
+    /// `vary`: the axes, in order.
     pub vary: Vec<Vary>,
+    /// `replications`.
     pub replications: Option<usize>,
+    /// `objective`.
     pub objective: Option<Objective>,
+    /// `constraints`.
     pub constraints: Vec<Constraint>,
 }
 
@@ -52,7 +56,7 @@ pub fn read_sweep_table(path: &Path) -> Result<Option<SweepTable>, Error> {
         Some(v) => parse_sweep_table(&v, &file).map(Some).map_err(|e| match e {
             Error::Invalid(mut d) if d.location.is_none() => {
                 if let Some(key) = &d.key_path {
-                    d.location = crate::scenario::load::position_of(text, key);
+                    d.location = crate::scenario::locate_value(text, key);
                 }
                 Error::Invalid(d)
             }

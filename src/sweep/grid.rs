@@ -26,64 +26,112 @@ pub enum GridError {
     #[error(
         "invalid --vary `{spec}`: missing `=`; expected PATH=VALUES, e.g. `max_tokens=256,512,1024`"
     )]
-    MissingEquals { spec: String },
+    /// No `=` in a `--vary` text.
+    MissingEquals {
+        /// The text as given.
+        spec: String,
+    },
     #[error(
         "invalid --vary `{spec}`: the key path before `=` is empty; expected PATH=VALUES, e.g. `client.concurrency=1..64`"
     )]
-    EmptyPath { spec: String },
+    /// No key path before `=`.
+    EmptyPath {
+        /// The text as given.
+        spec: String,
+    },
     #[error(
         "invalid key path `{path}`: {reason}; expected dotted keys such as `client.concurrency` or `requests.chat.max_tokens`"
     )]
-    BadPath { path: String, reason: String },
+    /// The key path is malformed.
+    BadPath {
+        /// The key path as given.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error(
         "invalid values for `{path}`: the value list is empty; expected a list `256,512`, a range `1..64`, `1..64:+8` or `1..64:x2`"
     )]
-    EmptyValues { path: String },
+    /// No values after `=`.
+    EmptyValues {
+        /// The varied key.
+        path: String,
+    },
     #[error(
         "invalid values for `{path}`: value {position} of `{values}` is empty; remove the extra comma"
     )]
+    /// One value of a list is empty.
     EmptyValue {
+        /// The varied key.
         path: String,
+        /// The values as written.
         values: String,
+        /// 1-based position of the empty value.
         position: usize,
     },
     #[error("invalid values for `{path}`: `{values}` has an unterminated {what}")]
+    /// Unbalanced brackets or quotes.
     Unbalanced {
+        /// The varied key.
         path: String,
+        /// The values as written.
         values: String,
+        /// What is unbalanced.
         what: String,
     },
     #[error(
         "invalid range `{range}` for `{path}`: {reason}; expected START..END, START..END:+STEP or START..END:xFACTOR with integers, e.g. `1..64`, `0..1000:+100`, `1..64:x2`"
     )]
+    /// A range that cannot be expanded.
     BadRange {
+        /// The varied key.
         path: String,
+        /// The range as written.
         range: String,
+        /// What is wrong with it.
         reason: String,
     },
     #[error(
         "invalid values for `{path}`: `{values}` expands to {count} values, more than the limit of {max}"
     )]
+    /// A list or range beyond the value limit.
     TooManyValues {
+        /// The varied key.
         path: String,
+        /// The values as written.
         values: String,
+        /// How many values it expands to.
         count: String,
+        /// The limit.
         max: usize,
     },
     #[error("key `{path}` is varied more than once; give all its values in one --vary")]
-    DuplicatePath { path: String },
+    /// The same key varied twice.
+    DuplicatePath {
+        /// The key varied twice.
+        path: String,
+    },
     #[error(
         "the grid has too many points (the product of the axis sizes overflows); vary fewer keys or fewer values"
     )]
+    /// The grid has more points than can be addressed.
     GridTooLarge,
     #[error("invalid --shard `{spec}`: {reason}; expected K/N with 0 <= K < N, e.g. `0/4`")]
-    BadShard { spec: String, reason: String },
+    /// A `--shard` text that is not K/N with K < N.
+    BadShard {
+        /// The text as given.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// One varied key: a dotted scenario path and the raw (TOML-text) values it takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vary {
+    /// Dotted key path.
     pub path: String,
+    /// The values, as TOML text.
     pub values: Vec<String>,
 }
 
@@ -151,10 +199,12 @@ impl Vary {
         })
     }
 
+    /// Points in the grid.
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
+    /// Whether the grid has no point.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
@@ -446,6 +496,7 @@ impl Grid {
         Grid::new(axes)
     }
 
+    /// The axes, first outermost.
     pub fn axes(&self) -> &[Vary] {
         &self.axes
     }
@@ -499,11 +550,14 @@ impl Grid {
 /// `--shard K/N`: this process runs the points `i` with `i % N == K`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Shard {
+    /// This shard's index, from 0.
     pub k: usize,
+    /// The number of shards.
     pub n: usize,
 }
 
 impl Shard {
+    /// Parses `K/N`.
     pub fn parse(spec: &str) -> Result<Shard, GridError> {
         let bad = |reason: String| GridError::BadShard {
             spec: spec.to_string(),

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::{Error, nearest};
+use crate::error::{Diagnostic, Error, nearest};
 use crate::plot::Axis;
 use crate::plot::heatmap::Heatmap;
 use crate::plot::line::{LineChart, LinePoint, LineSeries};
@@ -25,20 +25,28 @@ pub fn check_plot(axes: usize, metric: &str) -> Result<(), Error> {
         let hint = nearest(metric, METRICS.iter().map(|m| m.path))
             .map(|n| format!("; did you mean {n}?"))
             .unwrap_or_default();
-        return Err(Error::Usage(format!(
-            "--plot-metric {metric}: unknown metric{hint}; expected one of {}",
-            METRICS
-                .iter()
-                .map(|m| m.path)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+        return Err(Diagnostic::flag(
+            format!("--plot-metric {metric}"),
+            format!(
+                "unknown metric{hint}; expected one of {}",
+                METRICS
+                    .iter()
+                    .map(|m| m.path)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .into());
     }
     if !(1..=2).contains(&axes) {
-        return Err(Error::Usage(format!(
-            "--plot: the sweep varies {axes} key{}; a chart needs one (line chart) or two (heat map)",
-            if axes == 1 { "" } else { "s" }
-        )));
+        return Err(Diagnostic::flag(
+            "--plot",
+            format!(
+                "the sweep varies {axes} key{}; a chart needs one (line chart) or two (heat map)",
+                if axes == 1 { "" } else { "s" }
+            ),
+        )
+        .into());
     }
     Ok(())
 }

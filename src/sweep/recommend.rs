@@ -19,6 +19,7 @@ pub const FRONT_LATENCY: &str = "latency_ms.e2e.p99";
 /// The recommendation for a sweep; positions index `SweepReport::points`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recommendation {
+    /// What was optimised.
     pub objective: Objective,
     /// Positions of the feasible points, in order.
     pub feasible: Vec<usize>,

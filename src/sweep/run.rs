@@ -97,12 +97,19 @@ pub fn replication_seed(seed: u64, r: u64) -> u64 {
 /// A validated sweep, ready to run: every selected point's scenario is loaded.
 #[derive(Debug, Clone)]
 pub struct SweepPlan {
+    /// The scenario file.
     pub path: PathBuf,
+    /// The points.
     pub grid: Grid,
+    /// The `--set` texts.
     pub set: Vec<String>,
+    /// Simulations per point.
     pub replications: usize,
+    /// The shard run, if any.
     pub shard: Option<Shard>,
+    /// What the recommendation optimises.
     pub objective: Option<Objective>,
+    /// What every recommended point must satisfy.
     pub constraints: Vec<Constraint>,
     /// `(point index, its scenario)` for every point of the shard, in index order.
     pub points: Vec<(usize, Scenario)>,
@@ -195,14 +202,19 @@ pub struct SweepReport {
     pub fingerprint: String,
     /// Scenario seed (of the first point); replication 0's seed.
     pub seed: u64,
+    /// Simulations per point.
     pub replications: usize,
+    /// The varied keys, first outermost.
     pub axes: Vec<Vary>,
     /// The `--set` texts.
     pub set: Vec<String>,
     /// Points in the whole grid.
     pub points_total: usize,
+    /// The shard run, if any.
     pub shard: Option<Shard>,
+    /// What the recommendation optimised.
     pub objective: Option<Objective>,
+    /// What every recommended point had to satisfy.
     pub constraints: Vec<Constraint>,
     /// Results, in index order.
     pub points: Vec<PointResult>,
@@ -267,12 +279,14 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         )
         .into());
     }
-    let grid = Grid::new(axes).map_err(|e| Error::Usage(format!("{origin}: {e}")))?;
+    let grid = Grid::new(axes).map_err(|e| Error::from(Diagnostic::flag(origin, e.to_string())))?;
     let replications = opts.replications.or(table.replications).unwrap_or(1);
     if !(1..=MAX_REPLICATIONS).contains(&replications) {
-        return Err(Error::Usage(format!(
-            "--replications {replications}: expected an integer from 1 to {MAX_REPLICATIONS}"
-        )));
+        return Err(Diagnostic::flag(
+            format!("--replications {replications}"),
+            format!("expected an integer from 1 to {MAX_REPLICATIONS}"),
+        )
+        .into());
     }
     let objective_from_table = opts.objective.is_none() && table.objective.is_some();
     let objective = opts.objective.clone().or(table.objective);
@@ -282,17 +296,21 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
     } else {
         opts.constraints.clone()
     };
-    validate_metrics(objective.as_ref(), &constraints).map_err(|bad| match bad {
-        BadMetric::Constraint(i, m) if constraints_from_table => Error::Usage(format!(
-            "{}: {m}",
-            table_origin(&format!("sweep.constraints[{i}]"), "[sweep] constraints")
-        )),
-        BadMetric::Constraint(_, m) => Error::Usage(format!("--constraint: {m}")),
-        BadMetric::Objective(o, m) if objective_from_table => Error::Usage(format!(
-            "{}: {m}",
-            table_origin("sweep.objective", &format!("[sweep] objective {o}"))
-        )),
-        BadMetric::Objective(o, m) => Error::Usage(format!("--objective {o}: {m}")),
+    validate_metrics(objective.as_ref(), &constraints).map_err(|bad| -> Error {
+        match bad {
+            BadMetric::Constraint(i, m) if constraints_from_table => Diagnostic::flag(
+                table_origin(&format!("sweep.constraints[{i}]"), "[sweep] constraints"),
+                m,
+            )
+            .into(),
+            BadMetric::Constraint(_, m) => Diagnostic::flag("--constraint", m).into(),
+            BadMetric::Objective(o, m) if objective_from_table => Diagnostic::flag(
+                table_origin("sweep.objective", &format!("[sweep] objective {o}")),
+                m,
+            )
+            .into(),
+            BadMetric::Objective(o, m) => Diagnostic::flag(format!("--objective {o}"), m).into(),
+        }
     })?;
 
     let sets = opts
@@ -453,7 +471,7 @@ enum BadMetric {
 fn table_position(path: &Path, key: &str) -> Option<(usize, usize)> {
     let bytes = crate::files::read_bytes(path, "scenario").ok()?.ok()?;
     let text = String::from_utf8(bytes).ok()?;
-    crate::scenario::load::position_of(&text, key)
+    crate::scenario::locate_value(&text, key)
 }
 
 fn metric_list() -> String {

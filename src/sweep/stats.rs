@@ -11,6 +11,7 @@ pub struct Summary {
     pub n: usize,
     /// Number of non-finite values (NaN, ±inf) that were ignored.
     pub skipped: usize,
+    /// Mean of the values.
     pub mean: f64,
     /// Sample standard deviation (divisor n − 1); `None` when n = 1.
     pub sd: Option<f64>,
@@ -76,7 +77,7 @@ const T_975: [f64; 30] = [
 /// for a two-sided 95% interval). A table for df 1..=30; beyond, the Cornish–Fisher
 /// expansion around the normal quantile 1.959964 (accurate to 1e-4 there, tending to 1.96).
 /// `df = 0` has no finite quantile and returns infinity.
-pub fn t_quantile_975(df: usize) -> f64 {
+pub(crate) fn t_quantile_975(df: usize) -> f64 {
     match df {
         0 => f64::INFINITY,
         1..=30 => T_975.get(df - 1).copied().unwrap_or(f64::INFINITY),

@@ -97,14 +97,14 @@ fn check_quotes(raw: &str) -> Result<(), String> {
 }
 
 /// Whether a line carries no record.
-pub fn is_blank(line: &str) -> bool {
+pub(crate) fn is_blank(line: &str) -> bool {
     let t = line.trim();
     t.is_empty() || t.starts_with('#')
 }
 
 /// Reads one numeric column of a CSV file into counts of distinct non-negative integers
 /// (values are rounded). Memory grows with the number of distinct values, not of lines.
-pub fn read_column(
+pub(crate) fn read_column(
     path: &Path,
     column: &str,
 ) -> Result<std::collections::BTreeMap<u64, u64>, String> {
