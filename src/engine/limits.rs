@@ -64,6 +64,9 @@ pub enum StopReason {
     LiveRequests(u64),
     /// `client.pacing` held a request until this time (µs), beyond what the timeline may hold.
     PacedBeyond(u64),
+    /// This many requests were live at once, most of them (the second number) held by
+    /// `client.pacing`.
+    PacingHeld(u64, u64),
 }
 
 /// A run the engine stopped early, with the report of what it simulated until then.
@@ -123,6 +126,21 @@ pub fn stopped_error(s: &Scenario, file: &str, limits: &Limits, stopped: &Stoppe
             ),
             "raise client.pacing's tokens_per_minute or requests_per_minute (a request \
              larger than its bucket waits for a full bucket), or raise --max-memory-mb"
+                .into(),
+        ),
+        &StopReason::PacingHeld(n, held) => refuse(
+            file,
+            "client.pacing",
+            format!(
+                "stopped at simulated time {at}: {} requests were waiting or in flight at once, \
+                 {} of them held by client.pacing (it lets fewer through than arrive), more \
+                 than --max-memory-mb {} can hold",
+                human(n),
+                human(held),
+                limits.max_memory_bytes >> 20
+            ),
+            "raise client.pacing's tokens_per_minute or requests_per_minute to at least the \
+             arrival rate, lower the arrival rate or duration, or raise --max-memory-mb"
                 .into(),
         ),
         StopReason::LiveRequests(n) => refuse(

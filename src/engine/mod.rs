@@ -446,7 +446,13 @@ impl<'a> Sim<'a> {
                 if live.saturating_mul(BYTES_PER_LIVE_REQUEST) > self.limits.max_memory_bytes
                     || live >= u64::from(NO_USER)
                 {
-                    self.stopped = Some(StopReason::LiveRequests(live));
+                    // Most of them held by the client's own pacing: that is the cause.
+                    let held = self.pacer_held.len() as u64;
+                    self.stopped = Some(if held.saturating_mul(2) > live {
+                        StopReason::PacingHeld(live, held)
+                    } else {
+                        StopReason::LiveRequests(live)
+                    });
                 }
                 self.requests.push(req);
                 u32::try_from(self.requests.len() - 1).unwrap_or(u32::MAX)

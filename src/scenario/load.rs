@@ -426,6 +426,18 @@ fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> D
     d
 }
 
+/// A path segment and its array index: `limits[2]` is (`limits`, 2); a key that merely
+/// contains `[` (`"a[b"`) has none.
+fn split_index(seg: &str) -> (&str, Option<usize>) {
+    if let Some(body) = seg.strip_suffix(']')
+        && let Some((name, index)) = body.rsplit_once('[')
+        && let Ok(i) = index.parse::<usize>()
+    {
+        return (name, Some(i));
+    }
+    (seg, None)
+}
+
 /// How many leading segments of `path` the document has (array indices aside).
 fn found_depth(text: &str, path: &[&str]) -> usize {
     use toml::de::{DeTable, DeValue};
@@ -434,7 +446,7 @@ fn found_depth(text: &str, path: &[&str]) -> usize {
     };
     let mut table = doc.get_ref();
     for (depth, seg) in path.iter().enumerate() {
-        let name = seg.split_once('[').map_or(*seg, |(n, _)| n);
+        let (name, _) = split_index(seg);
         let Some((_, value)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else {
             return depth;
         };
@@ -453,10 +465,7 @@ fn locate(text: &str, path: &[&str], at_key: bool) -> Option<usize> {
     let mut table = doc.get_ref();
     let mut found = None;
     for seg in path {
-        let (name, index) = match seg.split_once('[') {
-            Some((n, i)) => (n, i.trim_end_matches(']').parse::<usize>().ok()),
-            None => (*seg, None),
-        };
+        let (name, index) = split_index(seg);
         let Some((key, value)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else {
             break;
         };
