@@ -6,12 +6,27 @@
 use std::ops::Range;
 use std::path::Path;
 
-/// The fields of one line: their text (unquoted) and where each starts.
-#[derive(Debug, Default)]
+/// The fields of one line: their text (unquoted) and where each starts. The buffers and the
+/// parser are reused from line to line.
+#[derive(Debug)]
 pub(crate) struct Fields {
     text: String,
     /// `(range in text, 1-based character column of the field in the line)`.
     spans: Vec<(Range<usize>, usize)>,
+    buf: Vec<u8>,
+    reader: csv_core::Reader,
+}
+
+impl Default for Fields {
+    fn default() -> Self {
+        Fields {
+            text: String::new(),
+            spans: Vec::new(),
+            buf: Vec::new(),
+            // Not `csv_core::Reader::default()`, which has no delimiter or quote set.
+            reader: csv_core::Reader::new(),
+        }
+    }
 }
 
 impl Fields {
@@ -31,9 +46,17 @@ pub(crate) fn split_line(line: &str, out: &mut Fields) -> Result<(), (usize, Str
     out.text.clear();
     out.spans.clear();
     let bytes = line.as_bytes();
-    let mut reader = csv_core::Reader::new();
+    let Fields {
+        text,
+        spans,
+        buf,
+        reader,
+    } = out;
+    reader.reset();
     // An unquoted field is never longer than the line it came from.
-    let mut buf = vec![0u8; line.len() + 1];
+    if buf.len() <= line.len() {
+        buf.resize(line.len() + 1, 0);
+    }
     let (mut pos, mut field_start, mut filled) = (0usize, 0usize, 0usize);
     // Each call consumes input, ends a field or grows the buffer: a bound, not a guess.
     for _ in 0..(4 * bytes.len() + 16) {
@@ -59,9 +82,9 @@ pub(crate) fn split_line(line: &str, out: &mut Fields) -> Result<(), (usize, Str
                     .strip_prefix('"')
                     .and_then(|x| x.strip_suffix('"'))
                     .unwrap_or(value);
-                let from = out.text.len();
-                out.text.push_str(value);
-                out.spans.push((from..out.text.len(), col));
+                let from = text.len();
+                text.push_str(value);
+                spans.push((from..text.len(), col));
                 (field_start, filled) = (pos, 0);
                 if record_end {
                     return Ok(());
