@@ -8,25 +8,15 @@ use std::path::Path;
 
 /// The fields of one line: their text (unquoted) and where each starts. The buffers and the
 /// parser are reused from line to line.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Fields {
     text: String,
     /// `(range in text, 1-based character column of the field in the line)`.
     spans: Vec<(Range<usize>, usize)>,
     buf: Vec<u8>,
-    reader: csv_core::Reader,
-}
-
-impl Default for Fields {
-    fn default() -> Self {
-        Fields {
-            text: String::new(),
-            spans: Vec::new(),
-            buf: Vec::new(),
-            // Not `csv_core::Reader::default()`, which has no delimiter or quote set.
-            reader: csv_core::Reader::new(),
-        }
-    }
+    /// Built on first use: building one costs far more than a line (and `Default` is called
+    /// for every line the trace reader takes the fields out of itself).
+    reader: Option<csv_core::Reader>,
 }
 
 impl Fields {
@@ -52,6 +42,8 @@ pub(crate) fn split_line(line: &str, out: &mut Fields) -> Result<(), (usize, Str
         buf,
         reader,
     } = out;
+    // Not `csv_core::Reader::default()`, which has no delimiter or quote set.
+    let reader = reader.get_or_insert_with(csv_core::Reader::new);
     reader.reset();
     // An unquoted field is never longer than the line it came from.
     if buf.len() <= line.len() {
