@@ -117,6 +117,8 @@ pub struct TraceReader {
     layout: Option<Layout>,
     classes: ClassMode,
     class_names: Vec<String>,
+    /// Position of each name in `class_names` (a trace may name millions of classes).
+    class_index: std::collections::HashMap<String, usize>,
     time_kind: Option<TimeKind>,
     prev: Option<(i64, u64)>,
     /// The fields of the current CSV line (reused from line to line).
@@ -161,6 +163,11 @@ impl TraceReader {
             line_no: 0,
             layout: None,
             classes,
+            class_index: class_names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), i))
+                .collect(),
             class_names,
             time_kind: None,
             prev: None,
@@ -321,10 +328,12 @@ impl TraceReader {
         let class = match (fields.class, &self.classes) {
             (None, _) | (_, ClassMode::Ignore) => None,
             (Some((c, _)), ClassMode::Collect) => {
-                let i = match self.class_names.iter().position(|n| n == c) {
-                    Some(i) => i,
+                let i = match self.class_index.get(c) {
+                    Some(&i) => i,
                     None => {
                         self.class_names.push(c.to_string());
+                        self.class_index
+                            .insert(c.to_string(), self.class_names.len() - 1);
                         self.class_names.len() - 1
                     }
                 };
