@@ -197,7 +197,7 @@ fn a_grid_is_refused_by_its_memory() {
             "--vary",
             "client.max_tokens=1000..1999",
         ]),
-        "error: the sweep is too big: its 1,000,000 points need about 3907 MB of memory, more \
+        "error: the sweep is too big: its 1,000,000 points need about 1954 MB of memory, more \
          than --max-memory-mb 1024; vary fewer values, split it with --shard K/N, or raise \
          --max-memory-mb\n",
     );

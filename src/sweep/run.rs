@@ -38,9 +38,11 @@ pub const MAX_POINTS: usize = 1_000_000;
 /// much work as its event count says it is not.
 pub const EVENTS_PER_SIMULATION: u64 = 100;
 
-/// Bytes a sweep holds per point while it runs: the point's resolved scenario, its job and
-/// run results, and its summary, doubled for growth (measured: about 2.4 kB a point).
-pub const BYTES_PER_POINT: u64 = 4096;
+/// Bytes a sweep holds per point while it runs: its runs' key metrics, its summary and its
+/// share of the rendered output (measured: 100,000 points of JSON output peak at 160 MB,
+/// about 1.6 kB a point; 7.8 kB before the plan stopped holding every point's scenario and
+/// the JSON stopped being built as one tree).
+pub const BYTES_PER_POINT: u64 = 2048;
 
 /// `--threads` at most this many times the cores: more threads than that only add overhead
 /// (and ten thousand of them stall a small sweep).
@@ -111,8 +113,16 @@ pub struct SweepPlan {
     pub objective: Option<Objective>,
     /// What every recommended point must satisfy.
     pub constraints: Vec<Constraint>,
-    /// `(point index, its scenario)` for every point of the shard, in index order.
-    pub points: Vec<(usize, Scenario)>,
+    /// The index of every point of the shard, in index order. Their scenarios were loaded
+    /// and checked by [`plan_sweep`]; [`SweepPlan::scenario`] loads one again when it runs,
+    /// so that a million-point plan holds indices, not a million scenarios.
+    pub points: Vec<usize>,
+    /// The scenario of the first point (its name and seed head the report).
+    pub first: Option<Scenario>,
+    /// The scenario file's text, the `--set` overrides and where varied values come from.
+    text: String,
+    sets: Vec<Override>,
+    origin: String,
     /// The guard rails every run of every point is held to.
     pub limits: Limits,
     /// [`part::fingerprint`](crate::sweep::part::fingerprint) of the grid's first point
@@ -121,6 +131,18 @@ pub struct SweepPlan {
 }
 
 impl SweepPlan {
+    /// The scenario of grid point `index`, loaded as [`plan_sweep`] loaded it.
+    pub fn scenario(&self, index: usize) -> Result<Scenario, Error> {
+        point_scenario(
+            &self.path,
+            &self.text,
+            &self.sets,
+            &self.origin,
+            &self.grid,
+            index,
+        )
+    }
+
     /// Number of simulations (points × replications).
     pub fn jobs(&self) -> usize {
         self.points.len().saturating_mul(self.replications)
@@ -318,7 +340,17 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         .iter()
         .map(|s| Override::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
+    // Read once; a file that cannot be read as text gets the loader's own message.
+    let text = match crate::files::read_bytes(path, "scenario") {
+        Ok(Ok(bytes)) => String::from_utf8(bytes).ok(),
+        _ => None,
+    };
+    let Some(text) = text else {
+        Scenario::from_path(path, &sets)?;
+        return Err(Diagnostic::new(path.display().to_string(), "cannot read the scenario").into());
+    };
     let mut points = Vec::new();
+    let mut first = None;
     let limits = opts.limits.clone().unwrap_or_default();
     let selected = match opts.shard {
         Some(sh) => grid.len().saturating_sub(sh.k).div_ceil(sh.n.max(1)),
@@ -353,14 +385,7 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
     }
     let mut total_events: u64 = 0;
     for i in grid.indices(opts.shard) {
-        let assignments = grid
-            .point(i)
-            .ok_or_else(|| Error::Runtime(format!("grid point {i} out of range")))?;
-        let mut overrides = sets.clone();
-        for (key, value) in assignments {
-            overrides.push(vary_override(origin, &key, &value)?);
-        }
-        let scenario = Scenario::from_path(path, &overrides)?;
+        let scenario = point_scenario(path, &text, &sets, origin, &grid, i)?;
         // Guard rails: refuse a point too big to simulate before running any.
         let file = path.display().to_string();
         let size = guard::check_size(&scenario, &file, &limits)?;
@@ -393,16 +418,15 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
                 limits.max_events
             )));
         }
-        points.push((i, scenario));
+        points.push(i);
+        if first.is_none() {
+            first = Some(scenario);
+        }
     }
-    let fingerprint = match points.first() {
-        Some((0, s)) => crate::sweep::part::fingerprint(s),
+    let fingerprint = match (points.first(), &first) {
+        (Some(0), Some(s)) => crate::sweep::part::fingerprint(s),
         _ => {
-            let mut overrides = sets.clone();
-            for (key, value) in grid.point(0).unwrap_or_default() {
-                overrides.push(vary_override(origin, &key, &value)?);
-            }
-            crate::sweep::part::fingerprint(&Scenario::from_path(path, &overrides)?)
+            crate::sweep::part::fingerprint(&point_scenario(path, &text, &sets, origin, &grid, 0)?)
         }
     };
     Ok(SweepPlan {
@@ -415,8 +439,32 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         objective,
         constraints,
         points,
+        first,
         limits,
+        text,
+        sets,
+        origin: origin.clone(),
     })
+}
+
+/// The scenario of grid point `index`: the file's text with the `--set` overrides, then the
+/// point's varied values.
+fn point_scenario(
+    path: &Path,
+    text: &str,
+    sets: &[Override],
+    origin: &str,
+    grid: &Grid,
+    index: usize,
+) -> Result<Scenario, Error> {
+    let assignments = grid
+        .point(index)
+        .ok_or_else(|| Error::Runtime(format!("grid point {index} out of range")))?;
+    let mut overrides = sets.to_vec();
+    for (key, value) in assignments {
+        overrides.push(vary_override(origin, &key, &value)?);
+    }
+    Scenario::from_toml_str_with(text, &path.display().to_string(), &overrides)
 }
 
 fn vary_override(origin: &str, key: &str, value: &str) -> Result<Override, Error> {
@@ -508,40 +556,42 @@ pub fn execute_until(
     let pool = builder
         .build()
         .map_err(|e| Error::Runtime(format!("cannot start the thread pool: {e}")))?;
-    let reps = plan.replications;
-    let jobs: Vec<(usize, &Scenario, u64)> = plan
-        .points
-        .iter()
-        .flat_map(|(i, s)| (0..reps as u64).map(move |r| (*i, s, r)))
-        .collect();
+    let reps = plan.replications.max(1);
+    let n_jobs = plan.points.len().saturating_mul(reps);
     type Run = Option<[Option<f64>; METRIC_COUNT]>;
-    let results: Vec<Result<Run, Error>> = pool.install(|| {
-        jobs.par_iter()
-            .map(|&(index, s, r)| {
+    // Job j is replication j % reps of point j / reps. Each loads its scenario when it runs
+    // (see `SweepPlan::points`), and keeps only its key metrics.
+    let results: Vec<Result<Run, Box<Error>>> = pool.install(|| {
+        (0..n_jobs)
+            .into_par_iter()
+            .map(|j| {
                 if stop.load(Ordering::Relaxed) {
                     return Ok(None);
                 }
-                let metrics = if r == 0 {
-                    run_point(plan, index, s)
-                } else {
-                    let mut s = s.clone();
+                let index = plan.points.get(j / reps).copied().unwrap_or_default();
+                let r = (j % reps) as u64;
+                let mut s = plan.scenario(index)?;
+                if r > 0 {
                     s.seed = replication_seed(s.seed, r);
-                    run_point(plan, index, &s)
-                };
+                }
+                let metrics = run_point(plan, index, &s)?;
                 progress();
-                metrics.map(Some)
+                Ok(Some(metrics))
             })
             .collect()
     });
     // The first failure in index order, whatever the thread count.
-    let results = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let results = results
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| *e)?;
     let interrupted = results.iter().any(Option::is_none);
     let points = plan
         .points
         .iter()
-        .zip(results.chunks(reps.max(1)))
+        .zip(results.chunks(reps))
         .filter(|(_, runs)| runs.iter().all(Option::is_some))
-        .map(|((index, _), runs)| {
+        .map(|(index, runs)| {
             let mut columns: [Vec<f64>; METRIC_COUNT] = Default::default();
             for run in runs.iter().flatten() {
                 for (col, v) in columns.iter_mut().zip(run) {
@@ -556,15 +606,15 @@ pub fn execute_until(
         })
         .collect();
     let (scenario, seed) = plan
-        .points
-        .first()
-        .map(|(_, s)| (s.name.clone(), s.seed))
+        .first
+        .as_ref()
+        .map(|s| (s.name.clone(), s.seed))
         .unwrap_or_else(|| (stem(&plan.path), 0));
     Ok(SweepReport {
         scenario,
         fingerprint: plan.fingerprint.clone(),
         seed,
-        replications: reps,
+        replications: plan.replications,
         axes: plan.grid.axes().to_vec(),
         set: plan.set.clone(),
         points_total: plan.grid.len(),
