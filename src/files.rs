@@ -24,7 +24,9 @@ pub const INPUT_ENV: &str = "QUOTASIM_MAX_INPUT_MB";
 /// The environment variable that raises [`DEFAULT_MAX_TRACE_MB`].
 pub const TRACE_ENV: &str = "QUOTASIM_MAX_TRACE_MB";
 /// The longest line of a streamed file: a trace record or a CSV row is far shorter.
-pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// A Bedrock invocation log logs the request body, so a record with a 1M-token prompt is a
+/// few MB; 16 MiB leaves room and still stops `/dev/zero` at once.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
 
 /// A limit in bytes from `env` (in MB), or `default_mb`.
 fn limit(env: &str, default_mb: u64) -> Result<u64, Box<Diagnostic>> {
@@ -109,9 +111,9 @@ impl LineError {
             LineError::TooLong => Box::new(Diagnostic::new(
                 file,
                 format!(
-                    "the line is longer than {} bytes; a {what} has one short record per line \
-                     (is this the right file?)",
-                    MAX_LINE_BYTES
+                    "the line is longer than {} MiB; a {what} has one record per line (is this \
+                     the right file?)",
+                    MAX_LINE_BYTES >> 20
                 ),
             )),
             LineError::TooBig(limit) => return too_big(file, what, limit, TRACE_ENV),

@@ -593,8 +593,8 @@ fn dev_zero_is_refused_by_size_everywhere() {
     );
     invalid(
         d.qs(&["run", "s.toml"]),
-        "error: /dev/zero:1:1: the line is longer than 1048576 bytes; a trace has one short \
-         record per line (is this the right file?)\n",
+        "error: /dev/zero:1:1: the line is longer than 16 MiB; a trace has one record per line \
+         (is this the right file?)\n",
     );
     d.write(
         "s.toml",
@@ -606,8 +606,7 @@ fn dev_zero_is_refused_by_size_everywhere() {
     invalid(
         d.qs(&["run", "s.toml"]),
         "error: s.toml:20:46: `requests.chat.output_tokens.file`: /dev/zero:1:1: the line is \
-         longer than 1048576 bytes; a CSV file has one short record per line (is this the right \
-         file?)\n",
+         longer than 16 MiB; a CSV file has one record per line (is this the right file?)\n",
     );
 }
 
