@@ -167,6 +167,14 @@ pub fn write_atomic(
         f(&mut w)?;
         return w.flush();
     }
+    // Through a symbolic link to the file it names (renaming over the link would replace
+    // the link itself), keeping that file's permissions.
+    let resolved = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).ok(),
+        _ => None,
+    };
+    let path = resolved.as_deref().unwrap_or(path);
+    let permissions = std::fs::metadata(path).ok().map(|m| m.permissions());
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -182,6 +190,9 @@ pub fn write_atomic(
         let file = w
             .into_inner()
             .map_err(std::io::IntoInnerError::into_error)?;
+        if let Some(p) = permissions {
+            file.set_permissions(p)?;
+        }
         file.sync_all()?;
         std::fs::rename(&tmp, path)
     })();

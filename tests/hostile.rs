@@ -767,6 +767,22 @@ fn out_is_replaced_whole_or_not_at_all() {
     quotasim::files::write_atomic(&target, |w| w.write_all(b"new")).unwrap();
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
     assert_eq!(leftovers(d.0.path()), Vec::<String>::new());
+    // Through a symbolic link: the file it names is replaced, the link stays a link, and
+    // the file keeps its permissions.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let link = d.path("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    quotasim::files::write_atomic(&link, |w| w.write_all(b"via link")).unwrap();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "via link");
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
 }
 
 fn leftovers(dir: &Path) -> Vec<String> {
