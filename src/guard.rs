@@ -364,6 +364,16 @@ pub fn check_size(s: &Scenario, file: &str, limits: &Limits) -> Result<WorkEstim
             Arrivals::OnOff { .. } => {
                 "arrivals.on_rate_per_minute, arrivals.off_rate_per_minute or duration"
             }
+            Arrivals::Constant {
+                rate: Rate::Scheduled(_),
+            }
+            | Arrivals::Poisson {
+                rate: Rate::Scheduled(_),
+            }
+            | Arrivals::Gamma {
+                rate: Rate::Scheduled(_),
+                ..
+            } => "the rates of arrivals.schedule or duration",
             _ => "arrivals.rate_per_minute or duration",
         };
         return Err(refuse(
