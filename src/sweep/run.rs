@@ -33,6 +33,13 @@ pub const MAX_REPLICATIONS: usize = 10_000;
 /// The most points one sweep process may hold (a bigger grid is split with `--shard`).
 pub const MAX_POINTS: usize = 1_000_000;
 
+/// Bytes a kept scenario costs (see [`HOLD_SCENARIOS`]), with room to spare.
+pub const BYTES_PER_HELD_SCENARIO: u64 = 4096;
+
+/// Plans of at most this many points keep every point's scenario (a few kB each); bigger
+/// ones load each point's scenario again when it runs.
+pub const HOLD_SCENARIOS: usize = 10_000;
+
 /// What one simulation costs besides its events (loading its scenario, building and
 /// summarising its report), in event-equivalents: a grid of a billion tiny points is as
 /// much work as its event count says it is not.
@@ -119,6 +126,10 @@ pub struct SweepPlan {
     pub points: Vec<usize>,
     /// The scenario of the first point (its name and seed head the report).
     pub first: Option<Scenario>,
+    /// Every point's scenario, in `points` order, for a plan of at most
+    /// [`HOLD_SCENARIOS`] points (loading one again can mean reading a whole trace);
+    /// empty for bigger plans.
+    held: Vec<Scenario>,
     /// The scenario file's text, the `--set` overrides and where varied values come from.
     text: String,
     sets: Vec<Override>,
@@ -133,6 +144,11 @@ pub struct SweepPlan {
 impl SweepPlan {
     /// The scenario of grid point `index`, loaded as [`plan_sweep`] loaded it.
     pub fn scenario(&self, index: usize) -> Result<Scenario, Error> {
+        if let Ok(pos) = self.points.binary_search(&index)
+            && let Some(s) = self.held.get(pos)
+        {
+            return Ok(s.clone());
+        }
         point_scenario(
             &self.path,
             &self.text,
@@ -351,6 +367,7 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
     };
     let mut points = Vec::new();
     let mut first = None;
+    let mut kept = Vec::new();
     let limits = opts.limits.clone().unwrap_or_default();
     let selected = match opts.shard {
         Some(sh) => grid.len().saturating_sub(sh.k).div_ceil(sh.n.max(1)),
@@ -372,7 +389,12 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
             selected.div_ceil(MAX_POINTS)
         )));
     }
-    let held = (selected as u64).saturating_mul(BYTES_PER_POINT);
+    let per_point = if selected <= HOLD_SCENARIOS {
+        BYTES_PER_POINT + BYTES_PER_HELD_SCENARIO
+    } else {
+        BYTES_PER_POINT
+    };
+    let held = (selected as u64).saturating_mul(per_point);
     if held > limits.max_memory_bytes {
         return Err(Error::Usage(format!(
             "the sweep is too big: its {} points{of_shard} need about {} MB of memory, more \
@@ -420,7 +442,10 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         }
         points.push(i);
         if first.is_none() {
-            first = Some(scenario);
+            first = Some(scenario.clone());
+        }
+        if selected <= HOLD_SCENARIOS {
+            kept.push(scenario);
         }
     }
     let fingerprint = match (points.first(), &first) {
@@ -440,6 +465,7 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         constraints,
         points,
         first,
+        held: kept,
         limits,
         text,
         sets,
