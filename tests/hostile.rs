@@ -304,8 +304,8 @@ fn merge_refuses_parts_of_a_different_scenario_with_the_same_name() {
     part(&d, "b/s.toml", 1, "p1.json");
     invalid(
         d.qs(&["merge", "p0.json", "p1.json"]),
-        "error: p1.json: is from a different sweep than p0.json: `fingerprint (the resolved \
-         scenario differs)` differs\n",
+        "error: p1.json: is from a different sweep than p0.json: `fingerprint of the resolved \
+         scenario` differs\n",
     );
     part(&d, "a/s.toml", 1, "p1.json");
     let (code, _, err) = d.qs(&["merge", "p0.json", "p1.json"]);

@@ -162,7 +162,7 @@ fn first_difference(a: &PartHeader, b: &PartHeader) -> String {
         ("metrics", a.metrics == b.metrics),
         // Last: a named field that differs says more than the fingerprint.
         (
-            "fingerprint (the resolved scenario differs)",
+            "fingerprint of the resolved scenario",
             a.fingerprint == b.fingerprint,
         ),
     ];
