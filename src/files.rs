@@ -183,6 +183,7 @@ pub fn write_atomic(
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let _pending = Pending::register(&tmp);
     let result = (|| {
         let file = std::fs::File::create(&tmp)?;
         let mut w = std::io::BufWriter::new(file);
@@ -200,6 +201,39 @@ pub fn write_atomic(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Temporary files being written, for [`remove_pending`].
+static PENDING: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// A temporary file listed in [`PENDING`] while it exists.
+struct Pending(std::path::PathBuf);
+
+impl Pending {
+    fn register(path: &Path) -> Pending {
+        if let Ok(mut p) = PENDING.lock() {
+            p.push(path.to_path_buf());
+        }
+        Pending(path.to_path_buf())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Ok(mut p) = PENDING.lock() {
+            p.retain(|q| q != &self.0);
+        }
+    }
+}
+
+/// Removes the temporary files of writes still under way: for a signal handler about to
+/// exit, so that an interrupted `--out` leaves nothing behind. Never blocks.
+pub fn remove_pending() {
+    if let Ok(p) = PENDING.try_lock() {
+        for path in p.iter() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// Writes to standard output and flushes, reporting every error. Rust's own `stdout()`

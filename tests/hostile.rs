@@ -767,6 +767,17 @@ fn out_is_replaced_whole_or_not_at_all() {
     quotasim::files::write_atomic(&target, |w| w.write_all(b"new")).unwrap();
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
     assert_eq!(leftovers(d.0.path()), Vec::<String>::new());
+    // What a Ctrl-C handler does mid-write: the temporary file goes, the target stays.
+    let dir = d.0.path().to_path_buf();
+    let r = quotasim::files::write_atomic(&target, |w| {
+        w.write_all(b"partial")?;
+        assert_eq!(leftovers(&dir).len(), 1);
+        quotasim::files::remove_pending();
+        assert_eq!(leftovers(&dir), Vec::<String>::new());
+        Ok(())
+    });
+    assert!(r.is_err());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
     // Through a symbolic link: the file it names is replaced, the link stays a link, and
     // the file keeps its permissions.
     use std::os::unix::fs::PermissionsExt;

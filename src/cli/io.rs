@@ -46,6 +46,13 @@ pub fn write_out(
     match out {
         Some(path) => {
             create_parent(path)?;
+            // Ctrl-C mid-write removes the temporary file, then exits as SIGINT would (a
+            // command with its own handler, like `sweep`, keeps it; it calls
+            // `remove_pending` too).
+            let _ = ctrlc::set_handler(|| {
+                crate::files::remove_pending();
+                std::process::exit(130);
+            });
             crate::files::write_atomic(path, f).map_err(|source| Error::Io {
                 context: format!("cannot write {}", path.display()),
                 source,

@@ -277,6 +277,7 @@ pub fn sweep(a: SweepArgs) -> Result<ExitCode, Error> {
     // Ctrl-C exits at once.
     let _ = ctrlc::set_handler(|| {
         if SWEEP_STOP.swap(true, Ordering::SeqCst) {
+            crate::files::remove_pending();
             std::process::exit(i32::from(INTERRUPTED));
         }
     });
