@@ -841,3 +841,24 @@ fn a_killed_sweep_leaves_no_truncated_out_file() {
         );
     }
 }
+
+#[test]
+fn one_big_point_does_not_make_a_grid_of_small_ones_too_big() {
+    // The first point alone needs about 12,000 events, the other three a few each: 4 ×
+    // 12,000 would be over --max-events 40000, but the grid's work is about 12,300.
+    let d = Dir::new();
+    d.write(
+        "s.toml",
+        BASE.replace("requests_per_minute = 200", "requests_per_minute = 100000"),
+    );
+    let (code, _, err) = d.qs(&[
+        "sweep",
+        "s.toml",
+        "-q",
+        "--max-events",
+        "40000",
+        "--vary",
+        "arrivals.rate_per_minute=600,1,1,1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+}

@@ -411,9 +411,22 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         // Guard rails: refuse a point too big to simulate before running any.
         let file = path.display().to_string();
         let size = guard::check_size(&scenario, &file, &limits)?;
-        // Up front, from the first point: every point at least as big as it would be.
-        // (Later points only add to the running total below.)
-        let per_sim = size.min_events.max(EVENTS_PER_SIMULATION);
+        // Up front, from the first and the last point: a grid usually grows or shrinks
+        // along its axes, so the smaller of the two stands for every point (the running
+        // total below counts each point's own estimate as it loads).
+        let per_sim = if points.is_empty() {
+            let (k, n) = opts.shard.map_or((0, 1), |sh| (sh.k, sh.n.max(1)));
+            let last = selected
+                .checked_sub(1)
+                .map(|m| k + m * n)
+                .filter(|&l| l != i)
+                .and_then(|l| point_scenario(path, &text, &sets, origin, &grid, l).ok())
+                .and_then(|s| guard::check_size(&s, &file, &limits).ok())
+                .map_or(size.min_events, |e| e.min_events);
+            size.min_events.min(last).max(EVENTS_PER_SIMULATION)
+        } else {
+            0
+        };
         if points.is_empty() && sims.saturating_mul(per_sim) > limits.max_events {
             return Err(Error::Usage(format!(
                 "the sweep is too big to simulate: {} points{of_shard} × {replications} \
@@ -429,6 +442,7 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         }
         total_events = total_events.saturating_add(
             size.min_events
+                .max(EVENTS_PER_SIMULATION)
                 .saturating_mul(u64::try_from(replications).unwrap_or(u64::MAX)),
         );
         if total_events > limits.max_events {
