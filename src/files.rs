@@ -261,25 +261,19 @@ pub fn write_stdout(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> st
     }
 }
 
-/// Whether the process started with standard output closed (`quotasim … >&-`). The Rust
-/// runtime then opens `/dev/null` on descriptor 1, read-write, so that writes vanish; a
-/// user's own `> /dev/null` is write-only. Linux only (elsewhere: `false`).
+/// Set when the process started with standard output closed (`quotasim … >&-`): the Rust
+/// runtime then opens `/dev/null` on descriptor 1 before `main`, so writes would vanish
+/// unseen. The binary checks before the runtime does and calls
+/// [`note_stdout_closed_at_start`].
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Records that standard output was closed when the process started (see [`write_stdout`]).
+pub fn note_stdout_closed_at_start() {
+    STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 fn stdout_was_closed() -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        let null = std::fs::read_link("/proc/self/fd/1").is_ok_and(|p| p == Path::new("/dev/null"));
-        let read_write = std::fs::read_to_string("/proc/self/fdinfo/1").is_ok_and(|info| {
-            info.lines()
-                .find_map(|l| l.strip_prefix("flags:"))
-                .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
-                .is_some_and(|flags| flags & 0o3 == 0o2)
-        });
-        null && read_write
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        false
-    }
+    STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Refuses an output path (`--out`, `--plot`) that names one of the command's inputs: the

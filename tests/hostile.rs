@@ -719,6 +719,10 @@ fn write_errors_exit_1_with_a_message() {
             "error: cannot write to standard output: standard output is closed\n"
         )
     );
+    // A /dev/null opened read-write by the caller (Python's `DEVNULL`) is not a closed
+    // standard output.
+    let (code, _, err) = d.sh("$Q run s.toml 1<>/dev/null");
+    assert_eq!((code, err.as_str()), (0, ""));
     // A closed pipe stays quiet.
     let (code, out, err) =
         d.sh("$Q run s.toml --format csv --timeline | head -1; exit ${PIPESTATUS[0]}");
