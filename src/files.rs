@@ -184,8 +184,21 @@ pub fn write_atomic(
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let _pending = Pending::register(&tmp);
+    let file = match std::fs::File::create(&tmp) {
+        Ok(file) => file,
+        // A folder we may not create files in, holding a file we may write: write it in
+        // place, as before (not atomic, but not refused either).
+        Err(e)
+            if e.kind() == std::io::ErrorKind::PermissionDenied
+                && std::fs::metadata(path).is_ok_and(|m| m.is_file()) =>
+        {
+            let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+            f(&mut w)?;
+            return w.flush();
+        }
+        Err(e) => return Err(e),
+    };
     let result = (|| {
-        let file = std::fs::File::create(&tmp)?;
         let mut w = std::io::BufWriter::new(file);
         f(&mut w)?;
         let file = w
