@@ -43,6 +43,29 @@ pub enum CompareError {
     )]
     /// The reports share no numeric metric.
     NoCommonMetrics,
+    #[error(
+        "the baseline is {baseline} but the current report is {current}; expected two reports of the same kind (both from `run`, or both from `sweep`)"
+    )]
+    /// The reports come from different commands (a run report and a sweep report).
+    DifferentKinds {
+        /// What produced the baseline.
+        baseline: &'static str,
+        /// What produced the current report.
+        current: &'static str,
+    },
+}
+
+/// What produced a JSON report, from its top-level keys.
+fn report_kind(v: &Value) -> &'static str {
+    if v.get("quotasim_sweep_part").is_some() {
+        "a sweep part file (merge the parts first)"
+    } else if v.get("points").is_some() && v.get("points_total").is_some() {
+        "a sweep report"
+    } else if v.get("requests").is_some() {
+        "a run report"
+    } else {
+        "not a quotasim report"
+    }
 }
 
 /// How far a metric may move in the bad direction before it counts as regressed.
@@ -206,6 +229,13 @@ impl Comparison {
                     found: kind(v).to_string(),
                 });
             }
+        }
+        let (bk, ck) = (report_kind(baseline), report_kind(current));
+        if bk != ck {
+            return Err(CompareError::DifferentKinds {
+                baseline: bk,
+                current: ck,
+            });
         }
         let base = flatten(baseline);
         let cur = flatten(current);

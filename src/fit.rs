@@ -20,6 +20,13 @@ use crate::Diagnostic;
 use crate::trace::{ClassMode, TraceFormat, TraceReader};
 
 const HOUR_US: i64 = 3_600_000_000;
+
+/// The most classes `fit` keeps apart (each costs about 1.3 MB of histograms); the records
+/// of every later class are fitted together as one class named [`OTHER_CLASSES`].
+pub const MAX_FIT_CLASSES: usize = 32;
+
+/// The name of the class that gathers the classes past [`MAX_FIT_CLASSES`].
+pub const OTHER_CLASSES: &str = "other_classes";
 const DAY_HOURS: usize = 24;
 
 /// A log-normal (or fixed, when every value is the same) fit of a token count.
@@ -201,13 +208,18 @@ pub fn fit(path: &Path, format: TraceFormat) -> Result<Fit, Box<Diagnostic>> {
         if let Some(c) = per_hour.get_mut(h) {
             *c += 1;
         }
-        let ci = rec.class.map_or(0, |c| c as usize);
+        // Memory stays bounded however many classes the trace has: the ones past the cap
+        // share the last accumulator.
+        let ci = rec.class.map_or(0, |c| c as usize).min(MAX_FIT_CLASSES);
         while classes.len() <= ci {
-            let name = r
-                .class_names()
-                .get(classes.len())
-                .cloned()
-                .unwrap_or_else(|| "trace".to_string());
+            let name = if classes.len() == MAX_FIT_CLASSES {
+                OTHER_CLASSES.to_string()
+            } else {
+                r.class_names()
+                    .get(classes.len())
+                    .cloned()
+                    .unwrap_or_else(|| "trace".to_string())
+            };
             classes.push(ClassAcc::new(name)?);
         }
         let Some(acc) = classes.get_mut(ci) else {

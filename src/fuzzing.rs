@@ -7,6 +7,170 @@ use crate::guard::{self, Limits};
 use crate::report::{ExportOptions, Format};
 use crate::{Override, Scenario};
 
+/// Scenarios the fuzzers mutate: each exercises a different part of the loader and engine.
+pub const BASES: &[&str] = &[
+    r#"duration = "10m"
+[model]
+preset = "claude-sonnet-4"
+[quota]
+tokens_per_minute = 200000
+requests_per_minute = 200
+[client]
+concurrency = 4
+max_tokens = 1024
+[arrivals]
+process = "poisson"
+rate_per_minute = 60
+[requests.chat]
+input_tokens = { dist = "lognormal", median = 500, p95 = 2000 }
+output_tokens = 300
+"#,
+    // The on-off process (its state flips are work the guard rails must see) and pacing.
+    r#"duration = "1h"
+[model]
+preset = "claude-sonnet-4"
+[quota]
+tokens_per_minute = 200000
+[client]
+max_tokens = 1024
+pacing = { tokens_per_minute = 150000 }
+[arrivals]
+process = "on-off"
+on_rate_per_minute = 120
+off_rate_per_minute = 0
+mean_on = "30s"
+mean_off = "2m"
+[requests.chat]
+input_tokens = 800
+output_tokens = 200
+"#,
+];
+
+/// Words the fuzzers splice into scenarios and `--set` values, one group per feature.
+/// A new feature adds its group here (and its words to `fuzz/scenario.dict`); the pool
+/// (`[pools.NAME]`) and route keys belong here once they exist on main.
+pub const WORD_GROUPS: &[&[&str]] = &[
+    &[
+        "duration",
+        "warmup",
+        "seed",
+        "[model]",
+        "preset",
+        "output_tokens_per_second",
+        "[quota]",
+        "tokens_per_minute",
+        "requests_per_minute",
+        "tokens_per_day",
+        "\"auto\"",
+        "limiter",
+        "\"token-bucket\"",
+        "\"sliding-window\"",
+        "reserve",
+        "\"input+max_tokens*burndown\"",
+        "[service]",
+        "ttft",
+        "throttle_latency",
+        "error_rate",
+        "[client]",
+        "concurrency",
+        "max_tokens",
+        "retry",
+        "max_attempts",
+        "\"aws-legacy\"",
+        "\"none\"",
+        "{ mode = \"exponential\", base = \"1s\", cap = \"2s\", jitter = \"decorrelated\" }",
+        "[arrivals]",
+        "process",
+        "\"closed-loop\"",
+        "\"constant\"",
+        "clients",
+        "think_time",
+        "[requests.b]",
+        "weight",
+        "input_tokens",
+        "output_tokens",
+        "cache_write_tokens",
+        "{ dist = \"uniform\", min = 1, max = 9 }",
+        "{ dist = \"normal\", mean = 5, sd = 100 }",
+        "{ dist = \"exponential\", mean = 1e9 }",
+    ],
+    // The on-off process and client pacing.
+    &[
+        "\"on-off\"",
+        "on_rate_per_minute",
+        "off_rate_per_minute",
+        "mean_on",
+        "mean_off",
+        "1e-9",
+        "pacing",
+        "{ requests_per_minute = 1 }",
+        "{ tokens_per_minute = 1 }",
+    ],
+    // Values at the edges.
+    &[
+        "\"0s\"",
+        "\"1us\"",
+        "\"584000d\"",
+        "0",
+        "-1",
+        "1e308",
+        "1e300",
+        "nan",
+        "inf",
+        "9223372036854775807",
+        "18446744073709551616",
+        "0.5",
+        "\"\"",
+        "\"ev.il\"",
+        "\"\\u0000\"",
+    ],
+    // Syntax.
+    &["=", "\n", "\"", "[", "]", "{", "}", ".", ",", "#"],
+];
+
+/// Key paths the fuzzers set with `--set`, one group per feature (see [`WORD_GROUPS`]).
+pub const SET_KEY_GROUPS: &[&[&str]] = &[
+    &[
+        "max_tokens",
+        "concurrency",
+        "duration",
+        "warmup",
+        "quota.limiter",
+        "quota.tokens_per_minute",
+        "client.retry",
+        "client.max_attempts",
+        "arrivals.process",
+        "arrivals.clients",
+        "requests.chat.input_tokens",
+        "requests.chat.weight",
+        "requests.new.input_tokens",
+        "quota.limits.0.limit",
+        "x..y",
+        "",
+    ],
+    &[
+        "arrivals.on_rate_per_minute",
+        "arrivals.off_rate_per_minute",
+        "arrivals.mean_on",
+        "arrivals.mean_off",
+        "client.pacing.tokens_per_minute",
+        "client.pacing.requests_per_minute",
+    ],
+];
+
+/// Every fuzz word, all groups together.
+pub fn words() -> Vec<&'static str> {
+    WORD_GROUPS.iter().flat_map(|g| g.iter().copied()).collect()
+}
+
+/// Every `--set` key path, all groups together.
+pub fn set_keys() -> Vec<&'static str> {
+    SET_KEY_GROUPS
+        .iter()
+        .flat_map(|g| g.iter().copied())
+        .collect()
+}
+
 /// Limits small enough that one fuzz input runs in milliseconds.
 pub fn fuzz_limits() -> Limits {
     Limits {

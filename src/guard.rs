@@ -38,6 +38,9 @@ pub struct WorkEstimate {
     pub timeline_rows: u64,
     /// Bytes of state the run needs at least.
     pub min_memory_bytes: u64,
+    /// State changes of an on-off arrival process expected over the run (0 for other
+    /// processes); counted in `min_events`, since each costs the engine as much as an event.
+    pub flips: u64,
 }
 
 /// Classes that can be chosen (weight > 0).
@@ -259,7 +262,18 @@ pub fn estimate(s: &Scenario, file: &str) -> Result<WorkEstimate, Error> {
     };
     // `as` saturates: a rate of 1e15 per minute over years is u64::MAX, not a wrap-around.
     let requests_u = requests as u64;
-    let min_events = requests_u.saturating_mul(2);
+    let flips =
+        match s.arrivals {
+            // Two state changes per on-off cycle.
+            Arrivals::OnOff {
+                mean_on_us,
+                mean_off_us,
+                ..
+            } => (2.0 * s.duration_us as f64 / (mean_on_us as f64 + mean_off_us as f64).max(1.0))
+                .ceil() as u64,
+            _ => 0,
+        };
+    let min_events = requests_u.saturating_mul(2).saturating_add(flips);
     let timeline_rows = (s.duration_us / MINUTE_US).saturating_add(1);
     let mut memory = timeline_rows.saturating_mul(BYTES_PER_TIMELINE_ROW);
     if let Arrivals::ClosedLoop { clients, .. } = s.arrivals {
@@ -282,7 +296,20 @@ pub fn estimate(s: &Scenario, file: &str) -> Result<WorkEstimate, Error> {
         min_events,
         timeline_rows,
         min_memory_bytes: memory,
+        flips,
     })
+}
+
+/// `(mean_on, mean_off)` of an on-off process, µs (zeros for other processes).
+fn on_off_means(s: &Scenario) -> (u64, u64) {
+    match s.arrivals {
+        Arrivals::OnOff {
+            mean_on_us,
+            mean_off_us,
+            ..
+        } => (mean_on_us, mean_off_us),
+        _ => (0, 0),
+    }
 }
 
 /// Everything the guard rails refuse before a run: closed loops that would spin forever and
@@ -304,11 +331,49 @@ pub fn simulate_guarded(s: &Scenario, file: &str, limits: &Limits) -> Result<Rep
 pub fn check_size(s: &Scenario, file: &str, limits: &Limits) -> Result<WorkEstimate, Error> {
     let e = estimate(s, file)?;
     let duration = format_duration(s.duration_us);
+    if e.min_events > limits.max_events && e.flips > e.min_events / 2 {
+        return Err(refuse(
+            file,
+            "arrivals.mean_on",
+            format!(
+                "this scenario is too big to simulate: its on-off arrival process changes \
+                 state about {} times over {duration} (mean_on {} + mean_off {} per cycle), \
+                 and each change costs an event, more than --max-events {}",
+                human(e.flips),
+                format_duration(on_off_means(s).0),
+                format_duration(on_off_means(s).1),
+                human(limits.max_events),
+            ),
+            format!(
+                "lengthen arrivals.mean_on and arrivals.mean_off, shorten duration, or pass \
+                 --max-events {} (or more) if you are prepared to wait",
+                human(e.min_events.saturating_mul(2)).replace(',', "")
+            ),
+        ));
+    }
     if e.min_events > limits.max_events {
         let what = match s.arrivals {
             Arrivals::ClosedLoop { .. } => {
                 "arrivals.clients or duration, or raise arrivals.think_time"
             }
+            // A trace has no rate to lower: it is the records, the repeats and the clock.
+            Arrivals::Trace(_) => {
+                "duration or arrivals.repeat, or raise arrivals.time_scale (or replay a \
+                 shorter trace)"
+            }
+            Arrivals::OnOff { .. } => {
+                "arrivals.on_rate_per_minute, arrivals.off_rate_per_minute or duration"
+            }
+            Arrivals::Constant {
+                rate: Rate::Scheduled(_),
+            }
+            | Arrivals::Poisson {
+                rate: Rate::Scheduled(_),
+            }
+            | Arrivals::Gamma {
+                rate: Rate::Scheduled(_),
+                ..
+            } => "the rates of arrivals.schedule or duration",
             _ => "arrivals.rate_per_minute or duration",
         };
         return Err(refuse(

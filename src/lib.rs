@@ -65,6 +65,7 @@ pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod estimate;
+pub mod files;
 pub mod fit;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -79,6 +80,7 @@ pub mod report;
 pub mod scenario;
 pub mod serve;
 pub mod sweep;
+pub mod terminal;
 pub mod trace;
 pub mod workload;
 

@@ -57,11 +57,31 @@ enum Command {
     Fit(cli::FitArgs),
 }
 
+/// Runs before the Rust runtime, which opens `/dev/null` on a closed standard output (so
+/// that writes to it would succeed unseen): a closed descriptor 1 is noted here, and every
+/// write to standard output then fails with a message (exit status 1). A `/dev/null` given
+/// by the caller (`> /dev/null`, Python's `DEVNULL`) is an open descriptor and stays fine.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static NOTE_CLOSED_STDOUT: extern "C" fn() = {
+    extern "C" fn note() {
+        if std::fs::symlink_metadata("/proc/self/fd/1").is_err()
+            && std::fs::symlink_metadata("/proc/self/fd").is_ok()
+        {
+            quotasim::files::note_stdout_closed_at_start();
+        }
+    }
+    note
+};
+
 fn main() -> ExitCode {
     match dispatch(Cli::parse().command) {
         Ok(code) => code,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e}");
+            // Messages echo input: escape its control bytes and cut what is huge.
+            let text = quotasim::terminal::for_terminal(&e.to_string());
+            let _ = writeln!(std::io::stderr(), "error: {text}");
             ExitCode::from(e.exit_code() as u8)
         }
     }

@@ -9,107 +9,30 @@
 use proptest::prelude::*;
 use quotasim::fuzzing::{exercise, exercise_parts};
 
-const BASE: &str = include_str!("bad_inputs/base/valid.toml");
-
-/// Words that make interesting mutations: keys, enum values, extreme numbers.
-const WORDS: &[&str] = &[
-    "duration",
-    "warmup",
-    "seed",
-    "[model]",
-    "preset",
-    "output_tokens_per_second",
-    "[quota]",
-    "tokens_per_minute",
-    "requests_per_minute",
-    "tokens_per_day",
-    "\"auto\"",
-    "limiter",
-    "\"token-bucket\"",
-    "\"sliding-window\"",
-    "reserve",
-    "\"input+max_tokens*burndown\"",
-    "[service]",
-    "ttft",
-    "throttle_latency",
-    "error_rate",
-    "[client]",
-    "concurrency",
-    "max_tokens",
-    "retry",
-    "max_attempts",
-    "\"aws-legacy\"",
-    "\"none\"",
-    "{ mode = \"exponential\", base = \"1s\", cap = \"2s\", jitter = \"decorrelated\" }",
-    "[arrivals]",
-    "process",
-    "\"closed-loop\"",
-    "\"constant\"",
-    "clients",
-    "think_time",
-    "[requests.b]",
-    "weight",
-    "input_tokens",
-    "output_tokens",
-    "cache_write_tokens",
-    "{ dist = \"uniform\", min = 1, max = 9 }",
-    "{ dist = \"normal\", mean = 5, sd = 100 }",
-    "{ dist = \"exponential\", mean = 1e9 }",
-    "\"0s\"",
-    "\"1us\"",
-    "\"584000d\"",
-    "0",
-    "-1",
-    "1e308",
-    "nan",
-    "inf",
-    "9223372036854775807",
-    "18446744073709551616",
-    "0.5",
-    "=",
-    "\n",
-    "\"",
-    "[",
-    "]",
-    "{",
-    "}",
-    ".",
-    ",",
-    "#",
-];
+/// The words and `--set` keys come from `quotasim::fuzzing` (one group per feature, and the
+/// base scenarios, the on-off one included), so a new feature extends both fuzzers there.
+fn words() -> Vec<&'static str> {
+    quotasim::fuzzing::words()
+}
 
 fn mutated() -> impl Strategy<Value = (String, Vec<String>)> {
     let edit = (
         any::<prop::sample::Index>(),
         0usize..8,
-        prop::sample::select(WORDS),
+        prop::sample::select(words()),
     );
     let set = (
-        prop::sample::select(vec![
-            "max_tokens",
-            "concurrency",
-            "duration",
-            "warmup",
-            "quota.limiter",
-            "quota.tokens_per_minute",
-            "client.retry",
-            "client.max_attempts",
-            "arrivals.process",
-            "arrivals.clients",
-            "requests.chat.input_tokens",
-            "requests.chat.weight",
-            "x..y",
-            "",
-        ]),
-        prop::sample::select(WORDS),
+        prop::sample::select(quotasim::fuzzing::set_keys()),
+        prop::sample::select(words()),
     )
         .prop_map(|(k, v)| format!("{k}={v}"));
     (
+        prop::sample::select(quotasim::fuzzing::BASES),
         prop::collection::vec(edit, 0..6),
         prop::collection::vec(set, 0..3),
     )
-        .prop_map(|(edits, sets)| {
-            let mut text = BASE.to_string();
+        .prop_map(|(base, edits, sets)| {
+            let mut text = base.to_string();
             for (at, delete, word) in edits {
                 let mut i = at.index(text.len() + 1);
                 while !text.is_char_boundary(i) {

@@ -37,7 +37,8 @@ pub fn emit(text: &str, out: Option<&Path>) -> Result<(), Error> {
 }
 
 /// Writes to FILE (creating its folder), or to standard output, where a closed pipe (e.g.
-/// `| head`) is not an error.
+/// `| head`) is not an error. Every other write error is (exit status 1): a full disk, a
+/// closed standard output. FILE is written whole or not at all (see [`crate::files::write_atomic`]).
 pub fn write_out(
     out: Option<&Path>,
     f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
@@ -45,19 +46,25 @@ pub fn write_out(
     match out {
         Some(path) => {
             create_parent(path)?;
-            let io_err = |source| Error::Io {
+            // Ctrl-C mid-write removes the temporary file, then exits as SIGINT would (a
+            // command with its own handler, like `sweep`, keeps it; it calls
+            // `remove_pending` too).
+            let _ = ctrlc::set_handler(|| {
+                crate::files::remove_pending();
+                std::process::exit(130);
+            });
+            crate::files::write_atomic(path, f).map_err(|source| Error::Io {
                 context: format!("cannot write {}", path.display()),
                 source,
-            };
-            let file = std::fs::File::create(path).map_err(io_err)?;
-            let mut w = std::io::BufWriter::new(file);
-            f(&mut w).and_then(|()| w.flush()).map_err(io_err)
+            })
         }
-        None => {
-            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            let _ = f(&mut w).and_then(|()| w.flush());
-            Ok(())
-        }
+        None => match crate::files::write_stdout(f) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            r => r.map_err(|source| Error::Io {
+                context: "cannot write to standard output".into(),
+                source,
+            }),
+        },
     }
 }
 
@@ -68,16 +75,22 @@ pub fn write_file(path: &Path, text: &str) -> Result<(), Error> {
 
 /// Reads an input file; a missing or unreadable file is invalid input naming it.
 pub fn read_input(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|e| {
-        let what = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            _ => e.to_string(),
-        };
-        Error::from(Diagnostic::new(
-            path.display().to_string(),
-            format!("cannot read: {what}"),
-        ))
-    })
+    let bytes = crate::files::read_bytes(path, "report").map_err(Error::Invalid)?;
+    bytes
+        .and_then(|b| {
+            String::from_utf8(b)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        })
+        .map_err(|e| {
+            let what = match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file".to_string(),
+                _ => e.to_string(),
+            };
+            Error::from(Diagnostic::new(
+                path.display().to_string(),
+                format!("cannot read: {what}"),
+            ))
+        })
 }
 
 /// Reads a JSON report of `run` or `sweep`; invalid JSON is invalid input at its position.

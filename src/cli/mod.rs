@@ -28,7 +28,7 @@ use crate::trace::TraceFormat;
 fn warn(lines: impl IntoIterator<Item = String>) {
     let mut stderr = std::io::stderr().lock();
     for l in lines {
-        let _ = writeln!(stderr, "warning: {l}");
+        let _ = writeln!(stderr, "warning: {}", crate::terminal::for_terminal(&l));
     }
 }
 
@@ -110,11 +110,15 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
     if let Some(path) = &a.out {
         prepare_out("--out", path)?;
     }
+    refuse_overwrites(&a.out, &a.plot, &[&a.scenario])?;
     let file = a.scenario.display().to_string();
     let limits = a.guard.limits();
     let mut s = Scenario::from_path(&a.scenario, &a.set)?;
     if let Some(seed) = a.seed {
         s.seed = seed;
+    }
+    if let crate::workload::Arrivals::Trace(t) = &s.arrivals {
+        refuse_overwrites(&a.out, &a.plot, &[Path::new(&t.file)])?;
     }
     guard::check(&s, &file, &limits)?;
     if let Err(e) = guard::check_servable(&s, &file) {
@@ -248,9 +252,13 @@ pub fn sweep(a: SweepArgs) -> Result<ExitCode, Error> {
     if a.threads == Some(0) {
         return Err(Diagnostic::flag("--threads 0", "expected at least 1").into());
     }
+    if let Some(n) = a.threads {
+        crate::sweep::run::check_threads(n)?;
+    }
     if let Some(path) = &a.out {
         prepare_out("--out", path)?;
     }
+    refuse_overwrites(&a.out, &a.plot, &[&a.scenario])?;
     let opts = SweepOptions {
         vary: a.vary,
         set: a.set,
@@ -269,6 +277,7 @@ pub fn sweep(a: SweepArgs) -> Result<ExitCode, Error> {
     // Ctrl-C exits at once.
     let _ = ctrlc::set_handler(|| {
         if SWEEP_STOP.swap(true, Ordering::SeqCst) {
+            crate::files::remove_pending();
             std::process::exit(i32::from(INTERRUPTED));
         }
     });
@@ -296,6 +305,20 @@ pub fn sweep(a: SweepArgs) -> Result<ExitCode, Error> {
         return Ok(ExitCode::from(INTERRUPTED));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--out` and `--plot` must not name an input (the scenario, a trace, a part file).
+fn refuse_overwrites(
+    out: &Option<PathBuf>,
+    plot: &Option<PathBuf>,
+    inputs: &[&Path],
+) -> Result<(), Error> {
+    for (flag, path) in [("--out", out), ("--plot", plot)] {
+        if let Some(p) = path {
+            crate::files::refuse_overwrite(flag, p, inputs)?;
+        }
+    }
+    Ok(())
 }
 
 fn emit_sweep(
@@ -336,6 +359,8 @@ pub fn merge(a: &MergeArgs) -> Result<ExitCode, Error> {
     if let Some(path) = &a.out {
         prepare_out("--out", path)?;
     }
+    let inputs: Vec<&Path> = a.parts.iter().map(PathBuf::as_path).collect();
+    refuse_overwrites(&a.out, &a.plot, &inputs)?;
     let texts = a
         .parts
         .iter()

@@ -62,6 +62,11 @@ pub enum StopReason {
     Horizon(u64),
     /// This many requests were live (waiting or in flight) at once.
     LiveRequests(u64),
+    /// `client.pacing` held a request until this time (µs), beyond what the timeline may hold.
+    PacedBeyond(u64),
+    /// This many requests were live at once, most of them (the second number) held by
+    /// `client.pacing`.
+    PacingHeld(u64, u64),
 }
 
 /// A run the engine stopped early, with the report of what it simulated until then.
@@ -108,6 +113,34 @@ pub fn stopped_error(s: &Scenario, file: &str, limits: &Limits, stopped: &Stoppe
             ),
             "lower client.max_attempts or cap the retry backoff, check for unservable classes \
              with `quotasim check`, or raise --max-memory-mb"
+                .into(),
+        ),
+        &StopReason::PacedBeyond(t) => refuse(
+            file,
+            "client.pacing",
+            format!(
+                "stopped at simulated time {at}: client.pacing holds a request until {}, and \
+                 the per-minute timeline up to then would need more than --max-memory-mb {}",
+                approx(t as f64),
+                limits.max_memory_bytes >> 20
+            ),
+            "raise client.pacing's tokens_per_minute or requests_per_minute (a request \
+             larger than its bucket waits for a full bucket), or raise --max-memory-mb"
+                .into(),
+        ),
+        &StopReason::PacingHeld(n, held) => refuse(
+            file,
+            "client.pacing",
+            format!(
+                "stopped at simulated time {at}: {} requests were waiting or in flight at once, \
+                 {} of them held by client.pacing (it lets fewer through than arrive), more \
+                 than --max-memory-mb {} can hold",
+                human(n),
+                human(held),
+                limits.max_memory_bytes >> 20
+            ),
+            "raise client.pacing's tokens_per_minute or requests_per_minute to at least the \
+             arrival rate, lower the arrival rate or duration, or raise --max-memory-mb"
                 .into(),
         ),
         StopReason::LiveRequests(n) => refuse(

@@ -528,7 +528,11 @@ impl<'a> Sim<'a> {
                     pacer: w.client.pacing.as_ref().map(Pacer::new),
                     pacer_held: VecDeque::new(),
                     pacer_wake: false,
-                    arrivals: ArrivalProcess::new(&w.arrivals),
+                    arrivals: {
+                        let mut a = ArrivalProcess::new(&w.arrivals);
+                        a.bound(s.duration_us, limits.max_events);
+                        a
+                    },
                     picker: ClassPicker::new(&w.requests),
                     route_weights,
                     spill: w.route.policy == RoutePolicy::Spillover,
@@ -642,11 +646,19 @@ impl<'a> Sim<'a> {
                 None => {}
             }
         }
-        while let Some((t, ev)) = self.queue.pop() {
+        while self.stopped.is_none()
+            && let Some((t, ev)) = self.queue.pop()
+        {
             if self.events >= self.limits.max_events {
                 self.stopped = Some(StopReason::Events(self.events));
             } else if t > self.max_time_us {
-                self.stopped = Some(StopReason::Horizon(t));
+                // A pacer wake-up that far out is the client's own pacing holding requests,
+                // not a retry: blame the setting that caused it.
+                self.stopped = Some(if matches!(ev, Event::PacerWake(_)) {
+                    StopReason::PacedBeyond(t)
+                } else {
+                    StopReason::Horizon(t)
+                });
             }
             if self.stopped.is_some() {
                 break;
@@ -720,7 +732,19 @@ impl<'a> Sim<'a> {
         let Some(wl) = self.wls.get_mut(w) else {
             return;
         };
-        if let Some(t) = wl.arrivals.next(&mut wl.rng_arrivals)
+        let flips = wl.arrivals.flips();
+        let next = wl.arrivals.next(&mut wl.rng_arrivals);
+        // An on-off process's state changes are work too: they count as events, so that one
+        // flipping every microsecond meets --max-events instead of spinning unseen.
+        let flipped = wl.arrivals.flips().saturating_sub(flips);
+        if flipped > 0 {
+            self.events = self.events.saturating_add(flipped);
+            if self.events >= self.limits.max_events {
+                self.stopped = Some(StopReason::Events(self.events));
+                return;
+            }
+        }
+        if let Some(t) = next
             && t < self.s.duration_us
         {
             self.queue.push_lane(lane, t, Event::Arrival(w as u32));
@@ -873,7 +897,13 @@ impl<'a> Sim<'a> {
                 if live.saturating_mul(BYTES_PER_LIVE_REQUEST) > self.limits.max_memory_bytes
                     || live >= u64::from(NO_USER)
                 {
-                    self.stopped = Some(StopReason::LiveRequests(live));
+                    // Most of them held by the client's own pacing: that is the cause.
+                    let held: u64 = self.wls.iter().map(|wl| wl.pacer_held.len() as u64).sum();
+                    self.stopped = Some(if held.saturating_mul(2) > live {
+                        StopReason::PacingHeld(live, held)
+                    } else {
+                        StopReason::LiveRequests(live)
+                    });
                 }
                 self.requests.push(req);
                 u32::try_from(self.requests.len() - 1).unwrap_or(u32::MAX)

@@ -64,7 +64,9 @@ pub(crate) fn deserialize_at<T: DeserializeOwned>(
                     }
                 }
                 serde_path_to_error::Segment::Map { key }
-                | serde_path_to_error::Segment::Enum { variant: key } => path.push(key.clone()),
+                | serde_path_to_error::Segment::Enum { variant: key } => {
+                    path.push(super::load::toml_key(key))
+                }
                 serde_path_to_error::Segment::Unknown => {}
             }
         }
@@ -92,6 +94,12 @@ fn humanize(msg: &str) -> (String, Option<String>) {
             .map(|v| format!("`{v}`"))
             .collect::<Vec<_>>()
             .join(", ");
+        // The key as it would be written (an empty key is `""`).
+        let word = &if word.is_empty() {
+            "\"\"".to_string()
+        } else {
+            word.to_string()
+        };
         let message = if valid.is_empty() {
             format!("unknown key `{word}`; this table takes no keys")
         } else {
@@ -124,9 +132,13 @@ fn humanize(msg: &str) -> (String, Option<String>) {
         };
         return (format!("missing required key `{field}`{what}"), None);
     }
+    if let Some(m) = float_for_integer(msg, &ticks) {
+        return (m, None);
+    }
     let message = msg
         .replace("expected i64", "expected an integer")
         .replace("expected a map", "expected a table")
+        .replace("expected a sequence", "expected an array")
         .replace("wrong type: sequence", "wrong type: an array")
         .replace("invalid type: sequence", "wrong type: an array")
         .replace("invalid type: map", "wrong type: a table")
@@ -139,4 +151,30 @@ fn humanize(msg: &str) -> (String, Option<String>) {
         None => message,
     };
     (message, None)
+}
+
+/// A float where an integer is expected: a whole number beyond the integer type says
+/// "too large (max …)", and any float is shown in its short form (`1e300`, not 301 digits).
+fn float_for_integer(msg: &str, ticks: &[&str]) -> Option<String> {
+    let rest = msg.strip_prefix("invalid type: floating point ")?;
+    let (max, what) = if rest.ends_with("expected u64") {
+        (u64::MAX.to_string(), "a non-negative integer")
+    } else if rest.ends_with("expected i64") || rest.ends_with("expected an integer") {
+        (i64::MAX.to_string(), "an integer")
+    } else {
+        return None;
+    };
+    let shown = ticks.first()?;
+    let x: f64 = shown.parse().ok()?;
+    let short = if x.abs() >= 1e16 {
+        format!("{x:e}")
+    } else {
+        (*shown).to_string()
+    };
+    if x.fract() == 0.0 && x >= 9.223_372_036_854_776e18 {
+        return Some(format!("{short} is too large (max {max})"));
+    }
+    Some(format!(
+        "wrong type: floating point `{short}`, expected {what}"
+    ))
 }

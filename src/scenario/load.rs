@@ -74,16 +74,18 @@ pub(crate) fn load_path(path: &Path, overrides: &[Override]) -> Result<Scenario,
             Diagnostic::new(&file, "is a directory; expected a scenario .toml file").into(),
         );
     }
-    let bytes = std::fs::read(path).map_err(|e| {
-        let what = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            _ => e.to_string(),
-        };
-        Error::from(Diagnostic::new(
-            &file,
-            format!("cannot read scenario: {what}"),
-        ))
-    })?;
+    let bytes = crate::files::read_bytes(path, "scenario")
+        .map_err(Error::Invalid)?
+        .map_err(|e| {
+            let what = match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file".to_string(),
+                _ => e.to_string(),
+            };
+            Error::from(Diagnostic::new(
+                &file,
+                format!("cannot read scenario: {what}"),
+            ))
+        })?;
     if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
         let mut d = Diagnostic::new(
             &file,
@@ -240,7 +242,7 @@ fn check_tables(table: &toml::Table) -> Result<(), Invalid> {
     if let Some(toml::Value::Table(classes)) = table.get("requests") {
         for (class, v) in classes {
             if !v.is_table() {
-                return not_a_table(format!("requests.{class}"), v);
+                return not_a_table(format!("requests.{}", toml_key(class)), v);
             }
         }
     }
@@ -288,11 +290,8 @@ fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> D
     }
     let mut d = Diagnostic::new(file, inv.message.clone()).at_path(&inv.path);
     d.help = inv.help.clone();
-    let segs: Vec<&str> = if inv.path.is_empty() {
-        vec![]
-    } else {
-        inv.path.split('.').collect()
-    };
+    let segs = split_key_path(&inv.path);
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let from_flag = overrides.iter().rev().find(|o| {
         let n = o.path.len().min(segs.len());
         n > 0
@@ -313,8 +312,56 @@ fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> D
         }
         return d;
     }
+    // A table or key the file does not have was made by a flag (`--set requests.new.x=5`
+    // makes class `new`, which then lacks its other keys): blame the flag, not a line.
+    let depth = found_depth(text, &segs);
+    if depth < segs.len()
+        && let Some(o) = overrides.iter().rev().find(|o| {
+            o.path.len() > depth
+                && o.path
+                    .iter()
+                    .take(depth + 1)
+                    .map(String::as_str)
+                    .eq(segs.iter().take(depth + 1).copied())
+        })
+    {
+        d.origin = Some(o.raw.clone());
+        return d;
+    }
     d.location = locate(text, &segs, inv.at_key).map(|off| line_col(text, off));
     d
+}
+
+/// A path segment and its array index: `limits[2]` is (`limits`, 2); a key that merely
+/// contains `[` (`"a[b"`) has none.
+fn split_index(seg: &str) -> (&str, Option<usize>) {
+    if let Some(body) = seg.strip_suffix(']')
+        && let Some((name, index)) = body.rsplit_once('[')
+        && let Ok(i) = index.parse::<usize>()
+    {
+        return (name, Some(i));
+    }
+    (seg, None)
+}
+
+/// How many leading segments of `path` the document has (array indices aside).
+fn found_depth(text: &str, path: &[&str]) -> usize {
+    use toml::de::{DeTable, DeValue};
+    let Ok(doc) = DeTable::parse(text) else {
+        return 0;
+    };
+    let mut table = doc.get_ref();
+    for (depth, seg) in path.iter().enumerate() {
+        let (name, _) = split_index(seg);
+        let Some((_, value)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else {
+            return depth;
+        };
+        match value.get_ref() {
+            DeValue::Table(t) => table = t,
+            _ => return depth + 1,
+        }
+    }
+    path.len()
 }
 
 /// Byte offset of the deepest part of `path` found in the document.
@@ -324,10 +371,7 @@ fn locate(text: &str, path: &[&str], at_key: bool) -> Option<usize> {
     let mut table = doc.get_ref();
     let mut found = None;
     for seg in path {
-        let (name, index) = match seg.split_once('[') {
-            Some((n, i)) => (n, i.trim_end_matches(']').parse::<usize>().ok()),
-            None => (*seg, None),
-        };
+        let (name, index) = split_index(seg);
         let Some((key, value)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else {
             break;
         };
@@ -354,10 +398,73 @@ fn locate(text: &str, path: &[&str], at_key: bool) -> Option<usize> {
     found
 }
 
+/// A key as TOML would write it: bare when it can be, else quoted with escapes, so that a
+/// key path stays one line, keeps its dots apart (`client."ev.il"`) and shows an empty key.
+pub(crate) fn toml_key(k: &str) -> String {
+    if !k.is_empty()
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return k.to_string();
+    }
+    let mut out = String::with_capacity(k.len() + 2);
+    out.push('"');
+    for c in k.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The segments of a key path written with [`toml_key`], unquoted; `[i]` suffixes stay
+/// on their segment. `""` is one empty segment; an empty path has none.
+pub(crate) fn split_key_path(path: &str) -> Vec<String> {
+    let mut segs = Vec::new();
+    if path.is_empty() {
+        return segs;
+    }
+    let mut cur = String::new();
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '.' => segs.push(std::mem::take(&mut cur)),
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => match chars.next() {
+                            Some('u') => {
+                                let hex: String = chars.by_ref().take(4).collect();
+                                if let Some(ch) =
+                                    u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32)
+                                {
+                                    cur.push(ch);
+                                }
+                            }
+                            Some(other) => cur.push(other),
+                            None => {}
+                        },
+                        c => cur.push(c),
+                    }
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    segs.push(cur);
+    segs
+}
+
 /// 1-based (line, column) of the value at a dotted key path (`sweep.vary[1]`) of a TOML
 /// document, for a table read beside the scenario (the `[sweep]` table).
 pub(crate) fn locate_value(text: &str, path: &str) -> Option<(usize, usize)> {
-    let segs: Vec<&str> = path.split('.').collect();
+    let segs = split_key_path(path);
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     locate(text, &segs, false).map(|off| line_col(text, off))
 }
 

@@ -5,7 +5,7 @@
 //! becomes a [`Diagnostic`](crate::Diagnostic) naming the file, line, column and key path.
 
 mod invalid;
-mod load;
+pub(crate) mod load;
 mod raw;
 mod resolve;
 mod resolved;

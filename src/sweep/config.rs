@@ -38,22 +38,26 @@ pub struct SweepTable {
 /// A file that cannot be read or is not TOML gets the scenario loader's diagnostic.
 pub fn read_sweep_table(path: &Path) -> Result<Option<SweepTable>, Error> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = crate::files::read_bytes(path, "scenario")
+        .ok()
+        .and_then(Result::ok)
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
     let text = text.trim_start_matches('\u{feff}');
-    let Some(mut table) = toml::from_str::<toml::Table>(text).ok() else {
+    let parsed = toml::from_str::<toml::Table>(text).ok();
+    let Some(mut table) = parsed else {
         // Let the loader produce its positioned message.
         crate::Scenario::from_path(path, &[])?;
         return Err(Diagnostic::new(&file, "cannot read the scenario as TOML").into());
     };
     match table.remove("sweep") {
         None => Ok(None),
+        // Point at the line of the key the message names.
         Some(v) => parse_sweep_table(&v, &file).map(Some).map_err(|e| match e {
-            // Point at the offending value, as the scenario loader does.
             Error::Invalid(mut d) if d.location.is_none() => {
-                d.location = d
-                    .key_path
-                    .as_deref()
-                    .and_then(|p| crate::scenario::locate_value(text, p));
+                if let Some(key) = &d.key_path {
+                    d.location = crate::scenario::locate_value(text, key);
+                }
                 Error::Invalid(d)
             }
             other => other,

@@ -12,7 +12,21 @@ use crate::sweep::metrics::{METRIC_COUNT, METRICS};
 use crate::sweep::run::{PointMetric, PointResult, SweepReport};
 
 /// Format version written as `quotasim_sweep_part`.
-pub const PART_VERSION: u32 = 1;
+/// Version 2 added the scenario fingerprint.
+pub const PART_VERSION: u32 = 2;
+
+/// A fingerprint of a resolved scenario: FNV-1a (64-bit) of its fully resolved TOML, as
+/// `quotasim check` prints it. Parts of one sweep carry the fingerprint of the grid's first
+/// point, so that parts of two different scenarios that happen to share a name (or a file
+/// edited between shards) do not merge.
+pub fn fingerprint(s: &crate::scenario::Scenario) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.to_toml().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("fnv1a64:{h:016x}")
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +47,8 @@ struct PartPoint {
 #[serde(deny_unknown_fields)]
 struct PartHeader {
     scenario: String,
+    /// [`fingerprint`] of the resolved scenario of point 0.
+    fingerprint: String,
     seed: u64,
     replications: usize,
     vary: Vec<PartAxis>,
@@ -62,6 +78,7 @@ pub fn render_part(report: &SweepReport) -> String {
         shard: shard.k,
         header: PartHeader {
             scenario: report.scenario.clone(),
+            fingerprint: report.fingerprint.clone(),
             seed: report.seed,
             replications: report.replications,
             vary: report
@@ -132,7 +149,7 @@ fn parse_part(file: &str, text: &str) -> Result<PartFile, Error> {
 }
 
 fn first_difference(a: &PartHeader, b: &PartHeader) -> String {
-    let fields: [(&str, bool); 10] = [
+    let fields: [(&str, bool); 11] = [
         ("scenario", a.scenario == b.scenario),
         ("seed", a.seed == b.seed),
         ("replications", a.replications == b.replications),
@@ -143,6 +160,11 @@ fn first_difference(a: &PartHeader, b: &PartHeader) -> String {
         ("objective", a.objective == b.objective),
         ("constraints", a.constraints == b.constraints),
         ("metrics", a.metrics == b.metrics),
+        // Last: a named field that differs says more than the fingerprint.
+        (
+            "fingerprint of the resolved scenario",
+            a.fingerprint == b.fingerprint,
+        ),
     ];
     fields
         .iter()
@@ -298,6 +320,7 @@ pub fn merge_parts(parts: &[(String, String)]) -> Result<SweepReport, Error> {
     let points: Vec<PointResult> = slots.into_iter().flatten().collect();
     Ok(SweepReport {
         scenario: header.scenario,
+        fingerprint: header.fingerprint,
         seed: header.seed,
         replications: header.replications,
         axes: grid.axes().to_vec(),

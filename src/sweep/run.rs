@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::assertion::{Constraint, Objective};
+use crate::engine::limits::human;
 use crate::error::{Diagnostic, Error, nearest};
 use crate::guard::{self, Limits};
 use crate::scenario::{Override, Scenario};
@@ -28,6 +29,38 @@ use crate::sweep::stats::Summary;
 
 /// The most replications a sweep may ask for.
 pub const MAX_REPLICATIONS: usize = 10_000;
+
+/// The most points one sweep process may hold (a bigger grid is split with `--shard`).
+pub const MAX_POINTS: usize = 1_000_000;
+
+/// Bytes a kept scenario costs (see [`HOLD_SCENARIOS`]), with room to spare.
+pub const BYTES_PER_HELD_SCENARIO: u64 = 4096;
+
+/// Plans of at most this many points keep every point's scenario (a few kB each); bigger
+/// ones load each point's scenario again when it runs.
+pub const HOLD_SCENARIOS: usize = 10_000;
+
+/// What one simulation costs besides its events (loading its scenario, building and
+/// summarising its report), in event-equivalents: a grid of a billion tiny points is as
+/// much work as its event count says it is not.
+pub const EVENTS_PER_SIMULATION: u64 = 100;
+
+/// Bytes a sweep holds per point while it runs: its runs' key metrics, its summary and its
+/// share of the rendered output (measured: 100,000 points of JSON output peak at 160 MB,
+/// about 1.6 kB a point; 7.8 kB before the plan stopped holding every point's scenario and
+/// the JSON stopped being built as one tree).
+pub const BYTES_PER_POINT: u64 = 2048;
+
+/// `--threads` at most this many times the cores: more threads than that only add overhead
+/// (and ten thousand of them stall a small sweep).
+pub const THREADS_PER_CORE: usize = 16;
+
+/// The most `--threads` this machine accepts.
+pub fn max_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .saturating_mul(THREADS_PER_CORE)
+}
 
 /// What to sweep, as given on the command line. Empty/`None` fields fall back to the
 /// scenario's `[sweep]` table: `vary` replaces the table's axes when non-empty, as do
@@ -87,13 +120,45 @@ pub struct SweepPlan {
     pub objective: Option<Objective>,
     /// What every recommended point must satisfy.
     pub constraints: Vec<Constraint>,
-    /// `(point index, its scenario)` for every point of the shard, in index order.
-    pub points: Vec<(usize, Scenario)>,
+    /// The index of every point of the shard, in index order. Their scenarios were loaded
+    /// and checked by [`plan_sweep`]; [`SweepPlan::scenario`] loads one again when it runs,
+    /// so that a million-point plan holds indices, not a million scenarios.
+    pub points: Vec<usize>,
+    /// The scenario of the first point (its name and seed head the report).
+    pub first: Option<Scenario>,
+    /// Every point's scenario, in `points` order, for a plan of at most
+    /// [`HOLD_SCENARIOS`] points (loading one again can mean reading a whole trace);
+    /// empty for bigger plans.
+    held: Vec<Scenario>,
+    /// The scenario file's text, the `--set` overrides and where varied values come from.
+    text: String,
+    sets: Vec<Override>,
+    origin: String,
     /// The guard rails every run of every point is held to.
     pub limits: Limits,
+    /// [`part::fingerprint`](crate::sweep::part::fingerprint) of the grid's first point
+    /// (loaded even when another shard holds it).
+    pub fingerprint: String,
 }
 
 impl SweepPlan {
+    /// The scenario of grid point `index`, loaded as [`plan_sweep`] loaded it.
+    pub fn scenario(&self, index: usize) -> Result<Scenario, Error> {
+        if let Ok(pos) = self.points.binary_search(&index)
+            && let Some(s) = self.held.get(pos)
+        {
+            return Ok(s.clone());
+        }
+        point_scenario(
+            &self.path,
+            &self.text,
+            &self.sets,
+            &self.origin,
+            &self.grid,
+            index,
+        )
+    }
+
     /// Number of simulations (points × replications).
     pub fn jobs(&self) -> usize {
         self.points.len().saturating_mul(self.replications)
@@ -171,6 +236,8 @@ impl PointResult {
 pub struct SweepReport {
     /// Scenario name (of the first point).
     pub scenario: String,
+    /// [`part::fingerprint`](crate::sweep::part::fingerprint) of the grid's first point.
+    pub fingerprint: String,
     /// Scenario seed (of the first point); replication 0's seed.
     pub seed: u64,
     /// Simulations per point.
@@ -226,7 +293,19 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
     } else {
         table.vary.clone()
     };
-    let origin = if from_flags { "--vary" } else { "[sweep] vary" };
+    // A value from the [sweep] table is blamed on its line of the file, not on a flag.
+    let table_origin = |key: &str, what: &str| -> String {
+        let file = path.display().to_string();
+        match table_position(path, key) {
+            Some((line, col)) => format!("{file}:{line}:{col}: {what}"),
+            None => format!("{file}: {what}"),
+        }
+    };
+    let origin = &if from_flags {
+        "--vary".to_string()
+    } else {
+        table_origin("sweep.vary", "[sweep] vary")
+    };
     if axes.is_empty() {
         return Err(Diagnostic::flag(
             "--vary",
@@ -247,36 +326,123 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         )
         .into());
     }
+    let objective_from_table = opts.objective.is_none() && table.objective.is_some();
     let objective = opts.objective.clone().or(table.objective);
-    let constraints = if opts.constraints.is_empty() {
+    let constraints_from_table = opts.constraints.is_empty();
+    let constraints = if constraints_from_table {
         table.constraints
     } else {
         opts.constraints.clone()
     };
-    validate_metrics(objective.as_ref(), &constraints)?;
+    validate_metrics(objective.as_ref(), &constraints).map_err(|bad| -> Error {
+        match bad {
+            BadMetric::Constraint(i, m) if constraints_from_table => Diagnostic::flag(
+                table_origin(&format!("sweep.constraints[{i}]"), "[sweep] constraints"),
+                m,
+            )
+            .into(),
+            BadMetric::Constraint(_, m) => Diagnostic::flag("--constraint", m).into(),
+            BadMetric::Objective(o, m) if objective_from_table => Diagnostic::flag(
+                table_origin("sweep.objective", &format!("[sweep] objective {o}")),
+                m,
+            )
+            .into(),
+            BadMetric::Objective(o, m) => Diagnostic::flag(format!("--objective {o}"), m).into(),
+        }
+    })?;
 
     let sets = opts
         .set
         .iter()
         .map(|s| Override::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
+    // Read once; a file that cannot be read as text gets the loader's own message.
+    let text = match crate::files::read_bytes(path, "scenario") {
+        Ok(Ok(bytes)) => String::from_utf8(bytes).ok(),
+        _ => None,
+    };
+    let Some(text) = text else {
+        Scenario::from_path(path, &sets)?;
+        return Err(Diagnostic::new(path.display().to_string(), "cannot read the scenario").into());
+    };
     let mut points = Vec::new();
+    let mut first = None;
+    let mut kept = Vec::new();
     let limits = opts.limits.clone().unwrap_or_default();
+    let selected = match opts.shard {
+        Some(sh) => grid.len().saturating_sub(sh.k).div_ceil(sh.n.max(1)),
+        None => grid.len(),
+    };
+    let sims = u64::try_from(selected.saturating_mul(replications)).unwrap_or(u64::MAX);
+    let of_shard = if opts.shard.is_some() {
+        " in this shard"
+    } else {
+        ""
+    };
+    if selected > MAX_POINTS {
+        return Err(Error::Usage(format!(
+            "the sweep is too big: {} points{of_shard}, more than the {} one sweep may \
+             hold; vary fewer values, or split it with --shard K/N (N of at least {}) and \
+             `quotasim merge` the parts",
+            human(selected as u64),
+            human(MAX_POINTS as u64),
+            selected.div_ceil(MAX_POINTS)
+        )));
+    }
+    let per_point = if selected <= HOLD_SCENARIOS {
+        BYTES_PER_POINT + BYTES_PER_HELD_SCENARIO
+    } else {
+        BYTES_PER_POINT
+    };
+    let held = (selected as u64).saturating_mul(per_point);
+    if held > limits.max_memory_bytes {
+        return Err(Error::Usage(format!(
+            "the sweep is too big: its {} points{of_shard} need about {} MB of memory, more \
+             than --max-memory-mb {}; vary fewer values, split it with --shard K/N, or raise \
+             --max-memory-mb",
+            human(selected as u64),
+            held.div_ceil(1 << 20),
+            limits.max_memory_bytes >> 20
+        )));
+    }
     let mut total_events: u64 = 0;
     for i in grid.indices(opts.shard) {
-        let assignments = grid
-            .point(i)
-            .ok_or_else(|| Error::Runtime(format!("grid point {i} out of range")))?;
-        let mut overrides = sets.clone();
-        for (key, value) in assignments {
-            overrides.push(vary_override(origin, &key, &value)?);
-        }
-        let scenario = Scenario::from_path(path, &overrides)?;
+        let scenario = point_scenario(path, &text, &sets, origin, &grid, i)?;
         // Guard rails: refuse a point too big to simulate before running any.
         let file = path.display().to_string();
         let size = guard::check_size(&scenario, &file, &limits)?;
+        // Up front, from the first and the last point: a grid usually grows or shrinks
+        // along its axes, so the smaller of the two stands for every point (the running
+        // total below counts each point's own estimate as it loads).
+        let per_sim = if points.is_empty() {
+            let (k, n) = opts.shard.map_or((0, 1), |sh| (sh.k, sh.n.max(1)));
+            let last = selected
+                .checked_sub(1)
+                .map(|m| k + m * n)
+                .filter(|&l| l != i)
+                .and_then(|l| point_scenario(path, &text, &sets, origin, &grid, l).ok())
+                .and_then(|s| guard::check_size(&s, &file, &limits).ok())
+                .map_or(size.min_events, |e| e.min_events);
+            size.min_events.min(last).max(EVENTS_PER_SIMULATION)
+        } else {
+            0
+        };
+        if points.is_empty() && sims.saturating_mul(per_sim) > limits.max_events {
+            return Err(Error::Usage(format!(
+                "the sweep is too big to simulate: {} points{of_shard} × {replications} \
+                 replications × about {} events each (at least {EVENTS_PER_SIMULATION} per \
+                 simulation) is about {} events, more than --max-events {}; vary fewer \
+                 values, lower the replications, shorten `duration`, split it with --shard \
+                 K/N, or raise --max-events",
+                human(selected as u64),
+                human(per_sim),
+                human(sims.saturating_mul(per_sim)),
+                human(limits.max_events)
+            )));
+        }
         total_events = total_events.saturating_add(
             size.min_events
+                .max(EVENTS_PER_SIMULATION)
                 .saturating_mul(u64::try_from(replications).unwrap_or(u64::MAX)),
         );
         if total_events > limits.max_events {
@@ -288,9 +454,22 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
                 limits.max_events
             )));
         }
-        points.push((i, scenario));
+        points.push(i);
+        if first.is_none() {
+            first = Some(scenario.clone());
+        }
+        if selected <= HOLD_SCENARIOS {
+            kept.push(scenario);
+        }
     }
+    let fingerprint = match (points.first(), &first) {
+        (Some(0), Some(s)) => crate::sweep::part::fingerprint(s),
+        _ => {
+            crate::sweep::part::fingerprint(&point_scenario(path, &text, &sets, origin, &grid, 0)?)
+        }
+    };
     Ok(SweepPlan {
+        fingerprint,
         path: path.to_path_buf(),
         grid,
         set: opts.set.clone(),
@@ -299,8 +478,33 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         objective,
         constraints,
         points,
+        first,
+        held: kept,
         limits,
+        text,
+        sets,
+        origin: origin.clone(),
     })
+}
+
+/// The scenario of grid point `index`: the file's text with the `--set` overrides, then the
+/// point's varied values.
+fn point_scenario(
+    path: &Path,
+    text: &str,
+    sets: &[Override],
+    origin: &str,
+    grid: &Grid,
+    index: usize,
+) -> Result<Scenario, Error> {
+    let assignments = grid
+        .point(index)
+        .ok_or_else(|| Error::Runtime(format!("grid point {index} out of range")))?;
+    let mut overrides = sets.to_vec();
+    for (key, value) in assignments {
+        overrides.push(vary_override(origin, &key, &value)?);
+    }
+    Scenario::from_toml_str_with(text, &path.display().to_string(), &overrides)
 }
 
 fn vary_override(origin: &str, key: &str, value: &str) -> Result<Override, Error> {
@@ -319,14 +523,11 @@ fn vary_override(origin: &str, key: &str, value: &str) -> Result<Override, Error
 fn validate_metrics(
     objective: Option<&Objective>,
     constraints: &[Constraint],
-) -> Result<(), Error> {
+) -> Result<(), BadMetric> {
     let template = nest(METRICS.iter().map(|m| (m.path, serde_json::json!(0))));
-    for c in constraints {
+    for (i, c) in constraints.iter().enumerate() {
         c.evaluate(&template).map_err(|e| {
-            Error::from(Diagnostic::flag(
-                "--constraint",
-                format!("{e}; the sweep metrics are {}", metric_list()),
-            ))
+            BadMetric::Constraint(i, format!("{e}; the sweep metrics are {}", metric_list()))
         })?;
     }
     if let Some(o) = objective
@@ -335,17 +536,30 @@ fn validate_metrics(
         let hint = nearest(&o.metric, METRICS.iter().map(|m| m.path))
             .map(|n| format!("; did you mean {n}?"))
             .unwrap_or_default();
-        return Err(Diagnostic::flag(
-            format!("--objective {o}"),
+        return Err(BadMetric::Objective(
+            o.to_string(),
             format!(
                 "unknown metric `{}`{hint}; the sweep metrics are {}",
                 o.metric,
                 metric_list()
             ),
-        )
-        .into());
+        ));
     }
     Ok(())
+}
+
+/// A constraint (its index) or the objective names no sweep metric; the caller says where
+/// it came from (a flag, or a line of the [sweep] table).
+enum BadMetric {
+    Constraint(usize, String),
+    Objective(String, String),
+}
+
+/// Line and column of a key of the scenario file at `path`, e.g. `sweep.constraints[1]`.
+fn table_position(path: &Path, key: &str) -> Option<(usize, usize)> {
+    let bytes = crate::files::read_bytes(path, "scenario").ok()?.ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    crate::scenario::locate_value(&text, key)
 }
 
 fn metric_list() -> String {
@@ -376,50 +590,48 @@ pub fn execute_until(
 ) -> Result<SweepReport, Error> {
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
-        if n == 0 {
-            return Err(Error::Usage(
-                "--threads 0: expected at least 1 thread".into(),
-            ));
-        }
+        check_threads(n)?;
         builder = builder.num_threads(n);
     }
     let pool = builder
         .build()
         .map_err(|e| Error::Runtime(format!("cannot start the thread pool: {e}")))?;
-    let reps = plan.replications;
-    let jobs: Vec<(usize, &Scenario, u64)> = plan
-        .points
-        .iter()
-        .flat_map(|(i, s)| (0..reps as u64).map(move |r| (*i, s, r)))
-        .collect();
+    let reps = plan.replications.max(1);
+    let n_jobs = plan.points.len().saturating_mul(reps);
     type Run = Option<[Option<f64>; METRIC_COUNT]>;
-    let results: Vec<Result<Run, Error>> = pool.install(|| {
-        jobs.par_iter()
-            .map(|&(index, s, r)| {
+    // Job j is replication j % reps of point j / reps. Each loads its scenario when it runs
+    // (see `SweepPlan::points`), and keeps only its key metrics.
+    let results: Vec<Result<Run, Box<Error>>> = pool.install(|| {
+        (0..n_jobs)
+            .into_par_iter()
+            .map(|j| {
                 if stop.load(Ordering::Relaxed) {
                     return Ok(None);
                 }
-                let metrics = if r == 0 {
-                    run_point(plan, index, s)
-                } else {
-                    let mut s = s.clone();
+                let index = plan.points.get(j / reps).copied().unwrap_or_default();
+                let r = (j % reps) as u64;
+                let mut s = plan.scenario(index)?;
+                if r > 0 {
                     s.seed = replication_seed(s.seed, r);
-                    run_point(plan, index, &s)
-                };
+                }
+                let metrics = run_point(plan, index, &s)?;
                 progress();
-                metrics.map(Some)
+                Ok(Some(metrics))
             })
             .collect()
     });
     // The first failure in index order, whatever the thread count.
-    let results = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let results = results
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| *e)?;
     let interrupted = results.iter().any(Option::is_none);
     let points = plan
         .points
         .iter()
-        .zip(results.chunks(reps.max(1)))
+        .zip(results.chunks(reps))
         .filter(|(_, runs)| runs.iter().all(Option::is_some))
-        .map(|((index, _), runs)| {
+        .map(|(index, runs)| {
             let mut columns: [Vec<f64>; METRIC_COUNT] = Default::default();
             for run in runs.iter().flatten() {
                 for (col, v) in columns.iter_mut().zip(run) {
@@ -434,14 +646,15 @@ pub fn execute_until(
         })
         .collect();
     let (scenario, seed) = plan
-        .points
-        .first()
-        .map(|(_, s)| (s.name.clone(), s.seed))
+        .first
+        .as_ref()
+        .map(|s| (s.name.clone(), s.seed))
         .unwrap_or_else(|| (stem(&plan.path), 0));
     Ok(SweepReport {
         scenario,
+        fingerprint: plan.fingerprint.clone(),
         seed,
-        replications: reps,
+        replications: plan.replications,
         axes: plan.grid.axes().to_vec(),
         set: plan.set.clone(),
         points_total: plan.grid.len(),
@@ -451,6 +664,24 @@ pub fn execute_until(
         points,
         interrupted,
     })
+}
+
+/// Refuses `--threads` of 0 or more than [`max_threads`].
+pub fn check_threads(n: usize) -> Result<(), Error> {
+    let max = max_threads();
+    if n == 0 {
+        return Err(Error::Usage(
+            "--threads 0: expected at least 1 thread".into(),
+        ));
+    }
+    if n > max {
+        return Err(Error::Usage(format!(
+            "--threads {n}: too many (max {max}, {THREADS_PER_CORE} per core on this \
+             machine); the output does not depend on the thread count, so leave it out to \
+             use every core"
+        )));
+    }
+    Ok(())
 }
 
 /// One run of a sweep point, inside the guard rails `run` applies; an error names the point.

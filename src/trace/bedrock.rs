@@ -22,13 +22,20 @@ use super::{Fields, MAX_TOKENS};
 
 #[derive(Deserialize)]
 struct Record<'a> {
+    // A `Cow` so that a timestamp with escapes is a clear error below, not serde's
+    // "expected a borrowed string".
     #[serde(borrow)]
-    timestamp: Option<&'a str>,
+    timestamp: Option<Text<'a>>,
     #[serde(borrow, rename = "modelId")]
     model_id: Option<std::borrow::Cow<'a, str>>,
     input: Option<Input>,
     output: Option<Output>,
 }
+
+/// A string, borrowed from the line unless it has escapes (serde borrows a `Cow` only as a
+/// field of its own, not inside an `Option`).
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] std::borrow::Cow<'a, str>);
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -115,12 +122,51 @@ type ParseError = (Option<usize>, String);
 
 /// Parses one log line into a record's fields.
 pub(crate) fn parse(text: &str) -> Result<Fields<'_>, ParseError> {
-    let rec: Record = serde_json::from_str(text).map_err(|e| {
+    // The line is the file's line (the caller knows it); serde's own "at line 1 column C"
+    // would contradict it, so it is cut and the column kept.
+    let fail = |path: String, e: serde_json::Error| {
         let col = (e.column() > 0).then_some(e.column());
-        (col, format!("invalid invocation-log record: {e}"))
+        let full = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        // serde names Rust types; say what the log should hold.
+        let msg = full
+            .strip_suffix(&suffix)
+            .unwrap_or(&full)
+            .replace("expected u64", "expected a non-negative integer");
+        let at = if path.is_empty() || path == "." {
+            String::new()
+        } else {
+            format!("`{path}`: ")
+        };
+        (col, format!("invalid invocation-log record: {at}{msg}"))
+    };
+    // Fast path without the key path (which would also lose the borrowed strings); on an
+    // error, parse again to say which key it was.
+    let rec: Record = serde_json::from_str(text).map_err(|e| {
+        let mut de = serde_json::Deserializer::from_str(text);
+        match serde_path_to_error::deserialize::<_, serde::de::IgnoredAny>(&mut de).and(
+            serde_path_to_error::deserialize::<_, Record>(&mut serde_json::Deserializer::from_str(
+                text,
+            )),
+        ) {
+            Err(p) => {
+                let path = p.path().to_string();
+                fail(path, e)
+            }
+            Ok(_) => fail(String::new(), e),
+        }
     })?;
-    let Some(timestamp) = rec.timestamp else {
-        return Err((None, "the record has no `timestamp`".into()));
+    let timestamp = match rec.timestamp {
+        Some(Text(std::borrow::Cow::Borrowed(t))) => t,
+        Some(Text(std::borrow::Cow::Owned(_))) => {
+            return Err((
+                None,
+                "`timestamp` has a JSON escape sequence; write the timestamp as plain text, \
+                 e.g. \"2025-06-01T12:00:00Z\""
+                    .into(),
+            ));
+        }
+        None => return Err((None, "the record has no `timestamp`".into())),
     };
     let Some(input) = rec.input else {
         return Err((None, "the record has no `input` object".into()));

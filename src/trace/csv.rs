@@ -3,7 +3,6 @@
 //! comment lines and blank lines skipped. Traces are read line by line so that every error
 //! can name its line and column.
 
-use std::io::BufRead;
 use std::ops::Range;
 use std::path::Path;
 
@@ -132,11 +131,15 @@ pub(crate) fn read_column(
     let mut index = None;
     let mut counts = std::collections::BTreeMap::new();
     let mut fields = Fields::default();
+    let max_bytes = crate::files::max_trace_bytes().map_err(|d| d.to_string())?;
+    let mut read = 0;
     loop {
-        line.clear();
-        let n = r
-            .read_line(&mut line)
-            .map_err(|e| format!("{file}:{}: cannot read: {e}", line_no + 1))?;
+        let n = crate::files::read_line_limited(&mut r, &mut line, &mut read, max_bytes).map_err(
+            |e| {
+                e.diagnostic(&file.to_string(), line_no + 1, "CSV file")
+                    .to_string()
+            },
+        )?;
         if n == 0 {
             break;
         }

@@ -10,7 +10,7 @@ pub mod csv;
 pub mod time;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::{BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -129,10 +129,15 @@ pub struct TraceReader {
     layout: Option<Layout>,
     classes: ClassMode,
     class_names: Vec<String>,
+    /// Position of each name in `class_names` (a trace may name millions of classes).
+    class_index: std::collections::HashMap<String, usize>,
     time_kind: Option<TimeKind>,
     prev: Option<(i64, u64)>,
     /// The fields of the current CSV line (reused from line to line).
     split: csv::Fields,
+    /// Bytes read since the start, and the most a trace may have ([`crate::files`]).
+    bytes_read: u64,
+    max_bytes: u64,
 }
 
 impl TraceReader {
@@ -160,6 +165,7 @@ impl TraceReader {
             ClassMode::Known(names) => names.clone(),
             _ => Vec::new(),
         };
+        let max_bytes = crate::files::max_trace_bytes()?;
         Ok(TraceReader {
             path: path.to_path_buf(),
             name,
@@ -169,10 +175,17 @@ impl TraceReader {
             line_no: 0,
             layout: None,
             classes,
+            class_index: class_names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), i))
+                .collect(),
             class_names,
             time_kind: None,
             prev: None,
             split: csv::Fields::default(),
+            bytes_read: 0,
+            max_bytes,
         })
     }
 
@@ -212,6 +225,7 @@ impl TraceReader {
             .seek(SeekFrom::Start(0))
             .map_err(|e| Diagnostic::new(&self.name, format!("cannot rewind trace: {e}")))?;
         self.line_no = 0;
+        self.bytes_read = 0;
         self.layout = None;
         self.prev = None;
         Ok(())
@@ -229,16 +243,15 @@ impl TraceReader {
     /// The next record, `Ok(None)` at the end of the file.
     pub fn next_record(&mut self) -> Result<Option<TraceRecord>, Box<Diagnostic>> {
         loop {
-            self.line.clear();
-            let n = self.reader.read_line(&mut self.line).map_err(|e| {
-                let line = self.line_no + 1;
-                let mut d = Diagnostic::new(&self.name, format!("cannot read line: {e}"));
-                d.location = Some((usize::try_from(line).unwrap_or(usize::MAX), 1));
-                if e.kind() == std::io::ErrorKind::InvalidData {
-                    d.message = "the line is not valid UTF-8; traces must be UTF-8 text".into();
-                }
-                d
-            })?;
+            // Bounded: a line without an end (`/dev/zero`) or an endless file stops at the
+            // limits of `crate::files` instead of growing memory or running forever.
+            let n = crate::files::read_line_limited(
+                &mut self.reader,
+                &mut self.line,
+                &mut self.bytes_read,
+                self.max_bytes,
+            )
+            .map_err(|e| e.diagnostic(&self.name, self.line_no + 1, "trace"))?;
             if n == 0 {
                 if self.format == TraceFormat::Csv && self.layout.is_none() {
                     return Err(Box::new(Diagnostic::new(
@@ -327,10 +340,12 @@ impl TraceReader {
         let class = match (fields.class, &self.classes) {
             (None, _) | (_, ClassMode::Ignore) => None,
             (Some((c, _)), ClassMode::Collect) => {
-                let i = match self.class_names.iter().position(|n| n == c) {
-                    Some(i) => i,
+                let i = match self.class_index.get(c) {
+                    Some(&i) => i,
                     None => {
                         self.class_names.push(c.to_string());
+                        self.class_index
+                            .insert(c.to_string(), self.class_names.len() - 1);
                         self.class_names.len() - 1
                     }
                 };

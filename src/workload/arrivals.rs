@@ -199,6 +199,13 @@ pub enum ArrivalProcess {
         mean_on: f64,
         /// Mean off period, µs.
         mean_off: f64,
+        /// No arrival is produced at or after this time, µs (the run's end), so that a
+        /// process that almost never arrives stops flipping there instead of up to `u64::MAX`.
+        horizon: f64,
+        /// State changes drawn so far: work the engine counts against `--max-events`.
+        flips: u64,
+        /// Stop (return `None`) once `flips` reaches this, so one call cannot spin.
+        max_flips: u64,
     },
     /// Trace replay.
     Trace(Box<TraceReplay>),
@@ -272,9 +279,36 @@ impl ArrivalProcess {
                 off_rate: off_rate_per_minute / 60e6,
                 mean_on: mean_on_us as f64,
                 mean_off: mean_off_us as f64,
+                horizon: u64::MAX as f64,
+                flips: 0,
+                max_flips: u64::MAX,
             },
             Arrivals::Trace(t) => ArrivalProcess::Trace(Box::new(TraceReplay::new(t))),
             Arrivals::ClosedLoop { .. } => ArrivalProcess::Closed,
+        }
+    }
+
+    /// Bounds the work of the on-off process: no arrival at or after `horizon_us`, and at most
+    /// `max_flips` state changes in all (other processes ignore it). After `max_flips` the
+    /// process returns `None`; [`flips`](Self::flips) tells the caller why.
+    pub fn bound(&mut self, horizon_us: u64, max_flips: u64) {
+        if let ArrivalProcess::OnOff {
+            horizon,
+            max_flips: m,
+            ..
+        } = self
+        {
+            *horizon = horizon_us as f64;
+            *m = max_flips;
+        }
+    }
+
+    /// State changes of an on-off process so far (0 for other processes): work that produces
+    /// no event but costs time like one.
+    pub fn flips(&self) -> u64 {
+        match self {
+            ArrivalProcess::OnOff { flips, .. } => *flips,
+            _ => 0,
         }
     }
 
@@ -331,6 +365,9 @@ impl ArrivalProcess {
                 off_rate,
                 mean_on,
                 mean_off,
+                horizon,
+                flips,
+                max_flips,
             } => {
                 let mut state = match *on {
                     Some(s) => s,
@@ -338,6 +375,7 @@ impl ArrivalProcess {
                         // Start in the stationary state distribution.
                         let s = rng.random::<f64>() * (*mean_on + *mean_off) < *mean_on;
                         *state_end = unit_exp(rng) * if s { *mean_on } else { *mean_off };
+                        *on = Some(s);
                         s
                     }
                 };
@@ -353,11 +391,13 @@ impl ArrivalProcess {
                     }
                     // Memoryless: jump to the switch and draw afresh in the new state.
                     *t = *state_end;
-                    state = !state;
-                    *state_end += unit_exp(rng) * if state { *mean_on } else { *mean_off };
-                    if *t >= u64::MAX as f64 {
+                    if *t >= *horizon || *t >= u64::MAX as f64 || *flips >= *max_flips {
                         return None;
                     }
+                    state = !state;
+                    *on = Some(state);
+                    *flips += 1;
+                    *state_end += unit_exp(rng) * if state { *mean_on } else { *mean_off };
                 }
             }
             ArrivalProcess::Trace(r) => r.next_time(),

@@ -52,6 +52,12 @@ fn point_json(p: &PointResult, replications: usize) -> Value {
 
 /// The report as a JSON value.
 pub fn to_json(report: &SweepReport) -> Value {
+    build(report, None)
+}
+
+/// The report as a JSON value; with `points_mark`, the `points` array is that string
+/// instead (for [`render_json`], which renders the points one at a time).
+fn build(report: &SweepReport, points_mark: Option<&str>) -> Value {
     let mut root = Map::new();
     root.insert("scenario".into(), json!(report.scenario));
     root.insert("seed".into(), json!(report.seed));
@@ -83,13 +89,16 @@ pub fn to_json(report: &SweepReport) -> Value {
     }
     root.insert(
         "points".into(),
-        Value::Array(
-            report
-                .points
-                .iter()
-                .map(|p| point_json(p, report.replications))
-                .collect(),
-        ),
+        match points_mark {
+            Some(mark) => Value::String(mark.into()),
+            None => Value::Array(
+                report
+                    .points
+                    .iter()
+                    .map(|p| point_json(p, report.replications))
+                    .collect(),
+            ),
+        },
     );
     if let Some(rec) = recommend(report) {
         let summary = |pos: usize| {
@@ -118,10 +127,50 @@ pub fn to_json(report: &SweepReport) -> Value {
     Value::Object(root)
 }
 
-/// Pretty-printed JSON with a trailing newline.
+/// Pretty-printed JSON with a trailing newline: the same bytes as pretty-printing
+/// [`to_json`], but the points are rendered one at a time, so a million-point sweep never
+/// holds a JSON tree of every point (about 4.5 kB a point) at once.
 pub fn render_json(report: &SweepReport) -> String {
-    let mut s = serde_json::to_string_pretty(&to_json(report))
-        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    s.push('\n');
-    s
+    const MARK: &str = "\u{1}quotasim-points\u{1}";
+    let fail = |e: serde_json::Error| format!("{{\"error\": \"{e}\"}}\n");
+    let shell = match serde_json::to_string_pretty(&build(report, Some(MARK))) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let marker = match serde_json::to_string(MARK) {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+    let Some((head, tail)) = shell.split_once(&marker) else {
+        return fail(serde::ser::Error::custom("no points marker"));
+    };
+    let mut out = String::with_capacity(shell.len() + report.points.len() * 900);
+    out.push_str(head);
+    if report.points.is_empty() {
+        out.push_str("[]");
+    } else {
+        out.push_str("[\n");
+        for (i, p) in report.points.iter().enumerate() {
+            let item = match serde_json::to_string_pretty(&point_json(p, report.replications)) {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            };
+            if i > 0 {
+                out.push_str(",\n");
+            }
+            // Nested two levels deep: JSON strings hold no raw newlines, so lines are safe
+            // to indent.
+            for (j, line) in item.lines().enumerate() {
+                if j > 0 {
+                    out.push('\n');
+                }
+                out.push_str("    ");
+                out.push_str(line);
+            }
+        }
+        out.push_str("\n  ]");
+    }
+    out.push_str(tail);
+    out.push('\n');
+    out
 }
