@@ -31,6 +31,82 @@ pub(crate) fn to_loadable_toml(s: &Scenario) -> Option<String> {
     if let Some(Value::Table(q)) = t.get_mut("quota") {
         short_form = fix_quota(q);
     }
+    fix_workload(t);
+    // `[pools.NAME]` and `[workloads.NAME]` hold the same tables as the top level.
+    if let Some(Value::Table(pools)) = t.get_mut("pools") {
+        for (_, pool) in pools.iter_mut() {
+            if let Value::Table(p) = pool {
+                // The pool's limits list holds what its short-form keys expanded to.
+                fix_quota(p);
+            }
+        }
+    }
+    if let Some(Value::Table(workloads)) = t.get_mut("workloads") {
+        for (_, w) in workloads.iter_mut() {
+            if let Value::Table(w) = w {
+                fix_workload(w);
+            }
+        }
+    }
+    // Tables are key-sorted; print the sections in the order a scenario is read.
+    let mut out = String::new();
+    let mut head = Table::new();
+    let mut sections = Vec::new();
+    for (k, v) in std::mem::take(t) {
+        if v.is_table() {
+            sections.push((k, v));
+        } else {
+            head.insert(k, v);
+        }
+    }
+    out.push_str(&toml::to_string(&head).ok()?);
+    let rank = |k: &str| ORDER.iter().position(|o| *o == k).unwrap_or(ORDER.len());
+    sections.sort_by_key(|(k, _)| rank(k));
+    for (k, v) in sections {
+        // Pools and workloads in file order: the first workload owns the base random
+        // streams, and a key-sorted table would reorder them.
+        let names: Vec<&str> = match k.as_str() {
+            "pools" => s.pools.iter().map(|p| p.name.as_str()).collect(),
+            "workloads" => s.workloads.iter().map(|w| w.name.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        if let (false, Value::Table(mut named)) = (names.is_empty(), v.clone()) {
+            for name in names {
+                let Some(x) = named.remove(name) else {
+                    continue;
+                };
+                let mut inner = Table::new();
+                inner.insert(name.to_string(), x);
+                let mut one = Table::new();
+                one.insert(k.clone(), Value::Table(inner));
+                out.push('\n');
+                out.push_str(&toml::to_string(&one).ok()?);
+            }
+            continue;
+        }
+        let quota = k == "quota";
+        let mut one = Table::new();
+        one.insert(k, v);
+        let text = toml::to_string(&one).ok()?;
+        out.push('\n');
+        match text.split_once('\n') {
+            // The short-form keys, as comments: what the limits below were expanded from.
+            Some((first, rest)) if quota && !short_form.is_empty() => {
+                out.push_str(first);
+                out.push_str("\n# expanded into the [[quota.limits]] below:\n");
+                for (key, v) in &short_form {
+                    out.push_str(&format!("# {key} = {v}\n"));
+                }
+                out.push_str(rest);
+            }
+            _ => out.push_str(&text),
+        }
+    }
+    Some(out)
+}
+
+/// The client, arrivals and request classes of one workload (or of the top level).
+fn fix_workload(t: &mut Table) {
     if let Some(Value::Table(c)) = t.get_mut("client") {
         // A named mode is written as a string; a table only takes the parametrised modes.
         if let Some(Value::Table(r)) = c.get("retry")
@@ -53,40 +129,6 @@ pub(crate) fn to_loadable_toml(s: &Scenario) -> Option<String> {
             fix_dists(class);
         }
     }
-    // Tables are key-sorted; print the sections in the order a scenario is read.
-    let mut out = String::new();
-    let mut head = Table::new();
-    let mut sections = Vec::new();
-    for (k, v) in std::mem::take(t) {
-        if v.is_table() {
-            sections.push((k, v));
-        } else {
-            head.insert(k, v);
-        }
-    }
-    out.push_str(&toml::to_string(&head).ok()?);
-    let rank = |k: &str| ORDER.iter().position(|o| *o == k).unwrap_or(ORDER.len());
-    sections.sort_by_key(|(k, _)| rank(k));
-    for (k, v) in sections {
-        let quota = k == "quota";
-        let mut one = Table::new();
-        one.insert(k, v);
-        let text = toml::to_string(&one).ok()?;
-        out.push('\n');
-        match text.split_once('\n') {
-            // The short-form keys, as comments: what the limits below were expanded from.
-            Some((first, rest)) if quota && !short_form.is_empty() => {
-                out.push_str(first);
-                out.push_str("\n# expanded into the [[quota.limits]] below:\n");
-                for (key, v) in &short_form {
-                    out.push_str(&format!("# {key} = {v}\n"));
-                }
-                out.push_str(rest);
-            }
-            _ => out.push_str(&text),
-        }
-    }
-    Some(out)
 }
 
 /// Section order of the output.
