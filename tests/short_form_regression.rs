@@ -1,10 +1,10 @@
-//! Pins the JSON of scenarios written with the SPEC §3 short-form quota keys
+//! Pins the JSON of scenarios written with the short-form quota keys
 //! (`tokens_per_minute`, `requests_per_minute`, `tokens_per_day`, `limiter`, `reserve`), as
 //! the engine produced them before the quota was generalised into `[[quota.limits]]`.
 //!
 //! The fixtures in `tests/fixtures/short_form/*.json` were captured with the binary of commit
 //! 8e3264a (`quotasim run FILE --format json`). Later versions may add keys (after the
-//! existing ones, SPEC §7.1), so the check is: every key of the pinned JSON is present with
+//! existing ones, docs/report.md), so the check is: every key of the pinned JSON is present with
 //! the same value, and the pinned keys come first, in the same order, in every object.
 
 use std::collections::BTreeMap;

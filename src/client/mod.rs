@@ -1,5 +1,5 @@
 //! The client: concurrency limit, retry policies, botocore's adaptive rate limiter,
-//! client-side pacing and timeouts (SPEC §5).
+//! client-side pacing and timeouts (docs/retries.md).
 
 pub mod adaptive;
 pub mod pacing;

@@ -1,4 +1,4 @@
-//! The discrete-event engine (SPEC §1–2).
+//! The discrete-event engine (docs/lifecycle.md).
 //!
 //! One loop pops the earliest event and handles it. Requests live in a slab whose slots are
 //! reused, so steady-state runs allocate nothing per request and memory does not grow with

@@ -94,13 +94,14 @@ pub struct Demand {
 /// `scenario` with every quota limit raised out of reach.
 pub fn without_quota(scenario: &Scenario) -> Scenario {
     let mut s = scenario.clone();
+    // The engine reads the pools' quotas and the account limits; `quota` mirrors the first
+    // pool for the short form, so all three are raised.
     let pools = s.pools.iter_mut().map(|p| &mut p.quota.limits);
-    for limits in pools.chain(std::iter::once(&mut s.quota.limits)) {
-        for l in limits {
+    for limits in std::iter::once(&mut s.quota.limits).chain(pools) {
+        for l in limits.iter_mut() {
             l.limit = NO_LIMIT;
         }
     }
-    // Account-wide limits too: the demand is what the traffic asks for, unrefused.
     for l in &mut s.account {
         l.limit = NO_LIMIT;
     }
@@ -183,6 +184,39 @@ pub fn from_report(s: &Scenario, r: &Report, large_inputs: u64) -> Demand {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_quota_raises_every_pool_and_account_limit() {
+        let text = r#"
+duration = "1m"
+[pools.a]
+tokens_per_minute = 1000
+[pools.b]
+tokens_per_minute = 2000
+[[account.limits]]
+counts = "requests"
+per = "minute"
+limit = 5
+[workloads.w]
+route = { pools = ["a", "b"], policy = "spillover" }
+[workloads.w.arrivals]
+process = "constant"
+rate_per_minute = 1
+[workloads.w.requests.r]
+input_tokens = 1
+output_tokens = 1
+"#;
+        let s = Scenario::from_toml_str(text, "t.toml").unwrap();
+        let w = without_quota(&s);
+        let limits: Vec<u64> = w
+            .pools
+            .iter()
+            .flat_map(|p| p.quota.limits.iter().map(|l| l.limit))
+            .chain(w.account.iter().map(|l| l.limit))
+            .collect();
+        assert!(limits.len() >= 3);
+        assert!(limits.iter().all(|&l| l == NO_LIMIT), "{limits:?}");
+    }
 
     #[test]
     fn nearest_rank() {

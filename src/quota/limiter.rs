@@ -1,4 +1,4 @@
-//! The three limiter algorithms of SPEC §3.2, in integer arithmetic.
+//! The three limiter algorithms (docs/limiters.md), in integer arithmetic.
 //!
 //! Every limiter answers three questions: may `amount` be admitted now, charge it, and
 //! settle a charge when the final cost is known. Settlement returns the change it actually

@@ -1,6 +1,7 @@
-//! The provider's quota: costs, limiters, model presets and provider presets (SPEC §3, §6).
+//! The provider's quota: costs, limiters, model presets and provider presets
+//! (docs/quota.md, docs/limiters.md).
 //!
-//! A quota is an ordered list of limits ([`LimitSpec`]). The SPEC's short-form keys
+//! A quota is an ordered list of limits ([`LimitSpec`]). The short-form keys
 //! (`tokens_per_minute`, `requests_per_minute`, `tokens_per_day`) expand through the
 //! `quota.provider` preset (see [`providers`]) into that list; `[[quota.limits]]` adds more.
 //! Every limit is checked in order at admission; the first one that refuses is the throttle
@@ -24,7 +25,7 @@ pub const DAY_US: u64 = 86_400_000_000;
 /// Most limits one quota may hold (tickets of an admission live in a fixed array).
 pub const MAX_LIMITS: usize = 8;
 
-/// The SPEC §7.1 category a throttle is reported under (`attempts.throttled_by`).
+/// The report category a throttle is filed under (`attempts.throttled_by`, docs/report.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThrottleCause {
     /// A request-count limit.
@@ -109,7 +110,7 @@ pub enum AdmitCheck {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Settle {
-    /// At completion (SPEC §2.5).
+    /// At completion (docs/quota.md, "Settlement").
     #[default]
     AtCompletion,
     /// Output is charged as it is generated, every `settle_interval`; the unused reservation
@@ -147,7 +148,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 impl LimitSpec {
-    /// The SPEC §7.1 category of a throttle by this limit.
+    /// The report category (`attempts.throttled_by`) of a throttle by this limit.
     pub fn cause(&self) -> ThrottleCause {
         match self.counts {
             Counts::Requests => ThrottleCause::RequestsPerMinute,
@@ -232,7 +233,7 @@ pub struct Quota {
 }
 
 impl Quota {
-    /// The SPEC §3 quota: RPM, TPM and TPD (TPD always a fixed one-day window).
+    /// The short-form Bedrock quota: RPM, TPM and TPD (TPD always a fixed one-day window).
     pub fn new(kind: LimiterKind, tpm: u64, rpm: Option<u64>, tpd: Option<u64>) -> Self {
         let specs = providers::bedrock(kind, tpm, rpm, tpd);
         Self::from_limits(
@@ -316,7 +317,7 @@ impl Quota {
         self.limits.is_empty()
     }
 
-    /// The SPEC §7.1 category of limit `i`.
+    /// The report category (`attempts.throttled_by`) of limit `i`.
     pub fn cause(&self, i: usize) -> ThrottleCause {
         self.causes
             .get(i)
@@ -655,7 +656,7 @@ impl Quota {
         primary
     }
 
-    /// The primary limiter (the tokens-per-minute one for the SPEC's short form).
+    /// The primary limiter (the tokens-per-minute one for the short form).
     pub fn primary(&self) -> Option<&Limiter> {
         self.primary
             .and_then(|i| self.limits.get(i))

@@ -1,4 +1,4 @@
-//! SPEC §7.1 JSON: stable key order, byte-identical for identical runs.
+//! The JSON report (docs/report.md): stable key order, byte-identical for identical runs.
 
 use super::{ExportOptions, Exporter, Report};
 

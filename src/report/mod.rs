@@ -1,4 +1,4 @@
-//! The report of a run (SPEC §7.1) and its output formats, one file per format behind the
+//! The report of a run (docs/report.md) and its output formats, one file per format behind the
 //! small [`Exporter`] trait.
 
 mod csv;

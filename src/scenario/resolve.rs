@@ -1,4 +1,5 @@
-//! Validation: raw structs → [`Scenario`], resolving every default of SPEC §8.
+//! Validation: raw structs → [`Scenario`], resolving every default (the README's "Scenario
+//! format").
 
 use std::path::Path;
 

@@ -32,20 +32,18 @@ pub(crate) fn to_loadable_toml(s: &Scenario) -> Option<String> {
         short_form = fix_quota(q);
     }
     fix_workload(t);
+    // `[pools.NAME]` and `[workloads.NAME]` hold the same tables as the top level.
     if let Some(Value::Table(pools)) = t.get_mut("pools") {
         for (_, pool) in pools.iter_mut() {
-            if let Value::Table(pool) = pool {
-                // The expanded limits are the whole quota (the short-form keys would expand
-                // again); a pool's name is its table's key.
-                let _ = fix_quota(pool);
-                pool.remove("name");
+            if let Value::Table(p) = pool {
+                // The pool's limits list holds what its short-form keys expanded to.
+                fix_quota(p);
             }
         }
     }
     if let Some(Value::Table(workloads)) = t.get_mut("workloads") {
         for (_, w) in workloads.iter_mut() {
             if let Value::Table(w) = w {
-                w.remove("name");
                 fix_workload(w);
             }
         }
@@ -65,20 +63,20 @@ pub(crate) fn to_loadable_toml(s: &Scenario) -> Option<String> {
     let rank = |k: &str| ORDER.iter().position(|o| *o == k).unwrap_or(ORDER.len());
     sections.sort_by_key(|(k, _)| rank(k));
     for (k, v) in sections {
-        // Pools and workloads print in the scenario's order: it decides the report's order
-        // and each workload's random streams, and a TOML table would sort the names.
-        let names: Vec<&String> = match k.as_str() {
-            "pools" => s.pools.iter().map(|p| &p.name).collect(),
-            "workloads" => s.workloads.iter().map(|w| &w.name).collect(),
+        // Pools and workloads in file order: the first workload owns the base random
+        // streams, and a key-sorted table would reorder them.
+        let names: Vec<&str> = match k.as_str() {
+            "pools" => s.pools.iter().map(|p| p.name.as_str()).collect(),
+            "workloads" => s.workloads.iter().map(|w| w.name.as_str()).collect(),
             _ => Vec::new(),
         };
         if let (false, Value::Table(mut named)) = (names.is_empty(), v.clone()) {
             for name in names {
-                let Some(x) = named.remove(name.as_str()) else {
+                let Some(x) = named.remove(name) else {
                     continue;
                 };
                 let mut inner = Table::new();
-                inner.insert(name.clone(), x);
+                inner.insert(name.to_string(), x);
                 let mut one = Table::new();
                 one.insert(k.clone(), Value::Table(inner));
                 out.push('\n');
@@ -107,7 +105,7 @@ pub(crate) fn to_loadable_toml(s: &Scenario) -> Option<String> {
     Some(out)
 }
 
-/// A workload's tables (top-level, or one `[workloads.NAME]`) in the scenario format.
+/// The client, arrivals and request classes of one workload (or of the top level).
 fn fix_workload(t: &mut Table) {
     if let Some(Value::Table(c)) = t.get_mut("client") {
         // A named mode is written as a string; a table only takes the parametrised modes.

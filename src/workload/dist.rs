@@ -1,5 +1,5 @@
-//! Token-count distributions (SPEC §4): a number or a `{ dist = … }` table. Samples are
-//! rounded to integers and clamped to `[min, max]`.
+//! Token-count distributions (the README's "Token counts"): a number or a `{ dist = … }`
+//! table. Samples are rounded to integers and clamped to `[min, max]`.
 
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Exp, Gamma, LogNormal, Normal, Pareto};

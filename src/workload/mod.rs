@@ -1,4 +1,4 @@
-//! The workload (SPEC §4): arrival processes (open-loop, scheduled, closed-loop, trace
+//! The workload (docs/lifecycle.md): arrival processes (open-loop, scheduled, closed-loop, trace
 //! replay) and request classes.
 
 pub mod arrivals;
