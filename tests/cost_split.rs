@@ -434,3 +434,68 @@ fn compare_flags_a_pools_cost_rise_as_a_regression() {
     }
     assert!(line("pools.geo.cost.usd").contains("REGRESSED"));
 }
+
+/// `plan` on a per-pool cost, by hand: with `region` allowing k requests a minute, batch's
+/// min(k, 4) first requests stay on region and the rest spill to geo, so geo bills chat's
+/// 9,000 µ$ plus (4 − min(k, 4)) × 4,100 µ$. `pools.geo.cost.usd <= 0.01` needs no spill:
+/// the smallest k is 4 (k = 3 bills 13,100 µ$), with the bracket [3, 4].
+#[test]
+fn plan_constrains_a_pools_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "two.toml", TWO_POOLS);
+    let out = quotasim()
+        .args(["plan", &path, "--find", "pools.region.requests_per_minute"])
+        .args([
+            "--range",
+            "1..10",
+            "--replications",
+            "1",
+            "--format",
+            "json",
+        ])
+        .args(["--constraint", "pools.geo.cost.usd <= 0.01"])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["value"], 4);
+    assert_eq!(v["bracket"], serde_json::json!([3, 4]));
+    let at = &v["metrics"]["pools"]["geo"]["cost"]["usd"];
+    assert!(close(at["mean"].as_f64().unwrap(), 0.009), "{at}");
+    // A workload's hourly cost works the same way: batch bills 4 × 12,300 µ$ all on region
+    // (k ≥ 4), 3 × 12,300 + 4,100 = 41,000 µ$ at k = 3: × 60 = 2.952 and 2.46 $/h. The
+    // largest k with batch at most 2.5 $/h is 3.
+    let out = quotasim()
+        .args([
+            "plan",
+            &path,
+            "--find",
+            "pools.region.requests_per_minute",
+            "--max",
+        ])
+        .args([
+            "--range",
+            "1..10",
+            "--replications",
+            "1",
+            "--format",
+            "json",
+        ])
+        .args(["--constraint", "workloads.batch.cost.usd_per_hour <= 2.5"])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["value"], 3, "{v}");
+    // A pool the scenario lacks is bad input.
+    let out = quotasim()
+        .args(["plan", &path, "--find", "pools.region.requests_per_minute"])
+        .args([
+            "--range",
+            "1..10",
+            "--constraint",
+            "pools.nope.cost.usd <= 1",
+        ])
+        .assert()
+        .code(2);
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("no pool `nope`"), "{err}");
+}
