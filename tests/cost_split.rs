@@ -499,3 +499,81 @@ fn plan_constrains_a_pools_cost() {
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert!(err.contains("no pool `nope`"), "{err}");
 }
+
+/// `sweep` on per-pool and per-workload cost, by hand (as for `plan` above): with region
+/// at k = 2, 3, 4, 5 requests a minute, geo bills 9,000 + (4 − min(k, 4)) × 4,100 µ$ =
+/// 17,200, 13,100, 9,000, 9,000 µ$, and batch min(k, 4) × 12,300 + (4 − min(k, 4)) × 4,100
+/// = 32,800, 41,000, 49,200, 49,200 µ$. Under `pools.geo.cost.usd <= 0.01` only k = 4 and 5
+/// are feasible; the cheapest batch among them is k = 4 (the first of the tie).
+#[test]
+fn sweep_reports_and_optimises_per_pool_and_per_workload_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "two.toml", TWO_POOLS);
+    let out = quotasim()
+        .args([
+            "sweep",
+            &path,
+            "--vary",
+            "pools.region.requests_per_minute=2,3,4,5",
+        ])
+        .args(["--constraint", "pools.geo.cost.usd <= 0.01"])
+        .args(["--objective", "minimize:workloads.batch.cost.usd"])
+        .args(["--format", "json"])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let points = v["points"].as_array().unwrap();
+    let geo = [0.0172, 0.0131, 0.009, 0.009];
+    let batch = [0.0328, 0.041, 0.0492, 0.0492];
+    for (i, p) in points.iter().enumerate() {
+        let g = p["metrics"]["pools"]["geo"]["cost"]["usd"]["mean"]
+            .as_f64()
+            .unwrap();
+        let b = p["metrics"]["workloads"]["batch"]["cost"]["usd"]["mean"]
+            .as_f64()
+            .unwrap();
+        assert!(close(g, geo[i]) && close(b, batch[i]), "point {i}: {g} {b}");
+    }
+    let rec = &v["recommendation"];
+    assert_eq!(rec["feasible"], 2);
+    assert_eq!(rec["best"]["index"], 2);
+    assert!(close(rec["best"]["objective"].as_f64().unwrap(), 0.0492));
+    // The table shows the objective in dollars, not as a percentage.
+    let out = quotasim()
+        .args([
+            "sweep",
+            &path,
+            "--vary",
+            "pools.region.requests_per_minute=2,4",
+        ])
+        .args(["--objective", "minimize:workloads.batch.cost.usd"])
+        .assert()
+        .success();
+    let table = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        table.contains("workloads.batch.cost.usd = 0.0328"),
+        "{table}"
+    );
+    // An unknown workload, or a shard (its files carry the key metrics only), is exit 2.
+    quotasim()
+        .args([
+            "sweep",
+            &path,
+            "--vary",
+            "pools.region.requests_per_minute=2,4",
+        ])
+        .args(["--objective", "minimize:workloads.nope.cost.usd"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--objective"));
+    quotasim()
+        .args([
+            "sweep",
+            &path,
+            "--vary",
+            "pools.region.requests_per_minute=2,4",
+        ])
+        .args(["--constraint", "pools.geo.cost.usd <= 1", "--shard", "1/2"])
+        .assert()
+        .code(2);
+}

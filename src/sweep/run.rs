@@ -23,7 +23,10 @@ use crate::guard::{self, Limits};
 use crate::scenario::{Override, Scenario};
 use crate::sweep::config::read_sweep_table;
 use crate::sweep::grid::{Grid, Shard, Vary};
-use crate::sweep::metrics::{METRIC_COUNT, METRICS, key_metrics, metric_def, nest, number};
+use crate::sweep::metrics::{
+    METRIC_COUNT, METRICS, key_metrics, metric_def, nest, number, scope_exists, scoped_cost,
+    scoped_value,
+};
 use crate::sweep::stats::Summary;
 
 /// The most replications a sweep may ask for.
@@ -91,6 +94,8 @@ pub struct SweepPlan {
     pub points: Vec<(usize, Scenario)>,
     /// The guard rails every run of every point is held to.
     pub limits: Limits,
+    /// The per-pool and per-workload costs the objective and constraints name.
+    pub scoped: Vec<String>,
 }
 
 impl SweepPlan {
@@ -137,12 +142,18 @@ pub struct PointResult {
     pub params: Vec<(String, String)>,
     /// The key metrics, in [`METRICS`] order.
     pub metrics: [PointMetric; METRIC_COUNT],
+    /// The per-pool and per-workload costs (`pools.geo.cost.usd`) the objective and
+    /// constraints name, in the order they are named.
+    pub scoped: Vec<(String, PointMetric)>,
 }
 
 impl PointResult {
     /// The metric at `path`, if it is a key metric.
     pub fn metric(&self, path: &str) -> Option<&PointMetric> {
-        metric_def(path).and_then(|(i, _)| self.metrics.get(i))
+        match metric_def(path) {
+            Some((i, _)) => self.metrics.get(i),
+            None => self.scoped.iter().find(|(p, _)| p == path).map(|(_, m)| m),
+        }
     }
 
     /// The means as a nested JSON object (`{"throughput": {"requests_per_minute": …}, …}`),
@@ -152,7 +163,12 @@ impl PointResult {
             METRICS
                 .iter()
                 .zip(&self.metrics)
-                .map(|(d, m)| (d.path, number(m.mean))),
+                .map(|(d, m)| (d.path, number(m.mean)))
+                .chain(
+                    self.scoped
+                        .iter()
+                        .map(|(p, m)| (p.as_str(), number(m.mean))),
+                ),
         )
     }
 
@@ -254,6 +270,26 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         opts.constraints.clone()
     };
     validate_metrics(objective.as_ref(), &constraints)?;
+    let mut scoped: Vec<String> = Vec::new();
+    for m in objective
+        .iter()
+        .map(|o| &o.metric)
+        .chain(constraints.iter().map(|c| &c.metric))
+    {
+        if scoped_cost(m).is_some() && !scoped.contains(m) {
+            scoped.push(m.clone());
+        }
+    }
+    if !scoped.is_empty() && opts.shard.is_some() {
+        return Err(Diagnostic::flag(
+            "--shard",
+            format!(
+                "shard files carry the key metrics only, not {}: run this sweep unsharded",
+                scoped.join(", ")
+            ),
+        )
+        .into());
+    }
 
     let sets = opts
         .set
@@ -272,6 +308,26 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
             overrides.push(vary_override(origin, &key, &value)?);
         }
         let scenario = Scenario::from_path(path, &overrides)?;
+        for m in &scoped {
+            if let Some((scope, name, _)) = scoped_cost(m)
+                && !scope_exists(&scenario, scope, name)
+            {
+                let kind = if scope == "pools" { "pool" } else { "workload" };
+                let flag = if objective.as_ref().is_some_and(|o| &o.metric == m) {
+                    "--objective"
+                } else {
+                    "--constraint"
+                };
+                return Err(Diagnostic::flag(
+                    flag,
+                    format!(
+                        "{m}: the scenario has no {kind} `{name}` (per-{kind} figures exist \
+                         when it has two or more pools or workloads)"
+                    ),
+                )
+                .into());
+            }
+        }
         // Guard rails: refuse a point too big to simulate before running any.
         let file = path.display().to_string();
         let size = guard::check_size(&scenario, &file, &limits)?;
@@ -300,6 +356,7 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         constraints,
         points,
         limits,
+        scoped,
     })
 }
 
@@ -321,7 +378,10 @@ fn validate_metrics(
     constraints: &[Constraint],
 ) -> Result<(), Error> {
     let template = nest(METRICS.iter().map(|m| (m.path, serde_json::json!(0))));
-    for c in constraints {
+    for c in constraints
+        .iter()
+        .filter(|c| scoped_cost(&c.metric).is_none())
+    {
         c.evaluate(&template).map_err(|e| {
             Error::from(Diagnostic::flag(
                 "--constraint",
@@ -331,6 +391,7 @@ fn validate_metrics(
     }
     if let Some(o) = objective
         && metric_def(&o.metric).is_none()
+        && scoped_cost(&o.metric).is_none()
     {
         let hint = nearest(&o.metric, METRICS.iter().map(|m| m.path))
             .map(|n| format!("; did you mean {n}?"))
@@ -392,7 +453,7 @@ pub fn execute_until(
         .iter()
         .flat_map(|(i, s)| (0..reps as u64).map(move |r| (*i, s, r)))
         .collect();
-    type Run = Option<[Option<f64>; METRIC_COUNT]>;
+    type Run = Option<RunMetrics>;
     let results: Vec<Result<Run, Error>> = pool.install(|| {
         jobs.par_iter()
             .map(|&(index, s, r)| {
@@ -421,8 +482,12 @@ pub fn execute_until(
         .filter(|(_, runs)| runs.iter().all(Option::is_some))
         .map(|((index, _), runs)| {
             let mut columns: [Vec<f64>; METRIC_COUNT] = Default::default();
-            for run in runs.iter().flatten() {
+            let mut extra: Vec<Vec<f64>> = vec![Vec::new(); plan.scoped.len()];
+            for (run, more) in runs.iter().flatten() {
                 for (col, v) in columns.iter_mut().zip(run) {
+                    col.push(v.unwrap_or(f64::NAN));
+                }
+                for (col, v) in extra.iter_mut().zip(more) {
                     col.push(v.unwrap_or(f64::NAN));
                 }
             }
@@ -430,6 +495,12 @@ pub fn execute_until(
                 index: *index,
                 params: plan.grid.point(*index).unwrap_or_default(),
                 metrics: columns.map(|c| PointMetric::of(&c)),
+                scoped: plan
+                    .scoped
+                    .iter()
+                    .zip(&extra)
+                    .map(|(m, c)| (m.clone(), PointMetric::of(c)))
+                    .collect(),
             }
         })
         .collect();
@@ -453,15 +524,17 @@ pub fn execute_until(
     })
 }
 
+/// One run's key metrics, and the per-pool and per-workload costs the sweep names.
+type RunMetrics = ([Option<f64>; METRIC_COUNT], Vec<Option<f64>>);
+
 /// One run of a sweep point, inside the guard rails `run` applies; an error names the point.
-fn run_point(
-    plan: &SweepPlan,
-    index: usize,
-    s: &Scenario,
-) -> Result<[Option<f64>; METRIC_COUNT], Error> {
+fn run_point(plan: &SweepPlan, index: usize, s: &Scenario) -> Result<RunMetrics, Error> {
     let file = plan.path.display().to_string();
     guard::simulate_guarded(s, &file, &plan.limits)
-        .map(|rep| key_metrics(&rep, s))
+        .map(|rep| {
+            let extra = plan.scoped.iter().map(|m| scoped_value(&rep, m)).collect();
+            (key_metrics(&rep, s), extra)
+        })
         .map_err(|e| {
             let label = plan
                 .grid
