@@ -577,3 +577,52 @@ fn sweep_reports_and_optimises_per_pool_and_per_workload_cost() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn the_registry_and_the_scoped_lookup_know_per_pool_and_per_workload_cost() {
+    use quotasim::metrics::registry::{Better, better, better_in_report, find};
+    use quotasim::sweep::metrics::{scoped_cost, scoped_value};
+    for path in [
+        "pools.geo.cost.usd",
+        "pools.region.cost.usd_per_success",
+        "workloads.chat.cost.usd_per_hour",
+    ] {
+        assert_eq!(better(path), Better::Lower, "{path}");
+        assert!(find(path).is_some(), "{path}");
+        assert_eq!(
+            better_in_report(&format!("points.0.metrics.{path}.mean")),
+            Better::Lower
+        );
+        assert!(scoped_cost(path).is_some(), "{path}");
+    }
+    for path in [
+        "cost.usd",
+        "pools.geo.cost",
+        "pools.geo.cost.eur",
+        "other.geo.cost.usd",
+    ] {
+        assert!(scoped_cost(path).is_none(), "{path}");
+    }
+    let r = simulate(&scenario(TWO_POOLS, &[]));
+    assert!(close(
+        scoped_value(&r, "pools.region.cost.usd").unwrap(),
+        0.0246
+    ));
+    assert!(close(
+        scoped_value(&r, "workloads.batch.cost.usd_per_success").unwrap(),
+        0.0082
+    ));
+    assert!(close(
+        scoped_value(&r, "workloads.chat.cost.usd_per_hour").unwrap(),
+        0.54
+    ));
+    assert_eq!(scoped_value(&r, "pools.nope.cost.usd"), None);
+    // One pool, one workload: no blocks, nothing to find.
+    assert_eq!(
+        scoped_value(
+            &simulate(&scenario(ONE_POOL, &[])),
+            "pools.default.cost.usd"
+        ),
+        None
+    );
+}
