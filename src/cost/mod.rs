@@ -78,6 +78,16 @@ impl BilledTokens {
         self.cache_read = self.cache_read.saturating_add(cache_read);
     }
 
+    /// Adds another bill's tokens.
+    pub fn merge(&mut self, other: &BilledTokens) {
+        self.add(
+            other.input,
+            other.output,
+            other.cache_write,
+            other.cache_read,
+        );
+    }
+
     /// Their price in USD: `(input × p_in + output × p_out + cache_write × p_cw +
     /// cache_read × p_cr) / 1,000,000`, summed in that order.
     pub fn usd(&self, p: &Prices) -> f64 {
@@ -112,6 +122,11 @@ impl Cost {
         }
     }
 
+    /// The cost of billed tokens priced part by part (see [`priced_sum`]).
+    pub(crate) fn of_parts(parts: &[Billing], succeeded: u64, measured_us: u64) -> Cost {
+        Cost::new(priced_sum(parts), succeeded, measured_us)
+    }
+
     /// The cost of `billed` at `prices` (`None`: no price).
     pub fn of(
         billed: &BilledTokens,
@@ -121,6 +136,45 @@ impl Cost {
     ) -> Cost {
         Cost::new(prices.map(|p| billed.usd(p)), succeeded, measured_us)
     }
+}
+
+/// Tokens billed at one model's prices (`None`: the model has no price): what one pool
+/// served, or one workload's share of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Billing {
+    /// The serving model's prices.
+    pub prices: Option<Prices>,
+    /// The tokens billed at them.
+    pub billed: BilledTokens,
+}
+
+/// Dollars for tokens billed at several models' prices.
+///
+/// Parts at the same prices are added up as tokens first (integers, exact) and priced once,
+/// so pools that all serve one model bill exactly what one pool serving it all would; the
+/// distinct prices' dollars are then summed in order of first appearance.
+///
+/// `None` when a part with tokens has no price (the total is unknown), or when no part has a
+/// price at all (as for one unpriced model, which reports `null` even before billing
+/// anything). A part without a price that billed nothing adds nothing: a fallback pool on an
+/// unpriced model that never served does not hide the others' cost.
+pub(crate) fn priced_sum(parts: &[Billing]) -> Option<f64> {
+    let mut groups: Vec<(Prices, BilledTokens)> = Vec::new();
+    for part in parts {
+        match part.prices {
+            Some(p) => match groups.iter_mut().find(|(q, _)| *q == p) {
+                Some((_, b)) => b.merge(&part.billed),
+                None => groups.push((p, part.billed)),
+            },
+            None if part.billed != BilledTokens::default() => return None,
+            None => {}
+        }
+    }
+    let mut dollars = groups.iter().map(|(p, b)| b.usd(p));
+    // From the first group's dollars (not 0.0 + them): one price bills bit for bit what it
+    // always did.
+    let first = dollars.next()?;
+    Some(dollars.fold(first, |t, usd| t + usd))
 }
 
 #[cfg(test)]
@@ -152,5 +206,54 @@ mod tests {
             (nothing.usd, nothing.usd_per_success, nothing.usd_per_hour),
             (Some(0.0), None, Some(0.0))
         );
+    }
+
+    #[test]
+    fn priced_sums_part_by_part() {
+        let sonnet = preset_prices("claude-sonnet-4");
+        let haiku_prices = Prices {
+            input: 1.0,
+            output: 5.0,
+            cache_write: 1.25,
+            cache_read: 0.1,
+        };
+        let haiku = Some(haiku_prices);
+        let tokens = |i, o| {
+            let mut b = BilledTokens::default();
+            b.add(i, o, 0, 0);
+            b
+        };
+        let part = |prices, billed| Billing { prices, billed };
+        // 1,000 in + 100 out on Sonnet: 3,000 + 1,500 = 4,500 µ$; 2,000 in + 200 out on
+        // Haiku: 2,000 + 1,000 = 3,000 µ$. Together 0.0075 $.
+        let both = [
+            part(sonnet, tokens(1000, 100)),
+            part(haiku, tokens(2000, 200)),
+        ];
+        assert!((priced_sum(&both).unwrap() - 0.0075).abs() < 1e-15);
+        // One part: exactly its own figure.
+        let one = [part(sonnet, tokens(1000, 100))];
+        assert_eq!(
+            priced_sum(&one),
+            Some(tokens(1000, 100).usd(&sonnet.unwrap()))
+        );
+        // An unpriced part that billed nothing adds nothing; one that billed makes it unknown.
+        let idle = [part(None, BilledTokens::default()), one[0]];
+        assert_eq!(priced_sum(&idle), priced_sum(&one));
+        // Two parts at one price are priced as one bill.
+        let halves = [
+            part(sonnet, tokens(400, 30)),
+            part(haiku, tokens(2000, 200)),
+            part(sonnet, tokens(600, 70)),
+        ];
+        assert_eq!(
+            priced_sum(&halves),
+            Some(tokens(1000, 100).usd(&sonnet.unwrap()) + tokens(2000, 200).usd(&haiku_prices))
+        );
+        let busy = [part(None, tokens(1, 0)), one[0]];
+        assert_eq!(priced_sum(&busy), None);
+        // No price anywhere: unknown, as for a single unpriced model.
+        assert_eq!(priced_sum(&[part(None, BilledTokens::default())]), None);
+        assert_eq!(priced_sum(&[]), None);
     }
 }

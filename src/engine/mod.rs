@@ -282,13 +282,17 @@ pub fn simulate_with<'a>(
         sim.stopped = Some(StopReason::TraceFailed(Box::new(d.clone())));
     }
     let Sim {
-        metrics,
+        mut metrics,
         split,
         now,
         events,
         stopped,
         ..
     } = sim;
+    if let Some(split) = &split {
+        // Pools may serve different models: the total bill is the sum of theirs.
+        metrics.bill_by_pools(&split.pools);
+    }
     let mut report = metrics.finish(&scenario.name, scenario.seed, now, events);
     if let Some(split) = split {
         let Split { pools, workloads } = *split;
@@ -481,7 +485,10 @@ impl<'a> Sim<'a> {
         if pools.iter().any(|p| p.quota.cuts_off()) {
             metrics.requests.truncated_by_output_budget = Some(0);
         }
-        metrics.set_prices(crate::cost::model_prices(&s.model));
+        // The serving pool's model prices the bill (a lone `[pools.NAME]` may name its own).
+        metrics.set_prices(crate::cost::model_prices(
+            s.pools.first().map_or(&s.model, |p| &p.model),
+        ));
         let account = (!s.account.is_empty()).then(|| {
             Quota::from_limits(
                 &s.account,
@@ -563,6 +570,7 @@ impl<'a> Sim<'a> {
                             .collect(),
                         max_attempts,
                     );
+                    m.set_prices(crate::cost::model_prices(&p.model));
                     m
                 })
                 .collect();
@@ -573,6 +581,7 @@ impl<'a> Sim<'a> {
                     let mut m = Metrics::new(s.warmup_us, s.duration_us);
                     m.configure(names.clone(), w.client.max_attempts);
                     m.without_timeline();
+                    m.set_pool_prices(s.pools.iter().map(|p| crate::cost::model_prices(&p.model)));
                     m
                 })
                 .collect();
@@ -1379,6 +1388,7 @@ impl<'a> Sim<'a> {
             attempts: req.attempts,
             cache_write: req.fp.prompt.saturating_sub(req.input),
             cache_read: req.fp.cache_read,
+            pool: req.pool,
         };
         if req.phase == Phase::Abandoned {
             // The client gave up, but the provider finished and bills the answer.

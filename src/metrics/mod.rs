@@ -85,6 +85,9 @@ pub struct Success {
     pub cache_write: u64,
     /// Tokens read from the prompt cache (billed, see [`crate::cost`]).
     pub cache_read: u64,
+    /// The pool that served it (its index in the scenario's pools): a workload's share of
+    /// the bill is priced at the serving pool's model.
+    pub pool: u8,
 }
 
 /// Everything the engine records during a run.
@@ -122,6 +125,11 @@ pub struct Metrics {
     billed: crate::cost::BilledTokens,
     /// The prices the run is billed at (`None`: the model has no price).
     prices: Option<crate::cost::Prices>,
+    /// Billing by serving pool, each at its pool's prices: set for a workload's share (its
+    /// successes may be served by pools on different models) and, at the end of a split
+    /// run, for the totals (the sum of the pools' bills). Empty otherwise: one pool, one
+    /// price, `billed` alone.
+    by_pool: Vec<crate::cost::Billing>,
     /// No per-minute rows (a workload's share of the report has none).
     no_timeline: bool,
 }
@@ -160,13 +168,50 @@ impl Metrics {
         self.prices = prices;
     }
 
+    /// Bills each success at the prices of the pool that serves it (`prices[p]` for pool
+    /// `p`): what a workload's share of the report needs.
+    pub fn set_pool_prices(
+        &mut self,
+        prices: impl IntoIterator<Item = Option<crate::cost::Prices>>,
+    ) {
+        self.by_pool = prices
+            .into_iter()
+            .map(|prices| crate::cost::Billing {
+                prices,
+                billed: Default::default(),
+            })
+            .collect();
+    }
+
+    /// Makes the totals' cost the sum of the pools' bills, each at its own model's prices
+    /// (a split run, whose pools may serve different models).
+    pub fn bill_by_pools(&mut self, pools: &[Metrics]) {
+        self.by_pool = pools
+            .iter()
+            .map(|m| crate::cost::Billing {
+                prices: m.prices,
+                billed: m.billed,
+            })
+            .collect();
+    }
+
+    /// Adds a counted success to the bill: to its serving pool's part where billing is by
+    /// pool, else to the one bill.
+    #[inline]
+    fn bill(&mut self, s: &Success) {
+        let b = match self.by_pool.get_mut(usize::from(s.pool)) {
+            Some(part) => &mut part.billed,
+            None => &mut self.billed,
+        };
+        b.add(s.input, s.output, s.cache_write, s.cache_read);
+    }
+
     /// A successful attempt whose request the client had already given up on (timeout): the
     /// provider bills it all the same.
     #[inline]
     pub fn billed_abandoned(&mut self, s: &Success) {
         if s.counted {
-            self.billed
-                .add(s.input, s.output, s.cache_write, s.cache_read);
+            self.bill(s);
         }
     }
 
@@ -322,8 +367,7 @@ impl Metrics {
             cost,
             truncated,
             attempts,
-            cache_write,
-            cache_read,
+            ..
         } = s;
         self.row(now).completed += 1;
         if now >= self.warmup_us && now < self.duration_us {
@@ -337,7 +381,7 @@ impl Metrics {
             self.tokens.input += input;
             self.tokens.output += output;
             self.tokens.quota_consumed += cost;
-            self.billed.add(input, output, cache_write, cache_read);
+            self.bill(s);
             self.e2e.record(now - arrival);
             self.attempts_histogram(attempts);
         }
@@ -353,6 +397,7 @@ impl Metrics {
             quota_consumed: r.tokens.quota_consumed,
             reserved: r.tokens.reserved,
             quota_tokens_per_minute: r.throughput.quota_tokens_per_minute,
+            cost: r.cost,
             timeline: r.timeline,
         }
     }
@@ -371,6 +416,7 @@ impl Metrics {
             latency_ms: r.latency_ms,
             throughput: r.throughput,
             client: r.client,
+            cost: r.cost,
         }
     }
 
@@ -395,12 +441,17 @@ impl Metrics {
             pacing_seconds: secs(self.pacing_us),
             adaptive_wait_seconds: secs(self.adaptive_us),
         };
-        let cost = crate::cost::Cost::of(
-            &self.billed,
-            self.prices.as_ref(),
-            self.requests.succeeded,
-            self.duration_us - self.warmup_us,
-        );
+        let measured_us = self.duration_us - self.warmup_us;
+        let cost = if self.by_pool.is_empty() {
+            crate::cost::Cost::of(
+                &self.billed,
+                self.prices.as_ref(),
+                self.requests.succeeded,
+                measured_us,
+            )
+        } else {
+            crate::cost::Cost::of_parts(&self.by_pool, self.requests.succeeded, measured_us)
+        };
         Report {
             scenario: scenario.to_string(),
             seed,

@@ -46,7 +46,9 @@ use crate::error::Error;
 use crate::guard::Limits;
 use crate::report::Report;
 use crate::scenario::{Override, Scenario};
-use crate::sweep::metrics::{METRIC_COUNT, METRICS, key_metrics, metric_def};
+use crate::sweep::metrics::{
+    METRIC_COUNT, METRICS, key_metrics, metric_def, scope_exists, scoped_cost, scoped_value,
+};
 use crate::sweep::replication_seed;
 use crate::sweep::run::{MAX_REPLICATIONS, PointMetric};
 use crate::sweep::stats::Summary;
@@ -112,6 +114,9 @@ pub struct Evaluated {
     pub value: u64,
     /// The key metrics over the replications, as the sweep reports a point.
     pub metrics: [PointMetric; METRIC_COUNT],
+    /// The per-pool and per-workload costs the constraints name (`pools.geo.cost.usd`),
+    /// summarised the same way, in constraint order.
+    pub scoped: Vec<(String, PointMetric)>,
     /// Per constraint: the worst end of its metric's interval at `--confidence` (`None`:
     /// undefined) and whether the constraint holds there.
     pub checks: Vec<(Option<f64>, bool)>,
@@ -123,9 +128,12 @@ impl Evaluated {
         self.checks.iter().all(|c| c.1)
     }
 
-    /// The key metric at `path`.
+    /// The key metric, or constrained per-pool or per-workload cost, at `path`.
     pub fn metric(&self, path: &str) -> Option<&PointMetric> {
-        metric_def(path).and_then(|(i, _)| self.metrics.get(i))
+        match metric_def(path) {
+            Some((i, _)) => self.metrics.get(i),
+            None => self.scoped.iter().find(|(p, _)| p == path).map(|(_, m)| m),
+        }
     }
 }
 
@@ -413,14 +421,19 @@ fn prepare(path: &Path, opts: &PlanOptions) -> Result<Prepared, Error> {
     })
 }
 
-/// Every constraint must name a key metric (as the sweep requires), with suggestions.
+/// Every constraint must name a key metric (as the sweep requires) or a per-pool or
+/// per-workload cost, with suggestions.
 fn validate_constraints(constraints: &[Constraint]) -> Result<(), Error> {
     let template =
         crate::sweep::metrics::nest(METRICS.iter().map(|m| (m.path, serde_json::json!(0))));
-    for c in constraints {
+    for c in constraints
+        .iter()
+        .filter(|c| scoped_cost(&c.metric).is_none())
+    {
         c.evaluate(&template).map_err(|e| {
             usage(format!(
-                "--constraint: {e}; the metrics are {}",
+                "--constraint: {e}; the metrics are {}, and per pool or workload \
+                 pools.NAME.cost.* and workloads.NAME.cost.*",
                 METRICS
                     .iter()
                     .map(|m| m.path)
@@ -497,10 +510,30 @@ fn evaluate(
             Ok(s)
         })
         .collect::<Result<Vec<_>, Error>>()?;
+    // Per-pool and per-workload costs the constraints name, once each; their pool or
+    // workload must exist.
+    let mut scoped: Vec<&str> = Vec::new();
+    for c in &opts.constraints {
+        if let Some((scope, name, _)) = scoped_cost(&c.metric) {
+            if let Some(s) = scenarios.first()
+                && !scope_exists(s, scope, name)
+            {
+                return Err(usage(format!(
+                    "--constraint {c}: the scenario has no {} `{name}` (per-{} figures exist \
+                     when it has two or more pools or workloads)",
+                    if scope == "pools" { "pool" } else { "workload" },
+                    if scope == "pools" { "pool" } else { "workload" },
+                )));
+            }
+            if !scoped.contains(&c.metric.as_str()) {
+                scoped.push(&c.metric);
+            }
+        }
+    }
     let jobs: Vec<(usize, u64)> = (0..scenarios.len())
         .flat_map(|i| (0..p.replications as u64).map(move |r| (i, r)))
         .collect();
-    type Run = [Option<f64>; METRIC_COUNT];
+    type Run = ([Option<f64>; METRIC_COUNT], Vec<Option<f64>>);
     let runs: Vec<Result<Run, Error>> = jobs
         .par_iter()
         .map(|&(i, r)| {
@@ -510,15 +543,20 @@ fn evaluate(
             let mut s = base.clone();
             s.seed = replication_seed(base.seed, r);
             let rep = guarded_simulate(&s, &file, &p.limits, None)?;
-            Ok(key_metrics(&rep, &s))
+            let extra = scoped.iter().map(|m| scoped_value(&rep, m)).collect();
+            Ok((key_metrics(&rep, &s), extra))
         })
         .collect();
     let runs = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::with_capacity(values.len());
     for (&value, chunk) in values.iter().zip(runs.chunks(p.replications.max(1))) {
         let mut columns: [Vec<f64>; METRIC_COUNT] = Default::default();
-        for run in chunk {
+        let mut extra: Vec<Vec<f64>> = vec![Vec::new(); scoped.len()];
+        for (run, more) in chunk {
             for (col, v) in columns.iter_mut().zip(run) {
+                col.push(v.unwrap_or(f64::NAN));
+            }
+            for (col, v) in extra.iter_mut().zip(more) {
                 col.push(v.unwrap_or(f64::NAN));
             }
         }
@@ -526,9 +564,14 @@ fn evaluate(
             .constraints
             .iter()
             .map(|c| {
-                let col = metric_def(&c.metric)
-                    .and_then(|(i, _)| columns.get(i))
-                    .map_or(&[][..], Vec::as_slice);
+                let col = match metric_def(&c.metric) {
+                    Some((i, _)) => columns.get(i),
+                    None => scoped
+                        .iter()
+                        .position(|m| *m == c.metric)
+                        .and_then(|i| extra.get(i)),
+                }
+                .map_or(&[][..], Vec::as_slice);
                 let worst = worst_end(c, col, p.confidence);
                 (worst, worst.is_some_and(|w| c.op.holds(w, c.value)))
             })
@@ -536,6 +579,11 @@ fn evaluate(
         out.push(Evaluated {
             value,
             metrics: columns.map(|c| point_metric(&c)),
+            scoped: scoped
+                .iter()
+                .zip(&extra)
+                .map(|(m, c)| (m.to_string(), point_metric(c)))
+                .collect(),
             checks,
         });
     }
@@ -575,11 +623,11 @@ fn monotonicity(
             Op::Gt | Op::Ge => maximize,
             Op::Eq | Op::Ne => continue,
         };
-        let Some((idx, _)) = metric_def(&c.metric) else {
+        if metric_def(&c.metric).is_none() && scoped_cost(&c.metric).is_none() {
             continue;
-        };
+        }
         let stat = |e: &Evaluated| -> Option<(f64, f64)> {
-            let m = e.metrics.get(idx)?;
+            let m = e.metric(&c.metric)?;
             let mean = m.mean?;
             let half = match (m.ci95_half_width, m.n) {
                 (Some(h95), n) if n > 1 => {
@@ -840,6 +888,7 @@ mod tests {
         Evaluated {
             value,
             metrics,
+            scoped: vec![],
             checks: vec![],
         }
     }

@@ -50,7 +50,8 @@ fn metrics_json(e: &Evaluated) -> Value {
         METRICS
             .iter()
             .zip(&e.metrics)
-            .map(|(d, m)| (d.path, metric_json(m))),
+            .map(|(d, m)| (d.path, metric_json(m)))
+            .chain(e.scoped.iter().map(|(p, m)| (p.as_str(), metric_json(m)))),
     )
 }
 
@@ -231,7 +232,12 @@ pub fn render_table(r: &PlanReport) -> String {
              reports for this value)",
             r.find, e.value, r.replications
         );
-        for (d, m) in METRICS.iter().zip(&e.metrics) {
+        let all = METRICS
+            .iter()
+            .map(|d| d.path)
+            .zip(&e.metrics)
+            .chain(e.scoped.iter().map(|(p, m)| (p.as_str(), m)));
+        for (path, m) in all {
             let mean = m.mean.map_or("-".to_string(), short);
             let half = m
                 .ci95_half_width
@@ -240,7 +246,7 @@ pub fn render_table(r: &PlanReport) -> String {
                 .constraints
                 .iter()
                 .zip(&e.checks)
-                .find(|(c, _)| c.metric == d.path)
+                .find(|(c, _)| c.metric == path)
                 .map_or(String::new(), |(c, (w, ok))| {
                     format!(
                         "  worst end {}: `{c}` {}",
@@ -248,7 +254,7 @@ pub fn render_table(r: &PlanReport) -> String {
                         if *ok { "holds" } else { "fails" }
                     )
                 });
-            let _ = writeln!(s, "  {:<36}{:>22}{check}", d.path, format!("{mean}{half}"));
+            let _ = writeln!(s, "  {:<36}{:>22}{check}", path, format!("{mean}{half}"));
         }
     }
     let _ = writeln!(s, "\nvalues evaluated:");

@@ -79,6 +79,10 @@ pub struct PoolReport {
     pub reserved: u64,
     /// Quota tokens of its completions in `[warmup, duration)` per minute.
     pub quota_tokens_per_minute: f64,
+    /// What the successes it served cost, at its model's prices; the pools' `usd` sum to
+    /// the report's `cost.usd`. `usd_per_success` divides by the counted requests it
+    /// served.
+    pub cost: crate::cost::Cost,
     /// One row per simulated minute: its admissions, throttles, completions and the
     /// charges of its primary limit.
     pub timeline: Vec<MinuteRow>,
@@ -110,6 +114,9 @@ pub struct WorkloadReport {
     pub throughput: Throughput,
     /// What its client did.
     pub client: ClientStats,
+    /// What its successes cost, each at the prices of the pool that served it; the
+    /// workloads' `usd` sum to the report's `cost.usd`.
+    pub cost: crate::cost::Cost,
 }
 
 /// `requests.*`: `arrived = succeeded + failed + unfinished`.

@@ -33,6 +33,25 @@ fn line(s: &mut String, section: &str, label: &str, value: impl std::fmt::Displa
     let _ = writeln!(s, "{}", text.trim_end());
 }
 
+/// Dollars with four decimals, `-` without a price.
+fn usd(v: Option<f64>) -> String {
+    v.map_or("-".to_string(), |x| format!("{x:.4}"))
+}
+
+/// A pool's or workload's cost: its dollars, then per success and per hour on one line.
+fn cost_lines(s: &mut String, c: &crate::cost::Cost, priced: &str) {
+    let note = if c.usd.is_some() {
+        format!(
+            "{priced}; {}/success, {}/hour",
+            usd(c.usd_per_success),
+            usd(c.usd_per_hour)
+        )
+    } else {
+        "no price for a model it used: set its model's prices".to_string()
+    };
+    line(s, "", "cost USD", usd(c.usd), &note);
+}
+
 impl Exporter for TableExporter {
     fn render(&self, r: &Report, opts: ExportOptions) -> String {
         let mut s = String::new();
@@ -198,7 +217,6 @@ impl Exporter for TableExporter {
                 fmt_value(Some(c.adaptive_wait_seconds))
             ),
         );
-        let usd = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.4}"));
         let cost = &r.cost;
         line(
             &mut s,
@@ -241,6 +259,7 @@ impl Exporter for TableExporter {
                     fmt_value(Some(p.quota_tokens_per_minute)),
                     "",
                 );
+                cost_lines(&mut s, &p.cost, "at its model's prices");
             }
         }
         if let Some(workloads) = &r.workloads {
@@ -275,6 +294,7 @@ impl Exporter for TableExporter {
                     "",
                 );
                 let _ = writeln!(s, "{:<14}{:<16}{}", "", "e2e ms", lat(&w.latency_ms.e2e));
+                cost_lines(&mut s, &w.cost, "at the serving pools' prices");
             }
         }
         line(&mut s, "engine", "events", r.engine.events, "");

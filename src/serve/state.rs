@@ -616,6 +616,7 @@ impl State {
                         attempts,
                         cache_write: a.cache_write,
                         cache_read: a.cache_read,
+                        pool: 0,
                     },
                 );
                 if a.truncated {

@@ -87,6 +87,58 @@ pub fn key_metrics(r: &Report, s: &Scenario) -> [Option<f64>; METRIC_COUNT] {
     ]
 }
 
+/// The cost metrics a pool's or workload's block repeats (`pools.NAME.cost.usd`).
+const SCOPED_COST: [Metric; 3] = [
+    registry::COST_USD,
+    registry::COST_USD_PER_SUCCESS,
+    registry::COST_USD_PER_HOUR,
+];
+
+/// A per-pool or per-workload cost, `pools.NAME.cost.M` or `workloads.NAME.cost.M`: its
+/// scope (`pools` or `workloads`), name and metric. `plan --constraint` accepts these besides
+/// the key metrics.
+pub fn scoped_cost(path: &str) -> Option<(&str, &str, &'static Metric)> {
+    let (scope, rest) = path.split_once('.')?;
+    if !registry::SCOPES.contains(&scope) {
+        return None;
+    }
+    let (name, metric) = rest.split_once('.')?;
+    let m = SCOPED_COST.iter().find(|m| m.path == metric)?;
+    Some((scope, name, m))
+}
+
+/// Whether the scenario has the pool or workload a [`scoped_cost`] path names. A scenario
+/// with one pool and one workload has neither block in its report.
+pub fn scope_exists(s: &Scenario, scope: &str, name: &str) -> bool {
+    s.is_split()
+        && match scope {
+            "pools" => s.pool_index(name).is_some(),
+            _ => s.workloads.iter().any(|w| w.name == name),
+        }
+}
+
+/// The value of a [`scoped_cost`] path in a run report (`None`: undefined, or no such block).
+pub fn scoped_value(r: &Report, path: &str) -> Option<f64> {
+    let (scope, name, m) = scoped_cost(path)?;
+    let cost = match scope {
+        "pools" => r.pools.as_ref()?.0.iter().find(|(n, _)| n == name)?.1.cost,
+        _ => {
+            r.workloads
+                .as_ref()?
+                .0
+                .iter()
+                .find(|(n, _)| n == name)?
+                .1
+                .cost
+        }
+    };
+    match m.path {
+        "cost.usd" => cost.usd,
+        "cost.usd_per_success" => cost.usd_per_success,
+        _ => cost.usd_per_hour,
+    }
+}
+
 /// The JSON report of a run with the derived rates of [`registry::DERIVED`] added at the top level
 /// (`null` where undefined), which is what `run --assert` evaluates.
 pub fn report_with_derived(r: &Report, s: &Scenario) -> Value {
@@ -114,10 +166,10 @@ pub fn number(v: Option<f64>) -> Value {
 
 /// Builds a nested object from `(dotted path, leaf)` pairs, in order:
 /// `[("a.b", 1), ("c", 2)]` becomes `{"a": {"b": 1}, "c": 2}`.
-pub fn nest(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
+pub fn nest<P: AsRef<str>>(pairs: impl IntoIterator<Item = (P, Value)>) -> Value {
     let mut root = Map::new();
     for (path, leaf) in pairs {
-        insert_path(&mut root, path, leaf);
+        insert_path(&mut root, path.as_ref(), leaf);
     }
     Value::Object(root)
 }

@@ -313,6 +313,7 @@ pub fn merge_parts(parts: &[(String, String)]) -> Result<SweepReport, Error> {
                     index: p.index,
                     params: grid.point(p.index).unwrap_or_default(),
                     metrics,
+                    scoped: Vec::new(),
                 });
             }
         }

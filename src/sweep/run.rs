@@ -24,7 +24,10 @@ use crate::guard::{self, Limits};
 use crate::scenario::{Override, Scenario};
 use crate::sweep::config::read_sweep_table;
 use crate::sweep::grid::{Grid, Shard, Vary};
-use crate::sweep::metrics::{METRIC_COUNT, METRICS, key_metrics, metric_def, nest, number};
+use crate::sweep::metrics::{
+    METRIC_COUNT, METRICS, key_metrics, metric_def, nest, number, scope_exists, scoped_cost,
+    scoped_value,
+};
 use crate::sweep::stats::Summary;
 
 /// The most replications a sweep may ask for.
@@ -139,6 +142,8 @@ pub struct SweepPlan {
     /// [`part::fingerprint`](crate::sweep::part::fingerprint) of the grid's first point
     /// (loaded even when another shard holds it).
     pub fingerprint: String,
+    /// The per-pool and per-workload costs the objective and constraints name.
+    pub scoped: Vec<String>,
 }
 
 impl SweepPlan {
@@ -202,12 +207,18 @@ pub struct PointResult {
     pub params: Vec<(String, String)>,
     /// The key metrics, in [`METRICS`] order.
     pub metrics: [PointMetric; METRIC_COUNT],
+    /// The per-pool and per-workload costs (`pools.geo.cost.usd`) the objective and
+    /// constraints name, in the order they are named.
+    pub scoped: Vec<(String, PointMetric)>,
 }
 
 impl PointResult {
     /// The metric at `path`, if it is a key metric.
     pub fn metric(&self, path: &str) -> Option<&PointMetric> {
-        metric_def(path).and_then(|(i, _)| self.metrics.get(i))
+        match metric_def(path) {
+            Some((i, _)) => self.metrics.get(i),
+            None => self.scoped.iter().find(|(p, _)| p == path).map(|(_, m)| m),
+        }
     }
 
     /// The means as a nested JSON object (`{"throughput": {"requests_per_minute": …}, …}`),
@@ -217,7 +228,12 @@ impl PointResult {
             METRICS
                 .iter()
                 .zip(&self.metrics)
-                .map(|(d, m)| (d.path, number(m.mean))),
+                .map(|(d, m)| (d.path, number(m.mean)))
+                .chain(
+                    self.scoped
+                        .iter()
+                        .map(|(p, m)| (p.as_str(), number(m.mean))),
+                ),
         )
     }
 
@@ -350,6 +366,26 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
             BadMetric::Objective(o, m) => Diagnostic::flag(format!("--objective {o}"), m).into(),
         }
     })?;
+    let mut scoped: Vec<String> = Vec::new();
+    for m in objective
+        .iter()
+        .map(|o| &o.metric)
+        .chain(constraints.iter().map(|c| &c.metric))
+    {
+        if scoped_cost(m).is_some() && !scoped.contains(m) {
+            scoped.push(m.clone());
+        }
+    }
+    if !scoped.is_empty() && opts.shard.is_some() {
+        return Err(Diagnostic::flag(
+            "--shard",
+            format!(
+                "shard files carry the key metrics only, not {}: run this sweep unsharded",
+                scoped.join(", ")
+            ),
+        )
+        .into());
+    }
 
     let sets = opts
         .set
@@ -408,6 +444,26 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
     let mut total_events: u64 = 0;
     for i in grid.indices(opts.shard) {
         let scenario = point_scenario(path, &text, &sets, origin, &grid, i)?;
+        for m in &scoped {
+            if let Some((scope, name, _)) = scoped_cost(m)
+                && !scope_exists(&scenario, scope, name)
+            {
+                let kind = if scope == "pools" { "pool" } else { "workload" };
+                let flag = if objective.as_ref().is_some_and(|o| &o.metric == m) {
+                    "--objective"
+                } else {
+                    "--constraint"
+                };
+                return Err(Diagnostic::flag(
+                    flag,
+                    format!(
+                        "{m}: the scenario has no {kind} `{name}` (per-{kind} figures exist \
+                         when it has two or more pools or workloads)"
+                    ),
+                )
+                .into());
+            }
+        }
         // Guard rails: refuse a point too big to simulate before running any.
         let file = path.display().to_string();
         let size = guard::check_size(&scenario, &file, &limits)?;
@@ -484,6 +540,7 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         text,
         sets,
         origin: origin.clone(),
+        scoped,
     })
 }
 
@@ -526,12 +583,17 @@ fn validate_metrics(
 ) -> Result<(), BadMetric> {
     let template = nest(METRICS.iter().map(|m| (m.path, serde_json::json!(0))));
     for (i, c) in constraints.iter().enumerate() {
+        // Per-pool and per-workload costs are checked against the scenario's names later.
+        if scoped_cost(&c.metric).is_some() {
+            continue;
+        }
         c.evaluate(&template).map_err(|e| {
             BadMetric::Constraint(i, format!("{e}; the sweep metrics are {}", metric_list()))
         })?;
     }
     if let Some(o) = objective
         && metric_def(&o.metric).is_none()
+        && scoped_cost(&o.metric).is_none()
     {
         let hint = nearest(&o.metric, METRICS.iter().map(|m| m.path))
             .map(|n| format!("; did you mean {n}?"))
@@ -598,7 +660,7 @@ pub fn execute_until(
         .map_err(|e| Error::Runtime(format!("cannot start the thread pool: {e}")))?;
     let reps = plan.replications.max(1);
     let n_jobs = plan.points.len().saturating_mul(reps);
-    type Run = Option<[Option<f64>; METRIC_COUNT]>;
+    type Run = Option<RunMetrics>;
     // Job j is replication j % reps of point j / reps. Each loads its scenario when it runs
     // (see `SweepPlan::points`), and keeps only its key metrics.
     let results: Vec<Result<Run, Box<Error>>> = pool.install(|| {
@@ -633,8 +695,12 @@ pub fn execute_until(
         .filter(|(_, runs)| runs.iter().all(Option::is_some))
         .map(|(index, runs)| {
             let mut columns: [Vec<f64>; METRIC_COUNT] = Default::default();
-            for run in runs.iter().flatten() {
+            let mut extra: Vec<Vec<f64>> = vec![Vec::new(); plan.scoped.len()];
+            for (run, more) in runs.iter().flatten() {
                 for (col, v) in columns.iter_mut().zip(run) {
+                    col.push(v.unwrap_or(f64::NAN));
+                }
+                for (col, v) in extra.iter_mut().zip(more) {
                     col.push(v.unwrap_or(f64::NAN));
                 }
             }
@@ -642,6 +708,12 @@ pub fn execute_until(
                 index: *index,
                 params: plan.grid.point(*index).unwrap_or_default(),
                 metrics: columns.map(|c| PointMetric::of(&c)),
+                scoped: plan
+                    .scoped
+                    .iter()
+                    .zip(&extra)
+                    .map(|(m, c)| (m.clone(), PointMetric::of(c)))
+                    .collect(),
             }
         })
         .collect();
@@ -684,15 +756,17 @@ pub fn check_threads(n: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// One run's key metrics, and the per-pool and per-workload costs the sweep names.
+type RunMetrics = ([Option<f64>; METRIC_COUNT], Vec<Option<f64>>);
+
 /// One run of a sweep point, inside the guard rails `run` applies; an error names the point.
-fn run_point(
-    plan: &SweepPlan,
-    index: usize,
-    s: &Scenario,
-) -> Result<[Option<f64>; METRIC_COUNT], Error> {
+fn run_point(plan: &SweepPlan, index: usize, s: &Scenario) -> Result<RunMetrics, Error> {
     let file = plan.path.display().to_string();
     guard::simulate_guarded(s, &file, &plan.limits)
-        .map(|rep| key_metrics(&rep, s))
+        .map(|rep| {
+            let extra = plan.scoped.iter().map(|m| scoped_value(&rep, m)).collect();
+            (key_metrics(&rep, s), extra)
+        })
         .map_err(|e| {
             let label = plan
                 .grid

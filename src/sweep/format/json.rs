@@ -38,14 +38,19 @@ fn params(p: &PointResult) -> Value {
 }
 
 fn point_json(p: &PointResult, replications: usize) -> Value {
-    let metrics = nest(METRICS.iter().zip(&p.metrics).map(|(d, m)| {
+    let all = METRICS
+        .iter()
+        .map(|d| d.path)
+        .zip(&p.metrics)
+        .chain(p.scoped.iter().map(|(path, m)| (path.as_str(), m)));
+    let metrics = nest(all.map(|(path, m)| {
         let mut leaf = Map::new();
         leaf.insert("mean".into(), number(m.mean));
         if replications > 1 {
             leaf.insert("ci95_half_width".into(), number(m.ci95_half_width));
             leaf.insert("n".into(), json!(m.n));
         }
-        (d.path, Value::Object(leaf))
+        (path, Value::Object(leaf))
     }));
     json!({ "index": p.index, "params": params(p), "metrics": metrics })
 }

@@ -18,7 +18,7 @@ fn format_metric(path: &str, m: &PointMetric) -> String {
         (1.0, 0, "")
     } else if path.starts_with("throughput") {
         (1.0, 1, "")
-    } else if path.starts_with("cost.") {
+    } else if path.starts_with("cost.") || crate::sweep::metrics::scoped_cost(path).is_some() {
         (1.0, 4, "")
     } else {
         (100.0, 2, "%")
