@@ -111,13 +111,7 @@ impl Server {
             .build()
             .map_err(io_err("starting the async runtime".into()))?;
         let clock = Clock::new(options.time_scale);
-        let state = State::new(
-            &config.name,
-            config.seed,
-            config.pools,
-            config.classes,
-            clock,
-        );
+        let state = State::new(config, clock);
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             limits: options.limits,
