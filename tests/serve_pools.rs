@@ -57,8 +57,18 @@ fn start(s: &Scenario) -> Server {
 /// One Converse call of I = 100 input tokens, O = 100 output tokens and `max_tokens` 100 to
 /// `model`: (status, `x-amzn-ErrorType` or "", body).
 fn converse(addr: SocketAddr, model: &str) -> (u16, String, Value) {
+    let (status, kind, body) = call(addr, model, "converse");
+    (
+        status,
+        kind,
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
+}
+
+/// [`converse`] for operation `op` (`converse` or `converse-stream`), the body as bytes.
+fn call(addr: SocketAddr, model: &str, op: &str) -> (u16, String, Vec<u8>) {
     let body = br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":100}}"#;
-    let path = format!("/model/{}/converse", model.replace(':', "%3A"));
+    let path = format!("/model/{}/{op}", model.replace(':', "%3A"));
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let head = format!(
@@ -85,8 +95,7 @@ fn converse(addr: SocketAddr, model: &str) -> (u16, String, Value) {
                 })
         })
         .unwrap_or_default();
-    let body = serde_json::from_slice(&out[split + 4..]).unwrap_or(Value::Null);
-    (status, error_type, body)
+    (status, error_type, out[split + 4..].to_vec())
 }
 
 fn n(v: &Value, path: &str) -> u64 {
@@ -327,4 +336,51 @@ fn a_single_pool_report_has_no_pools_block() {
         r["serve"]["pools"]["default"]["model"],
         Value::from("claude-sonnet-4-5")
     );
+}
+
+/// bedrock-mantle's output tokens per minute cuts an answer off where it runs out (streamed
+/// or not), counted as truncated, as in a run; admission only checks input tokens per minute.
+#[test]
+fn an_output_budget_cuts_answers_off() {
+    let s = Scenario::from_toml_str(
+        &format!(
+            "duration = \"1m\"\n[model]\npreset = \"claude-sonnet-4-5\"\n{FAST}\n\
+             [quota]\nprovider = \"bedrock-mantle\"\ntokens_per_minute = 100000\n\
+             output_tokens_per_minute = 250\n[arrivals]\nprocess = \"constant\"\n\
+             rate_per_minute = 1\n[requests.chat]\ninput_tokens = 1\noutput_tokens = 1\n"
+        ),
+        "t.toml",
+    )
+    .unwrap();
+    let server = start(&s);
+    let addr = server.addr();
+    // Each call wants A = 100 output tokens; the minute's output budget is 250.
+    // 1. Converse: 100 fit (100 used).
+    let (status, _, body) = converse(addr, SONNET);
+    assert_eq!(status, 200);
+    assert_eq!(body["usage"]["outputTokens"], 100);
+    assert_eq!(body["stopReason"], "end_turn");
+    // 2. ConverseStream: 100 fit (200 used).
+    let (status, _, bytes) = call(addr, SONNET, "converse-stream");
+    assert_eq!(status, 200);
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains(r#""outputTokens":100"#), "{text}");
+    // 3. Converse: 50 left, so the answer stops at 50, truncated (250 used).
+    let (status, _, body) = converse(addr, SONNET);
+    assert_eq!(status, 200);
+    assert_eq!(body["usage"]["outputTokens"], 50);
+    assert_eq!(body["stopReason"], "max_tokens");
+    // 4. ConverseStream: admitted (input budget), nothing left: 0 tokens, truncated.
+    let (status, _, bytes) = call(addr, SONNET, "converse-stream");
+    assert_eq!(status, 200);
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains(r#""outputTokens":0"#), "{text}");
+    assert!(text.contains(r#""stopReason":"max_tokens""#), "{text}");
+    let r = server.shutdown();
+    assert_eq!(n(&r, "attempts.admitted"), 4);
+    assert_eq!(n(&r, "attempts.throttled"), 0);
+    assert_eq!(n(&r, "requests.succeeded"), 4);
+    assert_eq!(n(&r, "requests.truncated"), 2);
+    assert_eq!(n(&r, "requests.truncated_by_output_budget"), 2);
+    assert_eq!(n(&r, "tokens.output"), 250);
 }

@@ -185,6 +185,11 @@ pub(crate) struct Attempt {
     pub cost: u64,
     /// Output tokens already charged by streaming ticks.
     ticked: u64,
+    /// Whether the pool has an output budget that cuts answers off (then the answer is
+    /// generated in ticks even when it is not streamed).
+    pub cuts_off: bool,
+    /// Whether the output budget cut this answer off.
+    cut: bool,
 }
 
 /// The outcome of an admission check.
@@ -253,6 +258,11 @@ pub(crate) struct State {
     pools: Vec<PoolState>,
     /// The account-wide limits, charged at the serving pool's rates.
     account: Option<Quota>,
+    /// Whether some pool has an output budget that cuts answers off (then the report
+    /// carries `requests.truncated_by_output_budget`).
+    any_cut_off: bool,
+    /// Succeeded answers cut off by an output budget.
+    cut_off: u64,
     by_id: HashMap<String, usize>,
     classes: Vec<RequestClass>,
     class_by_name: HashMap<String, usize>,
@@ -369,6 +379,8 @@ impl State {
             name,
             seed,
             clock,
+            any_cut_off: states.iter().any(|p| p.quota.cuts_off()),
+            cut_off: 0,
             pools: states,
             account,
             by_id,
@@ -613,6 +625,8 @@ impl State {
                     fails,
                     cost,
                     ticked: 0,
+                    cuts_off: p.quota.cuts_off(),
+                    cut: false,
                 }))
             }
             Err(limit) => {
@@ -637,24 +651,38 @@ impl State {
         }
     }
 
-    /// Output of a streaming attempt has reached `generated` tokens: limits that charge
-    /// output as it is generated (the pool's and the account's) are charged now.
-    pub(crate) fn tick(&mut self, a: &mut Attempt, generated: u64) {
+    /// Output of an attempt has reached `generated` tokens: limits that charge output as
+    /// it is generated (the pool's and the account's) are charged now. An output budget
+    /// that runs out (bedrock-mantle's output tokens per minute) cuts the answer off, as in
+    /// a run: the attempt's output becomes what the budget took, truncated. Returns the
+    /// output count reached (less than `generated` when cut off).
+    pub(crate) fn tick(&mut self, a: &mut Attempt, generated: u64) -> u64 {
         let now = self.clock.now_us();
         let Some(p) = self.pools.get_mut(a.pool) else {
-            return;
+            return generated;
         };
         let account_streams = self.account.as_ref().is_some_and(Quota::streams);
-        if !(p.quota.streams() || account_streams) || generated <= a.ticked {
-            return;
+        if !(p.quota.streams() || account_streams) || generated <= a.ticked || a.cut {
+            return generated.min(a.output);
         }
-        let d = p.quota.tick(now, &a.adm, &a.fp, a.ticked, generated);
+        let want = generated - a.ticked;
+        let room = p.quota.output_room(now, want);
+        let g = a.ticked + room;
+        let d = p.quota.tick(now, &a.adm, &a.fp, a.ticked, g);
         if let (Some(acc), Some(t)) = (self.account.as_mut(), a.acct.as_ref()) {
-            acc.tick_at(now, t, &a.fp, a.ticked, generated, p.rates);
+            acc.tick_at(now, t, &a.fp, a.ticked, g, p.rates);
         }
-        a.ticked = generated;
+        a.ticked = g;
         self.metrics.settled(now, d);
         p.metrics.settled(now, d);
+        if room < want {
+            a.cut = true;
+            a.truncated = true;
+            a.output = g;
+            a.fp.output = g;
+            a.cost = p.burndown.final_cost(a.input, a.cache_write, g);
+        }
+        g
     }
 
     /// Settles an admitted attempt: the pool's limits and the account's, at the pool's
@@ -704,6 +732,9 @@ impl State {
                 if a.truncated {
                     self.counts.truncated += 1;
                 }
+                if a.cut {
+                    self.cut_off += 1;
+                }
                 self.finish(&a.key, Some(Status::Succeeded));
             }
             End::ServerError => {
@@ -739,6 +770,7 @@ impl State {
             timeout: 0,
             ..counts.failed_by
         };
+        counts.truncated_by_output_budget = self.any_cut_off.then_some(self.cut_off);
         report.requests = counts;
         report.attempts.per_request.0 = self.per_request.clone();
         let minutes = now as f64 / crate::quota::MINUTE_US as f64;
