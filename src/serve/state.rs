@@ -954,6 +954,39 @@ output_tokens = 20
     }
 
     #[test]
+    fn a_model_without_bedrock_ids_answers_to_its_preset_name() {
+        let s = scenario("other", 1000);
+        let st = state(PoolSpec::from_scenario(&s), &s);
+        for id in ["other", "us.other", "global.other"] {
+            assert_eq!(st.pool_of(id), Some(0), "{id}");
+        }
+    }
+
+    #[test]
+    fn an_id_several_pools_list_goes_to_the_most_specific_list() {
+        // `wide` serves Sonnet 4's five forms by default; `narrow` lists two of them, `one`
+        // lists one of those: each ID goes to the shortest list that holds it.
+        let s = scenario("claude-sonnet-4", 1000);
+        let bare = "anthropic.claude-sonnet-4-20250514-v1:0";
+        let mut pools = PoolSpec::from_scenario(&s);
+        let wide = pools[0].clone();
+        let mut narrow = wide.clone();
+        narrow.model_ids = vec![format!("us.{bare}"), format!("eu.{bare}")];
+        let mut one = wide.clone();
+        one.model_ids = vec![format!("eu.{bare}")];
+        pools.extend([narrow, one]);
+        let st = state(pools, &s);
+        assert_eq!(st.pool_of(bare), Some(0));
+        assert_eq!(st.pool_of(&format!("global.{bare}")), Some(0));
+        assert_eq!(st.pool_of(&format!("us.{bare}")), Some(1));
+        assert_eq!(st.pool_of(&format!("eu.{bare}")), Some(2));
+        // Equal lists: the first in file order.
+        let mut twins = PoolSpec::from_scenario(&s);
+        twins.push(twins[0].clone());
+        assert_eq!(state(twins, &s).pool_of(bare), Some(0));
+    }
+
+    #[test]
     fn several_pools_are_charged_separately() {
         // Pool `small` (Haiku 4.5, 100 TPM) and pool `big` (Sonnet 4.5, 1M TPM).
         let a = scenario("claude-haiku-4-5", 100);
