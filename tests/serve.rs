@@ -318,3 +318,56 @@ fn serve_refuses_bad_arguments_with_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The model ID picks the pool: the application falls back from the in-Region ID to the
+/// `global.` ID on each throttle, and the report's `pools` blocks count what it saw.
+#[test]
+fn a_client_falling_back_to_the_global_profile_reaches_the_global_pool() {
+    let Some(py) = python() else { return };
+    let text = format!(
+        r#"
+name = "serve-pools-test"
+duration = "1m"
+[model]
+preset = "claude-sonnet-4-5"
+[service]
+{FAST}
+[pools.region]
+tokens_per_minute = 3000
+[pools.global]
+tokens_per_minute = 1000000
+model_ids = ["global.anthropic.claude-sonnet-4-5-20250929-v1:0"]
+[workloads.app]
+route = "region"
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 1
+[workloads.app.requests.chat]
+input_tokens = 100
+output_tokens = 300
+"#
+    );
+    let s = Served::start(&text, &[]);
+    let seen = s.client(&py, "pools");
+    let r = &seen["report"];
+    // Each call reserves I + M = 1100 and settles to I + 5 × A = 600. Region admits while
+    // 600·k + 1100 ≤ 3000: k = 0..3; calls 5 and 6 are throttled and go to global.
+    assert_eq!(u(&seen, "/region"), 4);
+    assert_eq!(u(&seen, "/throttled"), 2);
+    assert_eq!(u(&seen, "/global"), 2);
+    assert_eq!(u(r, "/attempts/sent"), u(&seen, "/calls"));
+    assert_eq!(u(r, "/pools/region/admitted"), 4);
+    assert_eq!(u(r, "/pools/region/throttled"), 2);
+    assert_eq!(u(r, "/pools/global/admitted"), 2);
+    assert_eq!(u(r, "/pools/global/throttled"), 0);
+    assert_eq!(u(r, "/pools/region/quota_consumed"), 4 * 600);
+    assert_eq!(u(r, "/pools/global/quota_consumed"), 2 * 600);
+    // Each SDK call is its own request: the throttled ones failed, the others succeeded.
+    assert_eq!(u(r, "/requests/arrived"), 8);
+    assert_eq!(u(r, "/requests/succeeded"), 6);
+    assert_eq!(u(r, "/requests/failed"), 2);
+    let (status, fin) = s.stop("-TERM");
+    assert!(status.success(), "{status}");
+    assert_eq!(fin["pools"]["region"]["admitted"], 4);
+    assert_eq!(fin["pools"]["global"]["admitted"], 2);
+}

@@ -33,6 +33,10 @@ pub(crate) fn to_loadable_toml(s: &Scenario) -> Option<String> {
     }
     fix_workload(t);
     // `[pools.NAME]` and `[workloads.NAME]` hold the same tables as the top level.
+    if let Some(Value::Table(account)) = t.get_mut("account") {
+        // Account limits are written like a quota's: `admit` only on as-generated ones.
+        let _ = fix_quota(account);
+    }
     if let Some(Value::Table(pools)) = t.get_mut("pools") {
         for (_, pool) in pools.iter_mut() {
             if let Value::Table(p) = pool {

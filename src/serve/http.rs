@@ -111,13 +111,7 @@ impl Server {
             .build()
             .map_err(io_err("starting the async runtime".into()))?;
         let clock = Clock::new(options.time_scale);
-        let state = State::new(
-            &config.name,
-            config.seed,
-            config.pools,
-            config.classes,
-            clock,
-        );
+        let state = State::new(config, clock);
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             limits: options.limits,
@@ -571,8 +565,8 @@ async fn answer(
     rid: &str,
 ) -> Reply {
     let internal = || validation("internal error", rid);
-    let (input, output, fails) = match guard.attempt.as_ref() {
-        Some(a) => (a.input, a.output, a.fails),
+    let (input, output, fails, cuts_off) = match guard.attempt.as_ref() {
+        Some(a) => (a.input, a.output, a.fails, a.cuts_off),
         None => return Err(internal()),
     };
     let started = guard.started;
@@ -590,7 +584,11 @@ async fn answer(
     }
     if !op.streams() {
         guard.gen_start = started.checked_add(clock.wall(prefill_us));
-        sleep(clock.wall(service.service_time_us(input, output))).await;
+        if cuts_off {
+            generate_in_ticks(&mut guard, service, clock, input, output).await;
+        } else {
+            sleep(clock.wall(service.service_time_us(input, output))).await;
+        }
         let a = guard.end(End::Success).ok_or_else(internal)?;
         let u = Usage {
             input: a.input,
@@ -640,6 +638,47 @@ async fn answer(
         );
     }
     Ok(r)
+}
+
+/// A non-streamed answer from a pool with an output budget that cuts answers off: generated
+/// (and charged) every [`DELTA_EVERY`] as a stream would be, stopping where the budget runs
+/// out.
+async fn generate_in_ticks(
+    guard: &mut Guard,
+    service: &Service,
+    clock: Clock,
+    input: u64,
+    output: u64,
+) {
+    let start = guard.started;
+    let gen_start = start
+        .checked_add(clock.wall(service.service_time_us(input, 0)))
+        .unwrap_or_else(far_future);
+    let end = start
+        .checked_add(clock.wall(service.service_time_us(input, output)))
+        .unwrap_or_else(far_future);
+    tokio::time::sleep_until(gen_start.into()).await;
+    loop {
+        let due = Instant::now()
+            .checked_add(DELTA_EVERY)
+            .unwrap_or_else(far_future)
+            .min(end);
+        tokio::time::sleep_until(due.into()).await;
+        let g = if Instant::now() >= end {
+            output
+        } else {
+            let g = (gen_start.elapsed().as_secs_f64() * guard.speed).floor();
+            if g.is_finite() && g >= 0.0 {
+                (g as u64).min(output)
+            } else {
+                output
+            }
+        };
+        let reached = guard.tick(g);
+        if reached < g || reached >= output {
+            return;
+        }
+    }
 }
 
 async fn sleep(d: Duration) {
@@ -712,16 +751,21 @@ async fn stream_answer(
             _ = tokio::time::sleep_until(due.into()) => {}
             _ = tx.closed() => return,
         }
-        if tx
-            .send(Bytes::from(StreamEvents::delta(op, sent, next - sent)))
-            .await
-            .is_err()
+        // Charged before it goes out: an output budget may cut the answer off here.
+        let reached = guard.tick(next);
+        if reached > sent
+            && tx
+                .send(Bytes::from(StreamEvents::delta(op, sent, reached - sent)))
+                .await
+                .is_err()
         {
             return;
         }
-        sent = next;
+        sent = reached.max(sent);
         guard.delivered = sent;
-        guard.tick(sent);
+        if reached < next {
+            break;
+        }
     }
     let Some(a) = guard.end(End::Success) else {
         return;
@@ -762,9 +806,12 @@ impl Guard {
         Some(a)
     }
 
-    fn tick(&mut self, generated: u64) {
-        if let Some(a) = self.attempt.as_mut() {
-            self.shared.lock().tick(a, generated);
+    /// Charges output generated so far; returns the count reached (less when an output
+    /// budget cut the answer off).
+    fn tick(&mut self, generated: u64) -> u64 {
+        match self.attempt.as_mut() {
+            Some(a) => self.shared.lock().tick(a, generated),
+            None => generated,
         }
     }
 }

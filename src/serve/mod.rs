@@ -22,9 +22,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use http::Server;
-pub use state::{PoolSpec, default_model_ids, with_prefixes};
+pub use state::PoolSpec;
 
 use crate::Scenario;
+use crate::quota::LimitSpec;
 use crate::workload::RequestClass;
 
 /// Where the emulator listens unless `--listen` says otherwise (loopback only).
@@ -97,19 +98,23 @@ pub struct Config {
     pub name: String,
     /// Seed of the random streams.
     pub seed: u64,
-    /// The pools, in order (an ID listed by two pools goes to the first).
+    /// The pools, in order. An ID several pools list goes to the one listing the fewest
+    /// IDs (the most specific), then to the first.
     pub pools: Vec<PoolSpec>,
+    /// Account-wide limits (`[[account.limits]]`), checked after the serving pool's own.
+    pub account: Vec<LimitSpec>,
     /// Request classes that output lengths are drawn from.
     pub classes: Vec<RequestClass>,
 }
 
 impl Config {
-    /// The scenario's pools and classes.
+    /// The scenario's pools, account limits and classes (those of its first workload).
     pub fn from_scenario(s: &Scenario) -> Self {
         Config {
             name: s.name.clone(),
             seed: s.seed,
             pools: PoolSpec::from_scenario(s),
+            account: s.account.clone(),
             classes: s.requests.clone(),
         }
     }
@@ -206,6 +211,7 @@ mod tests {
                 name: "t".into(),
                 seed: 0,
                 pools: Vec::new(),
+                account: Vec::new(),
                 classes: Vec::new(),
             };
             assert!(Server::start(config, options).is_err(), "{bad}");

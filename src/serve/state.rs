@@ -7,17 +7,17 @@ use std::time::Instant;
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
 
+use crate::cost::Cost;
 use crate::engine::rng::{self, Stream};
 use crate::metrics::{Metrics, Success};
-use crate::quota::{Admission, Burndown, Footprint, Quota, ReserveMode, ThrottleCause};
-use crate::report::{FailedBy, Report, RequestCounts, Throughput};
+use crate::quota::models::PROFILE_PREFIXES;
+use crate::quota::{
+    Admission, Burndown, Footprint, LimitSpec, Quota, Rates, ReserveMode, Settle, ThrottleCause,
+};
+use crate::report::{FailedBy, Named, PoolReport, Report, RequestCounts, Throughput};
 use crate::scenario::{Model, QuotaConfig, Scenario, Service};
 use crate::workload::{ClassPicker, RequestClass};
-
-/// Prefixes Bedrock puts in front of a model ID for cross-Region inference profiles.
-pub const PROFILE_PREFIXES: [&str; 4] = ["us.", "eu.", "apac.", "global."];
 
 /// How long a finished request's record is kept for later attempts with the same
 /// `amz-sdk-invocation-id`, in wall-clock seconds. An SDK retries within seconds; this only
@@ -41,52 +41,29 @@ pub struct PoolSpec {
 }
 
 impl PoolSpec {
-    /// The pools of a scenario: its `[quota]` as the single pool `default`, serving the
-    /// model's Bedrock IDs with and without the cross-Region prefixes.
+    /// The pools of a scenario as the resolver gives them (`[pools.NAME]`, or `[quota]` as
+    /// the pool `default`), each serving its resolved `model_ids`: by default its model
+    /// row's Bedrock IDs with and without the `us.`, `eu.`, `apac.` and `global.` prefixes.
+    /// A model without a Bedrock ID (`other`) answers to its preset name, with the same
+    /// prefixes, so that a generic scenario can still be served.
     pub fn from_scenario(s: &Scenario) -> Vec<PoolSpec> {
-        vec![PoolSpec {
-            name: "default".into(),
-            model_ids: with_prefixes(&default_model_ids(&s.model.preset)),
-            model: s.model.clone(),
-            service: s.service.clone(),
-            quota: s.quota.clone(),
-        }]
-    }
-}
-
-/// Every ID in `ids`, each also with the `us.`, `eu.`, `apac.` and `global.` prefixes.
-pub fn with_prefixes(ids: &[String]) -> Vec<String> {
-    let mut out = Vec::with_capacity(ids.len() * 5);
-    for id in ids {
-        out.push(id.clone());
-        for p in PROFILE_PREFIXES {
-            out.push(format!("{p}{id}"));
-        }
-    }
-    out
-}
-
-/// The Bedrock model IDs of a model preset. A preset without a Bedrock model (`other`)
-/// answers to its own name, so that a generic scenario can still be served.
-pub fn default_model_ids(preset: &str) -> Vec<String> {
-    let ids: &[&str] = match preset {
-        "claude-opus-4" => &["anthropic.claude-opus-4-20250514-v1:0"],
-        "claude-opus-4-1" => &["anthropic.claude-opus-4-1-20250805-v1:0"],
-        "claude-sonnet-4" => &["anthropic.claude-sonnet-4-20250514-v1:0"],
-        "claude-sonnet-4-5" => &["anthropic.claude-sonnet-4-5-20250929-v1:0"],
-        "claude-3-7-sonnet" => &["anthropic.claude-3-7-sonnet-20250219-v1:0"],
-        "claude-haiku-4-5" => &["anthropic.claude-haiku-4-5-20251001-v1:0"],
-        "claude-3-5-sonnet" => &[
-            "anthropic.claude-3-5-sonnet-20240620-v1:0",
-            "anthropic.claude-3-5-sonnet-20241022-v2:0",
-        ],
-        "claude-3-5-haiku" => &["anthropic.claude-3-5-haiku-20241022-v1:0"],
-        _ => &[],
-    };
-    if ids.is_empty() {
-        vec![preset.to_string()]
-    } else {
-        ids.iter().map(|s| s.to_string()).collect()
+        s.pools
+            .iter()
+            .map(|p| PoolSpec {
+                name: p.name.clone(),
+                model_ids: if p.model_ids.is_empty() {
+                    let preset = &p.model.preset;
+                    std::iter::once(preset.clone())
+                        .chain(PROFILE_PREFIXES.iter().map(|x| format!("{x}{preset}")))
+                        .collect()
+                } else {
+                    p.model_ids.clone()
+                },
+                model: p.model.clone(),
+                service: p.service.clone(),
+                quota: p.quota.clone(),
+            })
+            .collect()
     }
 }
 
@@ -171,21 +148,16 @@ struct Tracked {
 pub(crate) struct PoolState {
     spec: PoolSpec,
     quota: Quota,
+    /// Its burndown and reservation formula, which the account's limits are charged at too.
+    rates: Rates,
     burndown: Burndown,
     reserve: ReserveMode,
-    /// Index of this pool's first limit in the report's `throttled_by_limit`.
-    limit_offset: usize,
-    counts: PoolCounts,
-}
-
-/// Per-pool counters, reported under `serve.pools`.
-#[derive(Debug, Clone, Default, Serialize)]
-struct PoolCounts {
-    admitted: u64,
-    throttled: u64,
+    /// Slot in the totals' `throttled_by_limit` of each of its limits, then of each account
+    /// limit (the run report's rule: the same name counted once).
+    slots: Vec<usize>,
+    /// Its share of the report (`pools.NAME`), billed at its own model's prices.
+    metrics: Metrics,
     server_errors: u64,
-    quota_consumed: u64,
-    reserved: u64,
 }
 
 /// An admitted attempt, to settle when it ends.
@@ -194,6 +166,8 @@ pub(crate) struct Attempt {
     key: String,
     pool: usize,
     adm: Admission,
+    /// Tickets of the account-wide limits (`None` without them).
+    acct: Option<Admission>,
     fp: Footprint,
     /// Input tokens I (without cache writes).
     pub input: u64,
@@ -211,6 +185,11 @@ pub(crate) struct Attempt {
     pub cost: u64,
     /// Output tokens already charged by streaming ticks.
     ticked: u64,
+    /// Whether the pool has an output budget that cuts answers off (then the answer is
+    /// generated in ticks even when it is not streamed).
+    pub cuts_off: bool,
+    /// Whether the output budget cut this answer off.
+    cut: bool,
 }
 
 /// The outcome of an admission check.
@@ -241,12 +220,49 @@ pub(crate) enum End {
     },
 }
 
+/// The serving pool's limits, then the account's, at the pool's rates `rt`: on admission,
+/// charges both and returns their tickets; on refusal, charges only the limits that count
+/// refusals and returns the index of the refusing limit (account limits after the pool's).
+/// The same steps as a simulated run's admission.
+fn admit_on(
+    pool: &mut Quota,
+    account: Option<&mut Quota>,
+    now: u64,
+    fp: &Footprint,
+    rt: Rates,
+) -> Result<(Admission, Option<Admission>), usize> {
+    if let Err(i) = pool.check_at(now, fp, rt) {
+        pool.charge_rejected(now, fp, rt);
+        return Err(i);
+    }
+    let acct = match account {
+        Some(a) => {
+            if let Err(j) = a.check_at(now, fp, rt) {
+                // The pool's own limits admitted; those that count refusals count this one.
+                pool.charge_rejected(now, fp, rt);
+                a.charge_rejected(now, fp, rt);
+                return Err(pool.len() + j);
+            }
+            Some(a.charge_at(now, fp, rt))
+        }
+        None => None,
+    };
+    Ok((pool.charge_at(now, fp, rt), acct))
+}
+
 /// Everything behind the emulator's lock.
 pub(crate) struct State {
     name: String,
     seed: u64,
     pub(crate) clock: Clock,
     pools: Vec<PoolState>,
+    /// The account-wide limits, charged at the serving pool's rates.
+    account: Option<Quota>,
+    /// Whether some pool has an output budget that cuts answers off (then the report
+    /// carries `requests.truncated_by_output_budget`).
+    any_cut_off: bool,
+    /// Succeeded answers cut off by an output budget.
+    cut_off: u64,
     by_id: HashMap<String, usize>,
     classes: Vec<RequestClass>,
     class_by_name: HashMap<String, usize>,
@@ -268,54 +284,105 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// State for serving `pools` with the scenario's request classes and seed.
-    pub(crate) fn new(
-        name: &str,
-        seed: u64,
-        pools: Vec<PoolSpec>,
-        classes: Vec<RequestClass>,
-        clock: Clock,
-    ) -> Self {
+    /// State for serving `config`'s pools and account limits with its request classes and
+    /// seed.
+    pub(crate) fn new(config: super::Config, clock: Clock) -> Self {
+        let super::Config {
+            name,
+            seed,
+            pools,
+            account,
+            classes,
+        } = config;
         let mut by_id = HashMap::new();
-        let mut names = Vec::new();
-        let multi = pools.len() > 1;
+        // The run report's `throttled_by_limit`: each pool's limits, then the account's, the
+        // same name counted once.
+        let mut names: Vec<String> = Vec::new();
+        let mut slot = |n: &str| match names.iter().position(|x| x == n) {
+            Some(i) => i,
+            None => {
+                names.push(n.to_string());
+                names.len() - 1
+            }
+        };
+        let own_slots: Vec<Vec<usize>> = pools
+            .iter()
+            .map(|p| {
+                p.quota
+                    .limits
+                    .iter()
+                    .take(crate::quota::MAX_LIMITS)
+                    .map(|l| slot(&l.name))
+                    .collect()
+            })
+            .collect();
+        let account_limits: Vec<&LimitSpec> =
+            account.iter().take(crate::quota::MAX_LIMITS).collect();
+        let acct_slots: Vec<usize> = account_limits.iter().map(|l| slot(&l.name)).collect();
         let mut states = Vec::with_capacity(pools.len());
-        for (i, spec) in pools.into_iter().enumerate() {
-            for id in &spec.model_ids {
-                // The first pool that lists an ID serves it.
+        // An ID several pools list goes to the most specific list (fewest IDs: a pool that
+        // names only `us.…` beats one serving its model's every form), then the first.
+        let mut order: Vec<usize> = (0..pools.len()).collect();
+        order.sort_by_key(|&i| pools.get(i).map_or(0, |p| p.model_ids.len()));
+        for i in order {
+            for id in pools.get(i).map_or(&[][..], |p| &p.model_ids[..]) {
                 by_id.entry(id.clone()).or_insert(i);
             }
+        }
+        for (spec, mut slots) in pools.into_iter().zip(own_slots) {
             let q = &spec.quota;
             let burndown = spec.model.burndown();
-            let quota = Quota::from_limits(&q.limits, burndown, q.reserve, q.settle);
-            let limit_offset = names.len();
-            for l in &q.limits {
-                names.push(if multi {
-                    format!("{}.{}", spec.name, l.name)
-                } else {
-                    l.name.clone()
-                });
-            }
+            let quota = q.build(&spec.model);
+            slots.extend_from_slice(&acct_slots);
+            let mut metrics = Metrics::new(0, u64::MAX);
+            metrics.configure(
+                q.limits
+                    .iter()
+                    .take(crate::quota::MAX_LIMITS)
+                    .chain(account_limits.iter().copied())
+                    .map(|l| l.name.clone())
+                    .collect(),
+                1,
+            );
+            metrics.set_prices(crate::cost::model_prices(&spec.model));
             states.push(PoolState {
+                rates: quota.rates(),
                 reserve: q.reserve,
                 burndown,
                 quota,
-                limit_offset,
+                slots,
+                metrics,
                 spec,
-                counts: PoolCounts::default(),
+                server_errors: 0,
             });
         }
         let mut metrics = Metrics::new(0, u64::MAX);
         metrics.configure(names, 1);
-        // Priced at the first pool's model (one price table per report for now).
-        if let Some(first) = states.first() {
-            metrics.set_prices(crate::cost::model_prices(&first.spec.model));
-        }
+        // The account's own burndown and formula are never used: every charge is at the
+        // serving pool's rates (as in a run).
+        let account = (!account.is_empty()).then(|| {
+            let burndown = states.first().map_or(
+                Burndown {
+                    input: 1,
+                    output: 1,
+                },
+                |p| p.burndown,
+            );
+            Quota::from_limits(
+                &account,
+                burndown,
+                ReserveMode::InputPlusMaxTokens,
+                Settle::AtCompletion,
+            )
+        });
         State {
-            name: name.to_string(),
+            name,
             seed,
             clock,
+            any_cut_off: states.iter().any(|p| p.quota.cuts_off()),
+            cut_off: 0,
             pools: states,
+            account,
             by_id,
             class_by_name: classes
                 .iter()
@@ -497,8 +564,9 @@ impl State {
         }
     }
 
-    /// Checks pool `pool`'s limits for an attempt of request `invocation_id` and charges
-    /// them if all admit.
+    /// Checks pool `pool`'s limits, then the account's, for an attempt of request
+    /// `invocation_id`, and charges them all if all admit (nothing is charged anywhere
+    /// otherwise, save the limits that count refusals).
     pub(crate) fn admit(&mut self, pool: usize, invocation_id: Option<&str>, s: Sizes) -> Admit {
         let now = self.clock.now_us();
         self.events += 1;
@@ -510,42 +578,44 @@ impl State {
                 latency_us: 0,
             };
         };
-        let held_input = if p.spec.quota.reserve_cache_reads {
-            s.input.saturating_add(s.cache_read)
-        } else {
-            s.input
-        };
         let output = s.output.min(s.max_tokens);
-        let fp = Footprint {
-            prompt: s.input.saturating_add(s.cache_write),
-            cache_read: s.cache_read,
-            held_reads: held_input - s.input,
-            max_tokens: s.max_tokens,
-            output,
-        };
-        let reserved = p
-            .burndown
-            .reservation(p.reserve, held_input, s.cache_write, s.max_tokens);
-        if !p.quota.servable(&fp)
+        let fp = Footprint::of(
+            s.input,
+            s.cache_write,
+            s.cache_read,
+            s.max_tokens,
+            s.output,
+            p.spec.quota.reserve_cache_reads,
+        );
+        let reserved = p.burndown.reservation(
+            p.reserve,
+            s.input.saturating_add(fp.held_reads),
+            s.cache_write,
+            s.max_tokens,
+        );
+        let rt = p.rates;
+        let servable =
+            p.quota.servable(&fp) && self.account.as_ref().is_none_or(|a| a.servable_at(&fp, rt));
+        if !servable
             && let Some(t) = self.requests.get_mut(&key)
             && !t.unservable
         {
             t.unservable = true;
             self.counts.unservable += 1;
         }
-        match p.quota.try_admit(now, &fp) {
-            Ok(adm) => {
+        match admit_on(&mut p.quota, self.account.as_mut(), now, &fp, rt) {
+            Ok((adm, acct)) => {
                 let charged = p.quota.primary_charge(&fp);
-                p.counts.admitted += 1;
-                p.counts.reserved += reserved;
                 let error_rate = p.spec.service.error_rate;
                 let cost = p.burndown.final_cost(s.input, s.cache_write, output);
                 self.metrics.admitted(now, true, reserved, charged);
+                p.metrics.admitted(now, true, reserved, charged);
                 let fails = error_rate > 0.0 && self.rng_faults.random::<f64>() < error_rate;
                 Admit::Admitted(Box::new(Attempt {
                     key,
                     pool,
                     adm,
+                    acct,
                     fp,
                     input: s.input,
                     cache_write: s.cache_write,
@@ -555,14 +625,23 @@ impl State {
                     fails,
                     cost,
                     ticked: 0,
+                    cuts_off: p.quota.cuts_off(),
+                    cut: false,
                 }))
             }
             Err(limit) => {
-                let cause = p.quota.cause(limit);
-                p.counts.throttled += 1;
+                let own = p.quota.len();
+                let cause = if limit < own {
+                    p.quota.cause(limit)
+                } else {
+                    self.account
+                        .as_ref()
+                        .map_or(ThrottleCause::TokensPerMinute, |a| a.cause(limit - own))
+                };
                 let latency_us = p.spec.service.throttle_latency_us;
-                let index = p.limit_offset + limit;
-                self.metrics.throttled(now, true, cause, index);
+                let slot = p.slots.get(limit).copied().unwrap_or(usize::MAX);
+                self.metrics.throttled(now, true, cause, slot);
+                p.metrics.throttled(now, true, cause, limit);
                 self.finish(&key, Some(Status::FailedThrottled));
                 Admit::Throttled {
                     tokens: cause != ThrottleCause::RequestsPerMinute,
@@ -572,22 +651,42 @@ impl State {
         }
     }
 
-    /// Output of a streaming attempt has reached `generated` tokens: limits that charge
-    /// output as it is generated are charged now.
-    pub(crate) fn tick(&mut self, a: &mut Attempt, generated: u64) {
+    /// Output of an attempt has reached `generated` tokens: limits that charge output as
+    /// it is generated (the pool's and the account's) are charged now. An output budget
+    /// that runs out (bedrock-mantle's output tokens per minute) cuts the answer off, as in
+    /// a run: the attempt's output becomes what the budget took, truncated. Returns the
+    /// output count reached (less than `generated` when cut off).
+    pub(crate) fn tick(&mut self, a: &mut Attempt, generated: u64) -> u64 {
         let now = self.clock.now_us();
         let Some(p) = self.pools.get_mut(a.pool) else {
-            return;
+            return generated;
         };
-        if !p.quota.streams() || generated <= a.ticked {
-            return;
+        let account_streams = self.account.as_ref().is_some_and(Quota::streams);
+        if !(p.quota.streams() || account_streams) || generated <= a.ticked || a.cut {
+            return generated.min(a.output);
         }
-        let d = p.quota.tick(now, &a.adm, &a.fp, a.ticked, generated);
-        a.ticked = generated;
+        let want = generated - a.ticked;
+        let room = p.quota.output_room(now, want);
+        let g = a.ticked + room;
+        let d = p.quota.tick(now, &a.adm, &a.fp, a.ticked, g);
+        if let (Some(acc), Some(t)) = (self.account.as_mut(), a.acct.as_ref()) {
+            acc.tick_at(now, t, &a.fp, a.ticked, g, p.rates);
+        }
+        a.ticked = g;
         self.metrics.settled(now, d);
+        p.metrics.settled(now, d);
+        if room < want {
+            a.cut = true;
+            a.truncated = true;
+            a.output = g;
+            a.fp.output = g;
+            a.cost = p.burndown.final_cost(a.input, a.cache_write, g);
+        }
+        g
     }
 
-    /// Settles an admitted attempt.
+    /// Settles an admitted attempt: the pool's limits and the account's, at the pool's
+    /// rates, to its final cost (0 after a 503).
     pub(crate) fn end(&mut self, a: &Attempt, end: End) {
         let now = self.clock.now_us();
         self.events += 1;
@@ -599,47 +698,54 @@ impl State {
             .get(&a.key)
             .map_or(now, |t| t.arrival_us.min(now));
         let attempts = self.requests.get(&a.key).map_or(1, |t| t.attempts);
-        match end {
-            End::Success => {
-                let d = p.quota.settle(now, &a.adm, &a.fp, a.ticked, true);
-                p.counts.quota_consumed += a.cost;
-                self.metrics.settled(now, d);
-                self.metrics.succeeded(
-                    now,
-                    &Success {
-                        arrival,
-                        counted: true,
-                        input: a.input,
-                        output: a.output,
-                        cost: a.cost,
-                        truncated: a.truncated,
-                        attempts,
-                        cache_write: a.cache_write,
-                        cache_read: a.cache_read,
-                        pool: 0,
-                    },
-                );
-                if a.truncated {
-                    self.counts.truncated += 1;
-                }
-                self.finish(&a.key, Some(Status::Succeeded));
-            }
-            End::ServerError => {
-                let d = p.quota.settle(now, &a.adm, &a.fp, a.ticked, false);
-                p.counts.server_errors += 1;
-                self.metrics.settled(now, d);
-                self.metrics.server_error(true);
-                self.finish(&a.key, Some(Status::FailedServerError));
-            }
+        let (fp, generated, ok) = match end {
+            End::Success => (a.fp, a.ticked, true),
+            End::ServerError => (a.fp, a.ticked, false),
             End::Disconnected { delivered } => {
                 // Charged for what was generated: the final cost with A = delivered.
                 let mut fp = a.fp;
                 fp.output = delivered.min(a.output);
-                let d = p
-                    .quota
-                    .settle(now, &a.adm, &fp, a.ticked.min(fp.output), true);
+                (fp, a.ticked.min(fp.output), true)
+            }
+        };
+        let d = p.quota.settle(now, &a.adm, &fp, generated, ok);
+        if let (Some(acc), Some(t)) = (self.account.as_mut(), a.acct.as_ref()) {
+            acc.settle_at(now, t, &fp, generated, ok, p.rates);
+        }
+        self.metrics.settled(now, d);
+        p.metrics.settled(now, d);
+        match end {
+            End::Success => {
+                let success = Success {
+                    arrival,
+                    counted: true,
+                    input: a.input,
+                    output: a.output,
+                    cost: a.cost,
+                    truncated: a.truncated,
+                    attempts,
+                    cache_write: a.cache_write,
+                    cache_read: a.cache_read,
+                    pool: u8::try_from(a.pool).unwrap_or(u8::MAX),
+                };
+                self.metrics.succeeded(now, &success);
+                p.metrics.succeeded(now, &success);
+                if a.truncated {
+                    self.counts.truncated += 1;
+                }
+                if a.cut {
+                    self.cut_off += 1;
+                }
+                self.finish(&a.key, Some(Status::Succeeded));
+            }
+            End::ServerError => {
+                p.server_errors += 1;
+                self.metrics.server_error(true);
+                p.metrics.server_error(true);
+                self.finish(&a.key, Some(Status::FailedServerError));
+            }
+            End::Disconnected { .. } => {
                 let cost = p.burndown.final_cost(a.input, a.cache_write, fp.output);
-                self.metrics.settled(now, d);
                 self.disconnected += 1;
                 self.disconnected_output += fp.output;
                 self.disconnected_quota += cost;
@@ -649,6 +755,8 @@ impl State {
     }
 
     /// The live report in `run`'s JSON format, plus a `serve` object about the session.
+    /// With two or more pools it carries `pools.NAME` as a run's report does (plus each
+    /// pool's `cost` at its own model's prices); the totals' `cost` sums the pools'.
     pub(crate) fn report(&self, listen: &str) -> serde_json::Value {
         let now = self.clock.now_us();
         let mut report: Report =
@@ -663,6 +771,7 @@ impl State {
             timeout: 0,
             ..counts.failed_by
         };
+        counts.truncated_by_output_budget = self.any_cut_off.then_some(self.cut_off);
         report.requests = counts;
         report.attempts.per_request.0 = self.per_request.clone();
         let minutes = now as f64 / crate::quota::MINUTE_US as f64;
@@ -680,6 +789,41 @@ impl State {
         };
         report.client.retry_amplification = (report.requests.arrived > 0)
             .then(|| report.attempts.sent as f64 / report.requests.arrived as f64);
+        // Each pool's share, priced at its model; the session so far is the measured span.
+        let shares: Vec<(String, Report)> = self
+            .pools
+            .iter()
+            .map(|p| {
+                let r = p.metrics.clone().finish("", 0, now, 0);
+                (p.spec.name.clone(), r)
+            })
+            .collect();
+        // Priced when some pool has prices and every pool that billed something has.
+        let priced = shares.iter().any(|(_, r)| r.cost.usd.is_some())
+            && shares
+                .iter()
+                .all(|(_, r)| r.cost.usd.is_some() || r.requests.succeeded == 0);
+        let usd = priced.then(|| shares.iter().filter_map(|(_, r)| r.cost.usd).sum::<f64>());
+        report.cost = Cost::new(usd, report.requests.succeeded, now);
+        if self.pools.len() > 1 {
+            let mut named = Vec::with_capacity(shares.len());
+            for (name, r) in shares {
+                named.push((
+                    name,
+                    PoolReport {
+                        admitted: r.attempts.admitted,
+                        throttled: r.attempts.throttled,
+                        throttled_by_limit: r.attempts.throttled_by_limit,
+                        quota_consumed: r.tokens.quota_consumed,
+                        reserved: r.tokens.reserved,
+                        quota_tokens_per_minute: per_minute(r.tokens.quota_consumed),
+                        timeline: r.timeline,
+                        cost: Cost::new(r.cost.usd, r.requests.succeeded, now),
+                    },
+                ));
+            }
+            report.pools = Some(Named(named));
+        }
         let mut v = serde_json::to_value(&report).unwrap_or(serde_json::Value::Null);
         let pools: serde_json::Map<String, serde_json::Value> = self
             .pools
@@ -690,11 +834,7 @@ impl State {
                     serde_json::json!({
                         "model": p.spec.model.preset,
                         "model_ids": p.spec.model_ids,
-                        "admitted": p.counts.admitted,
-                        "throttled": p.counts.throttled,
-                        "server_errors": p.counts.server_errors,
-                        "quota_consumed": p.counts.quota_consumed,
-                        "reserved": p.counts.reserved,
+                        "server_errors": p.server_errors,
                     }),
                 )
             })
@@ -746,6 +886,19 @@ output_tokens = 20
         .unwrap()
     }
 
+    fn state(pools: Vec<PoolSpec>, s: &Scenario) -> State {
+        State::new(
+            super::super::Config {
+                name: "t".into(),
+                seed: 0,
+                pools,
+                account: s.account.clone(),
+                classes: s.requests.clone(),
+            },
+            Clock::new(1.0),
+        )
+    }
+
     fn sizes(max_tokens: u64) -> Sizes {
         Sizes {
             input: 10,
@@ -761,7 +914,7 @@ output_tokens = 20
         let s = scenario("claude-sonnet-4", 1000);
         let pools = PoolSpec::from_scenario(&s);
         assert_eq!(pools.len(), 1);
-        let st = State::new("t", 0, pools, s.requests.clone(), Clock::new(1.0));
+        let st = state(pools, &s);
         for id in [
             "anthropic.claude-sonnet-4-20250514-v1:0",
             "us.anthropic.claude-sonnet-4-20250514-v1:0",
@@ -782,6 +935,39 @@ output_tokens = 20
     }
 
     #[test]
+    fn a_model_without_bedrock_ids_answers_to_its_preset_name() {
+        let s = scenario("other", 1000);
+        let st = state(PoolSpec::from_scenario(&s), &s);
+        for id in ["other", "us.other", "global.other"] {
+            assert_eq!(st.pool_of(id), Some(0), "{id}");
+        }
+    }
+
+    #[test]
+    fn an_id_several_pools_list_goes_to_the_most_specific_list() {
+        // `wide` serves Sonnet 4's five forms by default; `narrow` lists two of them, `one`
+        // lists one of those: each ID goes to the shortest list that holds it.
+        let s = scenario("claude-sonnet-4", 1000);
+        let bare = "anthropic.claude-sonnet-4-20250514-v1:0";
+        let mut pools = PoolSpec::from_scenario(&s);
+        let wide = pools[0].clone();
+        let mut narrow = wide.clone();
+        narrow.model_ids = vec![format!("us.{bare}"), format!("eu.{bare}")];
+        let mut one = wide.clone();
+        one.model_ids = vec![format!("eu.{bare}")];
+        pools.extend([narrow, one]);
+        let st = state(pools, &s);
+        assert_eq!(st.pool_of(bare), Some(0));
+        assert_eq!(st.pool_of(&format!("global.{bare}")), Some(0));
+        assert_eq!(st.pool_of(&format!("us.{bare}")), Some(1));
+        assert_eq!(st.pool_of(&format!("eu.{bare}")), Some(2));
+        // Equal lists: the first in file order.
+        let mut twins = PoolSpec::from_scenario(&s);
+        twins.push(twins[0].clone());
+        assert_eq!(state(twins, &s).pool_of(bare), Some(0));
+    }
+
+    #[test]
     fn several_pools_are_charged_separately() {
         // Pool `small` (Haiku 4.5, 100 TPM) and pool `big` (Sonnet 4.5, 1M TPM).
         let a = scenario("claude-haiku-4-5", 100);
@@ -791,7 +977,7 @@ output_tokens = 20
         let mut big = PoolSpec::from_scenario(&b);
         big[0].name = "big".into();
         pools.extend(big);
-        let mut st = State::new("t", 0, pools, a.requests.clone(), Clock::new(1.0));
+        let mut st = state(pools, &a);
         let small = st
             .pool_of("global.anthropic.claude-haiku-4-5-20251001-v1:0")
             .unwrap();
@@ -814,20 +1000,29 @@ output_tokens = 20
         st.end(&first, End::Success);
         st.end(&other, End::Success);
         let r = st.report("test");
-        assert_eq!(r["serve"]["pools"]["small"]["admitted"], 1);
-        assert_eq!(r["serve"]["pools"]["small"]["throttled"], 1);
-        assert_eq!(r["serve"]["pools"]["big"]["admitted"], 1);
+        assert_eq!(r["pools"]["small"]["admitted"], 1);
+        assert_eq!(r["pools"]["small"]["throttled"], 1);
+        assert_eq!(r["pools"]["big"]["admitted"], 1);
+        assert_eq!(r["pools"]["big"]["throttled"], 0);
         // C = 10 + 5 × 20 for both models (5× output burndown).
-        assert_eq!(r["serve"]["pools"]["small"]["quota_consumed"], 110);
+        assert_eq!(r["pools"]["small"]["quota_consumed"], 110);
         assert_eq!(r["tokens"]["quota_consumed"], 220);
         assert_eq!(
-            r["attempts"]["throttled_by_limit"]["small.tokens_per_minute"],
+            r["pools"]["small"]["throttled_by_limit"]["tokens_per_minute"],
             1
         );
-        assert_eq!(
-            r["attempts"]["throttled_by_limit"]["big.tokens_per_minute"],
-            0
-        );
+        // The totals name a limit once, as a run's report does.
+        assert_eq!(r["attempts"]["throttled_by_limit"]["tokens_per_minute"], 1);
+        // Each pool billed at its own model: Haiku 4.5 then Sonnet 4.5, 10 in and 20 out.
+        let haiku = crate::cost::preset_prices("claude-haiku-4-5").unwrap();
+        let sonnet = crate::cost::preset_prices("claude-sonnet-4-5").unwrap();
+        let usd = |p: crate::cost::Prices| (10.0 * p.input + 20.0 * p.output) / 1e6;
+        let small_usd = r["pools"]["small"]["cost"]["usd"].as_f64().unwrap();
+        let big_usd = r["pools"]["big"]["cost"]["usd"].as_f64().unwrap();
+        assert!((small_usd - usd(haiku)).abs() < 1e-15, "{small_usd}");
+        assert!((big_usd - usd(sonnet)).abs() < 1e-15, "{big_usd}");
+        assert!(small_usd < big_usd);
+        assert_eq!(r["cost"]["usd"].as_f64().unwrap(), small_usd + big_usd);
         assert_eq!(r["requests"]["arrived"], 3);
         assert_eq!(r["requests"]["succeeded"], 2);
         assert_eq!(r["requests"]["failed"], 1);
@@ -836,13 +1031,7 @@ output_tokens = 20
     #[test]
     fn a_503_releases_the_reservation_and_a_retry_can_succeed() {
         let s = scenario("claude-sonnet-4", 100);
-        let mut st = State::new(
-            "t",
-            0,
-            PoolSpec::from_scenario(&s),
-            s.requests.clone(),
-            Clock::new(1.0),
-        );
+        let mut st = state(PoolSpec::from_scenario(&s), &s);
         let Admit::Admitted(a) = st.admit(0, Some("id-1"), sizes(80)) else {
             panic!("admitted")
         };

@@ -357,6 +357,34 @@ def malformed():
     return out
 
 
+def pools():
+    """Two pools picked by the model ID: on a throttle from the in-Region pool (MODEL_ID, a
+    `us.` ID) the application falls back to the global profile (`global.` ID)."""
+    c = client(headers={"x-quotasim-input-tokens": 100, "x-quotasim-output-tokens": 100})
+    bare = MODEL_ID.split(".", 1)[1]
+    out = {"calls": 0, "region": 0, "global": 0, "throttled": 0}
+
+    def call(model):
+        out["calls"] += 1
+        return c.converse(
+            modelId=model,
+            messages=[{"role": "user", "content": [{"text": "hello"}]}],
+            inferenceConfig={"maxTokens": 1000},
+        )
+
+    for _ in range(6):
+        try:
+            call(MODEL_ID)
+            out["region"] += 1
+        except c.exceptions.ThrottlingException as e:
+            check(e.response["Error"]["Message"] == TOO_MANY_TOKENS, e.response)
+            out["throttled"] += 1
+            r = call("global." + bare)
+            check(r["usage"]["outputTokens"] == 100, r["usage"])
+            out["global"] += 1
+    return out
+
+
 def report():
     with urllib.request.urlopen(ENDPOINT + "/quotasim/report", timeout=10) as r:
         return json.loads(r.read())
@@ -364,6 +392,6 @@ def report():
 
 if __name__ == "__main__":
     result = {"operations": operations, "throttle": throttle, "faults": faults,
-              "retries": retries, "malformed": malformed}[SCENARIO]()
+              "retries": retries, "malformed": malformed, "pools": pools}[SCENARIO]()
     result["report"] = report()
     print(json.dumps(result))

@@ -1,0 +1,386 @@
+//! The emulator with several pools and account-wide limits, in-process over raw HTTP: the
+//! model ID (its `us.`/`eu.`/`apac.`/`global.` prefix) picks the pool, account limits refuse
+//! after the pool admits and are charged at the serving pool's rates, and the report carries
+//! `pools.NAME` blocks as a run's does. Every expected number is derived in the comment above
+//! it; each call fixes its sizes with the `x-quotasim-*` headers and the service takes no
+//! time, so all calls fall in quota minute 0 (the default fixed windows).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use quotasim::Scenario;
+use quotasim::serve::{Config, Limits, Options, Server};
+use serde_json::Value;
+
+const SONNET: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
+const HAIKU_35: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
+
+const FAST: &str = r#"[service]
+ttft = "0s"
+ttft_per_1k_input = "0s"
+output_tokens_per_second = 1000000
+throttle_latency = "0s"
+"#;
+
+const WORKLOAD: &str = r#"
+[workloads.app]
+route = "region"
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 1
+[workloads.app.requests.chat]
+input_tokens = 100
+output_tokens = 100
+"#;
+
+fn scenario(pools: &str) -> Scenario {
+    let text = format!(
+        "duration = \"1m\"\n[model]\npreset = \"claude-sonnet-4-5\"\n{FAST}\n{pools}\n{WORKLOAD}"
+    );
+    Scenario::from_toml_str(&text, "serve-pools-test.toml").unwrap()
+}
+
+fn start(s: &Scenario) -> Server {
+    Server::start(
+        Config::from_scenario(s),
+        Options {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            time_scale: 1.0,
+            limits: Limits::default(),
+            threads: 2,
+        },
+    )
+    .unwrap()
+}
+
+/// One Converse call of I = 100 input tokens, O = 100 output tokens and `max_tokens` 100 to
+/// `model`: (status, `x-amzn-ErrorType` or "", body).
+fn converse(addr: SocketAddr, model: &str) -> (u16, String, Value) {
+    let (status, kind, body) = call(addr, model, "converse");
+    (
+        status,
+        kind,
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
+}
+
+/// [`converse`] for operation `op` (`converse` or `converse-stream`), the body as bytes.
+fn call(addr: SocketAddr, model: &str, op: &str) -> (u16, String, Vec<u8>) {
+    let body = br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":100}}"#;
+    let path = format!("/model/{}/{op}", model.replace(':', "%3A"));
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\
+         x-quotasim-input-tokens: 100\r\nx-quotasim-output-tokens: 100\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&out[..split]).to_string();
+    let status = head[9..12].parse().unwrap();
+    let error_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("x-amzn-errortype:")
+                .then(|| {
+                    // `ThrottlingException:http://internal.amazon.com/…`, as Bedrock sends it.
+                    let v = l.split_once(':').unwrap().1.trim();
+                    v.split(':').next().unwrap().to_string()
+                })
+        })
+        .unwrap_or_default();
+    (status, error_type, out[split + 4..].to_vec())
+}
+
+fn n(v: &Value, path: &str) -> u64 {
+    let p = format!("/{}", path.replace('.', "/"));
+    v.pointer(&p)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("{path} in {v:#}"))
+}
+
+/// `region` serves Sonnet 4.5's every form by default (5 IDs); `global` lists only the
+/// `global.` ID, which as the more specific list wins that ID.
+#[test]
+fn the_model_id_prefix_picks_the_pool() {
+    let s = scenario(&format!(
+        r#"
+[pools.region]
+tokens_per_minute = 1000
+[pools.global]
+tokens_per_minute = 100000
+model_ids = ["global.{SONNET}"]
+"#
+    ));
+    let server = start(&s);
+    let addr = server.addr();
+    // Each call reserves I + M = 200 and settles to C = I + 5 × A = 600.
+    // 1. in-Region ID → region: 0 + 200 ≤ 1000, admitted; settles to 600.
+    assert_eq!(converse(addr, SONNET).0, 200);
+    // 2. `us.` → region: 600 + 200 = 800 ≤ 1000, admitted; settles to 1200.
+    let (status, _, body) = converse(addr, &format!("us.{SONNET}"));
+    assert_eq!(status, 200);
+    assert_eq!(body["usage"]["inputTokens"], 100);
+    assert_eq!(body["usage"]["outputTokens"], 100);
+    // 3. in-Region again: 1200 + 200 > 1000, throttled by region's tokens per minute.
+    let (status, kind, body) = converse(addr, SONNET);
+    assert_eq!((status, kind.as_str()), (429, "ThrottlingException"));
+    assert_eq!(
+        body["message"],
+        "Too many tokens, please wait before trying again."
+    );
+    // 4. `global.` → the global pool, untouched by region's usage: admitted, 600.
+    assert_eq!(converse(addr, &format!("global.{SONNET}")).0, 200);
+    // 5. `apac.` → region: throttled like 3.
+    assert_eq!(converse(addr, &format!("apac.{SONNET}")).0, 429);
+    // 6. An ID no pool lists is a 400, not an attempt.
+    let (status, kind, _) = converse(addr, &format!("eu.{HAIKU_35}"));
+    assert_eq!((status, kind.as_str()), (400, "ValidationException"));
+
+    let r = server.report();
+    // Totals: 5 attempts, 3 admitted, 2 throttled; C = 3 × 600.
+    assert_eq!(n(&r, "attempts.sent"), 5);
+    assert_eq!(n(&r, "attempts.admitted"), 3);
+    assert_eq!(n(&r, "attempts.throttled"), 2);
+    assert_eq!(n(&r, "attempts.throttled_by.tokens_per_minute"), 2);
+    assert_eq!(n(&r, "attempts.throttled_by_limit.tokens_per_minute"), 2);
+    assert_eq!(n(&r, "requests.arrived"), 5);
+    assert_eq!(n(&r, "requests.succeeded"), 3);
+    assert_eq!(n(&r, "requests.failed"), 2);
+    assert_eq!(n(&r, "tokens.quota_consumed"), 1800);
+    assert_eq!(n(&r, "tokens.reserved"), 600);
+    assert_eq!(n(&r, "serve.invalid_requests"), 1);
+    // Per pool, summing to the totals.
+    assert_eq!(n(&r, "pools.region.admitted"), 2);
+    assert_eq!(n(&r, "pools.region.throttled"), 2);
+    assert_eq!(
+        n(&r, "pools.region.throttled_by_limit.tokens_per_minute"),
+        2
+    );
+    assert_eq!(n(&r, "pools.region.quota_consumed"), 1200);
+    assert_eq!(n(&r, "pools.region.reserved"), 400);
+    assert_eq!(n(&r, "pools.global.admitted"), 1);
+    assert_eq!(n(&r, "pools.global.throttled"), 0);
+    assert_eq!(n(&r, "pools.global.quota_consumed"), 600);
+    assert_eq!(n(&r, "pools.global.reserved"), 200);
+    // Timelines: each pool's primary limit, reservations then settlements, in minute 0.
+    assert_eq!(r["timeline"][0]["quota_charged"], 1800);
+    assert_eq!(r["pools"]["region"]["timeline"][0]["quota_charged"], 1200);
+    assert_eq!(r["pools"]["region"]["timeline"][0]["throttled"], 2);
+    assert_eq!(r["pools"]["global"]["timeline"][0]["quota_charged"], 600);
+    // The pool's resolved model IDs, as the serve block lists them.
+    assert_eq!(
+        r["serve"]["pools"]["global"]["model_ids"],
+        serde_json::json!([format!("global.{SONNET}")])
+    );
+    assert_eq!(
+        r["serve"]["pools"]["region"]["model_ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    // Cost: Sonnet 4.5 at both pools; 100 in and 100 out per success.
+    let p = quotasim::cost::preset_prices("claude-sonnet-4-5").unwrap();
+    let one = (100.0 * p.input + 100.0 * p.output) / 1e6;
+    let usd = |path: &str| r.pointer(path).and_then(Value::as_f64).unwrap();
+    assert!((usd("/pools/region/cost/usd") - 2.0 * one).abs() < 1e-12);
+    assert!((usd("/pools/global/cost/usd") - one).abs() < 1e-12);
+    assert!((usd("/cost/usd") - 3.0 * one).abs() < 1e-12);
+    assert!((usd("/cost/usd_per_success") - one).abs() < 1e-12);
+    let fin = server.shutdown();
+    // The final report agrees with the live one (rates aside: the session went on).
+    for pool in ["region", "global"] {
+        for key in [
+            "admitted",
+            "throttled",
+            "throttled_by_limit",
+            "quota_consumed",
+            "timeline",
+        ] {
+            assert_eq!(
+                fin["pools"][pool][key], r["pools"][pool][key],
+                "{pool}.{key}"
+            );
+        }
+    }
+    assert_eq!(fin["attempts"], r["attempts"]);
+}
+
+/// The account's quota-tokens limit is checked after the pool's own and charged at the
+/// serving pool's rates: `old` serves Claude 3.5 Haiku (1× output burndown), `region`
+/// Sonnet 4.5 (5×).
+#[test]
+fn an_account_limit_refuses_after_the_pool_admits() {
+    let s = scenario(
+        r#"
+[pools.region]
+tokens_per_minute = 100000
+[pools.old]
+model = "claude-3-5-haiku"
+tokens_per_minute = 100000
+[[account.limits]]
+name = "account_tpm"
+counts = "quota-tokens"
+limit = 1100
+"#,
+    );
+    let server = start(&s);
+    let addr = server.addr();
+    // Every call reserves I + M = 200 in its pool and in the account.
+    // 1. region: account 0 + 200 ≤ 1100; settles to 100 + 5 × 100 = 600.
+    assert_eq!(converse(addr, SONNET).0, 200);
+    // 2. old: account 600 + 200 ≤ 1100; settles at old's rates to 100 + 1 × 100 = 200 → 800.
+    //    (At Sonnet's rates it would be 600 → 1200, and call 3 would be refused.)
+    assert_eq!(converse(addr, HAIKU_35).0, 200);
+    // 3. region: 800 + 200 = 1000 ≤ 1100, admitted; settles to 600 → 1400.
+    assert_eq!(converse(addr, &format!("us.{SONNET}")).0, 200);
+    // 4. old: its own limit admits (200 + 200 ≤ 100000), the account refuses
+    //    (1400 + 200 > 1100): a token limit, so "Too many tokens".
+    let (status, kind, body) = converse(addr, &format!("global.{HAIKU_35}"));
+    assert_eq!((status, kind.as_str()), (429, "ThrottlingException"));
+    assert_eq!(
+        body["message"],
+        "Too many tokens, please wait before trying again."
+    );
+
+    let r = server.shutdown();
+    assert_eq!(n(&r, "attempts.admitted"), 3);
+    assert_eq!(n(&r, "attempts.throttled"), 1);
+    assert_eq!(n(&r, "attempts.throttled_by.tokens_per_minute"), 1);
+    assert_eq!(n(&r, "attempts.throttled_by_limit.account_tpm"), 1);
+    assert_eq!(n(&r, "attempts.throttled_by_limit.tokens_per_minute"), 0);
+    // The refusal is the serving pool's throttle, filed under the account's limit.
+    assert_eq!(n(&r, "pools.old.throttled"), 1);
+    assert_eq!(n(&r, "pools.old.throttled_by_limit.account_tpm"), 1);
+    assert_eq!(n(&r, "pools.old.throttled_by_limit.tokens_per_minute"), 0);
+    assert_eq!(n(&r, "pools.region.throttled"), 0);
+    // Nothing was charged to old's own limit for the refused call: its primary limit holds
+    // call 2's 200 only.
+    assert_eq!(r["pools"]["old"]["timeline"][0]["quota_charged"], 200);
+    assert_eq!(n(&r, "pools.old.quota_consumed"), 200);
+    assert_eq!(n(&r, "pools.region.quota_consumed"), 1200);
+    // Account limits never add to the timeline: 1200 + 200.
+    assert_eq!(r["timeline"][0]["quota_charged"], 1400);
+    // Each pool billed at its own model: 2 Sonnet 4.5 answers, 1 Claude 3.5 Haiku answer.
+    let sonnet = quotasim::cost::preset_prices("claude-sonnet-4-5").unwrap();
+    let haiku = quotasim::cost::preset_prices("claude-3-5-haiku").unwrap();
+    let one = |p: quotasim::cost::Prices| (100.0 * p.input + 100.0 * p.output) / 1e6;
+    let usd = |path: &str| r.pointer(path).and_then(Value::as_f64).unwrap();
+    assert!((usd("/pools/region/cost/usd") - 2.0 * one(sonnet)).abs() < 1e-12);
+    assert!((usd("/pools/old/cost/usd") - one(haiku)).abs() < 1e-12);
+    assert!((usd("/cost/usd") - (2.0 * one(sonnet) + one(haiku))).abs() < 1e-12);
+}
+
+/// A requests-kind account limit refusing gives Bedrock's "Too many requests" message and
+/// files the throttle under requests_per_minute, whichever pool the call was sent to.
+#[test]
+fn an_account_request_limit_gives_too_many_requests() {
+    let s = scenario(&format!(
+        r#"
+[pools.region]
+tokens_per_minute = 100000
+[pools.global]
+tokens_per_minute = 100000
+model_ids = ["global.{SONNET}"]
+[[account.limits]]
+name = "account_rpm"
+counts = "requests"
+limit = 2
+"#
+    ));
+    let server = start(&s);
+    let addr = server.addr();
+    // Two admissions count 1 each toward the account's 2 (never given back).
+    assert_eq!(converse(addr, SONNET).0, 200);
+    assert_eq!(converse(addr, &format!("global.{SONNET}")).0, 200);
+    // The third, to either pool, is refused by the account.
+    let (status, kind, body) = converse(addr, &format!("global.{SONNET}"));
+    assert_eq!((status, kind.as_str()), (429, "ThrottlingException"));
+    assert_eq!(
+        body["message"],
+        "Too many requests, please wait before trying again."
+    );
+    let r = server.shutdown();
+    assert_eq!(n(&r, "attempts.throttled_by.requests_per_minute"), 1);
+    assert_eq!(n(&r, "attempts.throttled_by_limit.account_rpm"), 1);
+    assert_eq!(n(&r, "pools.global.throttled_by_limit.account_rpm"), 1);
+    assert_eq!(n(&r, "pools.global.admitted"), 1);
+    assert_eq!(n(&r, "pools.region.admitted"), 1);
+}
+
+/// A `[quota]` scenario is the single pool `default`: no `pools` key, as in a run.
+#[test]
+fn a_single_pool_report_has_no_pools_block() {
+    let s = Scenario::from_toml_str(
+        &format!(
+            "duration = \"1m\"\n[model]\npreset = \"claude-sonnet-4-5\"\n{FAST}\n\
+             [quota]\ntokens_per_minute = 1000\n[arrivals]\nprocess = \"constant\"\n\
+             rate_per_minute = 1\n[requests.chat]\ninput_tokens = 1\noutput_tokens = 1\n"
+        ),
+        "t.toml",
+    )
+    .unwrap();
+    let server = start(&s);
+    assert_eq!(converse(server.addr(), &format!("eu.{SONNET}")).0, 200);
+    let r = server.shutdown();
+    assert!(r.get("pools").is_none(), "{r:#}");
+    assert_eq!(n(&r, "attempts.admitted"), 1);
+    assert_eq!(
+        r["serve"]["pools"]["default"]["model"],
+        Value::from("claude-sonnet-4-5")
+    );
+}
+
+/// bedrock-mantle's output tokens per minute cuts an answer off where it runs out (streamed
+/// or not), counted as truncated, as in a run; admission only checks input tokens per minute.
+#[test]
+fn an_output_budget_cuts_answers_off() {
+    let s = Scenario::from_toml_str(
+        &format!(
+            "duration = \"1m\"\n[model]\npreset = \"claude-sonnet-4-5\"\n{FAST}\n\
+             [quota]\nprovider = \"bedrock-mantle\"\ntokens_per_minute = 100000\n\
+             output_tokens_per_minute = 250\n[arrivals]\nprocess = \"constant\"\n\
+             rate_per_minute = 1\n[requests.chat]\ninput_tokens = 1\noutput_tokens = 1\n"
+        ),
+        "t.toml",
+    )
+    .unwrap();
+    let server = start(&s);
+    let addr = server.addr();
+    // Each call wants A = 100 output tokens; the minute's output budget is 250.
+    // 1. Converse: 100 fit (100 used).
+    let (status, _, body) = converse(addr, SONNET);
+    assert_eq!(status, 200);
+    assert_eq!(body["usage"]["outputTokens"], 100);
+    assert_eq!(body["stopReason"], "end_turn");
+    // 2. ConverseStream: 100 fit (200 used).
+    let (status, _, bytes) = call(addr, SONNET, "converse-stream");
+    assert_eq!(status, 200);
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains(r#""outputTokens":100"#), "{text}");
+    // 3. Converse: 50 left, so the answer stops at 50, truncated (250 used).
+    let (status, _, body) = converse(addr, SONNET);
+    assert_eq!(status, 200);
+    assert_eq!(body["usage"]["outputTokens"], 50);
+    assert_eq!(body["stopReason"], "max_tokens");
+    // 4. ConverseStream: admitted (input budget), nothing left: 0 tokens, truncated.
+    let (status, _, bytes) = call(addr, SONNET, "converse-stream");
+    assert_eq!(status, 200);
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains(r#""outputTokens":0"#), "{text}");
+    assert!(text.contains(r#""stopReason":"max_tokens""#), "{text}");
+    let r = server.shutdown();
+    assert_eq!(n(&r, "attempts.admitted"), 4);
+    assert_eq!(n(&r, "attempts.throttled"), 0);
+    assert_eq!(n(&r, "requests.succeeded"), 4);
+    assert_eq!(n(&r, "requests.truncated"), 2);
+    assert_eq!(n(&r, "requests.truncated_by_output_budget"), 2);
+    assert_eq!(n(&r, "tokens.output"), 250);
+}
