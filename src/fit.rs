@@ -554,6 +554,15 @@ impl Fit {
                     o,
                     "\n[workloads.{key}]\n# route = \"POOL\"  # needed when the scenario has more than one pool"
                 );
+                // Replayed, an invocation log's model ID picks the pool listing it; a
+                // fitted workload has no model IDs, so its route must say it.
+                if let Some(g) = only.filter(|g| g.field == "modelId") {
+                    let _ = writeln!(
+                        o,
+                        "# (the pool serving {}: the one whose `model_ids` list it)",
+                        serde_json::to_string(g.value).unwrap_or_default()
+                    );
+                }
                 format!("workloads.{key}.")
             }
         };

@@ -201,6 +201,18 @@ fn a_missing_split_field_exits_2_with_a_clear_message() {
         &["scenarios/traces/chat-4h.csv", "--by", "input_tokens"],
         "more than 32 distinct values",
     );
+    // Every value a single record: nothing to fit.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.csv");
+    std::fs::write(
+        &path,
+        "timestamp,app,input_tokens,output_tokens\n0,a,1,1\n1,b,1,1\n",
+    )
+    .unwrap();
+    fails_with_2(
+        &[path.to_str().unwrap(), "--by", "app"],
+        "no value of `app` has the two records a fit needs",
+    );
     fails_with_2(
         &[
             "scenarios/traces/chat-4h.csv",
@@ -211,4 +223,32 @@ fn a_missing_split_field_exits_2_with_a_clear_message() {
         ],
         "cannot be used with",
     );
+}
+
+/// A value with a single record has no rate to fit: it is named in a comment and a warning,
+/// and the other values' workloads are still printed.
+///
+/// Five records: `app` = a, b, a, a, c → `a` (3 records) and `b`, `c` (1 each) left out.
+#[test]
+fn a_value_with_one_record_is_named_not_fitted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.csv");
+    std::fs::write(
+        &path,
+        "timestamp,app,input_tokens,output_tokens\n0,a,10,5\n1,b,10,5\n2,a,20,5\n3,a,30,5\n4,c,1,1\n",
+    )
+    .unwrap();
+    let out = quotasim()
+        .args(["fit", path.to_str().unwrap(), "--by", "app"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stated_records(&text), [3]);
+    assert!(text.contains("[workloads.a.arrivals]"), "{text}");
+    assert!(!text.contains("[workloads.b"), "{text}");
+    assert!(text.contains("# Not fitted: `app` = \"b\""), "{text}");
+    assert!(text.contains("# Not fitted: `app` = \"c\""), "{text}");
+    assert!(err.contains("`app` = \"b\" has a single record"), "{err}");
 }

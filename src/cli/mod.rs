@@ -659,7 +659,20 @@ pub fn fit(a: &FitArgs) -> Result<ExitCode, Error> {
             let groups = crate::fit::group_values(trace, format, field).map_err(Error::Invalid)?;
             let mut names: Vec<String> = Vec::new();
             let mut text = String::new();
-            for (value, _) in &groups {
+            let mut skipped = String::new();
+            for (value, records) in &groups {
+                // A value with a single record has no arrival rate to fit: say so rather
+                // than fail the other workloads.
+                if *records < 2 {
+                    let v = serde_json::to_string(value).unwrap_or_default();
+                    warn([format!(
+                        "`{field}` = {v} has a single record: no workload fitted for it"
+                    )]);
+                    skipped.push_str(&format!(
+                        "# Not fitted: `{field}` = {v} (1 record; a rate needs two).\n"
+                    ));
+                    continue;
+                }
                 let only = crate::fit::Only { field, value };
                 let name = crate::fit::workload_name(value, &names);
                 let fit =
@@ -669,6 +682,19 @@ pub fn fit(a: &FitArgs) -> Result<ExitCode, Error> {
                 }
                 text.push_str(&fit.to_workload_toml(&name, Some(only)));
                 names.push(name);
+            }
+            if names.is_empty() {
+                return Err(Diagnostic::new(
+                    trace.display().to_string(),
+                    format!("no value of `{field}` has the two records a fit needs"),
+                )
+                .into());
+            }
+            if !skipped.is_empty() {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(&skipped);
             }
             text
         }
