@@ -182,16 +182,93 @@ fn cache_fit(h: &Hist, zeros: u64, records: u64, seen: bool) -> Option<CacheFit>
     })
 }
 
+/// At most this many workloads from one `fit --by` (like the cap on request classes): more
+/// would be a fragment nobody reads, and usually means the field is an ID per request.
+pub const MAX_GROUPS: usize = 32;
+
+/// Records of one group: the `field` (see [`TraceReader::group_by`]) equals `value`.
+#[derive(Debug, Clone, Copy)]
+pub struct Only<'a> {
+    /// The CSV column or dotted invocation-log field.
+    pub field: &'a str,
+    /// Its value.
+    pub value: &'a str,
+}
+
+/// The distinct values of `field` in a trace, in order of first appearance, with their
+/// record counts. More than [`MAX_GROUPS`] values is an error.
+pub fn group_values(
+    path: &Path,
+    format: TraceFormat,
+    field: &str,
+) -> Result<Vec<(String, u64)>, Box<Diagnostic>> {
+    let mut r = TraceReader::open(path, format, ClassMode::Ignore)?;
+    r.group_by(field);
+    let mut groups: Vec<(String, u64)> = Vec::new();
+    while r.next_record()?.is_some() {
+        let v = r.group_value().unwrap_or("");
+        if let Some(g) = groups.iter_mut().find(|(k, _)| k == v) {
+            g.1 += 1;
+        } else if groups.len() >= MAX_GROUPS {
+            return Err(Box::new(Diagnostic::new(
+                r.name(),
+                format!(
+                    "`{field}` has more than {MAX_GROUPS} distinct values; split by a field with fewer (one workload per value)"
+                ),
+            )));
+        } else {
+            groups.push((v.to_string(), 1));
+        }
+    }
+    Ok(groups)
+}
+
+fn open(
+    path: &Path,
+    format: TraceFormat,
+    classes: ClassMode,
+    only: Option<Only>,
+) -> Result<TraceReader, Box<Diagnostic>> {
+    let mut r = TraceReader::open(path, format, classes)?;
+    if let Some(o) = only {
+        r.group_by(o.field);
+    }
+    Ok(r)
+}
+
+/// The next record that belongs to the group, if any.
+fn next(
+    r: &mut TraceReader,
+    only: Option<Only>,
+) -> Result<Option<crate::trace::TraceRecord>, Box<Diagnostic>> {
+    while let Some(rec) = r.next_record()? {
+        match only {
+            Some(o) if r.group_value() != Some(o.value) => {}
+            _ => return Ok(Some(rec)),
+        }
+    }
+    Ok(None)
+}
+
 /// Fits a trace.
 pub fn fit(path: &Path, format: TraceFormat) -> Result<Fit, Box<Diagnostic>> {
+    fit_only(path, format, None)
+}
+
+/// Fits the records of a trace that belong to one group (all of them with `None`).
+pub fn fit_only(
+    path: &Path,
+    format: TraceFormat,
+    only: Option<Only>,
+) -> Result<Fit, Box<Diagnostic>> {
     // Pass 1: hours and sizes.
-    let mut r = TraceReader::open(path, format, ClassMode::Collect)?;
+    let mut r = open(path, format, ClassMode::Collect, only)?;
     let mut classes: Vec<ClassAcc> = Vec::new();
     let mut first = None;
     let mut last = 0i64;
     let mut records = 0u64;
     let mut per_hour: Vec<u64> = Vec::new();
-    while let Some(rec) = r.next_record()? {
+    while let Some(rec) = next(&mut r, only)? {
         let t0 = *first.get_or_insert(rec.time_us);
         last = rec.time_us;
         records += 1;
@@ -249,13 +326,21 @@ pub fn fit(path: &Path, format: TraceFormat) -> Result<Fit, Box<Diagnostic>> {
         }
     }
     let name = r.name().to_string();
+    let which = only.map_or_else(String::new, |o| {
+        format!(" with `{}` = {:?}", o.field, o.value)
+    });
     let Some(first) = first else {
-        return Err(Box::new(Diagnostic::new(&name, "the trace has no records")));
+        return Err(Box::new(Diagnostic::new(
+            &name,
+            format!("the trace has no records{which}"),
+        )));
     };
     if records < 2 || last <= first {
         return Err(Box::new(Diagnostic::new(
             &name,
-            "the trace needs at least two records at different times to fit an arrival rate",
+            format!(
+                "the trace needs at least two records{which} at different times to fit an arrival rate"
+            ),
         )));
     }
     let span = (last - first) as f64;
@@ -295,11 +380,11 @@ pub fn fit(path: &Path, format: TraceFormat) -> Result<Fit, Box<Diagnostic>> {
     let scheduled = hourly_rates.len() >= 2 && hourly_rates.iter().any(|&r| r > 0.0);
 
     // Pass 2: gaps.
-    let mut r = TraceReader::open(path, format, ClassMode::Ignore)?;
+    let mut r = open(path, format, ClassMode::Ignore, only)?;
     let (mut n, mut mean, mut m2) = (0u64, 0.0f64, 0.0f64);
     let (mut nw, mut mean_w, mut m2_w) = (0u64, 0.0f64, 0.0f64);
     let mut prev: Option<i64> = None;
-    while let Some(rec) = r.next_record()? {
+    while let Some(rec) = next(&mut r, only)? {
         if let Some(p) = prev {
             let gap = (rec.time_us - p) as f64;
             n += 1;
@@ -437,19 +522,63 @@ fn toml_key(name: &str) -> String {
 impl Fit {
     /// The fitted scenario fragment: `[arrivals]` and `[requests.*]` tables.
     pub fn to_toml(&self) -> String {
+        self.render(None, None)
+    }
+
+    /// The fitted fragment as one workload, `[workloads.NAME.arrivals]` and
+    /// `[workloads.NAME.requests.*]`, to paste into a scenario with other workloads. `only`
+    /// names the group the fit was restricted to (`fit --by`).
+    pub fn to_workload_toml(&self, name: &str, only: Option<Only>) -> String {
+        self.render(Some(name), only)
+    }
+
+    fn render(&self, workload: Option<&str>, only: Option<Only>) -> String {
         let mut o = String::new();
         let secs = self.span_us / 1_000_000;
         let span = format!("{}h {:02}m {:02}s", secs / 3600, secs / 60 % 60, secs % 60);
+        let which = only.map_or_else(String::new, |g| {
+            format!(
+                " with `{}` = {}",
+                g.field,
+                serde_json::to_string(g.value).unwrap_or_default()
+            )
+        });
         let _ = writeln!(
             o,
-            "# Fitted by `quotasim fit` from {} ({} records over {span}).",
+            "# Fitted by `quotasim fit` from {} ({} records{which} over {span}).",
             self.file, self.records
         );
-        let _ = writeln!(
-            o,
-            "# Add `duration`, [model] and [quota] (and [client]) to make it a scenario."
-        );
-        let _ = writeln!(o, "\n[arrivals]");
+        let prefix = match workload {
+            None => {
+                let _ = writeln!(
+                    o,
+                    "# Add `duration`, [model] and [quota] (and [client]) to make it a scenario."
+                );
+                String::new()
+            }
+            Some(name) => {
+                let key = toml_key(name);
+                let _ = writeln!(
+                    o,
+                    "# A workload: paste it into a scenario with `duration`, [model] and [pools.*] or [quota]."
+                );
+                let _ = writeln!(
+                    o,
+                    "\n[workloads.{key}]\n# route = \"POOL\"  # needed when the scenario has more than one pool"
+                );
+                // Replayed, an invocation log's model ID picks the pool listing it; a
+                // fitted workload has no model IDs, so its route must say it.
+                if let Some(g) = only.filter(|g| g.field == "modelId") {
+                    let _ = writeln!(
+                        o,
+                        "# (the pool serving {}: the one whose `model_ids` list it)",
+                        serde_json::to_string(g.value).unwrap_or_default()
+                    );
+                }
+                format!("workloads.{key}.")
+            }
+        };
+        let _ = writeln!(o, "\n[{prefix}arrivals]");
         let _ = writeln!(o, "process = \"gamma\"");
         let scheduled = self.hourly_rates.len() >= 2;
         let cv = self.cv_within_hours.unwrap_or(self.cv).max(0.001);
@@ -484,7 +613,7 @@ impl Fit {
             for (h, r) in self.hourly_rates.iter().enumerate() {
                 let _ = writeln!(
                     o,
-                    "[[arrivals.schedule]]\nat = \"{}\"\nrate_per_minute = {}",
+                    "[[{prefix}arrivals.schedule]]\nat = \"{}\"\nrate_per_minute = {}",
                     crate::scenario::duration::format_duration(
                         h as u64 * 3_600_000_000 + 1_800_000_000
                     ),
@@ -498,18 +627,31 @@ impl Fit {
         // will be pasted is unknown here: an absolute path works from any scenario.
         let replay = std::path::absolute(&self.file)
             .map_or_else(|_| self.file.clone(), |p| p.display().to_string());
-        let _ = writeln!(
-            o,
-            "# To replay the trace itself instead: process = \"trace\", file = {}",
-            serde_json::to_string(&replay).unwrap_or_else(|_| format!("\"{replay}\""))
-        );
-        let _ = writeln!(
-            o,
-            "# (absolute: a relative `file` is taken from the folder of the scenario holding it)"
-        );
+        let file = serde_json::to_string(&replay).unwrap_or_else(|_| format!("\"{replay}\""));
+        match only {
+            None => {
+                let _ = writeln!(
+                    o,
+                    "# To replay the trace itself instead: process = \"trace\", file = {file}"
+                );
+                let _ = writeln!(
+                    o,
+                    "# (absolute: a relative `file` is taken from the folder of the scenario holding it)"
+                );
+            }
+            // Replay plays every record of a file: this group's alone needs its own file.
+            Some(g) => {
+                let _ = writeln!(
+                    o,
+                    "# To replay instead: process = \"trace\", file = a copy of {file} holding only the records with `{}` = {}",
+                    g.field,
+                    serde_json::to_string(g.value).unwrap_or_default()
+                );
+            }
+        }
         let total: u64 = self.classes.iter().map(|c| c.records).sum();
         for c in &self.classes {
-            let _ = writeln!(o, "\n[requests.{}]", toml_key(&c.name));
+            let _ = writeln!(o, "\n[{prefix}requests.{}]", toml_key(&c.name));
             if self.classes.len() > 1 {
                 let _ = writeln!(
                     o,
@@ -546,5 +688,48 @@ impl Fit {
             }
         }
         o
+    }
+}
+
+/// A workload name for a group's value: letters, digits, `_` and `-` kept, other runs of
+/// characters made one `_` (so `us.anthropic.claude-sonnet-4-20250514-v1:0` becomes
+/// `us_anthropic_claude-sonnet-4-20250514-v1_0`, usable in `--set workloads.NAME.…`).
+/// `taken` makes names unique.
+pub fn workload_name(value: &str, taken: &[String]) -> String {
+    let mut name = String::new();
+    for c in value.chars() {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            name.push(c);
+        } else if !name.ends_with('_') {
+            name.push('_');
+        }
+    }
+    let name = name.trim_matches('_');
+    let name = if name.is_empty() { "none" } else { name };
+    let mut out = name.to_string();
+    let mut n = 2;
+    while taken.contains(&out) {
+        out = format!("{name}_{n}");
+        n += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod workload_name_tests {
+    use super::workload_name;
+
+    #[test]
+    fn values_become_unique_table_keys() {
+        let id = "us.anthropic.claude-sonnet-4-20250514-v1:0";
+        assert_eq!(
+            workload_name(id, &[]),
+            "us_anthropic_claude-sonnet-4-20250514-v1_0"
+        );
+        assert_eq!(workload_name("", &[]), "none");
+        assert_eq!(workload_name("...", &[]), "none");
+        let taken = ["a_b".to_string(), "a_b_2".to_string()];
+        assert_eq!(workload_name("a.b", &taken), "a_b_3");
+        assert_eq!(workload_name("a b", &taken[..1]), "a_b_2");
     }
 }

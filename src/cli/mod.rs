@@ -641,6 +641,15 @@ pub struct FitArgs {
     /// Trace format (default: from the extension, .csv or .jsonl/.json).
     #[arg(long, value_enum)]
     pub format: Option<TraceFormat>,
+    /// Print the fragment as the workload `[workloads.NAME]`, to paste into a scenario with
+    /// several workloads.
+    #[arg(long, value_name = "NAME", conflicts_with = "by")]
+    pub workload: Option<String>,
+    /// Split the trace by a CSV column or an invocation-log field (`modelId`,
+    /// `identity.arn`, `operation`…; dotted for nested ones) and print one
+    /// `[workloads.VALUE]` per distinct value (at most 32).
+    #[arg(long, value_name = "FIELD")]
+    pub by: Option<String>,
 }
 
 /// Fits a scenario fragment to a trace; the format comes from the extension when not given.
@@ -659,8 +668,63 @@ pub fn fit(a: &FitArgs) -> Result<ExitCode, Error> {
             )
         })?,
     };
-    let fit = crate::fit::fit(trace, format).map_err(Error::Invalid)?;
-    emit(&fit.to_toml(), None)?;
+    let text = match (&a.workload, &a.by) {
+        (None, None) => crate::fit::fit(trace, format)
+            .map_err(Error::Invalid)?
+            .to_toml(),
+        (Some(name), _) => {
+            if name.is_empty() {
+                return Err(Diagnostic::flag("--workload", "expected a workload name").into());
+            }
+            crate::fit::fit(trace, format)
+                .map_err(Error::Invalid)?
+                .to_workload_toml(name, None)
+        }
+        (None, Some(field)) => {
+            let groups = crate::fit::group_values(trace, format, field).map_err(Error::Invalid)?;
+            let mut names: Vec<String> = Vec::new();
+            let mut text = String::new();
+            let mut skipped = String::new();
+            for (value, records) in &groups {
+                // A value with a single record has no arrival rate to fit: say so rather
+                // than fail the other workloads.
+                if *records < 2 {
+                    let v = serde_json::to_string(value).unwrap_or_default();
+                    warn([format!(
+                        "`{field}` = {v} has a single record: no workload fitted for it"
+                    )]);
+                    skipped.push_str(&format!(
+                        "# Not fitted: `{field}` = {v} (1 record; a rate needs two).\n"
+                    ));
+                    continue;
+                }
+                let only = crate::fit::Only { field, value };
+                let name = crate::fit::workload_name(value, &names);
+                let fit =
+                    crate::fit::fit_only(trace, format, Some(only)).map_err(Error::Invalid)?;
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(&fit.to_workload_toml(&name, Some(only)));
+                names.push(name);
+            }
+            if names.is_empty() {
+                return Err(Diagnostic::new(
+                    trace.display().to_string(),
+                    format!("no value of `{field}` has the two records a fit needs"),
+                )
+                .into());
+            }
+            if !skipped.is_empty() {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(&skipped);
+            }
+            text
+        }
+    };
+    emit(&text, None)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -138,6 +138,17 @@ pub struct TraceReader {
     /// Bytes read since the start, and the most a trace may have ([`crate::files`]).
     bytes_read: u64,
     max_bytes: u64,
+    /// `fit --by`: the column or dotted JSON field whose value keys each record.
+    group: Option<Group>,
+}
+
+/// The grouping field and the current record's value of it.
+#[derive(Debug)]
+struct Group {
+    field: String,
+    /// The CSV column's index, once the header is read.
+    column: Option<usize>,
+    value: String,
 }
 
 impl TraceReader {
@@ -186,7 +197,24 @@ impl TraceReader {
             split: csv::Fields::default(),
             bytes_read: 0,
             max_bytes,
+            group: None,
         })
+    }
+
+    /// Keys every record by a field: a CSV column (any header name, not only the trace
+    /// columns) or, for invocation logs, a dotted JSON path such as `modelId` or
+    /// `identity.arn`. A missing column, or a record without the field, is an error.
+    pub fn group_by(&mut self, field: &str) {
+        self.group = Some(Group {
+            field: field.to_string(),
+            column: None,
+            value: String::new(),
+        });
+    }
+
+    /// The last record's value of the [`group_by`](Self::group_by) field.
+    pub fn group_value(&self) -> Option<&str> {
+        self.group.as_ref().map(|g| g.value.as_str())
     }
 
     /// The trace file as named in messages.
@@ -306,11 +334,14 @@ impl TraceReader {
                 csv::split_line(text, split).map_err(|(col, m)| self.error(Some(col), m))?;
                 let Some(layout) = self.layout else {
                     self.layout = Some(self.parse_header(split)?);
+                    self.group_header(split)?;
                     return Ok(None);
                 };
+                self.group_csv(split)?;
                 self.parse_csv(split, layout)?
             }
             TraceFormat::BedrockLog => {
+                self.group_json(text)?;
                 bedrock::parse(text).map_err(|(col, m)| self.error(col, m))?
             }
         };
@@ -381,6 +412,79 @@ impl TraceReader {
             class,
             model: fields.model,
         }))
+    }
+
+    fn group_header(&mut self, split: &csv::Fields) -> Result<(), Box<Diagnostic>> {
+        let Some(g) = &self.group else {
+            return Ok(());
+        };
+        let want = g.field.to_ascii_lowercase();
+        let found = split
+            .iter()
+            .find(|(_, name, _)| name.to_ascii_lowercase() == want)
+            .map(|(i, _, _)| i);
+        let Some(i) = found else {
+            let names: Vec<&str> = split.iter().map(|(_, n, _)| n).collect();
+            let mut d = self.error(
+                None,
+                format!(
+                    "the header has no column `{}` to split by; its columns are {}",
+                    g.field,
+                    names
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            d.help = nearest(&want, names.iter().copied()).map(|n| format!("did you mean `{n}`?"));
+            return Err(Box::new(d));
+        };
+        if let Some(g) = &mut self.group {
+            g.column = Some(i);
+        }
+        Ok(())
+    }
+
+    fn group_csv(&mut self, split: &csv::Fields) -> Result<(), Box<Diagnostic>> {
+        let Some(g) = &mut self.group else {
+            return Ok(());
+        };
+        let value = split
+            .iter()
+            .find(|(i, _, _)| Some(*i) == g.column)
+            .map(|(_, v, _)| v);
+        g.value.clear();
+        g.value.push_str(value.unwrap_or(""));
+        Ok(())
+    }
+
+    fn group_json(&mut self, text: &str) -> Result<(), Box<Diagnostic>> {
+        let Some(field) = self.group.as_ref().map(|g| g.field.clone()) else {
+            return Ok(());
+        };
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            let col = (e.column() > 0).then_some(e.column());
+            self.error(col, format!("invalid invocation-log record: {e}"))
+        })?;
+        let pointer = format!("/{}", field.replace('.', "/"));
+        let text = match value.pointer(&pointer) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => v.to_string(),
+            _ => {
+                return Err(Box::new(self.error(
+                    None,
+                    format!(
+                        "the record has no `{field}` (or it is not a string or number) to split by; \
+                         invocation logs carry e.g. `modelId`, `identity.arn`, `operation`, `region`"
+                    ),
+                )));
+            }
+        };
+        if let Some(g) = &mut self.group {
+            g.value = text;
+        }
+        Ok(())
     }
 
     fn parse_header(&self, split: &csv::Fields) -> Result<Layout, Box<Diagnostic>> {
