@@ -44,11 +44,49 @@ mean_off = "2m"
 input_tokens = 800
 output_tokens = 200
 "#,
+    // Several pools, an account limit, two workloads and every route policy.
+    r#"duration = "10m"
+[model]
+preset = "claude-sonnet-4"
+[pools.region]
+tokens_per_minute = 100000
+[pools.geo]
+tokens_per_minute = 200000
+model_ids = ["us.anthropic.claude-sonnet-4-20250514-v1:0"]
+[pools.reserved]
+tokens_per_minute = 50000
+[[account.limits]]
+name = "daily"
+counts = "quota-tokens"
+limit = 5000000
+per = "1d"
+[workloads.chat]
+route = { pools = ["region", "geo"], policy = "fallback", on = "throttle" }
+[workloads.chat.client]
+max_tokens = 1024
+[workloads.chat.arrivals]
+process = "poisson"
+rate_per_minute = 60
+[workloads.chat.requests.c]
+input_tokens = 800
+output_tokens = 200
+[workloads.batch]
+route = { pools = ["reserved", "region"], policy = "spillover" }
+[workloads.batch.client]
+concurrency = 4
+max_tokens = 2048
+[workloads.batch.arrivals]
+process = "constant"
+rate_per_minute = 10
+[workloads.batch.requests.b]
+input_tokens = 4000
+output_tokens = 800
+"#,
 ];
 
 /// Words the fuzzers splice into scenarios and `--set` values, one group per feature.
 /// A new feature adds its group here (and its words to `fuzz/scenario.dict`); the pool
-/// (`[pools.NAME]`) and route keys belong here once they exist on main.
+/// pools, account limits, workloads and routes have theirs.
 pub const WORD_GROUPS: &[&[&str]] = &[
     &[
         "duration",
@@ -106,6 +144,27 @@ pub const WORD_GROUPS: &[&[&str]] = &[
         "{ requests_per_minute = 1 }",
         "{ tokens_per_minute = 1 }",
     ],
+    // Pools, account limits, workloads and routes.
+    &[
+        "[pools.p]",
+        "[pools.q]",
+        "[[account.limits]]",
+        "[workloads.w]",
+        "[workloads.w.arrivals]",
+        "[workloads.w.requests.x]",
+        "route",
+        "\"region\"",
+        "{ pools = [\"region\", \"geo\"], policy = \"weighted\", weights = [1, 0] }",
+        "{ pools = [\"region\", \"geo\"], policy = \"fallback\" }",
+        "{ pools = [\"region\", \"geo\"], policy = \"fallback\", on = \"throttle\" }",
+        "{ pools = [\"reserved\"], policy = \"spillover\" }",
+        "{ pools = [] }",
+        "model_ids",
+        "per",
+        "\"1d\"",
+        "counts",
+        "\"requests\"",
+    ],
     // Values at the edges.
     &[
         "\"0s\"",
@@ -155,6 +214,16 @@ pub const SET_KEY_GROUPS: &[&[&str]] = &[
         "arrivals.mean_off",
         "client.pacing.tokens_per_minute",
         "client.pacing.requests_per_minute",
+    ],
+    &[
+        "pools.geo.tokens_per_minute",
+        "pools.region.limiter",
+        "pools.nope.tokens_per_minute",
+        "account.limits.0.limit",
+        "workloads.chat.client.concurrency",
+        "workloads.chat.route",
+        "workloads.batch.arrivals.rate_per_minute",
+        "workloads.new.arrivals.process",
     ],
 ];
 
