@@ -271,6 +271,8 @@ struct Sim<'a> {
     /// `send` goes straight to `start_attempt` without looking its workload up.
     paced: bool,
     adaptive: bool,
+    /// Whether any workload falls back on a throttle (else every throttle skips that check).
+    hops_on_throttle: bool,
     metrics: Metrics,
     split: Option<Box<Split>>,
     events: u64,
@@ -624,6 +626,9 @@ impl<'a> Sim<'a> {
                 || account.as_ref().is_some_and(Quota::streams),
             paced: wls.iter().any(|wl| wl.pacer.is_some()),
             adaptive: wls.iter().any(|wl| wl.adaptive.is_some()),
+            hops_on_throttle: wls
+                .iter()
+                .any(|wl| wl.s.route.policy == RoutePolicy::Fallback(FallbackOn::Throttle)),
             pools,
             account,
             acct: Vec::new(),
@@ -1452,6 +1457,9 @@ impl<'a> Sim<'a> {
     /// Fallback `on = "throttle"`: a throttle from any pool but the route's last sends the
     /// next attempt to the next pool at once, without consulting the retry policy.
     fn hop_on_throttle(&mut self, id: u32) -> bool {
+        if !self.hops_on_throttle {
+            return false;
+        }
         let Some(r) = self.requests.get(id as usize) else {
             return false;
         };
