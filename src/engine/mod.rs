@@ -97,11 +97,7 @@ struct Lanes {
 impl Lanes {
     #[inline]
     fn arrivals(&self, w: usize) -> usize {
-        if w == 0 {
-            0
-        } else {
-            4 + 2 * self.pools + 2 * (w - 1)
-        }
+        if w == 0 { 0 } else { 2 * self.pools + 2 * w }
     }
     #[inline]
     fn throttles(&self, p: usize) -> usize {
@@ -116,11 +112,13 @@ impl Lanes {
         if w == 0 {
             3
         } else {
-            5 + 2 * self.pools + 2 * (w - 1)
+            2 * self.pools + 2 * w + 1
         }
     }
+    // `pop` scans every lane, so none is left unused: lanes 0–3, 2 per further pool from
+    // lane 4, then 2 per further workload.
     fn count(&self) -> usize {
-        2 + 2 * self.pools + 2 * self.workloads
+        2 * self.pools.max(1) + 2 * self.workloads.max(1)
     }
 }
 
@@ -167,6 +165,40 @@ struct Request {
     max_set: bool,
     /// The retry policy slept in the current call (the aws-standard success refund).
     retried: bool,
+}
+
+impl Request {
+    /// A new slab slot's contents until `new_request` writes the request in place.
+    fn placeholder() -> Self {
+        Request {
+            arrival: 0,
+            input: 0,
+            fp: Footprint::default(),
+            reserved: 0,
+            cost: 0,
+            adm: Admission::default(),
+            desired: 0,
+            prev_sleep: 0,
+            held_since: 0,
+            gen_start: 0,
+            end: 0,
+            generated: 0,
+            attempts: 0,
+            call_attempts: 0,
+            last_retry_cost: 0,
+            user: NO_USER,
+            wake_at: 0,
+            w: 0,
+            pool: 0,
+            hop: 0,
+            pending: Pending::Success,
+            phase: Phase::Done,
+            counted: false,
+            truncated: false,
+            max_set: false,
+            retried: false,
+        }
+    }
 }
 
 /// One pool during a run.
@@ -235,6 +267,12 @@ struct Sim<'a> {
     wls: Vec<Wl<'a>>,
     lanes: Lanes,
     streams: bool,
+    /// Whether any workload has a client pacer, or the aws-adaptive bucket: without them
+    /// `send` goes straight to `start_attempt` without looking its workload up.
+    paced: bool,
+    adaptive: bool,
+    /// Whether any workload falls back on a throttle (else every throttle skips that check).
+    hops_on_throttle: bool,
     metrics: Metrics,
     split: Option<Box<Split>>,
     events: u64,
@@ -599,6 +637,11 @@ impl<'a> Sim<'a> {
             free: Vec::new(),
             streams: pools.iter().any(|p| p.quota.streams())
                 || account.as_ref().is_some_and(Quota::streams),
+            paced: wls.iter().any(|wl| wl.pacer.is_some()),
+            adaptive: wls.iter().any(|wl| wl.adaptive.is_some()),
+            hops_on_throttle: wls
+                .iter()
+                .any(|wl| wl.s.route.policy == RoutePolicy::Fallback(FallbackOn::Throttle)),
             pools,
             account,
             acct: Vec::new(),
@@ -630,7 +673,8 @@ impl<'a> Sim<'a> {
         record(&mut self.metrics, &mut self.split, w, p, f);
     }
 
-    #[inline]
+    // Always inlined, so that without an observer the event is never built.
+    #[inline(always)]
     fn observe(&mut self, event: TraceEvent, p: usize) {
         if let Some(o) = self.observer.as_mut()
             && let Some(pool) = self.pools.get(p)
@@ -830,7 +874,32 @@ impl<'a> Sim<'a> {
             p = q;
             hop = route.pools.iter().position(|&x| x == q).unwrap_or(0);
         }
-        let mut req = Request {
+        let counted = self.metrics.counts(self.now);
+        // The slot first, so that the request is built in place (a 200-odd-byte copy per
+        // request otherwise).
+        let id = match self.free.pop() {
+            Some(id) => id,
+            None => {
+                let live = self.requests.len() as u64 + 1;
+                if live.saturating_mul(BYTES_PER_LIVE_REQUEST) > self.limits.max_memory_bytes
+                    || live >= u64::from(NO_USER)
+                {
+                    // Most of them held by the client's own pacing: that is the cause.
+                    let held: u64 = self.wls.iter().map(|wl| wl.pacer_held.len() as u64).sum();
+                    self.stopped = Some(if held.saturating_mul(2) > live {
+                        StopReason::PacingHeld(live, held)
+                    } else {
+                        StopReason::LiveRequests(live)
+                    });
+                }
+                self.requests.push(Request::placeholder());
+                u32::try_from(self.requests.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        let Some(slot) = self.requests.get_mut(id as usize) else {
+            return id;
+        };
+        *slot = Request {
             arrival: self.now,
             input: sizes.input,
             fp: Footprint {
@@ -859,14 +928,16 @@ impl<'a> Sim<'a> {
             hop: hop as u8,
             pending: Pending::Success,
             phase: Phase::Queued,
-            counted: false,
+            counted,
             truncated: false,
             max_set: sizes.max_tokens_set,
             retried: false,
         };
-        self.sized_for(p, &mut req);
-        let counted = self.metrics.counts(self.now);
-        req.counted = counted;
+        sized_for(&self.pools, p, slot);
+        let Some(req) = self.requests.get(id as usize) else {
+            return id;
+        };
+        let (reserved, cost, input) = (req.reserved, req.cost, req.input);
         if counted {
             // Unservable: no pool the request may be sent to could ever admit it.
             let candidates: &[usize] = match self.wls.get(w).map(|wl| &wl.s.route) {
@@ -881,7 +952,7 @@ impl<'a> Sim<'a> {
                 self.servable_on(p, &req.fp)
             } else {
                 candidates.iter().any(|&q| {
-                    let mut probe = req;
+                    let mut probe = *req;
                     self.sized_for(q, &mut probe);
                     self.servable_on(q, &probe.fp)
                 })
@@ -893,31 +964,6 @@ impl<'a> Sim<'a> {
                 }
             });
         }
-        let (reserved, cost, input) = (req.reserved, req.cost, req.input);
-        let id = match self.free.pop() {
-            Some(id) => {
-                if let Some(slot) = self.requests.get_mut(id as usize) {
-                    *slot = req;
-                }
-                id
-            }
-            None => {
-                let live = self.requests.len() as u64 + 1;
-                if live.saturating_mul(BYTES_PER_LIVE_REQUEST) > self.limits.max_memory_bytes
-                    || live >= u64::from(NO_USER)
-                {
-                    // Most of them held by the client's own pacing: that is the cause.
-                    let held: u64 = self.wls.iter().map(|wl| wl.pacer_held.len() as u64).sum();
-                    self.stopped = Some(if held.saturating_mul(2) > live {
-                        StopReason::PacingHeld(live, held)
-                    } else {
-                        StopReason::LiveRequests(live)
-                    });
-                }
-                self.requests.push(req);
-                u32::try_from(self.requests.len() - 1).unwrap_or(u32::MAX)
-            }
-        };
         if let Some(timeout) = timeout {
             self.queue
                 .push(self.now.saturating_add(timeout), Event::Timeout(id));
@@ -954,6 +1000,9 @@ impl<'a> Sim<'a> {
     /// aws-adaptive token bucket, then to the provider.
     #[inline]
     fn send(&mut self, id: u32) {
+        if !self.paced {
+            return self.adaptive_send(id);
+        }
         let w = self.wl_of(id);
         let paced = self.wls.get(w).is_some_and(|wl| wl.pacer.is_some());
         if paced {
@@ -1051,6 +1100,9 @@ impl<'a> Sim<'a> {
 
     #[inline]
     fn adaptive_send(&mut self, id: u32) {
+        if !self.adaptive {
+            return self.start_attempt(id);
+        }
         let w = self.wl_of(id);
         let t = self.now as f64 / 1e6;
         let got = self
@@ -1445,6 +1497,9 @@ impl<'a> Sim<'a> {
     /// Fallback `on = "throttle"`: a throttle from any pool but the route's last sends the
     /// next attempt to the next pool at once, without consulting the retry policy.
     fn hop_on_throttle(&mut self, id: u32) -> bool {
+        if !self.hops_on_throttle {
+            return false;
+        }
         let Some(r) = self.requests.get(id as usize) else {
             return false;
         };
@@ -1471,11 +1526,18 @@ impl<'a> Sim<'a> {
     }
 
     fn retry_or_fail(&mut self, id: u32, cause: FailCause) {
-        let Some(r) = self.requests.get(id as usize) else {
+        // Split borrows: the request is updated in place (no copy of it on the hot path).
+        let Sim {
+            requests,
+            wls,
+            pools,
+            ..
+        } = self;
+        let Some(r) = requests.get_mut(id as usize) else {
             return;
         };
         let w = r.w as usize;
-        let Some(wl) = self.wls.get_mut(w) else {
+        let Some(wl) = wls.get_mut(w) else {
             return;
         };
         let failure = if cause == FailCause::Throttled {
@@ -1491,21 +1553,17 @@ impl<'a> Sim<'a> {
                 let throttle_mode =
                     wl.s.route.policy == RoutePolicy::Fallback(FallbackOn::Throttle);
                 let first = wl.s.route.pools.first().copied().unwrap_or(0);
-                let mut req = *r;
-                req.prev_sleep = sleep;
-                req.last_retry_cost = cost;
-                req.call_attempts += 1;
-                req.retried = true;
-                req.phase = Phase::Sleeping;
-                if throttle_mode && cause == FailCause::Throttled && req.hop != 0 {
+                r.prev_sleep = sleep;
+                r.last_retry_cost = cost;
+                r.call_attempts += 1;
+                r.retried = true;
+                r.phase = Phase::Sleeping;
+                if throttle_mode && cause == FailCause::Throttled && r.hop != 0 {
                     // After the policy's sleep the next attempt starts again at the first pool.
-                    req.hop = 0;
-                    self.sized_for(first, &mut req);
+                    r.hop = 0;
+                    sized_for(pools, first, r);
                 }
-                let counted = req.counted;
-                if let Some(slot) = self.req(id) {
-                    *slot = req;
-                }
+                let counted = r.counted;
                 self.record(w, None, |m| m.backoff(counted, sleep));
                 self.queue
                     .push(self.now.saturating_add(sleep), Event::Retry(id));
@@ -1517,16 +1575,12 @@ impl<'a> Sim<'a> {
                     .then(|| route.pools.get(r.hop as usize + 1).copied())
                     .flatten();
                 if let Some(q) = next {
-                    let mut req = *r;
-                    req.hop += 1;
-                    req.call_attempts = 1;
-                    req.retried = false;
-                    req.prev_sleep = 0;
-                    req.last_retry_cost = 0;
-                    self.sized_for(q, &mut req);
-                    if let Some(slot) = self.req(id) {
-                        *slot = req;
-                    }
+                    r.hop += 1;
+                    r.call_attempts = 1;
+                    r.retried = false;
+                    r.prev_sleep = 0;
+                    r.last_retry_cost = 0;
+                    sized_for(pools, q, r);
                     self.send(id);
                     return;
                 }
