@@ -32,6 +32,15 @@ fn warn(lines: impl IntoIterator<Item = String>) {
     }
 }
 
+/// `--format` of the commands that print a table or JSON only (no CSV form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextFormat {
+    /// Aligned text for a terminal.
+    Table,
+    /// JSON.
+    Json,
+}
+
 /// Guard rails shared by the commands that simulate (`--max-events`, `--max-memory-mb`).
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct GuardArgs {
@@ -460,9 +469,9 @@ pub struct EstimateArgs {
     /// Reservation formula.
     #[arg(long, value_enum, default_value = "input+max_tokens")]
     pub reserve: ReserveMode,
-    /// Output format (table or json).
+    /// Output format.
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: TextFormat,
 }
 
 /// Prints the closed-form quota arithmetic of one request.
@@ -476,20 +485,13 @@ pub fn estimate(a: &EstimateArgs) -> Result<ExitCode, Error> {
         a.reserve,
     )?;
     let text = match a.format {
-        Format::Table => e.to_table(),
-        Format::Json => {
+        TextFormat::Table => e.to_table(),
+        TextFormat::Json => {
             // The JSON keys are fixed; truncation and overshoot go to stderr.
             for n in e.notes() {
                 let _ = writeln!(std::io::stderr(), "note: {n}");
             }
             serde_json::to_string_pretty(&e).map_err(|e| Error::Runtime(e.to_string()))? + "\n"
-        }
-        Format::Csv => {
-            return Err(Diagnostic::flag(
-                "--format csv",
-                "estimate prints a table or JSON; pass --format table or --format json",
-            )
-            .into());
         }
     };
     emit(&text, None)?;
@@ -528,9 +530,9 @@ pub struct PlanArgs {
     /// Worker threads (default: every core). The output does not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Output format (table or json).
+    /// Output format.
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: TextFormat,
     /// The guard rails, applied to every simulation.
     #[command(flatten)]
     pub guard: GuardArgs,
@@ -540,13 +542,6 @@ pub struct PlanArgs {
 pub fn plan(a: PlanArgs) -> Result<ExitCode, Error> {
     if a.threads == Some(0) {
         return Err(Diagnostic::flag("--threads 0", "expected at least 1").into());
-    }
-    if a.format == Format::Csv {
-        return Err(Diagnostic::flag(
-            "--format csv",
-            "plan prints a table or JSON; pass --format table or --format json",
-        )
-        .into());
     }
     let mut opts = crate::plan::PlanOptions::new(a.find, a.constraint);
     opts.maximize = a.max;
@@ -558,7 +553,7 @@ pub fn plan(a: PlanArgs) -> Result<ExitCode, Error> {
     opts.threads = a.threads;
     opts.limits = Some(a.guard.limits());
     let report = crate::plan::plan(&a.scenario, &opts)?;
-    let text = if a.format == Format::Json {
+    let text = if a.format == TextFormat::Json {
         // The table prints its warnings itself.
         warn(report.warnings.iter().cloned());
         crate::plan::render::render_json(&report)
@@ -731,9 +726,9 @@ pub fn fit(a: &FitArgs) -> Result<ExitCode, Error> {
 /// `quotasim models`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ModelsArgs {
-    /// Output format (table or json).
+    /// Output format.
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: TextFormat,
     /// A TOML file of `[[model]]` rows that add to or override the bundled table.
     #[arg(long, value_name = "FILE")]
     pub models: Option<PathBuf>,
@@ -751,15 +746,8 @@ pub fn models(a: &ModelsArgs) -> Result<ExitCode, Error> {
         }
     };
     let text = match a.format {
-        Format::Table => table.to_text(),
-        Format::Json => table.to_json(),
-        Format::Csv => {
-            return Err(Diagnostic::flag(
-                "--format csv",
-                "models prints a table or JSON; pass --format table or --format json",
-            )
-            .into());
-        }
+        TextFormat::Table => table.to_text(),
+        TextFormat::Json => table.to_json(),
     };
     emit(&text, None)?;
     Ok(ExitCode::SUCCESS)
