@@ -322,8 +322,18 @@ pub fn check(s: &Scenario, file: &str, limits: &Limits) -> Result<WorkEstimate, 
 /// stop the run at `limits`. Every command that simulates (`run`, each run of a sweep point)
 /// goes through here, so that they all stop a run the same way.
 pub fn simulate_guarded(s: &Scenario, file: &str, limits: &Limits) -> Result<Report, Error> {
+    simulate_guarded_with(s, file, limits, None)
+}
+
+/// [`simulate_guarded`] with an observer of the run's events (`plan`'s demand run).
+pub fn simulate_guarded_with<'a>(
+    s: &'a Scenario,
+    file: &str,
+    limits: &Limits,
+    observer: Option<&'a mut dyn crate::engine::Observer>,
+) -> Result<Report, Error> {
     check(s, file, limits)?;
-    crate::engine::simulate_with(s, limits, None)
+    crate::engine::simulate_with(s, limits, observer)
         .map_err(|stopped| stopped_error(s, file, limits, &stopped))
 }
 

@@ -463,9 +463,7 @@ pub(crate) fn guarded_simulate<'a>(
     limits: &Limits,
     observer: Option<&'a mut dyn Observer>,
 ) -> Result<Report, Error> {
-    crate::guard::check_size(s, file, limits)?;
-    crate::engine::simulate_with(s, limits, observer)
-        .map_err(|stopped| crate::guard::stopped_error(s, file, limits, &stopped))
+    crate::guard::simulate_guarded_with(s, file, limits, observer)
 }
 
 /// The worst end of `m`'s interval for `c`, at `confidence`.
