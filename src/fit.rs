@@ -17,6 +17,7 @@ use std::path::Path;
 use hdrhistogram::Histogram;
 
 use crate::Diagnostic;
+use crate::scenario::load::toml_key;
 use crate::trace::{ClassMode, TraceFormat, TraceReader};
 
 const HOUR_US: i64 = 3_600_000_000;
@@ -505,18 +506,6 @@ fn cache_toml(c: CacheFit) -> String {
         c.zero_share,
         1.0 - c.zero_share
     )
-}
-
-fn toml_key(name: &str) -> String {
-    if !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        name.to_string()
-    } else {
-        serde_json::to_string(name).unwrap_or_else(|_| "\"class\"".into())
-    }
 }
 
 impl Fit {
