@@ -477,14 +477,19 @@ fn a_stall_caused_by_pacing_blames_pacing() {
          client.pacing's tokens_per_minute or requests_per_minute to at least the arrival \
          rate, lower the arrival rate or duration, or raise --max-memory-mb\n",
     );
+    // Constant arrivals, one a minute: requests arrive at 0, 1, …, 9 min (the 10-minute run
+    // ends before the 11th). At 1 token a minute the pacer's next release of a 100,000-token
+    // request lies 70.2 days out, past what the timeline may hold. Every arrival comes before
+    // that wake-up, so the run stops with the clock at the last arrival: 9.0 min.
     let slow = paced
         .replace("requests_per_minute = 1 }", "tokens_per_minute = 1 }")
         .replace("rate_per_minute = 1000", "rate_per_minute = 1")
+        .replace("process = \"poisson\"", "process = \"constant\"")
         .replace("input_tokens = 500", "input_tokens = 100000");
     d.write("s.toml", slow);
     invalid(
         d.qs(&["run", "s.toml", "--max-memory-mb", "1"]),
-        "error: s.toml: `client.pacing`: stopped at simulated time 10.0m: client.pacing holds a \
+        "error: s.toml: `client.pacing`: stopped at simulated time 9.0m: client.pacing holds a \
          request until 70.2d, and the per-minute timeline up to then would need more than \
          --max-memory-mb 1\n  help: raise client.pacing's tokens_per_minute or \
          requests_per_minute (a request larger than its bucket waits for a full bucket), or \

@@ -11,7 +11,9 @@
 //! order of events is exactly that of one heap on (time, seq); only the cost changes.
 //!
 //! Complexity: `push` O(log n) in the heap's size, `push_lane` O(1) amortised, `pop`
-//! O(log n + lanes).
+//! O(log n + non-empty lanes). A bit mask of the non-empty lanes keeps `pop` from looking at
+//! lanes that hold nothing (most of them, most of the time); lanes past the 64th are not
+//! kept apart, their events go to the heap.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
@@ -61,8 +63,13 @@ impl<T> Ord for Entry<T> {
 pub struct EventQueue<T> {
     heap: BinaryHeap<Entry<T>>,
     lanes: Vec<VecDeque<Entry<T>>>,
+    /// Bit `i` is set when lane `i` holds an event.
+    nonempty: u64,
     next_seq: u64,
 }
+
+/// Lanes beyond this many are not kept apart (their events go to the heap).
+const MAX_LANES: usize = 64;
 
 impl<T> Default for EventQueue<T> {
     fn default() -> Self {
@@ -80,7 +87,10 @@ impl<T> EventQueue<T> {
     pub fn with_capacity(n: usize, lanes: usize) -> Self {
         EventQueue {
             heap: BinaryHeap::with_capacity(n),
-            lanes: (0..lanes).map(|_| VecDeque::with_capacity(n)).collect(),
+            lanes: (0..lanes.min(MAX_LANES))
+                .map(|_| VecDeque::with_capacity(n))
+                .collect(),
+            nonempty: 0,
             next_seq: 0,
         }
     }
@@ -107,28 +117,41 @@ impl<T> EventQueue<T> {
     pub fn push_lane(&mut self, lane: usize, time: u64, payload: T) {
         let e = self.entry(time, payload);
         match self.lanes.get_mut(lane) {
-            Some(l) if l.back().is_none_or(|b| b.time <= time) => l.push_back(e),
+            Some(l) if l.back().is_none_or(|b| b.time <= time) => {
+                l.push_back(e);
+                self.nonempty |= 1 << lane;
+            }
             _ => self.heap.push(e),
         }
     }
 
-    /// Removes the earliest event. O(log n + lanes).
+    /// Removes the earliest event. O(log n + non-empty lanes).
     #[inline]
     pub fn pop(&mut self) -> Option<(u64, T)> {
-        let mut best = self.heap.peek().map(key);
-        let mut from = None;
-        for (i, l) in self.lanes.iter().enumerate() {
-            if let Some(front) = l.front() {
+        // The earliest lane front: u128::MAX and no lane when every lane is empty.
+        let mut best = u128::MAX;
+        let mut from = MAX_LANES;
+        let mut mask = self.nonempty;
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            if let Some(front) = self.lanes.get(i).and_then(VecDeque::front) {
                 let k = key(front);
-                if best.is_none_or(|b| k < b) {
-                    best = Some(k);
-                    from = Some(i);
-                }
+                // Select without a branch: which lane is earliest is not predictable.
+                let earlier = k < best;
+                best = if earlier { k } else { best };
+                from = if earlier { i } else { from };
             }
         }
-        let e = match from {
-            Some(i) => self.lanes.get_mut(i).and_then(VecDeque::pop_front),
-            None => self.heap.pop(),
+        let from_heap = self.heap.peek().is_some_and(|top| key(top) < best);
+        let e = if from_heap {
+            self.heap.pop()
+        } else {
+            let lane = self.lanes.get_mut(from)?;
+            let e = lane.pop_front();
+            // Clears the lane's bit when it ran empty, without a branch.
+            self.nonempty &= !(u64::from(lane.is_empty()) << from);
+            e
         };
         e.map(|e| (e.time, e.payload))
     }

@@ -452,7 +452,11 @@ impl Quota {
     /// Whether a request could ever be admitted by every limit.
     #[inline]
     pub fn servable(&self, fp: &Footprint) -> bool {
-        self.refusals(fp).next().is_none()
+        // `refusals(fp).next().is_none()`, without the iterator: once per request.
+        let r = self.rates();
+        self.limits
+            .iter()
+            .all(|l| r.need(l, fp) <= l.limiter.limit())
     }
 
     /// Whether every limit could ever admit `fp` charged at `r` (an account's limits,

@@ -342,11 +342,17 @@ impl Service {
     /// Time an admitted attempt with `input` tokens takes to produce `output` tokens, µs.
     #[inline]
     pub fn service_time_us(&self, input: u64, output: u64) -> u64 {
-        let prefill = (u128::from(self.ttft_per_1k_input_us) * u128::from(input) + 500) / 1000;
+        // In u64 when the product fits (always, for real sizes): a u128 division is a
+        // library call, a u64 division by a constant a multiplication.
+        let prefill = match self.ttft_per_1k_input_us.checked_mul(input) {
+            Some(x) if x < u64::MAX - 500 => (x + 500) / 1000,
+            _ => {
+                let p = (u128::from(self.ttft_per_1k_input_us) * u128::from(input) + 500) / 1000;
+                u64::try_from(p).unwrap_or(u64::MAX)
+            }
+        };
         let decode = crate::num::round_u64(output as f64 * 1e6 / self.output_tokens_per_second);
-        self.ttft_us
-            .saturating_add(u64::try_from(prefill).unwrap_or(u64::MAX))
-            .saturating_add(decode)
+        self.ttft_us.saturating_add(prefill).saturating_add(decode)
     }
 }
 

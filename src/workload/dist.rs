@@ -2,7 +2,7 @@
 //! table. Samples are rounded to integers and clamped to `[min, max]`.
 
 use rand::{Rng, RngExt};
-use rand_distr::{Distribution, Exp, Gamma, LogNormal, Normal, Pareto};
+use rand_distr::{Distribution, Exp, Gamma, Pareto, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 /// z-score of the 95th percentile of a standard normal.
@@ -613,24 +613,47 @@ const Z9999: f64 = 3.719_016_485_455_709;
 
 impl Dist {
     /// Draws one sample.
+    // The common shapes are inlined into the caller; the others are one call away, so that
+    // this stays small (it runs for every size of every request).
     #[inline]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
-        let (x, min, max) = match self {
-            Dist::Fixed { value } => return *value,
-            Dist::Uniform { min, max } => return rng.random_range(*min..=*max),
-            &Dist::Normal { mean, sd, min, max } => {
-                let x = Normal::new(mean, sd).map_or(mean, |d| d.sample(rng));
-                (x, min, max)
+        match *self {
+            Dist::Fixed { value } => value,
+            // `rand_distr`'s `Normal` and `LogNormal` (mean + sd·z, and its exponential),
+            // without building them per draw; a non-finite sd draws nothing, as `new` fails.
+            Dist::Normal { mean, sd, min, max } => {
+                let x = if sd.is_finite() {
+                    mean + sd * rng.sample::<f64, _>(StandardNormal)
+                } else {
+                    mean
+                };
+                clamp_round(x, min, max)
             }
-            &Dist::Lognormal {
+            Dist::Lognormal {
                 mu,
                 sigma,
                 min,
                 max,
             } => {
-                let x = LogNormal::new(mu, sigma).map_or(mu.exp(), |d| d.sample(rng));
-                (x, min, max)
+                let x = if sigma.is_finite() {
+                    (mu + sigma * rng.sample::<f64, _>(StandardNormal)).exp()
+                } else {
+                    mu.exp()
+                };
+                clamp_round(x, min, max)
             }
+            _ => self.sample_other(rng),
+        }
+    }
+
+    /// [`Dist::sample`] for the less common shapes.
+    #[inline(never)]
+    fn sample_other<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
+        let (x, min, max) = match self {
+            Dist::Fixed { .. } | Dist::Normal { .. } | Dist::Lognormal { .. } => {
+                return self.sample(rng);
+            }
+            Dist::Uniform { min, max } => return rng.random_range(*min..=*max),
             &Dist::Exponential { mean, min, max } => {
                 let x = Exp::new(1.0 / mean).map_or(mean, |d| d.sample(rng));
                 (x, min, max)
