@@ -2,10 +2,23 @@
 //! (`tokens_per_minute`, `requests_per_minute`, `tokens_per_day`, `limiter`, `reserve`), as
 //! the engine produced them before the quota was generalised into `[[quota.limits]]`.
 //!
-//! The fixtures in `tests/fixtures/short_form/*.json` were captured with the binary of commit
-//! 8e3264a (`quotasim run FILE --format json`). Later versions may add keys (after the
-//! existing ones, docs/report.md), so the check is: every key of the pinned JSON is present with
-//! the same value, and the pinned keys come first, in the same order, in every object.
+//! How the fixtures in `tests/fixtures/short_form/*.json` were made
+//! (`quotasim run FILE --format json` each time):
+//!
+//! - `bucket_closed_loop.json` and `sliding_legacy.json` (closed-loop and constant arrivals)
+//!   are the capture made with the binary of commit 8e3264a. The change of exponential
+//!   sampler (below) does not touch them: the binaries before and after it print the same
+//!   bytes for both scenarios.
+//! - `fixed_rpm_tpd.json` and `chat_sonnet4.json` (Poisson arrivals) were re-captured with the
+//!   binary of commit b6245e8, which draws exponential gaps by `rand_distr`'s ziggurat `Exp1`
+//!   instead of `-ln(1 - U)`: every arrival time moved, and with them the reports.
+//!   `tests/sampler_rederive.rs` re-derives their arrival streams without quotasim's arrival
+//!   code and checks the captured `requests.arrived` against them. (`fixed_rpm_tpd.json` had
+//!   been re-derived once before, in 204e245, when backoff after a 503 changed.)
+//!
+//! Later versions may add keys (after the existing ones, docs/report.md), so the check is:
+//! every key of the pinned JSON is present with the same value, and the pinned keys come
+//! first, in the same order, in every object.
 
 use std::collections::BTreeMap;
 use std::path::Path;
