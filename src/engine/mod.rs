@@ -609,6 +609,7 @@ impl<'a> Sim<'a> {
                         max_attempts,
                     );
                     m.set_prices(crate::cost::model_prices(&p.model));
+                    m.without_latency();
                     m
                 })
                 .collect();
@@ -948,15 +949,16 @@ impl<'a> Sim<'a> {
                 }
                 _ => std::slice::from_ref(&p),
             };
-            let servable = if candidates.len() == 1 {
-                self.servable_on(p, &req.fp)
-            } else {
-                candidates.iter().any(|&q| {
-                    let mut probe = *req;
-                    self.sized_for(q, &mut probe);
-                    self.servable_on(q, &probe.fp)
-                })
-            };
+            // The pool it goes to first is sized already; the others only if that one
+            // could never serve it.
+            let servable = self.servable_on(p, &req.fp)
+                || candidates.iter().any(|&q| {
+                    q != p && {
+                        let mut probe = *req;
+                        self.sized_for(q, &mut probe);
+                        self.servable_on(q, &probe.fp)
+                    }
+                });
             self.record(w, None, |m| {
                 m.requests.arrived += 1;
                 if !servable {

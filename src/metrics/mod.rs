@@ -132,6 +132,8 @@ pub struct Metrics {
     by_pool: Vec<crate::cost::Billing>,
     /// No per-minute rows (a workload's share of the report has none).
     no_timeline: bool,
+    /// No latency samples (a pool's share of the report has none).
+    no_latency: bool,
 }
 
 /// Why a request failed.
@@ -286,6 +288,11 @@ impl Metrics {
         self.row_cache = (0, 0, u64::MAX);
     }
 
+    /// Keeps no latency samples (for a pool's share, which the report shows without).
+    pub fn without_latency(&mut self) {
+        self.no_latency = true;
+    }
+
     #[inline]
     // The timeline was just extended to hold `minute`, so the index is in bounds.
     #[allow(clippy::indexing_slicing)]
@@ -382,7 +389,9 @@ impl Metrics {
             self.tokens.output += output;
             self.tokens.quota_consumed += cost;
             self.bill(s);
-            self.e2e.record(now - arrival);
+            if !self.no_latency {
+                self.e2e.record(now - arrival);
+            }
             self.attempts_histogram(attempts);
         }
     }
