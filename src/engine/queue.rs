@@ -71,6 +71,9 @@ pub struct EventQueue<T> {
 /// Lanes beyond this many are not kept apart (their events go to the heap).
 const MAX_LANES: usize = 64;
 
+/// A lane's initial room, in events.
+const LANE_CAPACITY: usize = 16;
+
 impl<T> Default for EventQueue<T> {
     fn default() -> Self {
         Self::new()
@@ -87,8 +90,11 @@ impl<T> EventQueue<T> {
     pub fn with_capacity(n: usize, lanes: usize) -> Self {
         EventQueue {
             heap: BinaryHeap::with_capacity(n),
+            // Small lanes that grow when needed: a lane usually holds an event or two, and
+            // its ring buffer's slots are walked one after the other, so a small ring stays
+            // in the L1 cache where a large one would sweep it.
             lanes: (0..lanes.min(MAX_LANES))
-                .map(|_| VecDeque::with_capacity(n))
+                .map(|_| VecDeque::with_capacity(LANE_CAPACITY.min(n)))
                 .collect(),
             nonempty: 0,
             next_seq: 0,

@@ -16,6 +16,9 @@ use crate::report::{
 pub struct LatencyRecorder {
     hist: Histogram<u64>,
     sum: u128,
+    /// Samples of 0 µs not yet in `hist` (most queue waits are 0: counting them is cheaper
+    /// than recording each; they are added before the summary, which comes out the same).
+    zeros: u64,
 }
 
 impl Default for LatencyRecorder {
@@ -24,7 +27,11 @@ impl Default for LatencyRecorder {
         // fixed size so recording never allocates.
         let hist =
             Histogram::new_with_bounds(1, 1 << 43, 3).unwrap_or_else(|_| unreachable_histogram());
-        LatencyRecorder { hist, sum: 0 }
+        LatencyRecorder {
+            hist,
+            sum: 0,
+            zeros: 0,
+        }
     }
 }
 
@@ -38,17 +45,25 @@ impl LatencyRecorder {
     /// Records one sample in µs.
     #[inline]
     pub fn record(&mut self, us: u64) {
-        self.hist.saturating_record(us);
-        self.sum += u128::from(us);
+        if us == 0 {
+            self.zeros += 1;
+        } else {
+            self.hist.saturating_record(us);
+            self.sum += u128::from(us);
+        }
     }
 
     /// Number of samples.
     pub fn count(&self) -> u64 {
-        self.hist.len()
+        self.hist.len().saturating_add(self.zeros)
     }
 
     /// Summary in milliseconds (`None` fields when there are no samples).
-    pub fn summary(&self) -> LatencySummary {
+    pub fn summary(&mut self) -> LatencySummary {
+        if self.zeros > 0 {
+            self.hist.saturating_record_n(0, self.zeros);
+            self.zeros = 0;
+        }
         let n = self.hist.len();
         if n == 0 {
             return LatencySummary::default();
