@@ -1000,11 +1000,19 @@ impl<'a> Sim<'a> {
 
     /// The request (in flight) wants to send an attempt: through the client pacer, then the
     /// aws-adaptive token bucket, then to the provider.
-    #[inline]
+    // Always inlined: without a pacer or the aws-adaptive bucket (the common case) an attempt
+    // goes straight to the provider, with no calls in between.
+    #[inline(always)]
     fn send(&mut self, id: u32) {
         if !self.paced {
             return self.adaptive_send(id);
         }
+        self.send_paced(id);
+    }
+
+    /// [`Sim::send`] when some workload has a client pacer.
+    #[inline(never)]
+    fn send_paced(&mut self, id: u32) {
         let w = self.wl_of(id);
         let paced = self.wls.get(w).is_some_and(|wl| wl.pacer.is_some());
         if paced {
@@ -1100,11 +1108,17 @@ impl<'a> Sim<'a> {
         self.schedule_pacer(w);
     }
 
-    #[inline]
+    #[inline(always)]
     fn adaptive_send(&mut self, id: u32) {
         if !self.adaptive {
             return self.start_attempt(id);
         }
+        self.adaptive_acquire(id);
+    }
+
+    /// [`Sim::adaptive_send`] when some workload uses the aws-adaptive token bucket.
+    #[inline(never)]
+    fn adaptive_acquire(&mut self, id: u32) {
         let w = self.wl_of(id);
         let t = self.now as f64 / 1e6;
         let got = self
@@ -1432,22 +1446,25 @@ impl<'a> Sim<'a> {
             return;
         };
         let (pending, last_retry_cost, retried) = (req.pending, req.last_retry_cost, req.retried);
-        let r = Success {
+        let (counted, attempts) = (req.counted, req.attempts);
+        // Only a success is recorded as one: a throttle (most ends, when the quota binds)
+        // builds nothing.
+        let success = (pending == Pending::Success).then(|| Success {
             arrival: req.arrival,
-            counted: req.counted,
+            counted,
             input: req.input,
             output: req.fp.output,
             cost: req.cost,
             truncated: req.truncated,
-            attempts: req.attempts,
+            attempts,
             cache_write: req.fp.prompt.saturating_sub(req.input),
             cache_read: req.fp.cache_read,
             pool: req.pool,
-        };
+        });
         if req.phase == Phase::Abandoned {
             // The client gave up, but the provider finished and bills the answer.
-            if pending == Pending::Success {
-                self.record(w, Some(p), |m| m.billed_abandoned(&r));
+            if let Some(r) = &success {
+                self.record(w, Some(p), |m| m.billed_abandoned(r));
             }
             self.free_slot(id);
             return;
@@ -1456,8 +1473,8 @@ impl<'a> Sim<'a> {
             a.on_response(now as f64 / 1e6, pending == Pending::Throttled);
             self.adaptive_notify(w);
         }
-        match pending {
-            Pending::Success => {
+        match (pending, success) {
+            (_, Some(r)) => {
                 if let Some(wl) = self.wls.get_mut(w) {
                     wl.retry.on_success(retried, last_retry_cost);
                 }
@@ -1466,7 +1483,7 @@ impl<'a> Sim<'a> {
                     TraceEvent::Succeeded {
                         t: now,
                         slot: id,
-                        attempts: r.attempts,
+                        attempts,
                         cost: r.cost,
                     },
                     p,
@@ -1474,20 +1491,19 @@ impl<'a> Sim<'a> {
                 self.release_client(id);
                 self.free_slot(id);
             }
-            Pending::ServerError => {
-                let counted = r.counted;
+            (Pending::ServerError, None) => {
                 self.record(w, Some(p), |m| m.server_error(counted));
                 self.observe(
                     TraceEvent::ServerError {
                         t: now,
                         slot: id,
-                        attempt: r.attempts,
+                        attempt: attempts,
                     },
                     p,
                 );
                 self.retry_or_fail(id, FailCause::ServerError);
             }
-            Pending::Throttled => {
+            (_, None) => {
                 if self.hop_on_throttle(id) {
                     return;
                 }
@@ -1664,10 +1680,16 @@ impl<'a> Sim<'a> {
             self.send(next);
             break;
         }
-        self.user_continues(id);
+        if self
+            .requests
+            .get(id as usize)
+            .is_some_and(|r| r.user != NO_USER)
+        {
+            self.user_continues(id);
+        }
     }
 
-    #[inline]
+    /// A closed-loop user whose request reached its outcome thinks, then sends again.
     fn user_continues(&mut self, id: u32) {
         let Some(r) = self.requests.get(id as usize) else {
             return;
