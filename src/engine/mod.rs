@@ -1707,6 +1707,7 @@ impl<'a> Sim<'a> {
         }
     }
 
+    #[inline(always)]
     fn free_slot(&mut self, id: u32) {
         if let Some(r) = self.req(id) {
             r.phase = Phase::Done;
