@@ -115,8 +115,8 @@ impl Lanes {
             2 * self.pools + 2 * w + 1
         }
     }
-    // `pop` scans every lane, so none is left unused: lanes 0–3, 2 per further pool from
-    // lane 4, then 2 per further workload.
+    // Lanes 0–3, 2 per further pool from lane 4, then 2 per further workload (`pop` looks
+    // only at non-empty lanes; past the queue's 64th, events go to the heap).
     fn count(&self) -> usize {
         2 * self.pools.max(1) + 2 * self.workloads.max(1)
     }
