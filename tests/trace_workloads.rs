@@ -142,3 +142,48 @@ file = "log.jsonl"
     assert_eq!(n(&r, "pools.region.admitted"), 0);
     assert_eq!(n(&r, "workloads.replay.requests.succeeded"), 4);
 }
+
+/// When two pools list the same model ID, replay follows the rule `serve` follows: the pool
+/// with the shorter `model_ids` list serves it, whatever the file order.
+///
+/// `wide` (first in the file) answers to the model's default IDs, five of them, `us.…`
+/// included; `narrow` lists only `us.…`. Two records name `us.…`, one the bare ID: `narrow`
+/// admits the two, `wide` the one (only it lists the bare ID).
+#[test]
+fn an_id_two_pools_list_goes_to_the_shorter_list_as_in_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = "anthropic.claude-sonnet-4-20250514-v1:0";
+    let rec = |t: u32, model: &str| {
+        format!(
+            r#"{{"schemaType":"ModelInvocationLog","timestamp":"2025-06-02T14:00:0{t}Z","modelId":"{model}","identity":{{"arn":"arn:aws:sts::123456789012:assumed-role/x/app"}},"input":{{"inputBodyJson":{{"max_tokens":500}},"inputTokenCount":100}},"output":{{"outputTokenCount":50}}}}"#
+        )
+    };
+    let log = [
+        rec(0, &format!("us.{id}")),
+        rec(1, id),
+        rec(2, &format!("us.{id}")),
+    ]
+    .join("\n");
+    std::fs::write(dir.path().join("log.jsonl"), log).unwrap();
+    let text = format!(
+        r#"
+duration = "1m"
+[model]
+preset = "claude-sonnet-4"
+[pools.wide]
+tokens_per_minute = 1000000
+[pools.narrow]
+tokens_per_minute = 1000000
+model_ids = ["us.{id}"]
+[workloads.replay]
+route = {{ pools = ["wide", "narrow"], policy = "fallback" }}
+[workloads.replay.arrivals]
+process = "trace"
+file = "log.jsonl"
+"#
+    );
+    let r = run(&text, dir.path());
+    assert_eq!(n(&r, "workloads.replay.requests.arrived"), 3);
+    assert_eq!(n(&r, "pools.narrow.admitted"), 2);
+    assert_eq!(n(&r, "pools.wide.admitted"), 1);
+}

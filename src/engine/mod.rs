@@ -259,7 +259,8 @@ struct Sim<'a> {
     free: Vec<u32>,
     pools: Vec<PoolRt<'a>>,
     account: Option<Quota>,
-    /// Pools by the key of each of their model IDs.
+    /// Pools by the key of each of their model IDs, in precedence order
+    /// ([`crate::scenario::model_id_owners`]: the first match serves).
     by_model: Vec<(u64, usize)>,
     /// Tickets of the account-wide limits, by request slot (empty without them): kept out
     /// of `Request` so the common case copies less.
@@ -646,16 +647,12 @@ impl<'a> Sim<'a> {
             pools,
             account,
             acct: Vec::new(),
-            by_model: s
-                .pools
-                .iter()
-                .enumerate()
-                .flat_map(|(i, p)| {
-                    p.model_ids
-                        .iter()
-                        .map(move |id| (crate::trace::model_key(id), i))
-                })
-                .collect(),
+            by_model: crate::scenario::model_id_owners(
+                &s.pools.iter().map(|p| &p.model_ids[..]).collect::<Vec<_>>(),
+            )
+            .into_iter()
+            .map(|(id, i)| (crate::trace::model_key(id), i))
+            .collect(),
             wls,
             lanes,
             metrics,

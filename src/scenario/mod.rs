@@ -84,6 +84,26 @@ pub struct Pool {
     pub model_ids: Vec<String>,
 }
 
+/// The model IDs of `pools` (each pool's `model_ids`, in file order) with the pool that
+/// answers to each, in precedence order: when several pools list an ID, the pool with the
+/// shortest list (the most specific: one naming only `global.…` beats one serving every form
+/// of its model) comes first, then the first in file order. The first entry for an ID is its
+/// pool, in `serve` and in trace replay alike.
+pub fn model_id_owners<'a>(pools: &[&'a [String]]) -> Vec<(&'a str, usize)> {
+    let mut order: Vec<usize> = (0..pools.len()).collect();
+    // A stable sort: equal lengths keep file order.
+    order.sort_by_key(|&i| pools.get(i).map_or(0, |ids| ids.len()));
+    order
+        .into_iter()
+        .flat_map(|i| {
+            pools
+                .get(i)
+                .into_iter()
+                .flat_map(move |ids| ids.iter().map(move |id| (id.as_str(), i)))
+        })
+        .collect()
+}
+
 /// One workload: an application with its own arrivals, classes, client and route.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Workload {

@@ -320,14 +320,11 @@ impl State {
             account.iter().take(crate::quota::MAX_LIMITS).collect();
         let acct_slots: Vec<usize> = account_limits.iter().map(|l| slot(&l.name)).collect();
         let mut states = Vec::with_capacity(pools.len());
-        // An ID several pools list goes to the most specific list (fewest IDs: a pool that
-        // names only `us.…` beats one serving its model's every form), then the first.
-        let mut order: Vec<usize> = (0..pools.len()).collect();
-        order.sort_by_key(|&i| pools.get(i).map_or(0, |p| p.model_ids.len()));
-        for i in order {
-            for id in pools.get(i).map_or(&[][..], |p| &p.model_ids[..]) {
-                by_id.entry(id.clone()).or_insert(i);
-            }
+        // An ID several pools list goes to the most specific list, then the first: the
+        // scenario's one rule, which trace replay follows too.
+        let lists: Vec<&[String]> = pools.iter().map(|p| &p.model_ids[..]).collect();
+        for (id, i) in crate::scenario::model_id_owners(&lists) {
+            by_id.entry(id.to_string()).or_insert(i);
         }
         for (spec, mut slots) in pools.into_iter().zip(own_slots) {
             let q = &spec.quota;
