@@ -39,6 +39,19 @@ fn records_between(path: &Path, from_us: i64, to_us: i64) -> u64 {
     count
 }
 
+/// One Bedrock invocation-log record at second `t` of 14:00, naming `model`: 100 input and
+/// 50 output tokens, `max_tokens` 500.
+fn log_record(t: u32, model: &str) -> String {
+    format!(
+        r#"{{"schemaType":"ModelInvocationLog","timestamp":"2025-06-02T14:00:0{t}Z","modelId":"{model}","identity":{{"arn":"arn:aws:sts::123456789012:assumed-role/x/app"}},"input":{{"inputBodyJson":{{"max_tokens":500}},"inputTokenCount":100}},"output":{{"outputTokenCount":50}}}}"#
+    )
+}
+
+/// Writes `records` as `log.jsonl` in `dir`.
+fn write_log(dir: &Path, records: &[String]) {
+    std::fs::write(dir.join("log.jsonl"), records.join("\n")).unwrap();
+}
+
 /// Two workloads on two pools: `replay` plays the bundled 4-hour chat trace, `steady` is
 /// Poisson. Both run; `workloads.replay.requests.arrived` is exactly the trace's records
 /// in `[warmup, duration)` = [10 min, 1 h) after its first record (counted here by reading
@@ -101,19 +114,13 @@ max_tokens = 200
 fn a_global_model_id_is_served_by_the_pool_listing_it() {
     let dir = tempfile::tempdir().unwrap();
     let id = "anthropic.claude-sonnet-4-20250514-v1:0";
-    let rec = |t: u32, model: &str| {
-        format!(
-            r#"{{"schemaType":"ModelInvocationLog","timestamp":"2025-06-02T14:00:0{t}Z","modelId":"{model}","identity":{{"arn":"arn:aws:sts::123456789012:assumed-role/x/app"}},"input":{{"inputBodyJson":{{"max_tokens":500}},"inputTokenCount":100}},"output":{{"outputTokenCount":50}}}}"#
-        )
-    };
     let log = [
-        rec(0, &format!("global.{id}")),
-        rec(1, &format!("us.{id}")),
-        rec(2, &format!("global.{id}")),
-        rec(3, &format!("global.{id}")),
-    ]
-    .join("\n");
-    std::fs::write(dir.path().join("log.jsonl"), log).unwrap();
+        log_record(0, &format!("global.{id}")),
+        log_record(1, &format!("us.{id}")),
+        log_record(2, &format!("global.{id}")),
+        log_record(3, &format!("global.{id}")),
+    ];
+    write_log(dir.path(), &log);
     let text = format!(
         r#"
 duration = "1m"
@@ -153,18 +160,12 @@ file = "log.jsonl"
 fn an_id_two_pools_list_goes_to_the_shorter_list_as_in_serve() {
     let dir = tempfile::tempdir().unwrap();
     let id = "anthropic.claude-sonnet-4-20250514-v1:0";
-    let rec = |t: u32, model: &str| {
-        format!(
-            r#"{{"schemaType":"ModelInvocationLog","timestamp":"2025-06-02T14:00:0{t}Z","modelId":"{model}","identity":{{"arn":"arn:aws:sts::123456789012:assumed-role/x/app"}},"input":{{"inputBodyJson":{{"max_tokens":500}},"inputTokenCount":100}},"output":{{"outputTokenCount":50}}}}"#
-        )
-    };
     let log = [
-        rec(0, &format!("us.{id}")),
-        rec(1, id),
-        rec(2, &format!("us.{id}")),
-    ]
-    .join("\n");
-    std::fs::write(dir.path().join("log.jsonl"), log).unwrap();
+        log_record(0, &format!("us.{id}")),
+        log_record(1, id),
+        log_record(2, &format!("us.{id}")),
+    ];
+    write_log(dir.path(), &log);
     let text = format!(
         r#"
 duration = "1m"
