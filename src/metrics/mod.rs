@@ -202,9 +202,9 @@ impl Metrics {
 
     /// Makes the totals' cost the sum of the pools' bills, each at its own model's prices
     /// (a split run, whose pools may serve different models).
-    pub fn bill_by_pools(&mut self, pools: &[Metrics]) {
+    pub fn bill_by_pools<'m>(&mut self, pools: impl IntoIterator<Item = &'m Metrics>) {
         self.by_pool = pools
-            .iter()
+            .into_iter()
             .map(|m| crate::cost::Billing {
                 prices: m.prices,
                 billed: m.billed,

@@ -756,10 +756,11 @@ impl State {
     /// pool's `cost` at its own model's prices); the totals' `cost` sums the pools'.
     pub(crate) fn report(&self, listen: &str) -> serde_json::Value {
         let now = self.clock.now_us();
-        let mut report: Report =
-            self.metrics
-                .clone()
-                .finish(&self.name, self.seed, now, self.events);
+        let mut totals = self.metrics.clone();
+        // The totals' bill is the pools' bills, each at its model's prices, added up as a
+        // run adds them (`Metrics::bill_by_pools`).
+        totals.bill_by_pools(self.pools.iter().map(|p| &p.metrics));
+        let mut report: Report = totals.finish(&self.name, self.seed, now, self.events);
         let mut counts = self.counts.clone();
         counts.unfinished = counts
             .arrived
@@ -795,13 +796,8 @@ impl State {
                 (p.spec.name.clone(), r)
             })
             .collect();
-        // Priced when some pool has prices and every pool that billed something has.
-        let priced = shares.iter().any(|(_, r)| r.cost.usd.is_some())
-            && shares
-                .iter()
-                .all(|(_, r)| r.cost.usd.is_some() || r.requests.succeeded == 0);
-        let usd = priced.then(|| shares.iter().filter_map(|(_, r)| r.cost.usd).sum::<f64>());
-        report.cost = Cost::new(usd, report.requests.succeeded, now);
+        // The session so far is the measured span, and its counts are the session's.
+        report.cost = Cost::new(report.cost.usd, report.requests.succeeded, now);
         if self.pools.len() > 1 {
             let mut named = Vec::with_capacity(shares.len());
             for (name, r) in shares {
