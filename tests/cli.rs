@@ -559,3 +559,59 @@ fn csv_traces_accept_quoted_commas_and_refuse_unterminated_quotes() {
             "u.csv:2:10: unterminated quoted field",
         ));
 }
+
+/// A quoted CSV field may hold line breaks (RFC 4180): the record goes on on the next lines.
+/// Here a `note` column holds two- and three-line texts; `fit` sees three records, two of
+/// class "chat, long". An error in a field on a record's later line names that line and
+/// the field's column in it; a `#` comment line's quote never continues it.
+#[test]
+fn csv_traces_accept_quoted_line_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("t.csv");
+    std::fs::write(
+        &good,
+        "timestamp,input_tokens,output_tokens,class,note\n\
+         # a comment, \"with a quote that is text\n\
+         0,100,50,\"chat, long\",\"first line\nsecond line\"\n\
+         1,120,60,\"chat, long\",\"a\n\n\"\"b\"\"\"\n\
+         2,90,40,short,plain\n",
+    )
+    .unwrap();
+    let out = qs()
+        .arg("fit")
+        .arg(&good)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("[requests.\"chat, long\"]"), "{text}");
+    assert!(text.contains("weight = 0.6667  # 2 records"), "{text}");
+    assert!(text.contains("weight = 0.3333  # 1 record"), "{text}");
+    // Line 3 opens a note that line 4 closes; the next record starts on line 5 and its
+    // `output_tokens` (`x`, column 7 of line 5) is the error.
+    let bad = dir.path().join("u.csv");
+    std::fs::write(
+        &bad,
+        "timestamp,input_tokens,output_tokens,note\n0,100,50,ok\n1,100,50,\"two\nlines\"\n2,100,x,ok\n",
+    )
+    .unwrap();
+    qs().arg("fit")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("u.csv:5:7: "));
+    // A field on a record's second line: `5,"a` + `b",x` puts `x` at line 3, column 4.
+    let bad2 = dir.path().join("v.csv");
+    std::fs::write(
+        &bad2,
+        "timestamp,note,input_tokens,output_tokens\n5,\"a\nb\",x,10\n",
+    )
+    .unwrap();
+    qs().arg("fit")
+        .arg(&bad2)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("v.csv:3:4: "));
+}

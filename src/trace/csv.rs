@@ -1,7 +1,8 @@
-//! The CSV dialect of traces: RFC 4180 fields (a quoted field may hold commas and doubled
-//! quotes) split by `csv-core`, one record per line, a header row, fields trimmed, `#`
-//! comment lines and blank lines skipped. Traces are read line by line so that every error
-//! can name its line and column.
+//! The CSV dialect of traces: RFC 4180 fields (a quoted field may hold commas, doubled
+//! quotes and line breaks) split by `csv-core`, a header row, fields trimmed, `#` comment
+//! lines and blank lines skipped. Traces are read line by line, a record that a quoted line
+//! break continues joined with its next lines, so that every error can name its line and
+//! column.
 
 use std::ops::Range;
 use std::path::Path;
@@ -105,10 +106,50 @@ fn check_quotes(raw: &str) -> Result<(), String> {
             }
         }
     }
+    // A quoted field may hold line breaks, so an unterminated one runs to the end of the
+    // file: show its first line only.
+    let (shown, rest) = match t.split_once('\n') {
+        Some((first, _)) => (
+            first.trim_end_matches('\r'),
+            "… (it runs to the end of the file)",
+        ),
+        None => (t, ""),
+    };
     Err(format!(
-        "unterminated quoted field {t}; a field that starts with `\"` must end with one \
-         (write a quote inside it as `\"\"`)"
+        "unterminated quoted field {shown}{rest}; a field that starts with `\"` must end with \
+         one (write a quote inside it as `\"\"`)"
     ))
+}
+
+/// Whether `line` (a physical line, its line break included) ends inside a quoted field,
+/// starting inside one if `quoted`: then the record goes on on the next line. A quote opens a
+/// field only at its start (after spaces); inside, `""` is a quote and `"` closes it.
+pub(crate) fn ends_quoted(line: &str, quoted: bool) -> bool {
+    let mut quoted = quoted;
+    let mut field_start = !quoted;
+    let mut bytes = line.bytes().peekable();
+    while let Some(b) = bytes.next() {
+        if quoted {
+            if b == b'"' {
+                if bytes.peek() == Some(&b'"') {
+                    bytes.next();
+                } else {
+                    quoted = false;
+                }
+            }
+        } else {
+            match b {
+                b',' => field_start = true,
+                b'"' if field_start => {
+                    quoted = true;
+                    field_start = false;
+                }
+                b' ' | b'\t' => {}
+                _ => field_start = false,
+            }
+        }
+    }
+    quoted
 }
 
 /// Whether a line carries no record.
@@ -231,6 +272,21 @@ mod tests {
             owned(&[(r#"say "hi""#, 1), ("2", 14)])
         );
         assert_eq!(split(r#" "x" ,2"#).unwrap(), owned(&[("x", 1), ("2", 7)]));
+    }
+
+    #[test]
+    fn a_line_ends_quoted_only_inside_a_quote_that_opened_a_field() {
+        assert!(!ends_quoted("0,1,2\n", false));
+        assert!(ends_quoted("0,1,\"a\n", false));
+        assert!(ends_quoted("0,1,  \"a, b\n", false));
+        // A quote inside an unquoted field is text; a doubled quote inside a quoted one too.
+        assert!(!ends_quoted("0,5\" screen,2\n", false));
+        assert!(ends_quoted("0,\"say \"\"hi\"\"\n", false));
+        assert!(!ends_quoted("0,\"say \"\"hi\"\"\"\n", false));
+        // A continued line starts inside the quote.
+        assert!(!ends_quoted("end\",3\n", true));
+        assert!(ends_quoted("still inside\n", true));
+        assert!(ends_quoted("closes\",\"opens again\n", true));
     }
 
     #[test]

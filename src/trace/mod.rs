@@ -125,7 +125,16 @@ pub struct TraceReader {
     format: TraceFormat,
     reader: BufReader<File>,
     line: String,
+    /// The last physical line read, and the first of the current record (a CSV record whose
+    /// quoted field holds line breaks spans several lines).
     line_no: u64,
+    record_line: u64,
+    /// Where each physical line after the first starts in the current record, in characters
+    /// (empty for a one-line record): turns a column counted from the record's start into a
+    /// line and column.
+    line_starts: Vec<usize>,
+    /// The next physical line of a record being joined.
+    more: String,
     layout: Option<Layout>,
     classes: ClassMode,
     class_names: Vec<String>,
@@ -184,6 +193,9 @@ impl TraceReader {
             reader: BufReader::with_capacity(64 * 1024, file),
             line: String::with_capacity(4096),
             line_no: 0,
+            record_line: 0,
+            line_starts: Vec::new(),
+            more: String::new(),
             layout: None,
             classes,
             class_index: class_names
@@ -253,19 +265,68 @@ impl TraceReader {
             .seek(SeekFrom::Start(0))
             .map_err(|e| Diagnostic::new(&self.name, format!("cannot rewind trace: {e}")))?;
         self.line_no = 0;
+        self.record_line = 0;
+        self.line_starts.clear();
         self.bytes_read = 0;
         self.layout = None;
         self.prev = None;
         Ok(())
     }
 
+    /// An error at column `col` of the current record (counted from the record's start, so
+    /// in a record of several lines it names the line the column falls on).
     fn error(&self, col: Option<usize>, message: impl Into<String>) -> Diagnostic {
         let mut d = Diagnostic::new(&self.name, message);
+        let col = col.unwrap_or(1);
+        // Lines after the record's first that start at or before the column.
+        let later = self.line_starts.partition_point(|&start| start < col);
+        let line_start = later
+            .checked_sub(1)
+            .and_then(|i| self.line_starts.get(i))
+            .copied()
+            .unwrap_or(0);
         d.location = Some((
-            usize::try_from(self.line_no).unwrap_or(usize::MAX),
-            col.unwrap_or(1),
+            usize::try_from(self.record_line + later as u64).unwrap_or(usize::MAX),
+            col - line_start,
         ));
         d
+    }
+
+    /// Reads physical lines onto the current CSV record while it ends inside a quoted field
+    /// (RFC 4180 lets one hold line breaks). At the end of the file the record stays
+    /// unterminated, and splitting it reports that.
+    fn join_quoted_lines(&mut self) -> Result<(), Box<Diagnostic>> {
+        // A comment line is never continued: its quotes are text.
+        let mut quoted = !csv::is_blank(&self.line) && csv::ends_quoted(&self.line, false);
+        while quoted {
+            let n = crate::files::read_line_limited(
+                &mut self.reader,
+                &mut self.more,
+                &mut self.bytes_read,
+                self.max_bytes,
+            )
+            .map_err(|e| e.diagnostic(&self.name, self.line_no + 1, "trace"))?;
+            if n == 0 {
+                return Ok(());
+            }
+            self.line_no += 1;
+            if self.line.len() + self.more.len() > crate::files::MAX_LINE_BYTES {
+                let mut d = Diagnostic::new(
+                    &self.name,
+                    format!(
+                        "a quoted field opened on this line runs on for more than {} MiB; is \
+                         its closing `\"` missing?",
+                        crate::files::MAX_LINE_BYTES >> 20
+                    ),
+                );
+                d.location = Some((usize::try_from(self.record_line).unwrap_or(usize::MAX), 1));
+                return Err(Box::new(d));
+            }
+            quoted = csv::ends_quoted(&self.more, true);
+            self.line_starts.push(self.line.chars().count());
+            self.line.push_str(&self.more);
+        }
+        Ok(())
     }
 
     /// The next record, `Ok(None)` at the end of the file.
@@ -298,6 +359,11 @@ impl TraceReader {
                 return Ok(None);
             }
             self.line_no += 1;
+            self.record_line = self.line_no;
+            self.line_starts.clear();
+            if self.format == TraceFormat::Csv {
+                self.join_quoted_lines()?;
+            }
             let mut line = std::mem::take(&mut self.line);
             let result = self.parse_line(&line);
             line.clear();
@@ -310,7 +376,7 @@ impl TraceReader {
 
     fn parse_line(&mut self, raw: &str) -> Result<Option<TraceRecord>, Box<Diagnostic>> {
         let text = raw.trim_end_matches(['\n', '\r']);
-        let text = if self.line_no == 1 {
+        let text = if self.record_line == 1 {
             text.trim_start_matches('\u{feff}')
         } else {
             text
@@ -367,7 +433,7 @@ impl TraceReader {
                 ),
             )));
         }
-        self.prev = Some((time_us, self.line_no));
+        self.prev = Some((time_us, self.record_line));
         let class = match (fields.class, &self.classes) {
             (None, _) | (_, ClassMode::Ignore) => None,
             (Some((c, _)), ClassMode::Collect) => {
