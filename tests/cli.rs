@@ -3,6 +3,7 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
+use std::path::Path;
 
 fn qs() -> Command {
     Command::cargo_bin("quotasim").unwrap()
@@ -522,42 +523,46 @@ fn help_states_each_default_once() {
     assert_eq!(help.matches("default").count(), 2, "{help}"); // --format and --plot-metric
 }
 
+/// `quotasim fit` on a CSV trace holding `text`, written to `name` in `dir`: its stdout,
+/// asserting success.
+fn fit_ok(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    let out = qs().arg("fit").arg(&path).assert().success();
+    String::from_utf8(out.get_output().stdout.clone()).unwrap()
+}
+
+/// `quotasim fit` on a CSV trace holding `text`, written to `name` in `dir`: asserts exit 2
+/// with `message` on stderr.
+fn fit_refuses(dir: &Path, name: &str, text: &str, message: &str) {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    qs().arg("fit")
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(message));
+}
+
 /// A CSV trace follows RFC 4180: a quoted field may hold a comma; an unterminated quote is
 /// an error at its line and column.
 #[test]
 fn csv_traces_accept_quoted_commas_and_refuse_unterminated_quotes() {
     let dir = tempfile::tempdir().unwrap();
-    let good = dir.path().join("t.csv");
-    std::fs::write(
-        &good,
+    let text = fit_ok(
+        dir.path(),
+        "t.csv",
         "timestamp,input_tokens,output_tokens,class\n\
          0,100,50,\"chat, long\"\n1,120,60,\"chat, long\"\n2,90,40,short\n",
-    )
-    .unwrap();
-    let out = qs()
-        .arg("fit")
-        .arg(&good)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    );
     assert!(text.contains("[requests.\"chat, long\"]"), "{text}");
     assert!(text.contains("weight = 0.6667  # 2 records"), "{text}");
-    let bad = dir.path().join("u.csv");
-    std::fs::write(
-        &bad,
+    fit_refuses(
+        dir.path(),
+        "u.csv",
         "timestamp,input_tokens,output_tokens,class\n0,100,50,\"chat, long\n",
-    )
-    .unwrap();
-    qs().arg("fit")
-        .arg(&bad)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "u.csv:2:10: unterminated quoted field",
-        ));
+        "u.csv:2:10: unterminated quoted field",
+    );
 }
 
 /// A quoted CSV field may hold line breaks (RFC 4180): the record goes on on the next lines.
@@ -567,51 +572,31 @@ fn csv_traces_accept_quoted_commas_and_refuse_unterminated_quotes() {
 #[test]
 fn csv_traces_accept_quoted_line_breaks() {
     let dir = tempfile::tempdir().unwrap();
-    let good = dir.path().join("t.csv");
-    std::fs::write(
-        &good,
+    let text = fit_ok(
+        dir.path(),
+        "t.csv",
         "timestamp,input_tokens,output_tokens,class,note\n\
          # a comment, \"with a quote that is text\n\
          0,100,50,\"chat, long\",\"first line\nsecond line\"\n\
          1,120,60,\"chat, long\",\"a\n\n\"\"b\"\"\"\n\
          2,90,40,short,plain\n",
-    )
-    .unwrap();
-    let out = qs()
-        .arg("fit")
-        .arg(&good)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    );
     assert!(text.contains("[requests.\"chat, long\"]"), "{text}");
     assert!(text.contains("weight = 0.6667  # 2 records"), "{text}");
     assert!(text.contains("weight = 0.3333  # 1 record"), "{text}");
     // Line 3 opens a note that line 4 closes; the next record starts on line 5 and its
     // `output_tokens` (`x`, column 7 of line 5) is the error.
-    let bad = dir.path().join("u.csv");
-    std::fs::write(
-        &bad,
+    fit_refuses(
+        dir.path(),
+        "u.csv",
         "timestamp,input_tokens,output_tokens,note\n0,100,50,ok\n1,100,50,\"two\nlines\"\n2,100,x,ok\n",
-    )
-    .unwrap();
-    qs().arg("fit")
-        .arg(&bad)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("u.csv:5:7: "));
+        "u.csv:5:7: ",
+    );
     // A field on a record's second line: `5,"a` + `b",x` puts `x` at line 3, column 4.
-    let bad2 = dir.path().join("v.csv");
-    std::fs::write(
-        &bad2,
+    fit_refuses(
+        dir.path(),
+        "v.csv",
         "timestamp,note,input_tokens,output_tokens\n5,\"a\nb\",x,10\n",
-    )
-    .unwrap();
-    qs().arg("fit")
-        .arg(&bad2)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("v.csv:3:4: "));
+        "v.csv:3:4: ",
+    );
 }

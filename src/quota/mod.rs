@@ -453,10 +453,7 @@ impl Quota {
     #[inline]
     pub fn servable(&self, fp: &Footprint) -> bool {
         // `refusals(fp).next().is_none()`, without the iterator: once per request.
-        let r = self.rates();
-        self.limits
-            .iter()
-            .all(|l| r.need(l, fp) <= l.limiter.limit())
+        self.servable_at(fp, self.rates())
     }
 
     /// Whether every limit could ever admit `fp` charged at `r` (an account's limits,
