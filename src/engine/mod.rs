@@ -807,12 +807,16 @@ impl<'a> Sim<'a> {
         sized_for(&self.pools, p, r);
     }
 
-    /// Whether pool `p` (its limits, then the account's) could ever admit `fp`.
-    fn servable_on(&self, p: usize, fp: &Footprint) -> bool {
+    /// Whether pool `p` (its limits, then the account's) could ever admit `fp`, whose
+    /// quota-token reservation there is `reserved`.
+    #[inline]
+    fn servable_on(&self, p: usize, fp: &Footprint, reserved: u64) -> bool {
         let Some(pool) = self.pools.get(p) else {
             return false;
         };
-        pool.quota.servable(fp)
+        pool.quota
+            .servable_by_reservation(reserved)
+            .unwrap_or_else(|| pool.quota.servable(fp))
             && self
                 .account
                 .as_ref()
@@ -948,12 +952,12 @@ impl<'a> Sim<'a> {
             };
             // The pool it goes to first is sized already; the others only if that one
             // could never serve it.
-            let servable = self.servable_on(p, &req.fp)
+            let servable = self.servable_on(p, &req.fp, reserved)
                 || candidates.iter().any(|&q| {
                     q != p && {
                         let mut probe = *req;
                         self.sized_for(q, &mut probe);
-                        self.servable_on(q, &probe.fp)
+                        self.servable_on(q, &probe.fp, probe.reserved)
                     }
                 });
             self.record(w, None, |m| {

@@ -230,6 +230,9 @@ pub struct Quota {
     cutoff: bool,
     /// Whether some limit counts refused attempts (`count_rejected`).
     counts_rejected: bool,
+    /// The smallest limit, when every limit needs the quota-token reservation: then
+    /// servability is one comparison ([`Quota::servable_by_reservation`]).
+    reservation_cap: Option<u64>,
 }
 
 impl Quota {
@@ -289,6 +292,15 @@ impl Quota {
                 .iter()
                 .any(|l| l.admit == AdmitCheck::Never && l.charge == Charge::AsGenerated),
             counts_rejected: limits.iter().any(|l| l.count_rejected),
+            reservation_cap: limits
+                .iter()
+                .all(|l| {
+                    l.counts == Counts::QuotaTokens
+                        && !(l.charge == Charge::AsGenerated
+                            && matches!(l.admit, AdmitCheck::Available | AdmitCheck::Never))
+                })
+                .then(|| limits.iter().map(|l| l.limiter.limit()).min())
+                .flatten(),
             causes: specs
                 .iter()
                 .take(MAX_LIMITS)
@@ -454,6 +466,14 @@ impl Quota {
     pub fn servable(&self, fp: &Footprint) -> bool {
         // `refusals(fp).next().is_none()`, without the iterator: once per request.
         self.servable_at(fp, self.rates())
+    }
+
+    /// [`Quota::servable`] for a request whose quota-token reservation at this quota's rates
+    /// is `reserved`, when every limit needs exactly that (one comparison with the smallest
+    /// limit); `None` when some limit needs something else.
+    #[inline]
+    pub fn servable_by_reservation(&self, reserved: u64) -> Option<bool> {
+        self.reservation_cap.map(|cap| reserved <= cap)
     }
 
     /// Whether every limit could ever admit `fp` charged at `r` (an account's limits,
@@ -677,6 +697,80 @@ mod tests {
             max_tokens,
             output,
         }
+    }
+
+    /// The one-comparison servability agrees with the general rule wherever it answers,
+    /// and answers exactly when every limit needs the quota-token reservation.
+    #[test]
+    fn servable_by_reservation_agrees_with_servable() {
+        let counts = [Counts::QuotaTokens, Counts::InputTokens, Counts::Tokens];
+        let modes = [(Charge::Reserve, AdmitCheck::Available)]
+            .into_iter()
+            .chain(
+                [
+                    AdmitCheck::Available,
+                    AdmitCheck::Reservation,
+                    AdmitCheck::Never,
+                ]
+                .map(|a| (Charge::AsGenerated, a)),
+            );
+        let mut specs_list = Vec::new();
+        for c in counts {
+            for (charge, admit) in modes.clone() {
+                for limit in [900, 5_000] {
+                    specs_list.push(LimitSpec {
+                        name: "l".into(),
+                        counts: c,
+                        per_us: MINUTE_US,
+                        limit,
+                        limiter: LimiterKind::FixedWindow,
+                        charge,
+                        admit,
+                        count_rejected: false,
+                    });
+                }
+            }
+        }
+        let mut answered = 0;
+        for a in &specs_list {
+            for b in &specs_list {
+                for reserve in [
+                    ReserveMode::InputPlusMaxTokens,
+                    ReserveMode::InputPlusMaxTokensBurndown,
+                ] {
+                    let burndown = Burndown {
+                        input: 1,
+                        output: 5,
+                    };
+                    let q = Quota::from_limits(
+                        &[a.clone(), b.clone()],
+                        burndown,
+                        reserve,
+                        Settle::AtCompletion,
+                    );
+                    let plain = [a, b].iter().all(|l| {
+                        l.counts == Counts::QuotaTokens
+                            && !(l.charge == Charge::AsGenerated
+                                && l.admit != AdmitCheck::Reservation)
+                    });
+                    for (prompt, max_tokens) in [(100, 400), (100, 800), (800, 100), (4_000, 1)] {
+                        let f = Footprint {
+                            held_reads: 50,
+                            ..fp(prompt, max_tokens, 0)
+                        };
+                        let reserved = q.rates().reservation(Counts::QuotaTokens, &f);
+                        let fast = q.servable_by_reservation(reserved);
+                        assert_eq!(fast.is_some(), plain, "{a:?} {b:?}");
+                        if let Some(ok) = fast {
+                            answered += 1;
+                            assert_eq!(ok, q.servable(&f), "{a:?} {b:?} {f:?} {reserved}");
+                        }
+                    }
+                }
+            }
+        }
+        // Both answers occur: 4 quota-token specs squared, 2 reserve modes, 4 footprints.
+        assert_eq!(answered, 4 * 4 * 2 * 4);
     }
 
     #[test]
