@@ -94,23 +94,57 @@ pub(crate) struct RawPrices {
     pub cache_read: Option<f64>,
 }
 
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawQuota {
-    pub tokens_per_minute: Option<i64>,
-    pub requests_per_minute: Option<i64>,
-    pub tokens_per_day: Option<RawTokensPerDay>,
-    pub limiter: Option<LimiterKind>,
-    pub reserve: Option<ReserveMode>,
-    pub reserve_cache_reads: Option<bool>,
-    pub provider: Option<Provider>,
-    pub input_tokens_per_minute: Option<i64>,
-    pub output_tokens_per_minute: Option<i64>,
-    pub settle: Option<Settle>,
-    pub settle_interval: Option<RawDuration>,
-    pub limits: Option<Vec<RawLimit>>,
-    pub count_rejected: Option<bool>,
-    pub requests_per_1000_tpm: Option<f64>,
+/// Declares `[quota]` ([`RawQuota`]) and `[pools.NAME]` ([`RawPool`]) from one list of the
+/// quota keys: a pool takes every key of `[quota]` plus its own. (serde's `flatten` would
+/// say it once too, but it cannot be combined with `deny_unknown_fields`, which gives the
+/// "unknown key, expected one of" errors.)
+macro_rules! quota_tables {
+    ($($key:ident: $ty:ty,)*) => {
+        #[derive(Debug, Deserialize, Default)]
+        #[serde(deny_unknown_fields)]
+        /// `[quota]`: one pool's limits, in short form or as `[[quota.limits]]`.
+        pub(crate) struct RawQuota {
+            $(pub $key: Option<$ty>,)*
+        }
+
+        /// One `[pools.NAME]` table: the keys of `[quota]` plus the pool's own `model`,
+        /// `service` and the model IDs that address it.
+        #[derive(Debug, Deserialize, Default)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct RawPool {
+            $(pub $key: Option<$ty>,)*
+            /// A preset name or a `[model]`-shaped table.
+            pub model: Option<toml::Value>,
+            pub service: Option<RawService>,
+            pub model_ids: Option<Vec<String>>,
+        }
+
+        impl RawPool {
+            /// The quota part, shaped like `[quota]` (taken out of the pool).
+            pub fn quota(&mut self) -> RawQuota {
+                RawQuota {
+                    $($key: self.$key.take(),)*
+                }
+            }
+        }
+    };
+}
+
+quota_tables! {
+    tokens_per_minute: i64,
+    requests_per_minute: i64,
+    tokens_per_day: RawTokensPerDay,
+    limiter: LimiterKind,
+    reserve: ReserveMode,
+    reserve_cache_reads: bool,
+    provider: Provider,
+    input_tokens_per_minute: i64,
+    output_tokens_per_minute: i64,
+    settle: Settle,
+    settle_interval: RawDuration,
+    limits: Vec<RawLimit>,
+    count_rejected: bool,
+    requests_per_1000_tpm: f64,
 }
 
 /// One `[[quota.limits]]` table.
@@ -208,53 +242,6 @@ pub(crate) struct RawRetryTable {
     pub cap: Option<RawDuration>,
     pub jitter: Option<String>,
     pub max_attempts: Option<i64>,
-}
-
-/// One `[pools.NAME]` table: the keys of `[quota]` plus the pool's own `model`, `service`
-/// and the model IDs that address it.
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawPool {
-    pub tokens_per_minute: Option<i64>,
-    pub requests_per_minute: Option<i64>,
-    pub tokens_per_day: Option<RawTokensPerDay>,
-    pub limiter: Option<LimiterKind>,
-    pub reserve: Option<ReserveMode>,
-    pub reserve_cache_reads: Option<bool>,
-    pub provider: Option<Provider>,
-    pub input_tokens_per_minute: Option<i64>,
-    pub output_tokens_per_minute: Option<i64>,
-    pub settle: Option<Settle>,
-    pub settle_interval: Option<RawDuration>,
-    pub limits: Option<Vec<RawLimit>>,
-    pub count_rejected: Option<bool>,
-    pub requests_per_1000_tpm: Option<f64>,
-    /// A preset name or a `[model]`-shaped table.
-    pub model: Option<toml::Value>,
-    pub service: Option<RawService>,
-    pub model_ids: Option<Vec<String>>,
-}
-
-impl RawPool {
-    /// The quota part, shaped like `[quota]`.
-    pub fn quota(&mut self) -> RawQuota {
-        RawQuota {
-            tokens_per_minute: self.tokens_per_minute,
-            requests_per_minute: self.requests_per_minute,
-            tokens_per_day: self.tokens_per_day,
-            limiter: self.limiter,
-            reserve: self.reserve,
-            reserve_cache_reads: self.reserve_cache_reads,
-            provider: self.provider,
-            input_tokens_per_minute: self.input_tokens_per_minute,
-            output_tokens_per_minute: self.output_tokens_per_minute,
-            settle: self.settle,
-            settle_interval: self.settle_interval,
-            limits: self.limits.take(),
-            count_rejected: self.count_rejected,
-            requests_per_1000_tpm: self.requests_per_1000_tpm,
-        }
-    }
 }
 
 /// `[account]`: `[[account.limits]]`.
