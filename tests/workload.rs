@@ -636,6 +636,27 @@ fn new_distributions_resolve_sample_and_honour_bounds() {
         d.key_path.as_deref(),
         Some("requests.chat.output_tokens.file")
     );
+    // A quoted field may hold line breaks (a prompt column exported with its text): the
+    // record goes on to the line that closes the quote, so `b`'s 30 is one value, not a
+    // broken row. Values 10 and 30: the largest is 30.
+    write(
+        dir.path(),
+        "sizes.csv",
+        "id,prompt,out\na,\"one line\",10\nb,\"first\nsecond, with a comma\",30\n",
+    );
+    let s = Scenario::from_path(&p, &[]).unwrap();
+    assert_eq!(s.requests[0].output_tokens.max_value(), 30);
+    // An error after a line break names the line its field is on: `second",x` is line 4,
+    // and its `x` is column 9 (`second` 1-6, the quote 7, the comma 8).
+    write(
+        dir.path(),
+        "sizes.csv",
+        "id,prompt,out\na,\"one line\",10\nb,\"first\nsecond\",x\n",
+    );
+    let Err(Error::Invalid(d)) = Scenario::from_path(&p, &[]) else {
+        panic!()
+    };
+    assert!(d.message.contains("sizes.csv:4:9: column `out`"), "{d}");
     // Parameters of another distribution, and errors inside a mixture.
     let arrivals = "[arrivals]\nprocess = \"constant\"\nrate_per_minute = 1\n";
     let d = load_err(

@@ -166,26 +166,18 @@ pub(crate) fn read_column(
 ) -> Result<std::collections::BTreeMap<u64, u64>, String> {
     let file = path.display();
     let f = std::fs::File::open(path).map_err(|e| format!("cannot read {file}: {e}"))?;
-    let mut r = std::io::BufReader::new(f);
-    let mut line = String::new();
-    let mut line_no = 0u64;
+    let max_bytes = crate::files::max_trace_bytes().map_err(|d| d.to_string())?;
+    let mut records = super::lines::RecordLines::new(std::io::BufReader::new(f), max_bytes, true);
     let mut index = None;
     let mut counts = std::collections::BTreeMap::new();
     let mut fields = Fields::default();
-    let max_bytes = crate::files::max_trace_bytes().map_err(|d| d.to_string())?;
-    let mut read = 0;
-    loop {
-        let n = crate::files::read_line_limited(&mut r, &mut line, &mut read, max_bytes).map_err(
-            |e| {
-                e.diagnostic(&file.to_string(), line_no + 1, "CSV file")
-                    .to_string()
-            },
-        )?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        let text = line.trim_end_matches(['\n', '\r']);
+    let name = file.to_string();
+    while records
+        .next_record(&name, "CSV file")
+        .map_err(|d| d.to_string())?
+    {
+        let line_no = records.record_line();
+        let text = records.text().trim_end_matches(['\n', '\r']);
         let text = if line_no == 1 {
             text.trim_start_matches('\u{feff}')
         } else {
@@ -194,7 +186,11 @@ pub(crate) fn read_column(
         if is_blank(text) {
             continue;
         }
-        split_line(text, &mut fields).map_err(|(col, m)| format!("{file}:{line_no}:{col}: {m}"))?;
+        let at = |col: usize| {
+            let (line, col) = records.locate(col);
+            format!("{file}:{line}:{col}")
+        };
+        split_line(text, &mut fields).map_err(|(col, m)| format!("{}: {m}", at(col)))?;
         let Some(ix) = index else {
             let names: Vec<String> = fields.iter().map(|(_, n, _)| n.to_string()).collect();
             let Some(i) = names.iter().position(|n| n == column) else {
@@ -227,7 +223,8 @@ pub(crate) fn read_column(
             }
             _ => {
                 return Err(format!(
-                    "{file}:{line_no}:{col}: column `{column}`: expected a non-negative number, found \"{v}\""
+                    "{}: column `{column}`: expected a non-negative number, found \"{v}\"",
+                    at(col)
                 ));
             }
         }

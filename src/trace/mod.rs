@@ -7,6 +7,7 @@
 
 pub mod bedrock;
 pub mod csv;
+mod lines;
 pub mod time;
 
 use std::fs::File;
@@ -123,18 +124,8 @@ pub struct TraceReader {
     path: PathBuf,
     name: String,
     format: TraceFormat,
-    reader: BufReader<File>,
-    line: String,
-    /// The last physical line read, and the first of the current record (a CSV record whose
-    /// quoted field holds line breaks spans several lines).
-    line_no: u64,
-    record_line: u64,
-    /// Where each physical line after the first starts in the current record, in characters
-    /// (empty for a one-line record): turns a column counted from the record's start into a
-    /// line and column.
-    line_starts: Vec<usize>,
-    /// The next physical line of a record being joined.
-    more: String,
+    /// Its records: lines, joined where a CSV quoted field holds line breaks.
+    records: lines::RecordLines<BufReader<File>>,
     layout: Option<Layout>,
     classes: ClassMode,
     class_names: Vec<String>,
@@ -144,9 +135,6 @@ pub struct TraceReader {
     prev: Option<(i64, u64)>,
     /// The fields of the current CSV line (reused from line to line).
     split: csv::Fields,
-    /// Bytes read since the start, and the most a trace may have ([`crate::files`]).
-    bytes_read: u64,
-    max_bytes: u64,
     /// `fit --by`: the column or dotted JSON field whose value keys each record.
     group: Option<Group>,
 }
@@ -190,12 +178,11 @@ impl TraceReader {
             path: path.to_path_buf(),
             name,
             format,
-            reader: BufReader::with_capacity(64 * 1024, file),
-            line: String::with_capacity(4096),
-            line_no: 0,
-            record_line: 0,
-            line_starts: Vec::new(),
-            more: String::new(),
+            records: lines::RecordLines::new(
+                BufReader::with_capacity(64 * 1024, file),
+                max_bytes,
+                format == TraceFormat::Csv,
+            ),
             layout: None,
             classes,
             class_index: class_names
@@ -207,8 +194,6 @@ impl TraceReader {
             time_kind: None,
             prev: None,
             split: csv::Fields::default(),
-            bytes_read: 0,
-            max_bytes,
             group: None,
         })
     }
@@ -261,13 +246,10 @@ impl TraceReader {
 
     /// Goes back to the first record (for `repeat`).
     pub fn rewind(&mut self) -> Result<(), Box<Diagnostic>> {
-        self.reader
+        self.records
+            .rewind_with()
             .seek(SeekFrom::Start(0))
             .map_err(|e| Diagnostic::new(&self.name, format!("cannot rewind trace: {e}")))?;
-        self.line_no = 0;
-        self.record_line = 0;
-        self.line_starts.clear();
-        self.bytes_read = 0;
         self.layout = None;
         self.prev = None;
         Ok(())
@@ -277,56 +259,8 @@ impl TraceReader {
     /// in a record of several lines it names the line the column falls on).
     fn error(&self, col: Option<usize>, message: impl Into<String>) -> Diagnostic {
         let mut d = Diagnostic::new(&self.name, message);
-        let col = col.unwrap_or(1);
-        // Lines after the record's first that start at or before the column.
-        let later = self.line_starts.partition_point(|&start| start < col);
-        let line_start = later
-            .checked_sub(1)
-            .and_then(|i| self.line_starts.get(i))
-            .copied()
-            .unwrap_or(0);
-        d.location = Some((
-            usize::try_from(self.record_line + later as u64).unwrap_or(usize::MAX),
-            col - line_start,
-        ));
+        d.location = Some(self.records.locate(col.unwrap_or(1)));
         d
-    }
-
-    /// Reads physical lines onto the current CSV record while it ends inside a quoted field
-    /// (RFC 4180 lets one hold line breaks). At the end of the file the record stays
-    /// unterminated, and splitting it reports that.
-    fn join_quoted_lines(&mut self) -> Result<(), Box<Diagnostic>> {
-        // A comment line is never continued: its quotes are text.
-        let mut quoted = !csv::is_blank(&self.line) && csv::ends_quoted(&self.line, false);
-        while quoted {
-            let n = crate::files::read_line_limited(
-                &mut self.reader,
-                &mut self.more,
-                &mut self.bytes_read,
-                self.max_bytes,
-            )
-            .map_err(|e| e.diagnostic(&self.name, self.line_no + 1, "trace"))?;
-            if n == 0 {
-                return Ok(());
-            }
-            self.line_no += 1;
-            if self.line.len() + self.more.len() > crate::files::MAX_LINE_BYTES {
-                let mut d = Diagnostic::new(
-                    &self.name,
-                    format!(
-                        "a quoted field opened on this line runs on for more than {} MiB; is \
-                         its closing `\"` missing?",
-                        crate::files::MAX_LINE_BYTES >> 20
-                    ),
-                );
-                d.location = Some((usize::try_from(self.record_line).unwrap_or(usize::MAX), 1));
-                return Err(Box::new(d));
-            }
-            quoted = csv::ends_quoted(&self.more, true);
-            self.line_starts.push(self.line.chars().count());
-            self.line.push_str(&self.more);
-        }
-        Ok(())
     }
 
     /// The next record, `Ok(None)` at the end of the file.
@@ -334,14 +268,7 @@ impl TraceReader {
         loop {
             // Bounded: a line without an end (`/dev/zero`) or an endless file stops at the
             // limits of `crate::files` instead of growing memory or running forever.
-            let n = crate::files::read_line_limited(
-                &mut self.reader,
-                &mut self.line,
-                &mut self.bytes_read,
-                self.max_bytes,
-            )
-            .map_err(|e| e.diagnostic(&self.name, self.line_no + 1, "trace"))?;
-            if n == 0 {
+            if !self.records.next_record(&self.name, "trace")? {
                 if self.format == TraceFormat::Csv && self.layout.is_none() {
                     return Err(Box::new(Diagnostic::new(
                         &self.name,
@@ -358,16 +285,9 @@ impl TraceReader {
                 }
                 return Ok(None);
             }
-            self.line_no += 1;
-            self.record_line = self.line_no;
-            self.line_starts.clear();
-            if self.format == TraceFormat::Csv {
-                self.join_quoted_lines()?;
-            }
-            let mut line = std::mem::take(&mut self.line);
+            let line = self.records.take_text();
             let result = self.parse_line(&line);
-            line.clear();
-            self.line = line;
+            self.records.restore(line);
             if let Some(rec) = result? {
                 return Ok(Some(rec));
             }
@@ -376,7 +296,7 @@ impl TraceReader {
 
     fn parse_line(&mut self, raw: &str) -> Result<Option<TraceRecord>, Box<Diagnostic>> {
         let text = raw.trim_end_matches(['\n', '\r']);
-        let text = if self.record_line == 1 {
+        let text = if self.records.record_line() == 1 {
             text.trim_start_matches('\u{feff}')
         } else {
             text
@@ -433,7 +353,7 @@ impl TraceReader {
                 ),
             )));
         }
-        self.prev = Some((time_us, self.record_line));
+        self.prev = Some((time_us, self.records.record_line()));
         let class = match (fields.class, &self.classes) {
             (None, _) | (_, ClassMode::Ignore) => None,
             (Some((c, _)), ClassMode::Collect) => {
