@@ -18,6 +18,9 @@ fn is_unbounded(max: &u64) -> bool {
 /// A validated token-count distribution.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "dist", rename_all = "lowercase")]
+// An explicit tag byte: the niche-packed default makes every `match` in `sample` (four
+// per request) decode the discriminant from a `Vec` capacity first.
+#[repr(u8)]
 pub enum Dist {
     /// Always `value`.
     Fixed {
