@@ -812,7 +812,9 @@ fn clamp_round(x: f64, min: u64, max: u64) -> u64 {
     if x.is_nan() {
         return min;
     }
-    crate::num::round_u64(x).clamp(min, max)
+    // Not `clamp`, whose `min <= max` assertion would cost a compare per draw: validation
+    // already guarantees it.
+    crate::num::round_u64(x).max(min).min(max)
 }
 
 #[cfg(test)]
