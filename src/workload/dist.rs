@@ -806,14 +806,11 @@ impl Dist {
     }
 }
 
-/// Rounds to the nearest integer and clamps to `[min, max]`.
+/// Rounds to the nearest integer and clamps to `[min, max]` (NaN gives `min`).
 #[inline]
 fn clamp_round(x: f64, min: u64, max: u64) -> u64 {
-    if x.is_nan() {
-        return min;
-    }
-    // Not `clamp`, whose `min <= max` assertion would cost a compare per draw: validation
-    // already guarantees it.
+    // NaN rounds to 0, which the clamp raises to `min`: no test of its own. Not `clamp`,
+    // whose `min <= max` assertion would cost a compare per draw: validation guarantees it.
     crate::num::round_u64(x).max(min).min(max)
 }
 
@@ -889,6 +886,14 @@ mod tests {
             let x = d.sample(&mut rng);
             assert!((50..=120).contains(&x));
         }
+    }
+
+    #[test]
+    fn clamp_round_nan_gives_min() {
+        assert_eq!(clamp_round(f64::NAN, 5, 9), 5);
+        assert_eq!(clamp_round(-3.0, 5, 9), 5);
+        assert_eq!(clamp_round(7.5, 5, 9), 8);
+        assert_eq!(clamp_round(f64::INFINITY, 5, 9), 9);
     }
 
     #[test]
