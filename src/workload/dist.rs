@@ -622,17 +622,19 @@ impl Dist {
     // sizes are usually fixed, its input and output not).
     #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
-        match *self {
-            Dist::Fixed { value } => value,
+        // Bound by reference so that the clamp bounds are read after the draw, not held
+        // across the calls (which spills them to the stack).
+        match self {
+            &Dist::Fixed { value } => value,
             // `rand_distr`'s `Normal` and `LogNormal` (mean + sd·z, and its exponential),
             // without building them per draw; a non-finite sd draws nothing, as `new` fails.
             Dist::Normal { mean, sd, min, max } => {
                 let x = if sd.is_finite() {
                     mean + sd * rng.sample::<f64, _>(StandardNormal)
                 } else {
-                    mean
+                    *mean
                 };
-                clamp_round(x, min, max)
+                clamp_round(x, *min, *max)
             }
             Dist::Lognormal {
                 mu,
@@ -645,7 +647,7 @@ impl Dist {
                 } else {
                     mu.exp()
                 };
-                clamp_round(x, min, max)
+                clamp_round(x, *min, *max)
             }
             _ => self.sample_other(rng),
         }
