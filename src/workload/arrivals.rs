@@ -157,6 +157,9 @@ pub enum ArrivalProcess {
         k: u64,
         /// Requests per minute.
         rate: f64,
+        /// `rate` when it is a whole number that [`constant_time`] divides by exactly,
+        /// decided once instead of per arrival.
+        whole: Option<u64>,
     },
     /// Running time in µs as a float so rounding does not accumulate.
     Poisson {
@@ -239,6 +242,7 @@ impl ArrivalProcess {
             } => ArrivalProcess::Constant {
                 k: 0,
                 rate: *rate_per_minute,
+                whole: whole_rate(*rate_per_minute),
             },
             Arrivals::Poisson {
                 rate: Rate::Fixed { rate_per_minute },
@@ -326,8 +330,8 @@ impl ArrivalProcess {
     #[inline]
     pub fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Option<u64> {
         match self {
-            ArrivalProcess::Constant { k, rate } => {
-                let t = constant_time(*k, *rate)?;
+            ArrivalProcess::Constant { k, rate, whole } => {
+                let t = constant_time(*k, *rate, *whole)?;
                 *k += 1;
                 Some(t)
             }
@@ -423,15 +427,27 @@ impl ArrivalProcess {
     }
 }
 
-/// `round(k × 60 000 000 / rate)`, exact in integers when `rate` is a whole number.
-fn constant_time(k: u64, rate: f64) -> Option<u64> {
-    if rate.fract() == 0.0 && (1.0..1e15).contains(&rate) {
-        let r = rate as u128;
-        let num = u128::from(k) * 60_000_000;
-        u64::try_from((num + r / 2) / r).ok()
-    } else {
-        let t = (k as f64 * 60e6 / rate).round();
-        (t < u64::MAX as f64).then_some(t as u64)
+/// `rate` as an integer, when it is a whole number in [1, 10¹⁵).
+fn whole_rate(rate: f64) -> Option<u64> {
+    (rate.fract() == 0.0 && (1.0..1e15).contains(&rate)).then_some(rate as u64)
+}
+
+/// `round(k × 60 000 000 / rate)`, exact in integers when the rate is `whole`.
+fn constant_time(k: u64, rate: f64, whole: Option<u64>) -> Option<u64> {
+    match whole {
+        // In u64 while the numerator fits (k below about 3·10¹¹), which avoids the library
+        // call a u128 division compiles to; the same quotient either way.
+        Some(r) => match k.checked_mul(60_000_000).and_then(|n| n.checked_add(r / 2)) {
+            Some(num) => Some(num / r),
+            None => {
+                let (r, num) = (u128::from(r), u128::from(k) * 60_000_000);
+                u64::try_from((num + r / 2) / r).ok()
+            }
+        },
+        None => {
+            let t = (k as f64 * 60e6 / rate).round();
+            (t < u64::MAX as f64).then_some(t as u64)
+        }
     }
 }
 
@@ -454,6 +470,16 @@ mod tests {
         });
         p.next(&mut rng);
         assert_eq!(p.next(&mut rng), Some(120_000_000));
+    }
+
+    #[test]
+    fn constant_time_past_u64_numerator() {
+        let k = u64::MAX / 60_000_000 + 5;
+        let exact = (u128::from(k) * 60_000_000 + 3) / 7;
+        assert_eq!(constant_time(k, 7.0, Some(7)), u64::try_from(exact).ok());
+        assert_eq!(constant_time(u64::MAX, 1.0, Some(1)), None);
+        assert_eq!(whole_rate(7.0), Some(7));
+        assert_eq!(whole_rate(7.5), None);
     }
 
     #[test]

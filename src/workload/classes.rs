@@ -48,7 +48,9 @@ pub struct Sizes {
 
 impl RequestClass {
     /// Draws a request's sizes (in the order input, output, cache writes, cache reads).
-    #[inline]
+    // Inlined so that the sizes are built in the caller's request, not returned through
+    // memory by a call that saves and restores six registers.
+    #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Sizes {
         let input = self.input_tokens.sample(rng);
         let output = self.output_tokens.sample(rng);

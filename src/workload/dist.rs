@@ -18,6 +18,9 @@ fn is_unbounded(max: &u64) -> bool {
 /// A validated token-count distribution.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "dist", rename_all = "lowercase")]
+// An explicit tag byte: the niche-packed default makes every `match` in `sample` (four
+// per request) decode the discriminant from a `Vec` capacity first.
+#[repr(u8)]
 pub enum Dist {
     /// Always `value`.
     Fixed {
@@ -619,17 +622,19 @@ impl Dist {
     // sizes are usually fixed, its input and output not).
     #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
-        match *self {
-            Dist::Fixed { value } => value,
+        // Bound by reference so that the clamp bounds are read after the draw, not held
+        // across the calls (which spills them to the stack).
+        match self {
+            &Dist::Fixed { value } => value,
             // `rand_distr`'s `Normal` and `LogNormal` (mean + sd·z, and its exponential),
             // without building them per draw; a non-finite sd draws nothing, as `new` fails.
             Dist::Normal { mean, sd, min, max } => {
                 let x = if sd.is_finite() {
                     mean + sd * rng.sample::<f64, _>(StandardNormal)
                 } else {
-                    mean
+                    *mean
                 };
-                clamp_round(x, min, max)
+                clamp_round(x, *min, *max)
             }
             Dist::Lognormal {
                 mu,
@@ -642,7 +647,7 @@ impl Dist {
                 } else {
                     mu.exp()
                 };
-                clamp_round(x, min, max)
+                clamp_round(x, *min, *max)
             }
             _ => self.sample_other(rng),
         }
@@ -803,13 +808,12 @@ impl Dist {
     }
 }
 
-/// Rounds to the nearest integer and clamps to `[min, max]`.
+/// Rounds to the nearest integer and clamps to `[min, max]` (NaN gives `min`).
 #[inline]
 fn clamp_round(x: f64, min: u64, max: u64) -> u64 {
-    if x.is_nan() {
-        return min;
-    }
-    crate::num::round_u64(x).clamp(min, max)
+    // NaN rounds to 0, which the clamp raises to `min`: no test of its own. Not `clamp`,
+    // whose `min <= max` assertion would cost a compare per draw: validation guarantees it.
+    crate::num::round_u64(x).max(min).min(max)
 }
 
 #[cfg(test)]
@@ -884,6 +888,14 @@ mod tests {
             let x = d.sample(&mut rng);
             assert!((50..=120).contains(&x));
         }
+    }
+
+    #[test]
+    fn clamp_round_nan_gives_min() {
+        assert_eq!(clamp_round(f64::NAN, 5, 9), 5);
+        assert_eq!(clamp_round(-3.0, 5, 9), 5);
+        assert_eq!(clamp_round(7.5, 5, 9), 8);
+        assert_eq!(clamp_round(f64::INFINITY, 5, 9), 9);
     }
 
     #[test]
