@@ -1,22 +1,9 @@
 //! `quotasim check S.toml` prints the resolved scenario: that text must itself be a scenario,
 //! and running it must give byte for byte the report of running `S.toml`.
 
-use assert_cmd::Command;
+mod common;
 
-fn qs() -> Command {
-    Command::cargo_bin("quotasim").unwrap()
-}
-
-fn stdout(args: &[&str]) -> String {
-    let out = qs()
-        .args(args)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    String::from_utf8(out).unwrap()
-}
+use common::{qs, stdout};
 
 /// Checks `path` (with `--set` flags), reloads the printed text from another folder and
 /// compares the two JSON reports.
@@ -27,7 +14,7 @@ fn round_trip(path: &str, set: &[&str]) {
         check.extend(["--set", s]);
         run.extend(["--set", s]);
     }
-    let resolved = stdout(&check);
+    let resolved = stdout(qs().args(&check));
     // Another folder, so that a path left relative to the original scenario would break.
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("resolved.toml");
@@ -35,7 +22,7 @@ fn round_trip(path: &str, set: &[&str]) {
     let copy = copy.to_str().unwrap();
     // The printed scenario is valid and resolves to the same text again (comments aside:
     // the first pass notes the short-form keys its limits were expanded from).
-    let again = stdout(&["check", copy]);
+    let again = stdout(qs().args(["check", copy]));
     let keys = |t: &str| -> Vec<String> {
         t.lines()
             .filter(|l| !l.starts_with('#'))
@@ -47,8 +34,8 @@ fn round_trip(path: &str, set: &[&str]) {
         keys(&resolved),
         "{path}: resolving the resolved scenario changed it"
     );
-    let want = stdout(&run);
-    let got = stdout(&["run", copy, "--format", "json"]);
+    let want = stdout(qs().args(&run));
+    let got = stdout(qs().args(["run", copy, "--format", "json"]));
     assert!(
         want == got,
         "{path} {set:?}: the resolved scenario runs to a different report\n{resolved}"

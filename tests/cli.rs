@@ -1,24 +1,12 @@
 //! End-to-end tests of the `quotasim` binary.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 use std::path::Path;
 
-fn qs() -> Command {
-    Command::cargo_bin("quotasim").unwrap()
-}
+mod common;
 
-fn json(args: &[&str]) -> Value {
-    let out = qs()
-        .args(args)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    serde_json::from_slice(&out).unwrap()
-}
+use common::{cli_json, qs};
 
 #[test]
 fn estimate_reproduces_the_seed_article() {
@@ -32,7 +20,7 @@ fn estimate_reproduces_the_seed_article() {
         ("other", "10", "750", 760),
         ("claude-3-5-sonnet", "2005", "200", 2_205),
     ] {
-        let v = json(&[
+        let v = cli_json(&[
             "estimate",
             "--model",
             model,
@@ -50,7 +38,7 @@ fn estimate_reproduces_the_seed_article() {
 #[test]
 fn estimate_json_keys_and_per_minute_figures() {
     // The article's 100k TPM quota: 50,000 per 10k-output request leaves room for two a minute.
-    let v = json(&[
+    let v = cli_json(&[
         "estimate",
         "--model",
         "claude-sonnet-4",
@@ -86,7 +74,7 @@ fn estimate_json_keys_and_per_minute_figures() {
     assert_eq!(v["concurrent_by_reservation"], 10);
     // Haiku-style request: max_tokens 4096 reserves 4,106 → 24 fit a 100k minute; right-sized
     // 100 reserves 110 → 909.
-    let v = json(&[
+    let v = cli_json(&[
         "estimate",
         "--model",
         "claude-sonnet-4",
@@ -102,7 +90,7 @@ fn estimate_json_keys_and_per_minute_figures() {
         "json",
     ]);
     assert_eq!(v["concurrent_by_reservation"], 24);
-    let v = json(&[
+    let v = cli_json(&[
         "estimate",
         "--model",
         "claude-sonnet-4",
@@ -118,7 +106,7 @@ fn estimate_json_keys_and_per_minute_figures() {
         "json",
     ]);
     assert_eq!(v["concurrent_by_reservation"], 909);
-    let v = json(&[
+    let v = cli_json(&[
         "estimate",
         "--model",
         "claude-sonnet-4",
@@ -157,7 +145,7 @@ fn estimate_rejects_unknown_model_with_suggestion() {
 
 #[test]
 fn run_json_has_every_spec_key() {
-    let v = json(&[
+    let v = cli_json(&[
         "run",
         "scenarios/chat-sonnet4-200k.toml",
         "--format",
@@ -272,7 +260,7 @@ fn same_seed_same_bytes_other_seed_differs() {
 
 #[test]
 fn set_overrides_and_shorthands() {
-    let v = json(&[
+    let v = cli_json(&[
         "run",
         "scenarios/chat-sonnet4-200k.toml",
         "--format",
@@ -282,7 +270,7 @@ fn set_overrides_and_shorthands() {
         "--set",
         "concurrency=1",
     ]);
-    let base = json(&[
+    let base = cli_json(&[
         "run",
         "scenarios/chat-sonnet4-200k.toml",
         "--format",

@@ -3,22 +3,17 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use quotasim::{Override, Scenario, simulate};
 use serde_json::Value;
+
+mod common;
+
+use common::{close, load_with, qs, usd, write};
 
 /// USD per million tokens: (input, output, cache write, cache read), as published.
 const SONNET: [f64; 4] = [3.0, 15.0, 3.75, 0.3];
 const OPUS: [f64; 4] = [15.0, 75.0, 18.75, 1.5];
 const HAIKU_4_5: [f64; 4] = [1.0, 5.0, 1.25, 0.1];
-
-fn usd(p: [f64; 4], input: u64, output: u64, write: u64, read: u64) -> f64 {
-    (input as f64 * p[0] + output as f64 * p[1] + write as f64 * p[2] + read as f64 * p[3]) / 1e6
-}
-
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1e-9)
-}
 
 const DETERMINISTIC: &str = r#"
 duration = "10m"
@@ -39,8 +34,7 @@ cache_read_tokens = 2000
 "#;
 
 fn scenario(text: &str, sets: &[&str]) -> Scenario {
-    let overrides: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
-    Scenario::from_toml_str_with(text, "cost.toml", &overrides).unwrap()
+    load_with("cost.toml", text, sets)
 }
 
 #[test]
@@ -215,35 +209,23 @@ fn pinned_reports_cost_follows_from_their_counts() {
     pinned_cost("chat_sonnet4", SONNET, Some(4000));
 }
 
-fn quotasim() -> Command {
-    Command::cargo_bin("quotasim").unwrap()
-}
-
-fn write(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
-    let p = dir.path().join("det.toml");
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
 #[test]
 fn cost_is_a_metric_for_assert_sweep_and_compare() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(&dir, DETERMINISTIC);
+    let path = write(dir.path(), "det.toml", DETERMINISTIC);
     // run --assert
-    quotasim()
-        .arg("run")
+    qs().arg("run")
         .arg(&path)
         .args(["--assert", "cost.usd_per_hour <= 25.2"])
         .assert()
         .success();
-    quotasim()
-        .arg("run")
+    qs().arg("run")
         .arg(&path)
         .args(["--assert", "cost.usd_per_success < 0.005"])
         .assert()
         .code(1);
     // CSV rows and the table section
-    let csv = quotasim()
+    let csv = qs()
         .arg("run")
         .arg(&path)
         .args(["--format", "csv"])
@@ -252,14 +234,14 @@ fn cost_is_a_metric_for_assert_sweep_and_compare() {
     let csv = String::from_utf8_lossy(&csv.stdout);
     assert!(csv.contains("cost.usd,3.767\n"), "{csv}");
     assert!(csv.contains("cost.usd_per_hour,25.110\n"), "{csv}");
-    let table = quotasim().arg("run").arg(&path).output().unwrap();
+    let table = qs().arg("run").arg(&path).output().unwrap();
     let table = String::from_utf8_lossy(&table.stdout);
     assert!(
         table.contains("cost USD      total                 3.7665"),
         "{table}"
     );
     // sweep metric, objective and constraint
-    let out = quotasim()
+    let out = qs()
         .arg("sweep")
         .arg(&path)
         .args([
@@ -292,7 +274,7 @@ fn cost_is_a_metric_for_assert_sweep_and_compare() {
     let base = dir.path().join("base.json");
     let cur = dir.path().join("cur.json");
     for (file, max) in [(&base, "100"), (&cur, "200")] {
-        let o = quotasim()
+        let o = qs()
             .arg("run")
             .arg(&path)
             .args(["--set", &format!("requests.a.max_tokens={max}")])
@@ -301,7 +283,7 @@ fn cost_is_a_metric_for_assert_sweep_and_compare() {
             .unwrap();
         std::fs::write(file, o.stdout).unwrap();
     }
-    let o = quotasim()
+    let o = qs()
         .arg("compare")
         .arg(&base)
         .arg(&cur)

@@ -2,27 +2,20 @@
 //! on-demand prices of the model of the pool that served it; `pools.NAME.cost` and
 //! `workloads.NAME.cost` each sum to the report's `cost`.
 
-use assert_cmd::Command;
 use quotasim::report::{ExportOptions, Format};
-use quotasim::{Override, Scenario, simulate};
+use quotasim::{Scenario, simulate};
 use serde_json::Value;
+
+mod common;
+
+use common::{close, load_with, qs, usd, write_str};
 
 /// USD per million tokens: (input, output, cache write, cache read), as published.
 const SONNET_4: [f64; 4] = [3.0, 15.0, 3.75, 0.3];
 const HAIKU_4_5: [f64; 4] = [1.0, 5.0, 1.25, 0.1];
 
-/// The one-price formula, in the order the crate sums it (so equal bit for bit).
-fn usd(p: [f64; 4], input: u64, output: u64, write: u64, read: u64) -> f64 {
-    (input as f64 * p[0] + output as f64 * p[1] + write as f64 * p[2] + read as f64 * p[3]) / 1e6
-}
-
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1e-9)
-}
-
 fn scenario(text: &str, sets: &[&str]) -> Scenario {
-    let overrides: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
-    Scenario::from_toml_str_with(text, "cost-split.toml", &overrides).unwrap()
+    load_with("cost-split.toml", text, sets)
 }
 
 fn json(text: &str, sets: &[&str]) -> Value {
@@ -322,21 +315,11 @@ fn an_unpriced_pool_makes_unknown_only_what_it_served() {
     assert!(close(f(&r, "cost.usd").unwrap(), all));
 }
 
-fn quotasim() -> Command {
-    Command::cargo_bin("quotasim").unwrap()
-}
-
-fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
-    let path = dir.path().join(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
-}
-
 #[test]
 fn csv_and_table_show_the_breakdowns() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(&dir, "two.toml", TWO_POOLS);
-    let out = quotasim()
+    let path = write_str(dir.path(), "two.toml", TWO_POOLS);
+    let out = qs()
         .args(["run", &path, "--format", "csv"])
         .assert()
         .success();
@@ -350,7 +333,7 @@ fn csv_and_table_show_the_breakdowns() {
     ] {
         assert!(csv.lines().any(|l| l == row), "no `{row}` in\n{csv}");
     }
-    let out = quotasim().args(["run", &path]).assert().success();
+    let out = qs().args(["run", &path]).assert().success();
     let table = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let after = |heading: &str| {
         let at = table.find(heading).unwrap();
@@ -371,14 +354,13 @@ fn csv_and_table_show_the_breakdowns() {
 #[test]
 fn assert_reaches_per_pool_and_per_workload_cost() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(&dir, "two.toml", TWO_POOLS);
-    quotasim()
-        .args(["run", &path, "--format", "json"])
+    let path = write_str(dir.path(), "two.toml", TWO_POOLS);
+    qs().args(["run", &path, "--format", "json"])
         .args(["--assert", "pools.geo.cost.usd < 0.02"])
         .args(["--assert", "workloads.chat.cost.usd_per_hour <= 0.55"])
         .assert()
         .success();
-    let out = quotasim()
+    let out = qs()
         .args(["run", &path, "--format", "json"])
         .args(["--assert", "workloads.chat.cost.usd_per_hour < 0.5"])
         .assert()
@@ -396,13 +378,13 @@ fn compare_flags_a_pools_cost_rise_as_a_regression() {
     // cost, so compare fails on it and names the path.
     let dir = tempfile::tempdir().unwrap();
     let run = |text: &str, name: &str| {
-        let path = write(&dir, &format!("{name}.toml"), text);
-        let out = quotasim()
+        let path = write_str(dir.path(), &format!("{name}.toml"), text);
+        let out = qs()
             .args(["run", &path, "--format", "json"])
             .assert()
             .success();
-        write(
-            &dir,
+        write_str(
+            dir.path(),
             &format!("{name}.json"),
             &String::from_utf8(out.get_output().stdout.clone()).unwrap(),
         )
@@ -414,14 +396,14 @@ fn compare_flags_a_pools_cost_rise_as_a_regression() {
             .replace("route = \"geo\"", "route = \"region\""),
         "worse",
     );
-    let out = quotasim().args(["compare", &base, &worse]).assert().code(1);
+    let out = qs().args(["compare", &base, &worse]).assert().code(1);
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap()
         + &String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert!(text.contains("workloads.chat.cost.usd"), "{text}");
     assert!(text.contains("pools.region.cost.usd"), "{text}");
     // The other way round, the total and chat's bill fell: neither is a regression (geo's
     // own bill rises, since it takes chat back).
-    let out = quotasim().args(["compare", &worse, &base]).assert();
+    let out = qs().args(["compare", &worse, &base]).assert();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let line = |path: &str| {
         text.lines()
@@ -442,8 +424,8 @@ fn compare_flags_a_pools_cost_rise_as_a_regression() {
 #[test]
 fn plan_constrains_a_pools_cost() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(&dir, "two.toml", TWO_POOLS);
-    let out = quotasim()
+    let path = write_str(dir.path(), "two.toml", TWO_POOLS);
+    let out = qs()
         .args(["plan", &path, "--find", "pools.region.requests_per_minute"])
         .args([
             "--range",
@@ -464,7 +446,7 @@ fn plan_constrains_a_pools_cost() {
     // A workload's hourly cost works the same way: batch bills 4 × 12,300 µ$ all on region
     // (k ≥ 4), 3 × 12,300 + 4,100 = 41,000 µ$ at k = 3: × 60 = 2.952 and 2.46 $/h. The
     // largest k with batch at most 2.5 $/h is 3.
-    let out = quotasim()
+    let out = qs()
         .args([
             "plan",
             &path,
@@ -486,7 +468,7 @@ fn plan_constrains_a_pools_cost() {
     let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["value"], 3, "{v}");
     // A pool the scenario lacks is bad input.
-    let out = quotasim()
+    let out = qs()
         .args(["plan", &path, "--find", "pools.region.requests_per_minute"])
         .args([
             "--range",
@@ -508,8 +490,8 @@ fn plan_constrains_a_pools_cost() {
 #[test]
 fn sweep_reports_and_optimises_per_pool_and_per_workload_cost() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(&dir, "two.toml", TWO_POOLS);
-    let out = quotasim()
+    let path = write_str(dir.path(), "two.toml", TWO_POOLS);
+    let out = qs()
         .args([
             "sweep",
             &path,
@@ -539,7 +521,7 @@ fn sweep_reports_and_optimises_per_pool_and_per_workload_cost() {
     assert_eq!(rec["best"]["index"], 2);
     assert!(close(rec["best"]["objective"].as_f64().unwrap(), 0.0492));
     // The table shows the objective in dollars, not as a percentage.
-    let out = quotasim()
+    let out = qs()
         .args([
             "sweep",
             &path,
@@ -555,27 +537,25 @@ fn sweep_reports_and_optimises_per_pool_and_per_workload_cost() {
         "{table}"
     );
     // An unknown workload, or a shard (its files carry the key metrics only), is exit 2.
-    quotasim()
-        .args([
-            "sweep",
-            &path,
-            "--vary",
-            "pools.region.requests_per_minute=2,4",
-        ])
-        .args(["--objective", "minimize:workloads.nope.cost.usd"])
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains("--objective"));
-    quotasim()
-        .args([
-            "sweep",
-            &path,
-            "--vary",
-            "pools.region.requests_per_minute=2,4",
-        ])
-        .args(["--constraint", "pools.geo.cost.usd <= 1", "--shard", "1/2"])
-        .assert()
-        .code(2);
+    qs().args([
+        "sweep",
+        &path,
+        "--vary",
+        "pools.region.requests_per_minute=2,4",
+    ])
+    .args(["--objective", "minimize:workloads.nope.cost.usd"])
+    .assert()
+    .code(2)
+    .stderr(predicates::str::contains("--objective"));
+    qs().args([
+        "sweep",
+        &path,
+        "--vary",
+        "pools.region.requests_per_minute=2,4",
+    ])
+    .args(["--constraint", "pools.geo.cost.usd <= 1", "--shard", "1/2"])
+    .assert()
+    .code(2);
 }
 
 #[test]

@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
+mod common;
+
+use common::{qs, write};
+
 const SCENARIO: &str = r#"
 name = "plan-test"
 seed = 11
@@ -26,14 +30,8 @@ input_tokens = { dist = "lognormal", median = 1500, p95 = 8000 }
 output_tokens = { dist = "lognormal", median = 300, p95 = 1500 }
 "#;
 
-fn quotasim() -> Command {
-    Command::cargo_bin("quotasim").unwrap()
-}
-
 fn scenario(dir: &tempfile::TempDir, text: &str) -> PathBuf {
-    let p = dir.path().join("plan-test.toml");
-    std::fs::write(&p, text).unwrap();
-    p
+    write(dir.path(), "plan-test.toml", text)
 }
 
 fn json_of(cmd: &mut Command) -> Value {
@@ -49,8 +47,7 @@ fn json_of(cmd: &mut Command) -> Value {
 
 fn plan(path: &Path, args: &[&str]) -> Value {
     json_of(
-        quotasim()
-            .arg("plan")
+        qs().arg("plan")
             .arg(path)
             .args(args)
             .args(["--format", "json"]),
@@ -60,7 +57,7 @@ fn plan(path: &Path, args: &[&str]) -> Value {
 /// The sweep of `path` over `values` of `key` with `replications`, as JSON.
 fn sweep(path: &Path, key: &str, values: &[u64], replications: usize, sets: &[&str]) -> Value {
     let list: Vec<String> = values.iter().map(u64::to_string).collect();
-    let mut cmd = quotasim();
+    let mut cmd = qs();
     cmd.arg("sweep")
         .arg(path)
         .args(["--vary", &format!("{key}={}", list.join(","))])
@@ -232,7 +229,7 @@ fn says_when_constraints_hold_nowhere_or_everywhere() {
     assert_eq!(nowhere["value"], Value::Null);
     assert_eq!(nowhere["metrics"], Value::Null);
     // The table says so in words.
-    let out = quotasim()
+    let out = qs()
         .arg("plan")
         .arg(&path)
         .args([
@@ -260,7 +257,7 @@ fn wrong_direction_is_a_monotonicity_warning() {
     let path = scenario(&dir, SCENARIO);
     // Throttling falls as the quota grows, so "the largest quota with few throttles" holds
     // at the top and fails at the bottom: the search's assumption is violated.
-    let out = quotasim()
+    let out = qs()
         .arg("plan")
         .arg(&path)
         .args(["--find", "quota.tokens_per_minute", "--max"])
@@ -280,8 +277,7 @@ fn the_same_answer_on_any_number_of_threads() {
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(&dir, SCENARIO);
     let run = |threads: &str| {
-        quotasim()
-            .arg("plan")
+        qs().arg("plan")
             .arg(&path)
             .args(["--find", "max_tokens", "--range", "100..8000"])
             .args([
@@ -325,7 +321,7 @@ fn demand_matches_a_run_without_quota() {
         ],
     );
     // The same scenario with a quota nothing reaches, at the scenario's own seed.
-    let r = json_of(quotasim().arg("run").arg(&path).args([
+    let r = json_of(qs().arg("run").arg(&path).args([
         "--set",
         "quota.tokens_per_minute=1125899906842624",
         "--format",
@@ -488,7 +484,7 @@ fn bad_inputs_exit_2_with_a_clear_message() {
             "--replications 0",
         ),
     ] {
-        let out = quotasim()
+        let out = qs()
             .arg("plan")
             .arg(&path)
             .args(&args)
@@ -510,7 +506,7 @@ fn bad_inputs_exit_2_with_a_clear_message() {
         (Some("throttle_rate about 3"), "invalid assertion"),
         (None, "at least one --constraint"),
     ] {
-        let mut cmd = quotasim();
+        let mut cmd = qs();
         cmd.arg("plan")
             .arg(&path)
             .args(["--find", "quota.tokens_per_minute"]);
@@ -525,7 +521,7 @@ fn bad_inputs_exit_2_with_a_clear_message() {
     // A key the scenario leaves unset has no default range.
     let unset = SCENARIO.replace("concurrency = 16\n", "");
     let path = scenario(&dir, &unset);
-    let out = quotasim()
+    let out = qs()
         .arg("plan")
         .arg(&path)
         .args(["--find", "client.concurrency"])
@@ -540,7 +536,7 @@ fn bad_inputs_exit_2_with_a_clear_message() {
 fn guard_rails_apply() {
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(&dir, SCENARIO);
-    let out = quotasim()
+    let out = qs()
         .arg("plan")
         .arg(&path)
         .args(["--find", "quota.tokens_per_minute"])

@@ -2,29 +2,12 @@
 //! per-pool / per-workload report. Every expected number is derived by hand in the comment
 //! above it, from constant arrivals and deterministic retry delays.
 
-use assert_cmd::Command;
 use quotasim::{Scenario, simulate};
 use serde_json::Value;
 
-fn load(text: &str) -> Scenario {
-    match Scenario::from_toml_str(text, "pools-test.toml") {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    }
-}
+mod common;
 
-fn json(text: &str) -> Value {
-    serde_json::to_value(simulate(&load(text))).unwrap()
-}
-
-fn n(v: &Value, path: &str) -> u64 {
-    let mut cur = v;
-    for k in path.split('.') {
-        cur = &cur[k];
-    }
-    cur.as_u64()
-        .unwrap_or_else(|| panic!("{path} is not an integer: {cur}"))
-}
+use common::{json, load, load_err, n, qs};
 
 /// A pool's `model` table replaces the top-level one: burndown, the default `max_tokens`
 /// and truncation come from the pool that serves the attempt.
@@ -404,13 +387,6 @@ fn adding_a_workload_leaves_the_others_draws_alone() {
     assert!(with["pools"]["default"].is_object());
 }
 
-fn load_err(text: &str) -> quotasim::Diagnostic {
-    match Scenario::from_toml_str(text, "bad.toml") {
-        Err(quotasim::Error::Invalid(d)) => *d,
-        other => panic!("expected an input error, got {other:?}"),
-    }
-}
-
 /// Bad input: each names the key path and a position in the file.
 #[test]
 fn bad_pools_workloads_and_routes_are_input_errors_with_positions() {
@@ -483,10 +459,6 @@ output_tokens = 1
     assert_eq!(d.location.map(|l| l.0), Some(14));
 }
 
-fn quotasim() -> Command {
-    Command::cargo_bin("quotasim").unwrap()
-}
-
 /// `--set`, `--assert` and `check` reach the new keys; the CLI exits 2 on bad input.
 #[test]
 fn flags_reach_pool_and_workload_keys() {
@@ -515,26 +487,23 @@ max_tokens = 400
     )
     .unwrap();
     // Three requests; A admits one per minute, the other two hop to B: 3 succeed.
-    quotasim()
-        .args(["run", path.to_str().unwrap(), "--format", "json"])
+    qs().args(["run", path.to_str().unwrap(), "--format", "json"])
         .args(["--assert", "workloads.chat.requests.succeeded==3"])
         .args(["--assert", "pools.b.admitted==2"])
         .assert()
         .success();
     // --set pools.a.tokens_per_minute=1500: A admits all three.
-    quotasim()
-        .args(["run", path.to_str().unwrap(), "--format", "json"])
+    qs().args(["run", path.to_str().unwrap(), "--format", "json"])
         .args(["--set", "pools.a.tokens_per_minute=1500"])
         .args(["--assert", "pools.a.admitted==3"])
         .assert()
         .success();
-    quotasim()
-        .args(["run", path.to_str().unwrap()])
+    qs().args(["run", path.to_str().unwrap()])
         .args(["--set", "workloads.chat.client.concurrency=0"])
         .assert()
         .code(2);
     // --vary over a pool's and a workload's key; compare names per-workload metrics.
-    let out = quotasim()
+    let out = qs()
         .args(["sweep", path.to_str().unwrap(), "--format", "json"])
         .args(["--vary", "pools.a.tokens_per_minute=500,1500"])
         .args(["--vary", "workloads.chat.client.concurrency=1,2"])
@@ -544,19 +513,17 @@ max_tokens = 400
     assert_eq!(v["points"].as_array().unwrap().len(), 4);
     let a = dir.path().join("a.json");
     let b = dir.path().join("b.json");
-    quotasim()
-        .args(["run", path.to_str().unwrap(), "--format", "json", "--out"])
+    qs().args(["run", path.to_str().unwrap(), "--format", "json", "--out"])
         .arg(&a)
         .assert()
         .success();
     // Without B (route = "a" alone) two of the three requests fail: a regression.
-    quotasim()
-        .args(["run", path.to_str().unwrap(), "--format", "json", "--out"])
+    qs().args(["run", path.to_str().unwrap(), "--format", "json", "--out"])
         .arg(&b)
         .args(["--set", "workloads.chat.route=a"])
         .assert()
         .success();
-    let out = quotasim()
+    let out = qs()
         .args(["compare", a.to_str().unwrap(), b.to_str().unwrap()])
         .output()
         .unwrap();
@@ -567,7 +534,7 @@ max_tokens = 400
             .any(|l| l.starts_with("workloads.chat.requests.succeeded") && l.contains("REGRESSED")),
         "{text}"
     );
-    let out = quotasim()
+    let out = qs()
         .args(["check", path.to_str().unwrap()])
         .output()
         .unwrap();
@@ -634,15 +601,14 @@ fn plot_has_a_panel_per_pool_against_its_limit() {
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("t.svg");
     let root = env!("CARGO_MANIFEST_DIR");
-    quotasim()
-        .args([
-            "run",
-            &format!("{root}/scenarios/reserved-spillover.toml"),
-            "--plot",
-        ])
-        .arg(&svg)
-        .assert()
-        .success();
+    qs().args([
+        "run",
+        &format!("{root}/scenarios/reserved-spillover.toml"),
+        "--plot",
+    ])
+    .arg(&svg)
+    .assert()
+    .success();
     let text = std::fs::read_to_string(&svg).unwrap();
     let doc = roxmltree::Document::parse(&text).unwrap();
     let panels: Vec<_> = doc

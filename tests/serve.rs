@@ -11,6 +11,10 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
+mod common;
+
+use common::u;
+
 const SONNET_45: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 
 fn python() -> Option<PathBuf> {
@@ -146,12 +150,6 @@ const FAST: &str = r#"ttft = "0s"
 ttft_per_1k_input = "0s"
 output_tokens_per_second = 100000
 throttle_latency = "0s""#;
-
-fn u(v: &Value, path: &str) -> u64 {
-    v.pointer(path)
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| panic!("{path} missing in {v}"))
-}
 
 #[test]
 fn four_operations_report_the_usage_the_quota_charged() {

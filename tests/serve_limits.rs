@@ -10,6 +10,10 @@ use quotasim::Scenario;
 use quotasim::serve::{Config, Limits, Options, Server};
 use serde_json::Value;
 
+mod common;
+
+use common::u;
+
 const MODEL: &str = "global.anthropic.claude-sonnet-4-5-20250929-v1:0";
 
 fn scenario(tpm: u64, service: &str) -> Scenario {
@@ -101,12 +105,6 @@ fn good_call(addr: SocketAddr) -> u16 {
         BODY,
     )
     .0
-}
-
-fn u(v: &Value, path: &str) -> u64 {
-    v.pointer(path)
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| panic!("{path} in {v}"))
 }
 
 /// Whether the server closed `s` (read returns end of file) within `within`.

@@ -13,6 +13,10 @@ use quotasim::Scenario;
 use quotasim::serve::{Config, Limits, Options, Server};
 use serde_json::Value;
 
+mod common;
+
+use common::n;
+
 const SONNET: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
 const HAIKU_35: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
 
@@ -96,13 +100,6 @@ fn call(addr: SocketAddr, model: &str, op: &str) -> (u16, String, Vec<u8>) {
         })
         .unwrap_or_default();
     (status, error_type, out[split + 4..].to_vec())
-}
-
-fn n(v: &Value, path: &str) -> u64 {
-    let p = format!("/{}", path.replace('.', "/"));
-    v.pointer(&p)
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| panic!("{path} in {v:#}"))
 }
 
 /// `region` serves Sonnet 4.5's every form by default (5 IDs); `global` lists only the

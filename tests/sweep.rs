@@ -7,9 +7,9 @@ use predicates::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
 
-fn qs() -> Command {
-    Command::cargo_bin("quotasim").unwrap()
-}
+mod common;
+
+use common::{qs, stdout};
 
 /// A short scenario that throttles at high max_tokens × concurrency.
 const SCENARIO: &str = r#"
@@ -61,11 +61,6 @@ impl Fixture {
     fn s(&self) -> &str {
         self.scenario.to_str().unwrap()
     }
-}
-
-fn stdout(cmd: &mut Command) -> String {
-    let out = cmd.assert().success().get_output().stdout.clone();
-    String::from_utf8(out).unwrap()
 }
 
 const GRID_4X8: [&str; 4] = [

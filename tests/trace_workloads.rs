@@ -4,22 +4,14 @@
 use std::path::Path;
 
 use quotasim::trace::{ClassMode, TraceFormat, TraceReader};
-use quotasim::{Scenario, simulate};
 use serde_json::Value;
 
-fn n(v: &Value, path: &str) -> u64 {
-    let mut cur = v;
-    for k in path.split('.') {
-        cur = &cur[k];
-    }
-    cur.as_u64()
-        .unwrap_or_else(|| panic!("{path} is not an integer: {cur}"))
-}
+mod common;
+
+use common::{json_as, n};
 
 fn run(text: &str, dir: &Path) -> Value {
-    let path = dir.join("s.toml");
-    let s = Scenario::from_toml_str(text, path.to_str().unwrap()).unwrap_or_else(|e| panic!("{e}"));
-    serde_json::to_value(simulate(&s)).unwrap()
+    json_as(dir.join("s.toml").to_str().unwrap(), text)
 }
 
 /// Records of a trace whose time since the first record is in `[from_us, to_us)`: replay

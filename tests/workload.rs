@@ -1,13 +1,15 @@
 //! Workload realism (issue 3): arrival processes, schedules, trace replay, distributions,
 //! fitting and prompt caching. Statistical checks use fixed seeds.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
 use quotasim::engine::rng::{Stream, stream};
 use quotasim::workload::{ArrivalProcess, Arrivals, Rate, Schedule, SchedulePoint};
 use quotasim::{Error, Scenario, simulate};
+
+mod common;
+
+use common::{load_err, qs, write};
 
 /// Mean rate (per minute) and cv of the gaps of the first `n` arrivals.
 fn rate_and_cv(arrivals: &Arrivals, n: usize, seed: u64) -> (f64, f64) {
@@ -194,13 +196,6 @@ fn schedule_per_minute_counts_follow_the_curve() {
     }
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    let mut f = std::fs::File::create(&p).unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-    p
-}
-
 const SCENARIO_HEAD: &str = r#"
 duration = "1h"
 [model]
@@ -322,10 +317,6 @@ fn trace_repeat_and_classes() {
     );
 }
 
-fn quotasim() -> Command {
-    Command::cargo_bin("quotasim").unwrap()
-}
-
 /// Runs `quotasim check` on a trace scenario and returns stderr (asserting exit 2).
 fn check_fails(trace_name: &str, trace: &str, extra: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
@@ -333,7 +324,7 @@ fn check_fails(trace_name: &str, trace: &str, extra: &str) -> String {
     let text =
         format!("{SCENARIO_HEAD}[arrivals]\nprocess = \"trace\"\nfile = \"{trace_name}\"\n{extra}");
     let path = write(dir.path(), "s.toml", &text);
-    let out = quotasim().arg("run").arg(&path).output().unwrap();
+    let out = qs().arg("run").arg(&path).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -484,7 +475,7 @@ fn fit_recovers_a_synthetic_traces_parameters() {
 fn fit_fragment_of_the_bundled_traces_loads() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/traces");
     for name in ["chat-4h.csv", "invocations.jsonl"] {
-        let out = quotasim().arg("fit").arg(root.join(name)).output().unwrap();
+        let out = qs().arg("fit").arg(root.join(name)).output().unwrap();
         assert!(
             out.status.success(),
             "{}",
@@ -494,7 +485,7 @@ fn fit_fragment_of_the_bundled_traces_loads() {
         let text = format!("duration = \"4h\"\n[quota]\ntokens_per_minute = 200000\n{fragment}");
         Scenario::from_toml_str(&text, "fitted.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
     }
-    let out = quotasim()
+    let out = qs()
         .arg("fit")
         .arg(root.join("missing.csv"))
         .output()
@@ -506,8 +497,7 @@ fn fit_fragment_of_the_bundled_traces_loads() {
 fn bundled_trace_scenario_runs_deterministically() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/replay-chat-trace.toml");
     let run = || {
-        quotasim()
-            .args(["run", "--format", "json"])
+        qs().args(["run", "--format", "json"])
             .arg(&path)
             .output()
             .unwrap()
@@ -521,13 +511,6 @@ fn bundled_trace_scenario_runs_deterministically() {
         .lines()
         .count() as u64;
     assert_eq!(v["requests"]["arrived"], lines - 1);
-}
-
-fn load_err(text: &str) -> quotasim::Diagnostic {
-    match Scenario::from_toml_str(text, "s.toml") {
-        Err(Error::Invalid(d)) => *d,
-        other => panic!("expected an invalid-input error, got {other:?}"),
-    }
 }
 
 const BASE: &str = r#"

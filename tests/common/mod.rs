@@ -1,0 +1,106 @@
+//! Helpers shared by the integration tests. Every file in `tests/` is a crate of its own and
+//! takes what it needs with `mod common;` and `use common::{...};`.
+
+// Each test crate uses only some of these helpers, and the compiler would flag the rest as
+// unused in every one of them: allowing dead code here is the standard Rust pattern for a
+// `tests/common/mod.rs`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use quotasim::{Override, Scenario, simulate};
+use serde_json::Value;
+
+/// The `quotasim` binary of this build, as an `assert_cmd` command.
+pub fn qs() -> Command {
+    Command::cargo_bin("quotasim").unwrap()
+}
+
+/// Runs `cmd`, asserts that it succeeds and returns its standard output.
+pub fn stdout(cmd: &mut Command) -> String {
+    let out = cmd.assert().success().get_output().stdout.clone();
+    String::from_utf8(out).unwrap()
+}
+
+/// Runs the binary with `args`, asserts that it succeeds and parses its standard output as JSON.
+pub fn cli_json(args: &[&str]) -> Value {
+    serde_json::from_str(&stdout(qs().args(args))).unwrap()
+}
+
+/// Parses and validates `text` as the scenario file `file`, panicking with the error.
+pub fn load_as(file: &str, text: &str) -> Scenario {
+    match Scenario::from_toml_str(text, file) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Parses and validates `text` as the scenario file `test.toml`, panicking with the error.
+pub fn load(text: &str) -> Scenario {
+    load_as("test.toml", text)
+}
+
+/// The input error (key path, message, position) of loading `text` as `test.toml`; panics if it loads.
+pub fn load_err(text: &str) -> quotasim::Diagnostic {
+    match Scenario::from_toml_str(text, "test.toml") {
+        Err(quotasim::Error::Invalid(d)) => *d,
+        other => panic!("expected an input error, got {other:?}"),
+    }
+}
+
+/// Like [`Scenario::from_toml_str`] on `file`, applying the `--set` overrides `sets` first; unwraps.
+pub fn load_with(file: &str, text: &str, sets: &[&str]) -> Scenario {
+    let overrides: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
+    Scenario::from_toml_str_with(text, file, &overrides).unwrap()
+}
+
+/// Simulates [`load_as`]`(file, text)` and returns its report as `serde_json::to_value` gives it.
+pub fn json_as(file: &str, text: &str) -> Value {
+    serde_json::to_value(simulate(&load_as(file, text))).unwrap()
+}
+
+/// Simulates [`load`]`(text)` and returns its report as `serde_json::to_value` gives it.
+pub fn json(text: &str) -> Value {
+    json_as("test.toml", text)
+}
+
+/// USD of one success at the prices `p` per million tokens (input, output, cache write,
+/// cache read), summed in the order the crate sums them (so equal bit for bit).
+pub fn usd(p: [f64; 4], input: u64, output: u64, write: u64, read: u64) -> f64 {
+    (input as f64 * p[0] + output as f64 * p[1] + write as f64 * p[2] + read as f64 * p[3]) / 1e6
+}
+
+/// Whether `a` and `b` agree to a relative 1e-12 (absolute 1e-21 near zero).
+pub fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1e-9)
+}
+
+/// The integer at the dotted path `a.b.c` of `v`; panics with the path and the value found.
+pub fn n(v: &Value, path: &str) -> u64 {
+    let mut cur = v;
+    for k in path.split('.') {
+        cur = &cur[k];
+    }
+    cur.as_u64()
+        .unwrap_or_else(|| panic!("{path} is not an integer: {cur}"))
+}
+
+/// The integer at the JSON pointer `path` (`/a/b/0`) of `v`; panics with the path and `v`.
+pub fn u(v: &Value, path: &str) -> u64 {
+    v.pointer(path)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("{path} missing in {v}"))
+}
+
+/// Writes `text` to the file `name` in `dir` and returns its path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Like [`write`], returning the path as a `String` (for `args([...])` lists of `&str`).
+pub fn write_str(dir: &Path, name: &str, text: &str) -> String {
+    write(dir, name, text).to_str().unwrap().to_string()
+}
