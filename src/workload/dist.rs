@@ -931,50 +931,49 @@ mod tests {
 
     #[test]
     fn invalid_tables() {
-        assert!(
-            RawDist {
-                sd: Some(-1.0),
-                mean: Some(3.0),
-                ..raw("normal")
-            }
-            .resolve(1, cx())
-            .is_err()
-        );
-        assert!(
-            RawDist {
-                min: Some(10.0),
-                max: Some(5.0),
-                ..raw("uniform")
-            }
-            .resolve(1, cx())
-            .is_err()
-        );
-        assert!(
-            RawDist {
-                median: Some(10.0),
-                p95: Some(5.0),
-                ..raw("lognormal")
-            }
-            .resolve(1, cx())
-            .is_err()
-        );
-        assert!(
-            RawDist {
-                mean: Some(10.0),
-                ..raw("lognormal")
-            }
-            .resolve(1, cx())
-            .is_err()
-        );
-        assert!(
-            RawDist {
-                mean: Some(10.0),
-                sd: Some(1.0),
-                ..raw("exponential")
-            }
-            .resolve(1, cx())
-            .is_err()
-        );
+        for (what, d) in [
+            (
+                "normal, negative sd",
+                RawDist {
+                    sd: Some(-1.0),
+                    mean: Some(3.0),
+                    ..raw("normal")
+                },
+            ),
+            (
+                "uniform, min above max",
+                RawDist {
+                    min: Some(10.0),
+                    max: Some(5.0),
+                    ..raw("uniform")
+                },
+            ),
+            (
+                "lognormal, p95 below median",
+                RawDist {
+                    median: Some(10.0),
+                    p95: Some(5.0),
+                    ..raw("lognormal")
+                },
+            ),
+            (
+                "lognormal, mean only",
+                RawDist {
+                    mean: Some(10.0),
+                    ..raw("lognormal")
+                },
+            ),
+            (
+                "exponential with sd",
+                RawDist {
+                    mean: Some(10.0),
+                    sd: Some(1.0),
+                    ..raw("exponential")
+                },
+            ),
+        ] {
+            assert!(d.resolve(1, cx()).is_err(), "{what}");
+        }
         let e = raw("lognormel").resolve(1, cx()).unwrap_err();
         assert!(e.1.contains("did you mean \"lognormal\""), "{}", e.1);
     }
