@@ -3,6 +3,10 @@
 
 use quotasim::{Report, Scenario, simulate};
 
+mod common;
+
+use common::qs;
+
 /// A scenario with zero ttft and prefill and 100 output tokens/s, so that an attempt of A
 /// output tokens takes exactly A / 100 s; no retries unless `client` says otherwise.
 fn run(quota: &str, client: &str, extra: &str) -> Report {
@@ -664,11 +668,7 @@ fn a_scenario_can_add_its_own_model_row() {
 
 #[test]
 fn models_command_prints_the_table_as_json_with_user_rows() {
-    let out = assert_cmd::Command::cargo_bin("quotasim")
-        .unwrap()
-        .args(["models", "--format", "json"])
-        .output()
-        .unwrap();
+    let out = qs().args(["models", "--format", "json"]).output().unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = v["models"].as_array().unwrap();
@@ -690,8 +690,7 @@ fn models_command_prints_the_table_as_json_with_user_rows() {
             .unwrap(),
     )
     .unwrap();
-    let out = assert_cmd::Command::cargo_bin("quotasim")
-        .unwrap()
+    let out = qs()
         .args(["models", "--format", "json", "--models"])
         .arg(&file)
         .output()
@@ -702,8 +701,7 @@ fn models_command_prints_the_table_as_json_with_user_rows() {
     assert_eq!(n, Some(rows.len() + 1));
     // A bad file is invalid input (exit 2).
     std::fs::write(&file, "[[model]]\nname = 1\n").unwrap();
-    let out = assert_cmd::Command::cargo_bin("quotasim")
-        .unwrap()
+    let out = qs()
         .args(["models", "--models"])
         .arg(&file)
         .output()
