@@ -817,10 +817,10 @@ impl<'a> Sim<'a> {
         pool.quota
             .servable_by_reservation(reserved)
             .unwrap_or_else(|| pool.quota.servable(fp))
-            && self
-                .account
-                .as_ref()
-                .is_none_or(|a| a.servable_at(fp, pool.rates))
+            && self.account.as_ref().is_none_or(|a| {
+                a.servable_by_reservation(reserved)
+                    .unwrap_or_else(|| a.servable_at(fp, pool.rates))
+            })
     }
 
     /// A new request: sizes from its trace record when replaying a trace, else drawn from a

@@ -468,9 +468,10 @@ impl Quota {
         self.servable_at(fp, self.rates())
     }
 
-    /// [`Quota::servable`] for a request whose quota-token reservation at this quota's rates
-    /// is `reserved`, when every limit needs exactly that (one comparison with the smallest
-    /// limit); `None` when some limit needs something else.
+    /// [`Quota::servable_at`] for a request whose quota-token reservation at the rates it is
+    /// charged with (this quota's, or the serving pool's for an account) is `reserved`, when
+    /// every limit needs exactly that: one comparison with the smallest limit. `None` when
+    /// some limit needs something else.
     #[inline]
     pub fn servable_by_reservation(&self, reserved: u64) -> Option<bool> {
         self.reservation_cap.map(|cap| reserved <= cap)
@@ -764,6 +765,20 @@ mod tests {
                         if let Some(ok) = fast {
                             answered += 1;
                             assert_eq!(ok, q.servable(&f), "{a:?} {b:?} {f:?} {reserved}");
+                            // As an account charged at a pool's other rates.
+                            let pool = Rates {
+                                burndown: Burndown {
+                                    input: 1,
+                                    output: 1,
+                                },
+                                reserve: ReserveMode::InputPlusMaxTokensBurndown,
+                            };
+                            let at_pool = pool.reservation(Counts::QuotaTokens, &f);
+                            assert_eq!(
+                                q.servable_by_reservation(at_pool),
+                                Some(q.servable_at(&f, pool)),
+                                "{a:?} {b:?} {f:?} {at_pool}"
+                            );
                         }
                     }
                 }
