@@ -331,6 +331,8 @@ pub fn simulate_with<'a>(
     if let Some(split) = &split {
         // Pools may serve different models: the total bill is the sum of theirs.
         metrics.bill_by_pools(&split.pools);
+        // Every latency sample went to one workload, and only there (see `Sim::new`).
+        metrics.add_latency_of(&split.workloads);
     }
     let mut report = metrics.finish(&scenario.name, scenario.seed, now, events);
     if let Some(split) = split {
@@ -627,6 +629,11 @@ impl<'a> Sim<'a> {
                 .collect();
             Box::new(Split { pools, workloads })
         });
+        if split.is_some() {
+            // The totals' latencies are their workloads' together, added up at the end:
+            // one histogram sample per success instead of two.
+            metrics.without_latency();
+        }
         let lanes = Lanes {
             workloads: wls.len(),
             pools: pools.len(),
@@ -1232,9 +1239,7 @@ impl<'a> Sim<'a> {
         if r.attempts == 0 {
             let arrival = r.arrival;
             record(metrics, split, w, None, |m| {
-                if counted {
-                    m.queue_wait.record(now - arrival);
-                }
+                m.waited(counted, now - arrival);
                 m.first_attempt(counted);
             });
         }

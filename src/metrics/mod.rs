@@ -58,6 +58,15 @@ impl LatencyRecorder {
         self.hist.len().saturating_add(self.zeros)
     }
 
+    /// Adds `other`'s samples, as if each had been recorded here too.
+    pub fn add(&mut self, other: &LatencyRecorder) {
+        // Both sides have the same bounds (`Default`), so the addition cannot fail.
+        let added = self.hist.add(&other.hist);
+        debug_assert!(added.is_ok(), "latency histograms differ in bounds");
+        self.sum += other.sum;
+        self.zeros += other.zeros;
+    }
+
     /// Summary in milliseconds (`None` fields when there are no samples).
     pub fn summary(&mut self) -> LatencySummary {
         if self.zeros > 0 {
@@ -308,6 +317,25 @@ impl Metrics {
         self.no_latency = true;
     }
 
+    /// Takes the latency samples of `parts` instead of recording its own: the totals of a
+    /// run split by workload, where every sample is also recorded by exactly one workload,
+    /// so one histogram sample per success is recorded where there were two. Call before
+    /// [`Metrics::finish`], on metrics set [`Metrics::without_latency`].
+    pub fn add_latency_of<'m>(&mut self, parts: impl IntoIterator<Item = &'m Metrics>) {
+        for m in parts {
+            self.e2e.add(&m.e2e);
+            self.queue_wait.add(&m.queue_wait);
+        }
+    }
+
+    /// A counted request waited `us` in the client's queue before its first attempt.
+    #[inline]
+    pub fn waited(&mut self, counted: bool, us: u64) {
+        if counted && !self.no_latency {
+            self.queue_wait.record(us);
+        }
+    }
+
     #[inline]
     // The timeline was just extended to hold `minute`, so the index is in bounds.
     #[allow(clippy::indexing_slicing)]
@@ -502,5 +530,42 @@ impl Metrics {
             pools: None,
             workloads: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Adding two recorders gives the summary of recording every sample in one: the totals
+    /// of a run split by workload are their workloads' recorders added up.
+    #[test]
+    fn added_recorders_summarise_like_one() {
+        let (mut a, mut b, mut both) = (
+            LatencyRecorder::default(),
+            LatencyRecorder::default(),
+            LatencyRecorder::default(),
+        );
+        // Zeros, small and large values, and one past the histogram's range (saturated).
+        let mut x = 7u64;
+        for i in 0..5_000u64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let us = match i % 5 {
+                0 => 0,
+                1 => x % 1_000,
+                2 => x % 90_000_000,
+                3 => 1 << 44,
+                _ => x % 5_000_000,
+            };
+            if i % 3 == 0 { &mut a } else { &mut b }.record(us);
+            both.record(us);
+        }
+        a.add(&b);
+        assert_eq!(a.count(), both.count());
+        let (sa, sb) = (a.summary(), both.summary());
+        assert_eq!(format!("{sa:?}"), format!("{sb:?}"));
+        assert!(sb.p99.is_some());
     }
 }
