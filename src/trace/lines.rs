@@ -52,14 +52,7 @@ impl<R: BufRead> RecordLines<R> {
     /// of the file (splitting it then reports that), or is refused past
     /// [`crate::files::MAX_LINE_BYTES`], naming the line that opened it.
     pub(crate) fn next_record(&mut self, name: &str, what: &str) -> Result<bool, Box<Diagnostic>> {
-        let n = crate::files::read_line_limited(
-            &mut self.reader,
-            &mut self.text,
-            &mut self.bytes_read,
-            self.max_bytes,
-        )
-        .map_err(|e| e.diagnostic(name, self.line_no + 1, what))?;
-        if n == 0 {
+        if self.read_line(false, name, what)? == 0 {
             return Ok(false);
         }
         self.line_no += 1;
@@ -69,14 +62,7 @@ impl<R: BufRead> RecordLines<R> {
         let mut quoted =
             self.join_quoted && !csv::is_blank(&self.text) && csv::ends_quoted(&self.text, false);
         while quoted {
-            let n = crate::files::read_line_limited(
-                &mut self.reader,
-                &mut self.more,
-                &mut self.bytes_read,
-                self.max_bytes,
-            )
-            .map_err(|e| e.diagnostic(name, self.line_no + 1, what))?;
-            if n == 0 {
+            if self.read_line(true, name, what)? == 0 {
                 break;
             }
             self.line_no += 1;
@@ -97,6 +83,14 @@ impl<R: BufRead> RecordLines<R> {
             self.text.push_str(&self.more);
         }
         Ok(true)
+    }
+
+    /// Reads the next physical line into the record (`more`: into the line being joined to
+    /// it); the bytes read, 0 at the end of the file.
+    fn read_line(&mut self, more: bool, name: &str, what: &str) -> Result<usize, Box<Diagnostic>> {
+        let buf = if more { &mut self.more } else { &mut self.text };
+        crate::files::read_line_limited(&mut self.reader, buf, &mut self.bytes_read, self.max_bytes)
+            .map_err(|e| e.diagnostic(name, self.line_no + 1, what))
     }
 
     /// The current record, its line breaks included.
