@@ -364,41 +364,6 @@ pub fn simulate_with<'a>(
     }
 }
 
-/// Names of the totals' `throttled_by_limit`: each pool's limits, then the account's, the
-/// same name counted once.
-fn limit_slots(s: &Scenario) -> (Vec<String>, Vec<Vec<usize>>) {
-    let mut names: Vec<String> = Vec::new();
-    let slot = |n: &str, names: &mut Vec<String>| match names.iter().position(|x| x == n) {
-        Some(i) => i,
-        None => {
-            names.push(n.to_string());
-            names.len() - 1
-        }
-    };
-    let mut per_pool: Vec<Vec<usize>> = s
-        .pools
-        .iter()
-        .map(|p| {
-            p.quota
-                .limits
-                .iter()
-                .take(crate::quota::MAX_LIMITS)
-                .map(|l| slot(&l.name, &mut names))
-                .collect()
-        })
-        .collect();
-    let acct: Vec<usize> = s
-        .account
-        .iter()
-        .take(crate::quota::MAX_LIMITS)
-        .map(|l| slot(&l.name, &mut names))
-        .collect();
-    for v in &mut per_pool {
-        v.extend_from_slice(&acct);
-    }
-    (names, per_pool)
-}
-
 /// Records into the totals, and into workload `w`'s and pool `p`'s metrics when the report
 /// shows them.
 #[inline(always)]
@@ -496,7 +461,8 @@ fn sized_for(pools: &[PoolRt], p: usize, r: &mut Request) {
 impl<'a> Sim<'a> {
     fn new(s: &'a Scenario, limits: Limits, observer: Option<&'a mut dyn Observer>) -> Self {
         let seed = s.seed;
-        let (names, slots) = limit_slots(s);
+        let (names, slots) =
+            crate::quota::limit_slots(s.pools.iter().map(|p| &p.quota.limits[..]), &s.account);
         let max_attempts = s
             .workloads
             .iter()

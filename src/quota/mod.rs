@@ -686,6 +686,43 @@ impl Quota {
     }
 }
 
+/// Names of a report's `throttled_by_limit` (each pool's limits, then the account's, the same
+/// name counted once), and for each pool the slot of each of its limits there, then of each
+/// account limit: the order in which a refusing limit is numbered. `run` and `serve` both
+/// number their limits by it.
+pub(crate) fn limit_slots<'a>(
+    pools: impl IntoIterator<Item = &'a [LimitSpec]>,
+    account: &[LimitSpec],
+) -> (Vec<String>, Vec<Vec<usize>>) {
+    let mut names: Vec<String> = Vec::new();
+    let mut slot = |n: &str| match names.iter().position(|x| x == n) {
+        Some(i) => i,
+        None => {
+            names.push(n.to_string());
+            names.len() - 1
+        }
+    };
+    let mut per_pool: Vec<Vec<usize>> = pools
+        .into_iter()
+        .map(|limits| {
+            limits
+                .iter()
+                .take(MAX_LIMITS)
+                .map(|l| slot(&l.name))
+                .collect()
+        })
+        .collect();
+    let acct: Vec<usize> = account
+        .iter()
+        .take(MAX_LIMITS)
+        .map(|l| slot(&l.name))
+        .collect();
+    for v in &mut per_pool {
+        v.extend_from_slice(&acct);
+    }
+    (names, per_pool)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -295,30 +295,11 @@ impl State {
             classes,
         } = config;
         let mut by_id = HashMap::new();
-        // The run report's `throttled_by_limit`: each pool's limits, then the account's, the
-        // same name counted once.
-        let mut names: Vec<String> = Vec::new();
-        let mut slot = |n: &str| match names.iter().position(|x| x == n) {
-            Some(i) => i,
-            None => {
-                names.push(n.to_string());
-                names.len() - 1
-            }
-        };
-        let own_slots: Vec<Vec<usize>> = pools
-            .iter()
-            .map(|p| {
-                p.quota
-                    .limits
-                    .iter()
-                    .take(crate::quota::MAX_LIMITS)
-                    .map(|l| slot(&l.name))
-                    .collect()
-            })
-            .collect();
+        // The run report's `throttled_by_limit`, numbered as a run numbers it.
+        let (names, pool_slots) =
+            crate::quota::limit_slots(pools.iter().map(|p| &p.quota.limits[..]), &account);
         let account_limits: Vec<&LimitSpec> =
             account.iter().take(crate::quota::MAX_LIMITS).collect();
-        let acct_slots: Vec<usize> = account_limits.iter().map(|l| slot(&l.name)).collect();
         let mut states = Vec::with_capacity(pools.len());
         // An ID several pools list goes to the most specific list, then the first: the
         // scenario's one rule, which trace replay follows too.
@@ -326,11 +307,10 @@ impl State {
         for (id, i) in crate::scenario::model_id_owners(&lists) {
             by_id.entry(id.to_string()).or_insert(i);
         }
-        for (spec, mut slots) in pools.into_iter().zip(own_slots) {
+        for (spec, slots) in pools.into_iter().zip(pool_slots) {
             let q = &spec.quota;
             let burndown = spec.model.burndown();
             let quota = q.build(&spec.model);
-            slots.extend_from_slice(&acct_slots);
             let mut metrics = Metrics::new(0, u64::MAX);
             metrics.configure(
                 q.limits
