@@ -7,7 +7,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{json, load, load_err, n, qs};
+use common::{json, load, load_err, log_record, n, qs, write_log};
 
 /// A pool's `model` table replaces the top-level one: burndown, the default `max_tokens`
 /// and truncation come from the pool that serves the attempt.
@@ -553,22 +553,16 @@ max_tokens = 400
 #[test]
 fn an_invocation_logs_model_id_selects_the_pool() {
     let dir = tempfile::tempdir().unwrap();
-    let rec = |t: &str, model: &str| {
-        format!(
-            r#"{{"schemaType":"ModelInvocationLog","timestamp":"2025-06-02T14:00:0{t}Z","modelId":"{model}","input":{{"inputContentType":"application/json","inputBodyJson":{{"max_tokens":500}},"inputTokenCount":100}},"output":{{"outputTokenCount":50}}}}"#
-        )
-    };
     let id = "anthropic.claude-sonnet-4-20250514-v1:0";
     let log = [
-        rec("0", &format!("us.{id}")),
-        rec(
-            "1",
+        log_record(0, &format!("us.{id}")),
+        log_record(
+            1,
             &format!("arn:aws:bedrock:us-east-1::foundation-model/{id}"),
         ),
-        rec("2", &format!("global.{id}")),
-    ]
-    .join("\n");
-    std::fs::write(dir.path().join("log.jsonl"), log).unwrap();
+        log_record(2, &format!("global.{id}")),
+    ];
+    write_log(dir.path(), &log);
     let path = dir.path().join("s.toml");
     let text = format!(
         r#"

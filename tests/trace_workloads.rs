@@ -8,7 +8,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{json_as, n};
+use common::{json_as, log_record, n, write_log};
 
 fn run(text: &str, dir: &Path) -> Value {
     json_as(dir.join("s.toml").to_str().unwrap(), text)
@@ -29,19 +29,6 @@ fn records_between(path: &Path, from_us: i64, to_us: i64) -> u64 {
         }
     }
     count
-}
-
-/// One Bedrock invocation-log record at second `t` of 14:00, naming `model`: 100 input and
-/// 50 output tokens, `max_tokens` 500.
-fn log_record(t: u32, model: &str) -> String {
-    format!(
-        r#"{{"schemaType":"ModelInvocationLog","timestamp":"2025-06-02T14:00:0{t}Z","modelId":"{model}","identity":{{"arn":"arn:aws:sts::123456789012:assumed-role/x/app"}},"input":{{"inputBodyJson":{{"max_tokens":500}},"inputTokenCount":100}},"output":{{"outputTokenCount":50}}}}"#
-    )
-}
-
-/// Writes `records` as `log.jsonl` in `dir`.
-fn write_log(dir: &Path, records: &[String]) {
-    std::fs::write(dir.join("log.jsonl"), records.join("\n")).unwrap();
 }
 
 /// Two workloads on two pools: `replay` plays the bundled 4-hour chat trace, `steady` is

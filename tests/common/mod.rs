@@ -104,3 +104,16 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 pub fn write_str(dir: &Path, name: &str, text: &str) -> String {
     write(dir, name, text).to_str().unwrap().to_string()
 }
+
+/// One Bedrock invocation-log record at second `t` of 14:00, naming `model`: 100 input and
+/// 50 output tokens, `max_tokens` 500.
+pub fn log_record(t: u32, model: &str) -> String {
+    format!(
+        r#"{{"schemaType":"ModelInvocationLog","timestamp":"2025-06-02T14:00:0{t}Z","modelId":"{model}","identity":{{"arn":"arn:aws:sts::123456789012:assumed-role/x/app"}},"input":{{"inputBodyJson":{{"max_tokens":500}},"inputTokenCount":100}},"output":{{"outputTokenCount":50}}}}"#
+    )
+}
+
+/// Writes `records` as `log.jsonl` in `dir`.
+pub fn write_log(dir: &Path, records: &[String]) {
+    std::fs::write(dir.join("log.jsonl"), records.join("\n")).unwrap();
+}
