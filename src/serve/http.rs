@@ -1,5 +1,5 @@
-//! The HTTP server: tokio + hyper (HTTP/1.1), one task per connection, so a slow client
-//! only ever holds up itself.
+//! The HTTP server: tokio + hyper, HTTP/1.1 and HTTP/2 (prior knowledge) on one port, one
+//! task per connection, so a slow client only ever holds up itself.
 
 // An early `Err` here is the HTTP response itself, built once per call and returned at
 // once; boxing it would only add an allocation.
@@ -18,7 +18,8 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use super::api::{self, Operation, StreamEvents, Usage};
@@ -177,13 +178,21 @@ async fn accept_loop(
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(shared.limits.max_connections));
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
+    let max = shared.limits.max_connections;
+    let slots = Arc::new(Semaphore::new(max));
+    // One port, two protocols: HTTP/1.1, and HTTP/2 when the client opens with the HTTP/2
+    // connection preface (prior knowledge, no TLS).
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http1()
+        .timer(TokioTimer::new())
         .header_read_timeout(shared.limits.header_timeout)
-        .max_header_size(shared.limits.max_header_bytes)
+        .max_buf_size(shared.limits.max_header_bytes.max(8192))
         .keep_alive(true);
+    http.http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(shared.limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_concurrent_streams(MAX_STREAMS);
+    let http = Arc::new(http);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -203,24 +212,148 @@ async fn accept_loop(
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                let sh = shared.clone();
-                let service = hyper::service::service_fn(move |req| {
-                    let sh = sh.clone();
-                    async move { Ok::<_, Infallible>(handle(sh, req).await) }
-                });
-                let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                    drop(permit);
-                });
+                tokio::spawn(connection(
+                    http.clone(),
+                    stream,
+                    shared.clone(),
+                    stop.clone(),
+                    permit,
+                ));
             }
             _ = stop.changed() => break,
         }
     }
     drop(listener);
+    // Every connection holds a slot until it ends: all slots back means all calls finished.
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
     tokio::select! {
-        _ = graceful.shutdown() => {}
+        _ = slots.acquire_many(all) => {}
         _ = tokio::time::sleep(DRAIN) => {}
+    }
+}
+
+/// Streams one HTTP/2 connection may carry at once.
+const MAX_STREAMS: u32 = 128;
+
+/// Serves one connection until the client closes it, it stays idle for the keep-alive
+/// timeout (the header timeout: no call in flight and no new one), or the server stops
+/// (then calls in flight finish first: HTTP/1.1 closes after the current response, HTTP/2
+/// sends GOAWAY).
+async fn connection(
+    http: Arc<auto::Builder<TokioExecutor>>,
+    stream: tokio::net::TcpStream,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    let idle_after = shared.limits.header_timeout;
+    let activity = Arc::new(Activity::new());
+    let act = activity.clone();
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let sh = shared.clone();
+        let busy = Busy::start(act.clone());
+        async move {
+            let r = handle(sh, req).await;
+            Ok::<_, Infallible>(r.map(|body| Counted { body, _busy: busy }))
+        }
+    });
+    let conn = http.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let mut closing = *stop.borrow();
+    if closing {
+        conn.as_mut().graceful_shutdown();
+    }
+    let mut check = tokio::time::Instant::now() + idle_after;
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => break,
+            changed = stop.changed(), if !closing => {
+                if changed.is_err() || *stop.borrow() {
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+            _ = tokio::time::sleep_until(check), if !closing => {
+                match activity.idle_since() {
+                    // A call is in flight: look again a timeout from now.
+                    None => check = tokio::time::Instant::now() + idle_after,
+                    Some(t) if t.elapsed() >= idle_after => {
+                        closing = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                    Some(t) => check = tokio::time::Instant::from_std(t + idle_after),
+                }
+            }
+        }
+    }
+    drop(permit);
+}
+
+/// Calls in flight on one connection, and when the last one ended.
+struct Activity {
+    inner: Mutex<(usize, Instant)>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            inner: Mutex::new((0, Instant::now())),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, (usize, Instant)> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Since when the connection has had no call in flight (`None`: one is in flight).
+    fn idle_since(&self) -> Option<Instant> {
+        let g = self.lock();
+        (g.0 == 0).then_some(g.1)
+    }
+}
+
+/// One call in flight, from its request head until its response body is done with (sent,
+/// or dropped when the client reset the stream or went away).
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn start(a: Arc<Activity>) -> Busy {
+        a.lock().0 += 1;
+        Busy(a)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut g = self.0.lock();
+        g.0 = g.0.saturating_sub(1);
+        g.1 = Instant::now();
+    }
+}
+
+/// A response body that keeps its call counted as in flight until it is dropped.
+pub(crate) struct Counted {
+    body: Body,
+    _busy: Busy,
+}
+
+impl hyper::body::Body for Counted {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -312,11 +445,21 @@ type Reply = Result<Response<Body>, Response<Body>>;
 
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let rid = shared.request_id();
+    let http1 = req.version() < hyper::Version::HTTP_2;
+    let idle = shared.limits.header_timeout.as_secs();
     let mut r = match route(&shared, req, &rid).await {
         Ok(r) | Err(r) => r,
     };
+    let h = r.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&rid) {
-        r.headers_mut().insert("x-amzn-requestid", v);
+        h.insert("x-amzn-requestid", v);
+    }
+    if http1 {
+        // How long an idle connection stays open, so that a client never reuses a socket
+        // the server is closing (HTTP/2 has no such header: GOAWAY says it).
+        if let Ok(v) = HeaderValue::from_str(&format!("timeout={idle}")) {
+            h.insert("keep-alive", v);
+        }
     }
     r
 }
