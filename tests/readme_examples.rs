@@ -527,3 +527,30 @@ fn install_and_aws_cli_examples_work_as_written() {
     );
     assert!(aws >= 1, "the AWS CLI example was not found");
 }
+
+/// Every page of the guide says what it is for and links back to the index near its top, and
+/// the index links every page, so that a reader who lands on any page can find the rest.
+#[test]
+fn guide_pages_link_to_the_index_and_the_index_to_them() {
+    let index = read("docs/guide/README.md");
+    let listed: BTreeSet<String> = links(&index).into_iter().map(|(_, t)| t).collect();
+    let mut checked = 0;
+    for page in pages().iter().filter(|p| p.starts_with("docs/guide/")) {
+        let name = page.trim_start_matches("docs/guide/");
+        if name == "README.md" {
+            continue;
+        }
+        let text = read(page);
+        let head: String = text.lines().take(12).collect::<Vec<_>>().join("\n");
+        assert!(
+            links(&head).iter().any(|(_, t)| t == "README.md"),
+            "{page}: no link to the guide's index (README.md) in its first 12 lines"
+        );
+        assert!(
+            listed.contains(name),
+            "{page} is not linked from docs/guide/README.md"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} guide pages found");
+}
