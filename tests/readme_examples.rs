@@ -9,6 +9,8 @@
 //! - the Quick start table of README.md (exact);
 //! - every code block made of one `$ quotasim …` line followed by its output (exact, stdout
 //!   then stderr);
+//! - every code block of several `$ …` lines, each followed by its output, that runs
+//!   `quotasim` (a shell session, run in an empty temporary folder; exact);
 //! - every ` ```text ` block that directly follows a ` ```sh ` block holding one `quotasim …`
 //!   command (continued over lines with `\`, `serve` excepted): each line of the excerpt
 //!   must be a line of the command's output. Files the command writes (`--plot`, `--out`,
@@ -269,8 +271,64 @@ fn dollar_examples_print_what_the_pages_show() {
         }
     }
     // The unknown-key example (docs/guide/commands.md), the estimate examples (README.md,
-    // docs/quota.md), the haiku run (README.md).
+    // docs/quota.md), the Quick start's run (docs/guide/reading-the-report.md).
     assert!(checked >= 4, "only {checked} examples found");
+}
+
+/// A block of several `$ …` lines, each followed by its output, is a shell session: its
+/// commands run one after the other with `sh -c` in a fresh empty folder (they make their own
+/// files), `quotasim` on the PATH, and each prints exactly the lines shown after it.
+#[test]
+fn shell_sessions_print_what_the_pages_show() {
+    let bin = assert_cmd::cargo::cargo_bin("quotasim");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut checked = 0;
+    for page in &pages() {
+        for (_, body, line) in blocks(&read(page)) {
+            let commands = body.iter().filter(|l| l.starts_with("$ ")).count();
+            if !body.first().is_some_and(|l| l.starts_with("$ "))
+                || commands < 2
+                || !body.iter().any(|l| l.starts_with("$ quotasim "))
+                || body.iter().any(|l| l.contains('…'))
+            {
+                continue;
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let mut k = 0;
+            while k < body.len() {
+                let cmd = body[k].strip_prefix("$ ").unwrap();
+                let mut shown = String::new();
+                k += 1;
+                while k < body.len() && !body[k].starts_with("$ ") {
+                    shown.push_str(&body[k]);
+                    shown.push('\n');
+                    k += 1;
+                }
+                let out = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(cmd)
+                    .current_dir(dir.path())
+                    .env("PATH", &path)
+                    .output()
+                    .unwrap();
+                let mut printed = String::from_utf8(out.stdout).unwrap();
+                printed.push_str(&String::from_utf8(out.stderr).unwrap());
+                assert_eq!(
+                    printed,
+                    shown,
+                    "{page}:{}: `{cmd}` prints something else",
+                    line + 1
+                );
+            }
+            checked += 1;
+        }
+    }
+    // The bad trace of docs/guide/traces.md.
+    assert!(checked >= 1, "no shell session found");
 }
 
 #[test]
