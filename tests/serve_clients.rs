@@ -27,6 +27,13 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A line on standard error that the test harness does not capture (so that a skipped test
+/// shows in a plain `cargo test`).
+fn visible(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 fn python() -> Option<PathBuf> {
     let py = std::env::var_os("QUOTASIM_PYTHON")
         .map(PathBuf::from)
@@ -45,10 +52,10 @@ fn python() -> Option<PathBuf> {
         "CI is set but {} cannot import boto3 and anthropic; run .ci/run (it makes .venv) or set QUOTASIM_PYTHON",
         py.display()
     );
-    eprintln!(
+    visible(&format!(
         "NOT RUN: {} cannot import boto3 and anthropic (make .venv as .ci/run does, or set QUOTASIM_PYTHON)",
         py.display()
-    );
+    ));
     None
 }
 
@@ -73,7 +80,7 @@ fn node() -> Option<PathBuf> {
         "node is not on PATH"
     };
     assert!(std::env::var_os("CI").is_none(), "CI is set but {why}");
-    eprintln!("SKIPPED: the AWS SDK for JavaScript test: {why}");
+    visible(&format!("SKIPPED: the AWS SDK for JavaScript test: {why}"));
     None
 }
 
