@@ -355,12 +355,12 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>, rid: &str) -> Reply
     let started = Instant::now();
     let (admit, service, clock) = admit(shared, &call, &model_id, op, rid)?;
     let attempt = match admit {
-        Admit::Throttled { tokens, latency_us } => {
+        Admit::Throttled { cause, latency_us } => {
             sleep(clock.wall(latency_us)).await;
             return Err(error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "ThrottlingException",
-                api::throttle_message(tokens),
+                api::throttle_message(cause),
                 rid,
             ));
         }
