@@ -321,7 +321,7 @@ impl State {
                     .collect(),
                 1,
             );
-            metrics.set_prices(crate::cost::model_prices(&spec.model));
+            metrics.set_prices(spec.model.billed_prices());
             states.push(PoolState {
                 rates: quota.rates(),
                 reserve: q.reserve,
