@@ -498,3 +498,66 @@ model_ids = ["global.{SONNET}"]
     assert_eq!(n(&r, "attempts.throttled_by.tokens_per_day"), 1);
     assert_eq!(n(&r, "attempts.throttled_by.requests_per_minute"), 1);
 }
+
+/// `throttled_by_limit` when pools have different limit lists, as in a run: the totals list
+/// each pool's limits, then the account's (r_requests, g_tokens, g_requests,
+/// account_requests); each pool its own, then the account's.
+///
+/// `region`: `r_requests` 3 per minute. `global`: `g_tokens` (100,000 quota tokens) and
+/// `g_requests` 1 per minute. Account: `account_requests` 3 per minute.
+/// 1. global: admitted (g 1, account 1).
+/// 2. global: refused by g_requests (its second limit, the totals' third).
+/// 3. region: admitted (r 1, account 2). 4. region: admitted (r 2, account 3).
+/// 5. region: its own limit admits (3 ≤ 3), the account refuses (4 > 3): region's second
+///    entry, the totals' fourth.
+#[test]
+fn throttled_by_limit_numbers_each_pools_limits_and_the_accounts() {
+    let s = scenario(&format!(
+        r#"
+[pools.region]
+[[pools.region.limits]]
+name = "r_requests"
+counts = "requests"
+per = "minute"
+limit = 3
+[pools.global]
+model_ids = ["global.{SONNET}"]
+[[pools.global.limits]]
+name = "g_tokens"
+counts = "quota-tokens"
+per = "minute"
+limit = 100000
+[[pools.global.limits]]
+name = "g_requests"
+counts = "requests"
+per = "minute"
+limit = 1
+[[account.limits]]
+name = "account_requests"
+counts = "requests"
+per = "minute"
+limit = 3
+"#
+    ));
+    let server = start(&s);
+    let addr = server.addr();
+    let global = format!("global.{SONNET}");
+    let statuses: Vec<u16> = [&global, &global, SONNET, SONNET, SONNET]
+        .iter()
+        .map(|m| converse(addr, m).0)
+        .collect();
+    assert_eq!(statuses, [200, 429, 200, 200, 429]);
+    let r = server.shutdown();
+    assert_eq!(
+        r["attempts"]["throttled_by_limit"],
+        serde_json::json!({"r_requests": 0, "g_tokens": 0, "g_requests": 1, "account_requests": 1})
+    );
+    assert_eq!(
+        r["pools"]["region"]["throttled_by_limit"],
+        serde_json::json!({"r_requests": 0, "account_requests": 1})
+    );
+    assert_eq!(
+        r["pools"]["global"]["throttled_by_limit"],
+        serde_json::json!({"g_tokens": 0, "g_requests": 1, "account_requests": 0})
+    );
+}
