@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 
 use super::eventstream;
+use crate::quota::ThrottleCause;
 
 /// The operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -440,12 +441,13 @@ pub fn anthropic_error_type(status: u16) -> &'static str {
     }
 }
 
-/// The two throttle messages Bedrock sends.
-pub fn throttle_message(tokens: bool) -> &'static str {
-    if tokens {
-        "Too many tokens, please wait before trying again."
-    } else {
-        "Too many requests, please wait before trying again."
+/// The throttle message Bedrock sends for a refusal by a limit of kind `cause`: one for
+/// request limits, one for token limits over a minute, one for token limits over a day.
+pub fn throttle_message(cause: ThrottleCause) -> &'static str {
+    match cause {
+        ThrottleCause::RequestsPerMinute => "Too many requests, please wait before trying again.",
+        ThrottleCause::TokensPerMinute => "Too many tokens, please wait before trying again.",
+        ThrottleCause::TokensPerDay => "Too many tokens per day, please wait before trying again.",
     }
 }
 

@@ -25,6 +25,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use super::api::{self, Operation, StreamEvents, Usage};
 use super::state::{Admit, Attempt, Clock, End, Sizes, State};
 use super::{Config, Limits, Options};
+use crate::quota::ThrottleCause;
 use crate::scenario::Service;
 
 /// How long calls in flight may take to finish after a shutdown request.
@@ -568,12 +569,12 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>, rid: &str) -> Reply
     let started = Instant::now();
     let (admit, service, clock) = admit(shared, &call, &model_id, op, rid)?;
     let attempt = match admit {
-        Admit::Throttled { tokens, latency_us } => {
+        Admit::Throttled { cause, latency_us } => {
             sleep(clock.wall(latency_us)).await;
             return Err(error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "ThrottlingException",
-                api::throttle_message(tokens),
+                api::throttle_message(cause),
                 rid,
             ));
         }
@@ -1044,7 +1045,7 @@ async fn stream_answer(
         let _ = tx
             .send(Bytes::from(StreamEvents::throttled(
                 op,
-                api::throttle_message(true),
+                api::throttle_message(ThrottleCause::TokensPerMinute),
             )))
             .await;
         return;

@@ -195,10 +195,10 @@ pub(crate) struct Attempt {
 /// The outcome of an admission check.
 #[derive(Debug)]
 pub(crate) enum Admit {
-    /// Refused; `tokens` tells a token limit from a request limit (the 429 message).
+    /// Refused; `cause` picks the 429 message.
     Throttled {
-        /// Whether a token limit refused (else a request-count limit).
-        tokens: bool,
+        /// The kind of limit that refused.
+        cause: ThrottleCause,
         /// Simulated delay before the 429, µs.
         latency_us: u64,
     },
@@ -335,7 +335,7 @@ impl State {
                     .collect(),
                 1,
             );
-            metrics.set_prices(crate::cost::model_prices(&spec.model));
+            metrics.set_prices(spec.model.billed_prices());
             states.push(PoolState {
                 rates: quota.rates(),
                 reserve: q.reserve,
@@ -603,7 +603,7 @@ impl State {
         let Some(p) = self.pools.get_mut(pool) else {
             self.finish(&key, Some(Status::FailedServerError));
             return Admit::Throttled {
-                tokens: true,
+                cause: ThrottleCause::TokensPerMinute,
                 latency_us: 0,
             };
         };
@@ -672,10 +672,7 @@ impl State {
                 self.metrics.throttled(now, true, cause, slot);
                 p.metrics.throttled(now, true, cause, limit);
                 self.finish(&key, Some(Status::FailedThrottled));
-                Admit::Throttled {
-                    tokens: cause != ThrottleCause::RequestsPerMinute,
-                    latency_us,
-                }
+                Admit::Throttled { cause, latency_us }
             }
         }
     }
@@ -1045,7 +1042,10 @@ output_tokens = 20
         };
         assert!(matches!(
             st.admit(small, None, sizes(80)),
-            Admit::Throttled { tokens: true, .. }
+            Admit::Throttled {
+                cause: ThrottleCause::TokensPerMinute,
+                ..
+            }
         ));
         // `big` is untouched by `small`'s usage.
         let Admit::Admitted(other) = st.admit(big, None, sizes(80)) else {
@@ -1068,13 +1068,13 @@ output_tokens = 20
         // The totals name a limit once, as a run's report does.
         assert_eq!(r["attempts"]["throttled_by_limit"]["tokens_per_minute"], 1);
         // Each pool billed at its own model: Haiku 4.5 then Sonnet 4.5, 10 in and 20 out.
-        let haiku = crate::cost::preset_prices("claude-haiku-4-5").unwrap();
-        let sonnet = crate::cost::preset_prices("claude-sonnet-4-5").unwrap();
-        let usd = |p: crate::cost::Prices| (10.0 * p.input + 20.0 * p.output) / 1e6;
+        // Published prices per million tokens: Haiku 4.5 $1 in, $5 out; Sonnet 4.5 $3 in,
+        // $15 out. So (10 × 1 + 20 × 5) / 1e6 = $0.00011 and (10 × 3 + 20 × 15) / 1e6 =
+        // $0.00033.
         let small_usd = r["pools"]["small"]["cost"]["usd"].as_f64().unwrap();
         let big_usd = r["pools"]["big"]["cost"]["usd"].as_f64().unwrap();
-        assert!((small_usd - usd(haiku)).abs() < 1e-15, "{small_usd}");
-        assert!((big_usd - usd(sonnet)).abs() < 1e-15, "{big_usd}");
+        assert!((small_usd - 0.000_11).abs() < 1e-15, "{small_usd}");
+        assert!((big_usd - 0.000_33).abs() < 1e-15, "{big_usd}");
         assert!(small_usd < big_usd);
         assert_eq!(r["cost"]["usd"].as_f64().unwrap(), small_usd + big_usd);
         assert_eq!(r["requests"]["arrived"], 3);
