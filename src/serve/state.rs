@@ -151,7 +151,6 @@ pub(crate) struct PoolState {
     /// Its burndown and reservation formula, which the account's limits are charged at too.
     rates: Rates,
     burndown: Burndown,
-    reserve: ReserveMode,
     /// Slot in the totals' `throttled_by_limit` of each of its limits, then of each account
     /// limit (the run report's rule: the same name counted once).
     slots: Vec<usize>,
@@ -324,7 +323,6 @@ impl State {
             metrics.set_prices(crate::cost::model_prices(&spec.model));
             states.push(PoolState {
                 rates: quota.rates(),
-                reserve: q.reserve,
                 burndown,
                 quota,
                 slots,
@@ -383,6 +381,27 @@ impl State {
             events: 0,
             sweep_at: 1024,
         }
+    }
+
+    /// Whether `model_id` (an ARN's last path segment counts as the ID) is the bare ID of a
+    /// profile-only model a pool serves through its profiles: Bedrock refuses it.
+    pub(crate) fn is_profile_only_bare(&self, model_id: &str) -> bool {
+        let id = if model_id.starts_with("arn:") {
+            model_id.rsplit('/').next().unwrap_or(model_id)
+        } else {
+            model_id
+        };
+        if PROFILE_PREFIXES.iter().any(|p| id.starts_with(p)) {
+            return false;
+        }
+        self.pools.iter().any(|p| {
+            p.spec.model.profile_only
+                && p.spec.model_ids.iter().any(|listed| {
+                    PROFILE_PREFIXES
+                        .iter()
+                        .any(|pre| listed.strip_prefix(pre) == Some(id))
+                })
+        })
     }
 
     /// The pool serving `model_id` (an ARN's last path segment counts as the ID).
@@ -564,12 +583,8 @@ impl State {
             s.output,
             p.spec.quota.reserve_cache_reads,
         );
-        let reserved = p.burndown.reservation(
-            p.reserve,
-            s.input.saturating_add(fp.held_reads),
-            s.cache_write,
-            s.max_tokens,
-        );
+        // `quota.reservation_floor` included.
+        let reserved = p.rates.quota_reservation(&fp);
         let rt = p.rates;
         let servable =
             p.quota.servable(&fp) && self.account.as_ref().is_none_or(|a| a.servable_at(&fp, rt));
@@ -704,6 +719,7 @@ impl State {
                     cache_write: a.cache_write,
                     cache_read: a.cache_read,
                     pool: u8::try_from(a.pool).unwrap_or(u8::MAX),
+                    tier: 0,
                 };
                 self.metrics.succeeded(now, &success);
                 p.metrics.succeeded(now, &success);
