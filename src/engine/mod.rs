@@ -675,12 +675,7 @@ impl<'a> Sim<'a> {
             pools,
             account,
             acct: Vec::new(),
-            by_model: crate::scenario::model_id_owners(
-                &s.pools.iter().map(|p| &p.model_ids[..]).collect::<Vec<_>>(),
-            )
-            .into_iter()
-            .map(|(id, i)| (crate::trace::model_key(id), i))
-            .collect(),
+            by_model: crate::scenario::model_keys_with_history(s),
             wls,
             lanes,
             metrics,

@@ -10,7 +10,7 @@ use crate::quota::{Counts, LimitSpec};
 /// The warnings for `pools` (in file order), each model named once per reason.
 pub(crate) fn warnings(
     pools: &[Pool],
-    _workloads: &[Workload],
+    workloads: &[Workload],
     _account: &[LimitSpec],
     table: &Table,
 ) -> Vec<String> {
@@ -53,6 +53,9 @@ pub(crate) fn warnings(
             }
         }
     }
+    if let Some(w) = history_warning(pools, workloads) {
+        out.push(w);
+    }
     for (name, pool_names) in unconfirmed {
         let burndown = table.get(name).map_or(0, |r| r.output_burndown);
         out.push(format!(
@@ -65,4 +68,41 @@ pub(crate) fn warnings(
         ));
     }
     out
+}
+
+/// One warning when a replayed invocation log names the bare ID of a profile-only model
+/// that a pool serves through its profiles: the records are replayed on that pool (the log
+/// is history), although Bedrock refuses the bare ID today.
+fn history_warning(pools: &[Pool], workloads: &[Workload]) -> Option<String> {
+    let mut found: Vec<(String, String, String)> = Vec::new();
+    for w in workloads {
+        let crate::workload::Arrivals::Trace(t) = &w.arrivals else {
+            continue;
+        };
+        for p in pools.iter().filter(|p| p.model.profile_only) {
+            for id in &p.model_ids {
+                let Some(bare) = PROFILE_PREFIXES.iter().find_map(|x| id.strip_prefix(x)) else {
+                    continue;
+                };
+                let listed = pools.iter().any(|q| q.model_ids.iter().any(|x| x == bare));
+                if !listed
+                    && t.info.model_keys.contains(&crate::trace::model_key(bare))
+                    && !found.iter().any(|(b, _, _)| b == bare)
+                {
+                    found.push((bare.to_string(), p.name.clone(), t.file.clone()));
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "the replayed log names bare model IDs that Bedrock now refuses on demand (profile-only models): {}; its records are replayed on the pool serving the model's profiles, as they were served then",
+        found
+            .iter()
+            .map(|(b, p, f)| format!("\"{b}\" in {f} → pool `{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }

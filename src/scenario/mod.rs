@@ -144,6 +144,35 @@ pub fn model_id_owners<'a>(pools: &[&'a [String]]) -> Vec<(&'a str, usize)> {
         .collect()
 }
 
+/// Pools by the key ([`crate::trace::model_key`]) of each model ID they list, in precedence
+/// order ([`model_id_owners`]), then, for a profile-only model, the bare ID of each profile
+/// a pool lists that no pool lists itself: an old invocation log may name the bare ID
+/// (Bedrock refuses it today), and trace replay still sends such records to the pool that
+/// serves the model's profiles (`check` and `run` warn, see `facts`).
+pub fn model_keys_with_history(s: &Scenario) -> Vec<(u64, usize)> {
+    let lists: Vec<&[String]> = s.pools.iter().map(|p| &p.model_ids[..]).collect();
+    let owners = model_id_owners(&lists);
+    let mut out: Vec<(u64, usize)> = owners
+        .iter()
+        .map(|(id, i)| (crate::trace::model_key(id), *i))
+        .collect();
+    for (id, i) in owners {
+        if !s.pools.get(i).is_some_and(|p| p.model.profile_only) {
+            continue;
+        }
+        if let Some(bare) = crate::quota::models::PROFILE_PREFIXES
+            .iter()
+            .find_map(|p| id.strip_prefix(p))
+        {
+            let k = crate::trace::model_key(bare);
+            if !out.iter().any(|(x, _)| *x == k) {
+                out.push((k, i));
+            }
+        }
+    }
+    out
+}
+
 /// One workload: an application with its own arrivals, classes, client and route.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Workload {

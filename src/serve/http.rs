@@ -863,3 +863,19 @@ impl Drop for Guard {
         );
     }
 }
+
+#[cfg(test)]
+mod tokenizer_tests {
+    use super::tokenized;
+
+    /// The text estimate ceil(chars / 4) times the row's tokenizer factor, rounded up: 400
+    /// characters are 100 tokens on the older tokenizer, 130 on the newer (factor 1.3); 7
+    /// tokens become ceil(9.1) = 10. A factor of 1.0 changes nothing.
+    #[test]
+    fn the_newer_tokenizer_counts_about_thirty_percent_more() {
+        assert_eq!(tokenized(100, 1.3), 130);
+        assert_eq!(tokenized(7, 1.3), 10);
+        assert_eq!(tokenized(7, 1.0), 7);
+        assert_eq!(tokenized(1, 1.3), 2);
+    }
+}
