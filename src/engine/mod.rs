@@ -342,9 +342,11 @@ pub fn simulate_with<'a>(
         metrics.add_latency_of(&split.workloads);
     }
     let mut report = metrics.finish(&scenario.name, scenario.seed, now, events);
+    let mut pool_successes: Vec<u64> = Vec::new();
     if let Some(split) = split {
         let Split { pools, workloads } = *split;
         report.tiers = tiers::report(scenario, &workloads, now);
+        pool_successes = pools.iter().map(|m| m.requests.succeeded).collect();
         report.pools = Some(crate::report::Named(
             scenario
                 .pools
@@ -362,7 +364,7 @@ pub fn simulate_with<'a>(
                 .collect(),
         ));
     }
-    fixed_charges(scenario, &mut report);
+    fixed_charges(scenario, &mut report, &pool_successes);
     match stopped {
         None => Ok(report),
         Some(reason) => Err(Box::new(Stopped {
@@ -376,7 +378,7 @@ pub fn simulate_with<'a>(
 /// Adds the fixed charge of reserved capacity to the report's cost (and to each reserved
 /// pool's), and says which prices were used when anything but the list price at the
 /// standard tier is involved. Reports of other scenarios are untouched.
-fn fixed_charges(s: &Scenario, report: &mut Report) {
+fn fixed_charges(s: &Scenario, report: &mut Report, pool_successes: &[u64]) {
     let Some(basis) = crate::cost::tiers::price_basis(s) else {
         return;
     };
@@ -388,21 +390,12 @@ fn fixed_charges(s: &Scenario, report: &mut Report) {
     }
     report.cost.prices = Some(basis);
     if let Some(pools) = &mut report.pools {
-        for (p, (_, r)) in s.pools.iter().zip(pools.0.iter_mut()) {
+        for (i, (p, (_, r))) in s.pools.iter().zip(pools.0.iter_mut()).enumerate() {
             if !p.is_reserved() {
                 continue;
             }
             let fixed = crate::cost::tiers::reserved_pool_usd(p, hours);
-            let n = r.cost.usd_per_success.map_or(0, |per| {
-                // The pool's successes: its usd / usd_per_success (exact for whole counts).
-                r.cost.usd.map_or(0, |u| {
-                    if per > 0.0 {
-                        crate::num::round_u64(u / per)
-                    } else {
-                        0
-                    }
-                })
-            });
+            let n = pool_successes.get(i).copied().unwrap_or(0);
             r.cost = std::mem::take(&mut r.cost).with_fixed(fixed, n, measured);
         }
     }
