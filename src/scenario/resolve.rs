@@ -380,7 +380,7 @@ fn resolve_tier(raw: Option<&str>, route: &Route, pools: &[Pool], path: &str) ->
                 pool.model.preset,
                 pool.name,
                 quoted(&offered),
-                if offered.len() == 1 {
+                if offered.len() == 1 && pool.model.profile_only {
                     " (Claude 4.7 and later are standard only)"
                 } else {
                     ""
