@@ -475,8 +475,9 @@ fn resolve_service(s: &RawService, model: &Model, table: &models::Table, base: &
     })
 }
 
-/// Bedrock model IDs of a preset: the in-Region ID and its geographic (`us.`, `eu.`,
-/// `apac.`) and global (`global.`) inference-profile forms.
+/// Bedrock model IDs of a preset: its geographic (`us.`, `eu.`, `apac.`, `jp.`, `au.`) and
+/// global (`global.`) inference-profile forms, and the in-Region ID unless the model is
+/// profile-only.
 pub(crate) fn default_model_ids(table: &models::Table, preset: &str) -> Vec<String> {
     table
         .get(preset)

@@ -43,7 +43,8 @@ pub struct PoolSpec {
 impl PoolSpec {
     /// The pools of a scenario as the resolver gives them (`[pools.NAME]`, or `[quota]` as
     /// the pool `default`), each serving its resolved `model_ids`: by default its model
-    /// row's Bedrock IDs with and without the `us.`, `eu.`, `apac.` and `global.` prefixes.
+    /// row's Bedrock IDs with the `us.`, `eu.`, `apac.`, `jp.`, `au.` and `global.`
+    /// prefixes, and bare unless the model is profile-only.
     /// A model without a Bedrock ID (`other`) answers to its preset name, with the same
     /// prefixes, so that a generic scenario can still be served.
     pub fn from_scenario(s: &Scenario) -> Vec<PoolSpec> {
