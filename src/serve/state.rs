@@ -814,6 +814,7 @@ impl State {
                     cache_write: a.cache_write,
                     cache_read: a.cache_read,
                     pool: u8::try_from(a.pool).unwrap_or(u8::MAX),
+                    tier: 0,
                 };
                 self.metrics.billed_abandoned(&partial);
                 p.metrics.billed_abandoned(&partial);
