@@ -23,6 +23,7 @@ import math
 import os
 import tempfile
 import warnings
+from decimal import Decimal
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional, Union
 
@@ -37,6 +38,7 @@ __all__ = [
     "ScenarioError",
     "Server",
     "SimulationError",
+    "dumps",
     "estimate",
     "models",
     "plan",
@@ -191,7 +193,7 @@ def _source(scenario: Any) -> tuple[str, str]:
     )
 
 
-def _toml_value(value: Any, where: str) -> str:
+def _toml_value(value: Any, where: str, top: bool = True) -> str:
     """A Python value as the TOML text of an override's VALUE."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -202,15 +204,19 @@ def _toml_value(value: Any, where: str) -> str:
             raise ValueError(f"{where}: {value!r} is not a finite number")
         return repr(value)
     if isinstance(value, str):
+        # Bare when the command line would read it back as this string (`10m`), so that
+        # the overrides a sweep or plan echoes read as the command's; quoted otherwise.
+        if top and _quotasim.is_bare_string(value):
+            return value
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v, f"{where}[{i}]") for i, v in enumerate(value)) + "]"
+        return "[" + ", ".join(_toml_value(v, f"{where}[{i}]", False) for i, v in enumerate(value)) + "]"
     if isinstance(value, Mapping):
         parts = []
         for k, v in value.items():
             if not isinstance(k, str):
                 raise TypeError(f"{where}: keys must be str, got {k!r} ({_type_name(k)})")
-            parts.append(f"{json.dumps(k, ensure_ascii=False)} = {_toml_value(v, f'{where}.{k}')}")
+            parts.append(f"{json.dumps(k, ensure_ascii=False)} = {_toml_value(v, f'{where}.{k}', False)}")
         return "{ " + ", ".join(parts) + " }"
     raise TypeError(
         f"{where}: expected str, int, float, bool, list or dict, got {value!r} ({_type_name(value)})"
@@ -341,6 +347,92 @@ class _ScenarioFile:
     def __exit__(self, *exc: object) -> None:
         if self._dir is not None:
             self._dir.cleanup()
+
+
+# --- the command's JSON layout ------------------------------------------------------------
+
+
+def _number(x: float) -> str:
+    """A float as serde_json (ryu) writes it: the shortest digits that read back as `x`, as
+    Python's repr finds them, laid out by ryu's rules (``0.00009``, not ``9e-05``;
+    ``1e+16``, not ``1e16``); NaN and infinities as ``null``."""
+    if math.isnan(x) or math.isinf(x):
+        return "null"
+    if x == 0:
+        return "-0.0" if math.copysign(1.0, x) < 0 else "0.0"
+    sign = "-" if x < 0 else ""
+    t = Decimal(repr(abs(x))).normalize().as_tuple()
+    digits = "".join(map(str, t.digits))
+    k = int(t.exponent)
+    n = len(digits)
+    point = n + k  # the decimal point sits after this many digits
+    if 0 <= k and point <= 16:
+        text = digits + "0" * k + ".0"
+    elif 0 < point <= 16:
+        text = digits[:point] + "." + digits[point:]
+    elif -5 < point <= 0:
+        text = "0." + "0" * -point + digits
+    else:
+        e = point - 1
+        mantissa = digits if n == 1 else digits[0] + "." + digits[1:]
+        text = f"{mantissa}e{'+' if e > 0 else ''}{e}"
+    return sign + text
+
+
+def _write(value: Any, indent: str, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(str(int(value)))
+    elif isinstance(value, float):
+        out.append(_number(value))
+    elif isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, Mapping):
+        if not value:
+            out.append("{}")
+            return
+        inner = indent + "  "
+        out.append("{\n")
+        for i, (k, v) in enumerate(value.items()):
+            if i:
+                out.append(",\n")
+            out.append(inner + json.dumps(str(k), ensure_ascii=False) + ": ")
+            _write(v, inner, out)
+        out.append("\n" + indent + "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        inner = indent + "  "
+        out.append("[\n")
+        for i, v in enumerate(value):
+            if i:
+                out.append(",\n")
+            out.append(inner)
+            _write(v, inner, out)
+        out.append("\n" + indent + "]")
+    else:
+        raise TypeError(f"cannot write {_type_name(value)} as JSON")
+
+
+def dumps(doc: Any) -> str:
+    """A document as the command prints it with ``--format json``, byte for byte: two-space
+    indentation, ``": "`` after keys, UTF-8 as is, numbers as serde_json writes them, and a
+    final newline. ``dumps(quotasim.run(s))`` is ``quotasim run s --format json``'s output.
+
+    Plain ``json.dumps(doc, indent=2, ensure_ascii=False) + "\\n"`` gives the same text
+    except for floats below 0.0001 or from 1e16 on, which Python writes with an exponent
+    (``9e-05``) where serde_json writes decimals (``0.00009``) or ``e+16``.
+    """
+    out: list[str] = []
+    _write(doc, "", out)
+    out.append("\n")
+    return "".join(out)
 
 
 # --- the API -------------------------------------------------------------------------------

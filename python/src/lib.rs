@@ -359,6 +359,15 @@ fn dict_to_toml(json: &str) -> PyResult<String> {
     json_to_toml(json)
 }
 
+/// Whether `text`, written bare after `--set PATH=`, is read as this very string (`10m`
+/// is, `16` and `true` are not): the Python side then writes it as the command line would.
+#[pyfunction]
+fn is_bare_string(text: &str) -> bool {
+    text.trim() == text
+        && Override::parse(&format!("x={text}"))
+            .is_ok_and(|o| o.value == toml::Value::String(text.to_string()))
+}
+
 /// `quotasim models --format json [--models FILE]`.
 #[pyfunction]
 #[pyo3(signature = (path=None))]
@@ -483,6 +492,7 @@ fn _quotasim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(models, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(dict_to_toml, m)?)?;
+    m.add_function(wrap_pyfunction!(is_bare_string, m)?)?;
     m.add_class::<Server>()?;
     Ok(())
 }
