@@ -281,3 +281,27 @@ def test_dumps_lays_out_nesting_and_strings_as_serde_json():
         '{\n  "a": [\n    1,\n    {},\n    []\n  ],\n  "b": {\n'
         '    "c": "é\\n\\u0001\\"",\n    "d": null,\n    "e": true\n  }\n}\n'
     )
+
+
+def test_sweep_and_plan_of_text_and_dicts_name_them_in_errors():
+    for call in (
+        lambda s: quotasim.sweep(s, vary={"max_tokens": [1024]}),
+        lambda s: quotasim.plan(s, "max_tokens", ["throttle_rate <= 0.01"]),
+    ):
+        with pytest.raises(quotasim.ScenarioError) as info:
+            call(BAD)
+        e = info.value
+        assert (e.file, e.line, e.column) == ("<string>", 4, 21)
+        assert str(e).startswith("<string>:4:21: `quota.tokens_per_minute`: ")
+        with pytest.raises(quotasim.ScenarioError) as info:
+            call({"duration": "5m", "quota": {"tokens_per_minute": "lots"}})
+        assert info.value.file == "<dict>"
+        assert info.value.key_path == "quota.tokens_per_minute"
+        assert "quotasim-" not in str(info.value)
+
+
+def test_the_error_example_on_the_guide_page():
+    with pytest.raises(quotasim.OverrideError) as info:
+        quotasim.run(SCENARIOS / "chat-sonnet4-200k.toml", set={"client.concurency": 64})
+    e = info.value
+    assert (e.key_path, e.help) == ("client.concurency", "did you mean `concurrency`?")
