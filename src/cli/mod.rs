@@ -104,6 +104,10 @@ pub struct RunArgs {
     /// attempts admitted and throttled.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Write the report as one self-contained HTML page (summary, chart, constraints,
+    /// explanations; no script, nothing fetched).
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
     /// Check "METRIC OP NUMBER" on the JSON report (repeatable), e.g.
     /// "throttle_rate <= 0.01" or "latency_ms.e2e.p99 < 30000"; exit 1 if any fails.
     #[arg(long = "assert", value_name = "METRIC OP NUMBER")]
@@ -120,6 +124,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
         prepare_out("--out", path)?;
     }
     refuse_overwrites(&a.out, &a.plot, &[&a.scenario])?;
+    refuse_html_overwrite(&a.html, &[&a.scenario])?;
     let file = a.scenario.display().to_string();
     let limits = a.guard.limits();
     let mut s = Scenario::from_path(&a.scenario, &a.set)?;
@@ -128,6 +133,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
     }
     if let crate::workload::Arrivals::Trace(t) = &s.arrivals {
         refuse_overwrites(&a.out, &a.plot, &[Path::new(&t.file)])?;
+        refuse_html_overwrite(&a.html, &[Path::new(&t.file)])?;
     }
     guard::check(&s, &file, &limits)?;
     if let Err(e) = guard::check_servable(&s, &file) {
@@ -153,6 +159,9 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
     write_out(a.out.as_deref(), |w| report.write_to(a.format, opts, w))?;
     if let Some(path) = &a.plot {
         write_file(path, &crate::report::plot::timeline_svg(&report, &s))?;
+    }
+    if let Some(path) = &a.html {
+        write_file(path, &crate::report::html::run_html(&report, &s, &outcomes))?;
     }
     if outcomes.is_empty() {
         return Ok(ExitCode::SUCCESS);
@@ -200,6 +209,10 @@ pub struct SweepArgs {
     /// The metric charted by --plot.
     #[arg(long, value_name = "METRIC", default_value = sweep_plot::DEFAULT_PLOT_METRIC)]
     pub plot_metric: String,
+    /// Write the sweep as one self-contained HTML page (summary, recommendation, charts,
+    /// constraints with pass/fail marks, every point; no script, nothing fetched).
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -257,6 +270,13 @@ pub fn sweep(a: SweepArgs) -> Result<ExitCode, Error> {
             )
             .into());
         }
+        if a.html.is_some() {
+            return Err(Diagnostic::flag(
+                "--html",
+                "cannot report one shard; pass --html to `quotasim merge`",
+            )
+            .into());
+        }
     }
     if a.threads == Some(0) {
         return Err(Diagnostic::flag("--threads 0", "expected at least 1").into());
@@ -268,6 +288,7 @@ pub fn sweep(a: SweepArgs) -> Result<ExitCode, Error> {
         prepare_out("--out", path)?;
     }
     refuse_overwrites(&a.out, &a.plot, &[&a.scenario])?;
+    refuse_html_overwrite(&a.html, &[&a.scenario])?;
     let opts = SweepOptions {
         vary: a.vary,
         set: a.set,
@@ -300,6 +321,7 @@ pub fn sweep(a: SweepArgs) -> Result<ExitCode, Error> {
             &report,
             a.format.unwrap_or(Format::Table),
             a.plot.as_deref(),
+            a.html.as_deref(),
             &a.plot_metric,
             a.out.as_deref(),
         )?;
@@ -314,6 +336,14 @@ pub fn sweep(a: SweepArgs) -> Result<ExitCode, Error> {
         return Ok(ExitCode::from(INTERRUPTED));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--html` must not name an input.
+fn refuse_html_overwrite(html: &Option<PathBuf>, inputs: &[&Path]) -> Result<(), Error> {
+    match html {
+        Some(p) => crate::files::refuse_overwrite("--html", p, inputs),
+        None => Ok(()),
+    }
 }
 
 /// `--out` and `--plot` must not name an input (the scenario, a trace, a part file).
@@ -334,11 +364,18 @@ fn emit_sweep(
     report: &SweepReport,
     format: Format,
     plot: Option<&Path>,
+    html: Option<&Path>,
     plot_metric: &str,
     out: Option<&Path>,
 ) -> Result<(), Error> {
     if let Some(path) = plot {
         write_file(path, &sweep_plot::sweep_svg(report, plot_metric)?)?;
+    }
+    if let Some(path) = html {
+        write_file(
+            path,
+            &crate::sweep::format::render_html(report, plot_metric),
+        )?;
     }
     emit(&crate::sweep::format::render(report, format), out)
 }
@@ -355,6 +392,9 @@ pub struct MergeArgs {
     /// Write an SVG chart, as `sweep --plot`.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Write the HTML page, as `sweep --html`.
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
     /// The metric charted by --plot.
     #[arg(long, value_name = "METRIC", default_value = sweep_plot::DEFAULT_PLOT_METRIC)]
     pub plot_metric: String,
@@ -370,6 +410,7 @@ pub fn merge(a: &MergeArgs) -> Result<ExitCode, Error> {
     }
     let inputs: Vec<&Path> = a.parts.iter().map(PathBuf::as_path).collect();
     refuse_overwrites(&a.out, &a.plot, &inputs)?;
+    refuse_html_overwrite(&a.html, &inputs)?;
     let texts = a
         .parts
         .iter()
@@ -380,6 +421,7 @@ pub fn merge(a: &MergeArgs) -> Result<ExitCode, Error> {
         &report,
         a.format,
         a.plot.as_deref(),
+        a.html.as_deref(),
         &a.plot_metric,
         a.out.as_deref(),
     )?;
@@ -533,6 +575,10 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: TextFormat,
+    /// Write the plan as one self-contained HTML page (the value found and why, the
+    /// constraints with pass/fail marks at every value evaluated, charts, the demand).
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
     /// The guard rails, applied to every simulation.
     #[command(flatten)]
     pub guard: GuardArgs,
@@ -552,7 +598,11 @@ pub fn plan(a: PlanArgs) -> Result<ExitCode, Error> {
     opts.set = a.set;
     opts.threads = a.threads;
     opts.limits = Some(a.guard.limits());
+    refuse_html_overwrite(&a.html, &[&a.scenario])?;
     let report = crate::plan::plan(&a.scenario, &opts)?;
+    if let Some(path) = &a.html {
+        write_file(path, &crate::plan::html::render_html(&report))?;
+    }
     let text = if a.format == TextFormat::Json {
         // The table prints its warnings itself.
         warn(report.warnings.iter().cloned());

@@ -33,6 +33,7 @@
 //! range, so the grid has at most about 100 values; 5 replications and 95% confidence.
 
 pub mod demand;
+pub mod html;
 pub mod render;
 pub mod tdist;
 

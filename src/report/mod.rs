@@ -2,6 +2,7 @@
 //! small [`Exporter`] trait.
 
 mod csv;
+pub mod html;
 mod json;
 pub mod plot;
 pub use plot::timeline_svg;

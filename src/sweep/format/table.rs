@@ -10,7 +10,7 @@ use crate::sweep::recommend::{FRONT_LATENCY, FRONT_THROUGHPUT, recommend};
 use crate::sweep::run::PointMetric;
 
 /// How a metric is shown.
-fn format_metric(path: &str, m: &PointMetric) -> String {
+pub(crate) fn format_metric(path: &str, m: &PointMetric) -> String {
     let Some(mean) = m.mean.filter(|v| v.is_finite()) else {
         return "-".into();
     };
