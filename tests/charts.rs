@@ -240,3 +240,59 @@ fn line_chart_draws_the_bound_in_percent_without_negative_rates_or_cut_legends()
         );
     }
 }
+
+#[test]
+fn run_plot_draws_the_limit_over_the_attempts_and_one_attempts_scale_per_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("run.svg");
+    let scenario = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/two-apps-one-account.toml");
+    qs().arg("run")
+        .arg(&scenario)
+        .arg("--plot")
+        .arg(&svg)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let doc = parse(&text);
+    let panels: Vec<_> = class_is(&doc, "panel");
+    assert_eq!(panels.len(), 2, "two pools, two panels");
+    let mut right_axes = Vec::new();
+    for panel in &panels {
+        // Document order is drawing order: the limit line and its label come after the
+        // attempt lines, so the lines cannot hide them.
+        let order: Vec<&str> = panel
+            .descendants()
+            .filter_map(
+                |n| match (n.attribute("class"), n.attribute("data-series")) {
+                    (Some("series"), Some(s @ ("admitted" | "throttled"))) => Some(s),
+                    (Some("limit"), _) => Some("limit"),
+                    (Some("limit-label"), _) => Some("label"),
+                    _ => None,
+                },
+            )
+            .collect();
+        let last_line = order
+            .iter()
+            .rposition(|s| *s == "admitted" || *s == "throttled");
+        let limit = order.iter().position(|s| *s == "limit").unwrap();
+        let label = order.iter().position(|s| *s == "label").unwrap();
+        if let Some(last) = last_line {
+            assert!(limit > last && label > last, "{order:?}");
+        }
+        let ticks: Vec<String> = panel
+            .descendants()
+            .filter(|n| {
+                n.attribute("class")
+                    .is_some_and(|c| c.contains("attempts-axis"))
+            })
+            .flat_map(|g| g.descendants())
+            .filter(|n| n.attribute("class") == Some("tick-label"))
+            .map(|n| n.text().unwrap().to_string())
+            .collect();
+        right_axes.push(ticks);
+    }
+    // The global pool sends nothing, yet its right axis has the regional pool's scale.
+    assert!(!right_axes[0].is_empty());
+    assert_eq!(right_axes[0], right_axes[1]);
+}
