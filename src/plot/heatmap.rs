@@ -136,6 +136,11 @@ impl Heatmap {
     }
 }
 
+/// Above this many cells a heat map writes no value or note into the cells (they would be
+/// too small to read; each cell's tooltip still has them), which keeps a 1,000-point
+/// sweep's page small.
+pub const COMPACT_CELLS: usize = 200;
+
 /// Viridis, sampled at five stops.
 const VIRIDIS: [(f64, f64, f64); 5] = [
     (68.0, 1.0, 84.0),
@@ -256,11 +261,19 @@ pub fn heatmap(map: &Heatmap) -> String {
     let metric = escape(&map.metric.title());
     let font = (cell_h * 0.4).min(cell_w / 5.0).clamp(7.0, 12.0);
 
+    let compact = nx * ny > COMPACT_CELLS;
+    let note_at = |row: usize, col: usize| -> &str {
+        map.notes
+            .as_ref()
+            .and_then(|n| n.get(row))
+            .and_then(|r| r.get(col))
+            .map_or("", String::as_str)
+    };
     // cell values are written after the markers, so that crosses do not hide them
     let mut labels = String::from("<g class=\"cell-values\">\n");
     let _ = writeln!(
         out,
-        "<g class=\"series\" data-series=\"{}\">",
+        "<g class=\"series\" data-series=\"{}\" stroke=\"#ffffff\">",
         escape(&map.metric.label)
     );
     for row in 0..ny {
@@ -276,9 +289,15 @@ pub fn heatmap(map: &Heatmap) -> String {
             let data_value = v
                 .map(|v| format!(" data-value=\"{v}\""))
                 .unwrap_or_default();
+            let note = note_at(row, col);
+            let note = if note.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", escape(note))
+            };
             let _ = writeln!(
                 out,
-                "<rect class=\"{class}\" data-x=\"{}\" data-y=\"{}\"{data_value} x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\" stroke=\"#ffffff\"><title>{} = {}, {} = {}: {}</title></rect>",
+                "<rect class=\"{class}\" data-x=\"{}\" data-y=\"{}\"{data_value} x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\"><title>{} = {}, {} = {}: {}{note}</title></rect>",
                 escape(label_at(&map.x_values, col)),
                 escape(label_at(&map.y_values, row)),
                 num(x),
@@ -291,6 +310,9 @@ pub fn heatmap(map: &Heatmap) -> String {
                 escape(label_at(&map.y_values, row)),
                 v.map(format_value).unwrap_or_else(|| "n/a".into()),
             );
+            if compact {
+                continue;
+            }
             let label = v.map(format_value).unwrap_or_else(|| "n/a".into());
             let colour = if dark { "#ffffff" } else { "#222222" };
             text(
@@ -316,7 +338,10 @@ pub fn heatmap(map: &Heatmap) -> String {
         escape(&map.marker_label)
     };
     if map.markers.is_some() {
-        let _ = writeln!(out, "<g class=\"markers\" data-series=\"{marker_series}\">");
+        let _ = writeln!(
+            out,
+            "<g class=\"markers\" data-series=\"{marker_series}\" stroke=\"#d62728\" stroke-width=\"1.5\" stroke-opacity=\"0.8\" fill=\"none\">"
+        );
         for row in 0..ny {
             for col in (0..nx).filter(|&c| map.marked(row, c)) {
                 let x = left + col as f64 * cell_w;
@@ -324,7 +349,7 @@ pub fn heatmap(map: &Heatmap) -> String {
                 let (x0, x1, y0, y1) = (x + 4.0, x + cell_w - 4.0, y + 4.0, y + cell_h - 4.0);
                 let _ = writeln!(
                     out,
-                    "<path class=\"marker\" data-series=\"{marker_series}\" data-x=\"{}\" data-y=\"{}\" d=\"M{} {} L{} {} M{} {} L{} {}\" stroke=\"#d62728\" stroke-width=\"1.5\" stroke-opacity=\"0.8\" fill=\"none\"/>",
+                    "<path class=\"marker\" data-series=\"{marker_series}\" data-x=\"{}\" data-y=\"{}\" d=\"M{} {}L{} {}M{} {}L{} {}\"/>",
                     escape(label_at(&map.x_values, col)),
                     escape(label_at(&map.y_values, row)),
                     num(x0),
@@ -341,7 +366,7 @@ pub fn heatmap(map: &Heatmap) -> String {
         out.push_str("</g>\n");
     }
 
-    if let Some(notes) = &map.notes {
+    if let Some(notes) = map.notes.as_ref().filter(|_| !compact) {
         labels.push_str("<g class=\"notes\">\n");
         for (row, r) in notes.iter().enumerate().take(ny) {
             for (col, note) in r.iter().enumerate().take(nx) {

@@ -10,8 +10,9 @@ use crate::sweep::metrics::{METRICS, metric_def};
 use crate::sweep::plot::sweep_svg;
 use crate::sweep::recommend::recommend;
 
-/// The metrics charted: `plot_metric`, the objective's, each constraint's, then the throttle
-/// and failure rates and the p99 latency, once each, keeping those a chart can draw.
+/// The metrics charted: `plot_metric`, the objective's, each constraint's, then (on grids
+/// of at most [`EXTRA_CHARTS_UP_TO`] points) the throttle and failure rates and the p99
+/// latency, once each, keeping those a chart can draw.
 fn chart_metrics(report: &SweepReport, plot_metric: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |m: &str| {
@@ -26,11 +27,17 @@ fn chart_metrics(report: &SweepReport, plot_metric: &str) -> Vec<String> {
     for c in &report.constraints {
         push(&c.metric);
     }
-    for m in ["throttle_rate", "failure_rate", "latency_ms.e2e.p99"] {
-        push(m);
+    if report.points.len() <= EXTRA_CHARTS_UP_TO {
+        for m in ["throttle_rate", "failure_rate", "latency_ms.e2e.p99"] {
+            push(m);
+        }
     }
     out
 }
+
+/// Up to this many points the page also charts the throttle and failure rates and the p99
+/// latency when nothing asked for them (a larger grid charts what was asked for only).
+pub const EXTRA_CHARTS_UP_TO: usize = 200;
 
 /// The page of `report`; `plot_metric` is charted first.
 pub fn render_html(report: &SweepReport, plot_metric: &str) -> String {
@@ -234,4 +241,85 @@ pub fn render_html(report: &SweepReport, plot_metric: &str) -> String {
     page.table(&header, &rows, left, &best);
     page.p("Rates are in percent, latencies in milliseconds, costs in USD.");
     page.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assertion::{Constraint, Objective};
+    use crate::sweep::grid::Vary;
+    use crate::sweep::metrics::METRIC_COUNT;
+    use crate::sweep::run::{PointMetric, PointResult};
+
+    /// A 1,000-point sweep (25 max_tokens × 40 concurrency values, 3 replications, three
+    /// constraints) with made-up but varied figures: the size of a page depends on the grid
+    /// and the number of charts, not on the values.
+    fn thousand_points() -> SweepReport {
+        let mt: Vec<String> = (1..=25).map(|i| (i * 256).to_string()).collect();
+        let cc: Vec<String> = (1..=40).map(|i| i.to_string()).collect();
+        let mut points = Vec::new();
+        for (r, m) in mt.iter().enumerate() {
+            for (c, k) in cc.iter().enumerate() {
+                let x = (r * 40 + c) as f64;
+                let metrics = std::array::from_fn::<_, METRIC_COUNT, _>(|i| PointMetric {
+                    mean: Some(
+                        (x * 7.3 + i as f64 * 13.1) % 97.0 / 97.0 * 10f64.powi(i as i32 % 5),
+                    ),
+                    ci95_half_width: Some(0.01 * (1.0 + i as f64)),
+                    n: 3,
+                });
+                points.push(PointResult {
+                    index: r * 40 + c,
+                    params: vec![
+                        ("max_tokens".into(), m.clone()),
+                        ("concurrency".into(), k.clone()),
+                    ],
+                    metrics,
+                    scoped: Vec::new(),
+                });
+            }
+        }
+        SweepReport {
+            scenario: "thousand".into(),
+            fingerprint: String::new(),
+            seed: 1,
+            replications: 3,
+            axes: vec![
+                Vary {
+                    path: "max_tokens".into(),
+                    values: mt,
+                },
+                Vary {
+                    path: "concurrency".into(),
+                    values: cc,
+                },
+            ],
+            set: Vec::new(),
+            points_total: 1000,
+            shard: None,
+            objective: Objective::parse("maximize:throughput.requests_per_minute").ok(),
+            constraints: [
+                "throttle_rate <= 0.01",
+                "truncation_rate <= 0.05",
+                "latency_ms.e2e.p99 <= 60000",
+            ]
+            .iter()
+            .map(|c| Constraint::parse(c).unwrap())
+            .collect(),
+            points,
+            interrupted: false,
+        }
+    }
+
+    #[test]
+    fn a_thousand_point_sweep_page_stays_under_two_megabytes() {
+        let r = thousand_points();
+        let page = render_html(&r, "throughput.requests_per_minute");
+        // four heat maps (the plot metric, the three constraints' metrics) of 1,000 cells
+        // each, and the table of 1,000 points
+        assert_eq!(page.matches("class=\"cell\"").count(), 4 * 1000);
+        assert_eq!(page.matches("<tr").count(), 1 + 3 + 1 + 1000);
+        eprintln!("1,000-point sweep page: {} bytes", page.len());
+        assert!(page.len() < 2_000_000, "{} bytes", page.len());
+    }
 }
