@@ -441,6 +441,10 @@ pub struct CompareArgs {
     /// Show only the metrics that changed.
     #[arg(long)]
     pub changes: bool,
+    /// Judge total cost (cost.usd, cost.usd_per_hour) as lower-is-better too. By default
+    /// cost is judged per success: more successes cost more in total without regressing.
+    #[arg(long)]
+    pub gate_total_cost: bool,
 }
 
 /// Compares two JSON reports; exit status 1 when a metric regressed beyond the tolerance.
@@ -448,7 +452,10 @@ pub fn compare(a: &CompareArgs) -> Result<ExitCode, Error> {
     let (baseline, current, tolerance) = (&a.baseline, &a.current, a.tolerance);
     let base = read_json(baseline)?;
     let cur = read_json(current)?;
-    let cmp = Comparison::new(&base, &cur, tolerance).map_err(|e| {
+    let options = crate::compare::CompareOptions {
+        total_cost: a.gate_total_cost,
+    };
+    let cmp = Comparison::with_options(&base, &cur, tolerance, options).map_err(|e| {
         Error::Usage(format!(
             "cannot compare {} with {}: {e}",
             baseline.display(),
