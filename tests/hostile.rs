@@ -532,10 +532,18 @@ fn sweep_table_errors_name_the_file_and_line() {
     d.write("s.toml", format!("{BASE}{table}"));
     invalid(
         d.qs(&["sweep", "s.toml", "-q"]),
-        "error: s.toml:24:16: [sweep] constraints: unknown metric `bogus` in assertion `bogus \
+        "error: s.toml:24:16: [sweep] constraints: unknown metric `bogus` in constraint `bogus \
          <= 1`; the sweep metrics are throughput.requests_per_minute, \
          throughput.output_tokens_per_minute, throttle_rate, failure_rate, truncation_rate, \
-         latency_ms.e2e.p50, latency_ms.e2e.p99, quota_utilisation, reserved_unused, cost.usd, cost.usd_per_success, cost.usd_per_hour\n",
+         latency_ms.e2e.p50, latency_ms.e2e.p99, quota_utilisation, reserved_unused, cost.usd, \
+         cost.usd_per_success, cost.usd_per_hour, and per pool or workload pools.NAME.cost.usd, \
+         workloads.NAME.cost.usd, pools.NAME.cost.usd_per_success, \
+         workloads.NAME.cost.usd_per_success, pools.NAME.cost.usd_per_hour, \
+         workloads.NAME.cost.usd_per_hour, pools.NAME.throttle_rate, \
+         workloads.NAME.throttle_rate, pools.NAME.quota_utilisation, \
+         workloads.NAME.failure_rate, workloads.NAME.truncation_rate, \
+         workloads.NAME.latency_ms.e2e.p50, workloads.NAME.latency_ms.e2e.p99, \
+         workloads.NAME.throughput.requests_per_minute\n",
     );
     d.write(
         "s.toml",

@@ -113,3 +113,196 @@ fn compare_changes_shows_every_changed_row_and_no_zero_row() {
         "{text}"
     );
 }
+
+/// Two pools with different limits, one workload on each: `a` (100,000 tokens/min) serves
+/// 10 requests a minute, `b` (300,000 tokens/min) 20, each request 1,000 input and 100
+/// output tokens: 1,000 + 5 × 100 = 1,500 quota tokens (Claude Sonnet 4.5's output burndown
+/// is 5), so a consumes about 15,000 tokens/min (15% of its limit) and b about 30,000 (10%).
+const TWO_POOLS: &str = r#"
+name = "two-pools"
+seed = 5
+duration = "10m"
+warmup = "1m"
+
+[model]
+preset = "claude-sonnet-4-5"
+
+[pools.a]
+tokens_per_minute = 100000
+
+[pools.b]
+tokens_per_minute = 300000
+
+[workloads.chat]
+route = "a"
+[workloads.chat.client]
+concurrency = 64
+max_tokens = 200
+[workloads.chat.arrivals]
+process = "constant"
+rate_per_minute = 10
+[workloads.chat.requests.q]
+input_tokens = 1000
+output_tokens = 100
+
+[workloads.batch]
+route = "b"
+[workloads.batch.client]
+concurrency = 64
+max_tokens = 200
+[workloads.batch.arrivals]
+process = "constant"
+rate_per_minute = 20
+[workloads.batch.requests.q]
+input_tokens = 1000
+output_tokens = 100
+"#;
+
+#[test]
+fn quota_utilisation_is_per_pool_and_overall_over_every_pools_limit() {
+    let s = common::load(TWO_POOLS);
+    let r = quotasim::simulate(&s);
+    let v = quotasim::sweep::metrics::report_with_derived(&r, &s);
+    let pool = |name: &str, key: &str| v["pools"][name][key].as_f64().unwrap();
+    let (qa, qb) = (
+        pool("a", "quota_tokens_per_minute"),
+        pool("b", "quota_tokens_per_minute"),
+    );
+    // By hand: about 15,000 and 30,000 tokens a minute.
+    assert!((qa / 15_000.0 - 1.0).abs() < 0.05, "{qa}");
+    assert!((qb / 30_000.0 - 1.0).abs() < 0.05, "{qb}");
+    // Each pool against its own limit.
+    assert!(common::close(
+        pool("a", "quota_utilisation"),
+        qa / 100_000.0
+    ));
+    assert!(common::close(
+        pool("b", "quota_utilisation"),
+        qb / 300_000.0
+    ));
+    // Overall: every pool's consumption over every pool's limit (not the first pool's).
+    let overall = v["quota_utilisation"].as_f64().unwrap();
+    assert!(common::close(overall, (qa + qb) / 400_000.0), "{overall}");
+    // The sweep's key metric is the same figure.
+    let key = quotasim::sweep::metrics::key_metrics(&r, &s);
+    assert!(common::close(key[7].unwrap(), overall));
+}
+
+fn scenario_file(dir: &Path) -> std::path::PathBuf {
+    let p = dir.join("two-pools.toml");
+    std::fs::write(&p, TWO_POOLS).unwrap();
+    p
+}
+
+#[test]
+fn sweep_plan_and_assert_take_per_workload_and_per_pool_reliability_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario_file(dir.path());
+    let constraints = [
+        "workloads.chat.failure_rate <= 0.01",
+        "workloads.chat.throttle_rate <= 0.01",
+        "workloads.chat.latency_ms.e2e.p99 <= 60000",
+        "pools.b.throttle_rate <= 0.01",
+    ];
+    let mut sweep = qs();
+    sweep
+        .arg("sweep")
+        .arg(&file)
+        .args(["--vary", "pools.a.tokens_per_minute=2000,100000"])
+        .args(["--format", "json", "--quiet"]);
+    for c in constraints {
+        sweep.args(["--constraint", c]);
+    }
+    let out = sweep.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // At 2,000 tokens/min pool a refuses every 1,500-token request after the first in a
+    // minute or so: chat fails; at 100,000 nothing is throttled.
+    let p = &json["points"];
+    let fail = |i: usize| p[i]["metrics"]["workloads"]["chat"]["failure_rate"]["mean"].as_f64();
+    assert!(fail(0).unwrap() > 0.5, "{}", p[0]);
+    assert_eq!(fail(1), Some(0.0));
+    assert_eq!(
+        p[1]["metrics"]["pools"]["b"]["throttle_rate"]["mean"].as_f64(),
+        Some(0.0)
+    );
+    assert_eq!(json["recommendation"]["best"]["index"], json!(1));
+
+    // plan: the smallest pool a limit that keeps chat safe.
+    let mut plan = qs();
+    plan.arg("plan")
+        .arg(&file)
+        .args([
+            "--find",
+            "pools.a.tokens_per_minute",
+            "--range",
+            "1000..100000",
+        ])
+        .args([
+            "--resolution",
+            "1000",
+            "--replications",
+            "2",
+            "--format",
+            "json",
+        ]);
+    for c in constraints {
+        plan.args(["--constraint", c]);
+    }
+    let out = plan.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let value = json["value"].as_u64().unwrap();
+    // One request needs 1,000 + 200 reserved (max_tokens): below that nothing fits; 10 a
+    // minute consume 15,000 a minute.
+    assert!((1_200..=20_000).contains(&value), "{value}");
+
+    // run --assert reads the same names.
+    let out = qs()
+        .arg("run")
+        .arg(&file)
+        .args(["--format", "json"])
+        .args(["--assert", "workloads.chat.failure_rate <= 0.01"])
+        .args(["--assert", "pools.b.throttle_rate <= 0.01"])
+        .args(["--assert", "pools.a.quota_utilisation < 0.2"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_constraint_error_says_constraint() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario_file(dir.path());
+    for cmd in ["sweep", "plan"] {
+        for bad in [
+            "workloads.chat.failure_rat <= 0.01",
+            "throttle_rate <== 0.1",
+        ] {
+            let mut c = qs();
+            c.arg(cmd).arg(&file);
+            if cmd == "sweep" {
+                c.args(["--vary", "pools.a.tokens_per_minute=2000,100000"]);
+            } else {
+                c.args(["--find", "pools.a.tokens_per_minute"]);
+            }
+            let out = c.args(["--constraint", bad]).output().unwrap();
+            assert_eq!(out.status.code(), Some(2));
+            let err = String::from_utf8(out.stderr).unwrap();
+            assert!(err.contains("constraint `"), "{cmd}: {err}");
+            assert!(!err.contains("assertion"), "{cmd}: {err}");
+        }
+    }
+}

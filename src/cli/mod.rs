@@ -220,7 +220,8 @@ pub struct SweepArgs {
     #[arg(long, value_name = "DIRECTION:METRIC")]
     pub objective: Option<Objective>,
     /// "METRIC OP NUMBER" every recommended point must satisfy (repeatable).
-    #[arg(long = "constraint", value_name = "METRIC OP NUMBER")]
+    #[arg(long = "constraint", value_name = "METRIC OP NUMBER",
+          value_parser = assertion::parse_constraint)]
     pub constraint: Vec<Constraint>,
     /// Run only the points i with i % N == K and write a part file for `merge`.
     #[arg(long, value_name = "K/N")]
@@ -565,7 +566,8 @@ pub struct PlanArgs {
     #[arg(long, value_name = "R")]
     pub resolution: Option<u64>,
     /// "METRIC OP NUMBER" that must hold at the value (repeatable, at least one).
-    #[arg(long = "constraint", value_name = "METRIC OP NUMBER")]
+    #[arg(long = "constraint", value_name = "METRIC OP NUMBER",
+          value_parser = assertion::parse_constraint)]
     pub constraint: Vec<Constraint>,
     /// Simulations per value, on the sweep's seeds [default: 5].
     #[arg(long, value_name = "N")]

@@ -433,13 +433,14 @@ fn validate_constraints(constraints: &[Constraint]) -> Result<(), Error> {
     {
         c.evaluate(&template).map_err(|e| {
             usage(format!(
-                "--constraint: {e}; the metrics are {}, and per pool or workload \
-                 pools.NAME.cost.* and workloads.NAME.cost.*",
+                "--constraint: {}; the metrics are {}, and per pool or workload {}",
+                e.for_constraint(),
                 METRICS
                     .iter()
                     .map(|m| m.path)
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                crate::sweep::metrics::scoped_forms().join(", ")
             ))
         })?;
     }
@@ -542,7 +543,7 @@ fn evaluate(
             let mut s = base.clone();
             s.seed = replication_seed(base.seed, r);
             let rep = guarded_simulate(&s, &file, &p.limits, None)?;
-            let extra = scoped.iter().map(|m| scoped_value(&rep, m)).collect();
+            let extra = scoped.iter().map(|m| scoped_value(&rep, &s, m)).collect();
             Ok((key_metrics(&rep, &s), extra))
         })
         .collect();

@@ -588,7 +588,14 @@ fn validate_metrics(
             continue;
         }
         c.evaluate(&template).map_err(|e| {
-            BadMetric::Constraint(i, format!("{e}; the sweep metrics are {}", metric_list()))
+            BadMetric::Constraint(
+                i,
+                format!(
+                    "{}; the sweep metrics are {}",
+                    e.for_constraint(),
+                    metric_list()
+                ),
+            )
         })?;
     }
     if let Some(o) = objective
@@ -625,11 +632,15 @@ fn table_position(path: &Path, key: &str) -> Option<(usize, usize)> {
 }
 
 fn metric_list() -> String {
-    METRICS
-        .iter()
-        .map(|m| m.path)
-        .collect::<Vec<_>>()
-        .join(", ")
+    format!(
+        "{}, and per pool or workload {}",
+        METRICS
+            .iter()
+            .map(|m| m.path)
+            .collect::<Vec<_>>()
+            .join(", "),
+        crate::sweep::metrics::scoped_forms().join(", ")
+    )
 }
 
 /// Runs a plan on `threads` threads (`None`: all cores).
@@ -764,7 +775,11 @@ fn run_point(plan: &SweepPlan, index: usize, s: &Scenario) -> Result<RunMetrics,
     let file = plan.path.display().to_string();
     guard::simulate_guarded(s, &file, &plan.limits)
         .map(|rep| {
-            let extra = plan.scoped.iter().map(|m| scoped_value(&rep, m)).collect();
+            let extra = plan
+                .scoped
+                .iter()
+                .map(|m| scoped_value(&rep, s, m))
+                .collect();
             (key_metrics(&rep, s), extra)
         })
         .map_err(|e| {
