@@ -306,3 +306,129 @@ fn a_constraint_error_says_constraint() {
         }
     }
 }
+
+fn bundled(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Runs `quotasim ARGS` on a pseudo-terminal (util-linux `script`) and returns what the
+/// terminal showed.
+fn on_a_terminal(args: &str) -> String {
+    let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_quotasim"));
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .expect("util-linux `script` (Debian's essential bsdutils) runs a pseudo-terminal");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn plan_shows_the_sweeps_progress_bar_on_a_terminal_only() {
+    let plan = format!(
+        "plan {} --find quota.tokens_per_minute --constraint 'throttle_rate <= 0.01' \
+         --replications 3",
+        bundled("chat-sonnet4-200k.toml")
+    );
+    assert!(on_a_terminal(&plan).contains("simulations, ETA"));
+    assert!(!on_a_terminal(&format!("{plan} --quiet")).contains("simulations, ETA"));
+    // Not a terminal: no bar.
+    let out = qs()
+        .args(
+            plan.split(' ')
+                .filter(|a| !a.is_empty())
+                .map(|a| a.trim_matches('\'')),
+        )
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("ETA"));
+}
+
+#[test]
+fn plan_with_one_replication_warns_that_there_is_no_interval() {
+    let args = [
+        "plan",
+        &bundled("chat-sonnet4-200k.toml"),
+        "--find",
+        "quota.tokens_per_minute",
+        "--constraint",
+        "throttle_rate <= 0.01",
+        "--replications",
+        "1",
+    ];
+    let out = qs().args(args).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("warning: --replications 1: one replication has no confidence interval"),
+        "{text}"
+    );
+    // The JSON carries it among the warnings, and the search still reads as monotonic.
+    let out = qs().args(args).args(["--format", "json"]).output().unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        json["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("no confidence interval")
+    );
+    assert_eq!(json["monotonic"], json!(true));
+    // Two replications have an interval: no such warning.
+    let out = qs()
+        .args(&args[..6])
+        .args(["--replications", "2"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("no confidence interval")
+    );
+}
+
+#[test]
+fn negative_numbers_in_flags_get_a_plain_message() {
+    let chat = bundled("chat-sonnet4-200k.toml");
+    for args in [
+        vec!["run", &chat, "--seed", "-1"],
+        vec!["run", &chat, "--max-events", "-5"],
+        vec![
+            "sweep",
+            &chat,
+            "--vary",
+            "concurrency=1,2",
+            "--replications",
+            "-3",
+        ],
+        vec![
+            "sweep",
+            &chat,
+            "--vary",
+            "concurrency=1,2",
+            "--threads",
+            "-2",
+        ],
+        vec!["plan", &chat, "--find", "concurrency", "--resolution", "-1"],
+        vec![
+            "estimate",
+            "--model",
+            "claude-sonnet-4",
+            "--input-tokens",
+            "-5",
+            "--output-tokens",
+            "3",
+        ],
+    ] {
+        let out = qs().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains("is negative; expected a whole number of 0 or more"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("-- -"), "{args:?}: {err}");
+    }
+}

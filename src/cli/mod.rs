@@ -46,11 +46,11 @@ pub enum TextFormat {
 pub struct GuardArgs {
     /// Refuse a scenario that needs more events than this (about a minute of work by default).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_EVENTS,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          allow_negative_numbers = true, value_parser = whole_in(1, u64::MAX))]
     pub max_events: u64,
     /// Refuse a scenario whose run needs more memory than this, in MiB.
     #[arg(long, value_name = "MB", default_value_t = DEFAULT_MAX_MEMORY_MB,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          allow_negative_numbers = true, value_parser = whole_in(1, u64::MAX))]
     pub max_memory_mb: u64,
 }
 
@@ -63,8 +63,55 @@ impl GuardArgs {
 
 /// Token counts on the command line: at least `min`, at most 2^50 (the bound the scenario
 /// loader applies too), so that the quota arithmetic cannot saturate.
-fn token_count(min: u64) -> clap::builder::RangedU64ValueParser<u64> {
-    clap::value_parser!(u64).range(min..=1 << 50)
+fn token_count(min: u64) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    whole_in(min, 1 << 50)
+}
+
+/// [`whole`] within `min..=max`, saying which bound a value passes.
+fn whole_in(
+    min: u64,
+    max: u64,
+) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        let v: u64 = whole(text)?;
+        if v < min {
+            return Err(format!("`{v}` is below {min}; expected at least {min}"));
+        }
+        if v > max {
+            return Err(format!("`{v}` is above {max}; expected at most {max}"));
+        }
+        Ok(v)
+    }
+}
+
+/// A whole number of 0 or more on the command line. A negative one (`--seed -1`) gets a
+/// plain message instead of clap's hint to pass it after `--`.
+fn whole<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    let t = text.trim();
+    if let Some(rest) = t.strip_prefix('-')
+        && rest.parse::<f64>().is_ok()
+    {
+        return Err(format!(
+            "`{t}` is negative; expected a whole number of 0 or more"
+        ));
+    }
+    t.parse::<T>().map_err(|_| {
+        if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+            format!("`{t}` is too large; expected at most {}", u64::MAX)
+        } else {
+            format!("`{t}` is not a whole number; expected one such as 42")
+        }
+    })
+}
+
+/// [`whole`] for `u64`.
+fn whole_u64(text: &str) -> Result<u64, String> {
+    whole(text)
+}
+
+/// [`whole`] for `usize`.
+fn whole_usize(text: &str) -> Result<usize, String> {
+    whole(text)
 }
 
 /// `--set PATH=VALUE`, parsed by the scenario loader's rules (clap names the flag).
@@ -82,7 +129,7 @@ pub struct RunArgs {
     /// The scenario file.
     pub scenario: PathBuf,
     /// Override the scenario's seed.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_u64)]
     pub seed: Option<u64>,
     /// Override a scenario key, e.g. --set client.concurrency=16 (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
@@ -195,10 +242,10 @@ pub struct SweepArgs {
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
     /// Simulations per point, with derived seeds (default 1, or the [sweep] table's).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     pub replications: Option<usize>,
     /// Worker threads (default: every core). The output does not depend on it.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     pub threads: Option<usize>,
     /// Output format [default: table].
     #[arg(long, value_enum)]
@@ -437,7 +484,7 @@ pub struct CompareArgs {
     /// The report to check.
     pub current: PathBuf,
     /// Allowed worsening: relative (`5%`) or absolute (`0.5`).
-    #[arg(long, default_value = "5%")]
+    #[arg(long, default_value = "5%", allow_hyphen_values = true)]
     pub tolerance: Tolerance,
     /// Show only the metrics that changed.
     #[arg(long)]
@@ -505,16 +552,16 @@ pub struct EstimateArgs {
     #[arg(long)]
     pub model: String,
     /// Input tokens.
-    #[arg(long, value_parser = token_count(0))]
+    #[arg(long, allow_negative_numbers = true, value_parser = token_count(0))]
     pub input_tokens: u64,
     /// Output tokens.
-    #[arg(long, value_parser = token_count(0))]
+    #[arg(long, allow_negative_numbers = true, value_parser = token_count(0))]
     pub output_tokens: u64,
     /// max_tokens (default: the model's maximum output).
-    #[arg(long, value_parser = token_count(1))]
+    #[arg(long, allow_negative_numbers = true, value_parser = token_count(1))]
     pub max_tokens: Option<u64>,
     /// A tokens-per-minute quota, to print how many requests fit.
-    #[arg(long, value_parser = token_count(1))]
+    #[arg(long, allow_negative_numbers = true, value_parser = token_count(1))]
     pub tokens_per_minute: Option<u64>,
     /// Reservation formula.
     #[arg(long, value_enum, default_value = "input+max_tokens")]
@@ -563,14 +610,14 @@ pub struct PlanArgs {
     #[arg(long, value_name = "LO..HI")]
     pub range: Option<String>,
     /// Step between the values tried [default: a round step giving about 100 values].
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", allow_negative_numbers = true, value_parser = whole_u64)]
     pub resolution: Option<u64>,
     /// "METRIC OP NUMBER" that must hold at the value (repeatable, at least one).
     #[arg(long = "constraint", value_name = "METRIC OP NUMBER",
           value_parser = assertion::parse_constraint)]
     pub constraint: Vec<Constraint>,
     /// Simulations per value, on the sweep's seeds [default: 5].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     pub replications: Option<usize>,
     /// Confidence level of the interval a constraint is checked on [default: 0.95].
     #[arg(long, value_name = "C", allow_negative_numbers = true)]
@@ -579,7 +626,7 @@ pub struct PlanArgs {
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
     /// Worker threads (default: every core). The output does not depend on it.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     pub threads: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
@@ -588,6 +635,9 @@ pub struct PlanArgs {
     /// constraints with pass/fail marks at every value evaluated, charts, the demand).
     #[arg(long, value_name = "FILE.html")]
     pub html: Option<PathBuf>,
+    /// No progress bar (there is none either when standard error is not a terminal).
+    #[arg(long, short)]
+    pub quiet: bool,
     /// The guard rails, applied to every simulation.
     #[command(flatten)]
     pub guard: GuardArgs,
@@ -608,7 +658,23 @@ pub fn plan(a: PlanArgs) -> Result<ExitCode, Error> {
     opts.threads = a.threads;
     opts.limits = Some(a.guard.limits());
     refuse_html_overwrite(&a.html, &[&a.scenario])?;
-    let report = crate::plan::plan(&a.scenario, &opts)?;
+    // The sweep's progress bar; a bisection's length is an estimate, stretched if passed.
+    let bar = std::sync::Arc::new(progress_bar(0, a.quiet));
+    if !bar.is_hidden() {
+        let (expect, tick) = (bar.clone(), bar.clone());
+        opts.progress = Some(crate::plan::Progress {
+            expect: std::sync::Arc::new(move |n| expect.set_length(n)),
+            tick: std::sync::Arc::new(move || {
+                if tick.position() + 1 > tick.length().unwrap_or(0) {
+                    tick.inc_length(1);
+                }
+                tick.inc(1);
+            }),
+        });
+    }
+    let report = crate::plan::plan(&a.scenario, &opts);
+    bar.finish_and_clear();
+    let report = report?;
     if let Some(path) = &a.html {
         write_file(path, &crate::plan::html::render_html(&report))?;
     }
@@ -633,7 +699,12 @@ pub struct ServeArgs {
     pub listen: std::net::SocketAddr,
     /// Run the simulated clock X times faster than the wall clock (quota windows last
     /// 60/X s, latencies are divided by X).
-    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
     pub time_scale: f64,
     /// Override a scenario key (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]

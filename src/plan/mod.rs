@@ -88,6 +88,26 @@ pub struct PlanOptions {
     pub limits: Option<Limits>,
     /// Worker threads (`None`: every core). The result does not depend on it.
     pub threads: Option<usize>,
+    /// Told how many simulations the search expects, then called after each one (the
+    /// command line draws the sweep's progress bar with it).
+    pub progress: Option<Progress>,
+}
+
+/// Progress callbacks of a search: `expect(n)` once the number of simulations is known
+/// (a bisection's count is an estimate: `replications × (2 + ⌈log2(grid values)⌉)`), then
+/// `tick()` after every simulation.
+#[derive(Clone)]
+pub struct Progress {
+    /// The expected number of simulations.
+    pub expect: std::sync::Arc<dyn Fn(u64) + Send + Sync>,
+    /// One simulation finished.
+    pub tick: std::sync::Arc<dyn Fn() + Send + Sync>,
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 impl PlanOptions {
@@ -104,6 +124,7 @@ impl PlanOptions {
             set: Vec::new(),
             limits: None,
             threads: None,
+            progress: None,
         }
     }
 }
@@ -543,6 +564,9 @@ fn evaluate(
             let mut s = base.clone();
             s.seed = replication_seed(base.seed, r);
             let rep = guarded_simulate(&s, &file, &p.limits, None)?;
+            if let Some(progress) = &opts.progress {
+                (progress.tick)();
+            }
             let extra = scoped.iter().map(|m| scoped_value(&rep, &s, m)).collect();
             Ok((key_metrics(&rep, &s), extra))
         })
@@ -687,6 +711,10 @@ fn search(path: &Path, opts: &PlanOptions, p: &Prepared) -> Result<PlanReport, E
     let file = path.display().to_string();
     let g = p.grid;
     let n = g.len();
+    if let Some(progress) = &opts.progress {
+        let steps = u64::from(64 - n.saturating_sub(1).leading_zeros());
+        (progress.expect)((2 + steps).saturating_mul(p.replications as u64));
+    }
     let mut evaluated: Vec<Evaluated> = Vec::new();
     let ((demand, ends), simulations) = {
         let (d, e) = rayon::join(
@@ -748,6 +776,7 @@ fn search(path: &Path, opts: &PlanOptions, p: &Prepared) -> Result<PlanReport, E
         &evaluated,
         p.confidence,
     );
+    let monotonic = warnings.is_empty();
     if outcome == Outcome::HoldsAtWrongEnd {
         let (held, failed) = if opts.maximize {
             (g.hi, g.lo)
@@ -768,6 +797,14 @@ fn search(path: &Path, opts: &PlanOptions, p: &Prepared) -> Result<PlanReport, E
             ),
         );
     }
+    if p.replications == 1 {
+        warnings.push(
+            "--replications 1: one replication has no confidence interval, so each \
+             constraint was checked on a single run's value, not with any confidence; pass \
+             --replications 2 or more (default 5) for an interval"
+                .to_string(),
+        );
+    }
     Ok(PlanReport {
         scenario: p.base.name.clone(),
         seed: p.base.seed,
@@ -782,7 +819,7 @@ fn search(path: &Path, opts: &PlanOptions, p: &Prepared) -> Result<PlanReport, E
         outcome,
         value,
         bracket,
-        monotonic: warnings.is_empty(),
+        monotonic,
         warnings,
         simulations,
         grid_simulations: usize::try_from(n)
