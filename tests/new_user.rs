@@ -432,3 +432,51 @@ fn negative_numbers_in_flags_get_a_plain_message() {
         assert!(!err.contains("-- -"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn check_prints_numbers_as_the_file_wrote_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    std::fs::write(
+        &file,
+        "duration = \"10m\"\n[model]\npreset = \"claude-sonnet-4\"\n[quota]\n\
+         tokens_per_minute = 3000000\n[arrivals]\nprocess = \"poisson\"\nrate_per_minute = 1\n\
+         [requests.chat]\n\
+         input_tokens = { dist = \"lognormal\", median = 3000, p95 = 9000 }\n\
+         output_tokens = { dist = \"lognormal\", median = 250.5, p95 = 1200 }\n",
+    )
+    .unwrap();
+    let out = common::stdout(qs().arg("check").arg(&file));
+    for line in [
+        "median = 3000\n",
+        "p95 = 9000\n",
+        "median = 250.5\n",
+        "p95 = 1200\n",
+    ] {
+        assert!(out.contains(line), "no `{}` in\n{out}", line.trim());
+    }
+}
+
+#[test]
+fn a_pool_no_route_reaches_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = TWO_POOLS.replace("route = \"b\"", "route = \"a\"");
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, &text).unwrap();
+    let warning = "warning: pool `b` is on no workload's route";
+    for cmd in ["check", "run"] {
+        let out = qs().arg(cmd).arg(&file).output().unwrap();
+        assert!(out.status.success());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(warning), "{cmd}: {err}");
+        assert!(!err.contains("pool `a` is on no"), "{cmd}: {err}");
+    }
+    // Both pools on a route: no warning.
+    let file = scenario_file(dir.path());
+    let out = qs().arg("check").arg(&file).output().unwrap();
+    assert!(
+        !String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("no workload's route")
+    );
+}

@@ -183,6 +183,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
         refuse_html_overwrite(&a.html, &[Path::new(&t.file)])?;
     }
     guard::check(&s, &file, &limits)?;
+    warn(s.pool_warnings());
     if let Err(e) = guard::check_servable(&s, &file) {
         warn([format!(
             "{e}\n  (running anyway: every request is counted in requests.unservable)"
