@@ -480,3 +480,46 @@ fn a_pool_no_route_reaches_is_warned_about() {
             .contains("no workload's route")
     );
 }
+
+#[test]
+fn run_csv_has_full_precision_and_its_timeline_in_its_own_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = bundled("chat-sonnet4-200k.toml");
+    let json: Value = serde_json::from_str(&common::stdout(
+        qs().args(["run", &chat, "--format", "json"]),
+    ))
+    .unwrap();
+    let csv_path = dir.path().join("r.csv");
+    qs().args(["run", &chat, "--format", "csv", "--timeline", "--out"])
+        .arg(&csv_path)
+        .assert()
+        .success();
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    // One table: every row is metric,value; none empty.
+    assert!(csv.lines().all(|l| l.split(',').count() == 2), "{csv}");
+    let value = |metric: &str| -> f64 {
+        csv.lines()
+            .find_map(|l| l.strip_prefix(&format!("{metric},")))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // The CSV reads back to the JSON's floats exactly (it printed 0.018 before).
+    for (metric, v) in [
+        ("cost.usd_per_success", &json["cost"]["usd_per_success"]),
+        (
+            "throughput.requests_per_minute",
+            &json["throughput"]["requests_per_minute"],
+        ),
+        ("latency_ms.e2e.p99", &json["latency_ms"]["e2e"]["p99"]),
+    ] {
+        assert_eq!(value(metric), v.as_f64().unwrap(), "{metric}");
+    }
+    let timeline = std::fs::read_to_string(dir.path().join("r.timeline.csv")).unwrap();
+    let mut lines = timeline.lines();
+    assert_eq!(
+        lines.next(),
+        Some("minute,admitted,throttled,completed,quota_charged")
+    );
+    assert_eq!(lines.count(), json["timeline"].as_array().unwrap().len());
+}

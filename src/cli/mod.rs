@@ -137,7 +137,8 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Add the per-minute timeline to the table and CSV formats.
+    /// Add the per-minute timeline to the table and CSV formats (with --format csv --out
+    /// FILE.csv, in its own file FILE.timeline.csv).
     #[arg(long)]
     pub timeline: bool,
     /// Write the report to FILE (creating its folder) instead of standard output.
@@ -201,10 +202,18 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
         assertion::evaluate(&a.assert, &value)
             .map_err(|e| Error::from(Diagnostic::flag("--assert", e.to_string())))?
     };
+    // A CSV file gets its timeline as a file of its own, FILE.timeline.csv.
+    let timeline_file = match (&a.out, a.format, a.timeline) {
+        (Some(out), Format::Csv, true) => Some(out.with_extension("timeline.csv")),
+        _ => None,
+    };
     let opts = ExportOptions {
-        timeline: a.timeline,
+        timeline: a.timeline && timeline_file.is_none(),
     };
     write_out(a.out.as_deref(), |w| report.write_to(a.format, opts, w))?;
+    if let Some(path) = &timeline_file {
+        write_file(path, &crate::report::timeline_csv(&report))?;
+    }
     if let Some(path) = &a.plot {
         write_file(path, &crate::report::plot::timeline_svg(&report, &s))?;
     }

@@ -10,7 +10,7 @@ mod table;
 
 use serde::Serialize;
 
-pub use self::csv::CsvExporter;
+pub use self::csv::{CsvExporter, timeline_csv};
 pub use self::json::JsonExporter;
 pub use self::table::TableExporter;
 
