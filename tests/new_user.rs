@@ -523,3 +523,51 @@ fn run_csv_has_full_precision_and_its_timeline_in_its_own_file() {
     );
     assert_eq!(lines.count(), json["timeline"].as_array().unwrap().len());
 }
+
+/// Claude Sonnet 4's maximum output is 64,000 tokens (Anthropic's model overview, "Max
+/// output: 64000 tokens"); Bedrock refuses a larger max_tokens.
+#[test]
+fn max_tokens_above_the_models_maximum_output_is_invalid_input() {
+    let chat = bundled("chat-sonnet4-200k.toml");
+    for cmd in ["check", "run"] {
+        let out = qs()
+            .args([cmd, &chat, "--set", "max_tokens=64001"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains("claude-sonnet-4"), "{err}");
+        assert!(err.contains("64000"), "{err}");
+        assert!(err.contains("client.max_tokens"), "{err}");
+    }
+    // At the limit it is fine.
+    qs().args(["check", &chat, "--set", "max_tokens=64000"])
+        .assert()
+        .success();
+    // A class's own max_tokens is blamed on its own key.
+    let out = qs()
+        .args(["check", &chat, "--set", "requests.rag.max_tokens=70000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("requests.rag.max_tokens")
+    );
+    // A sweep axis that crosses it names the values refused.
+    let out = qs()
+        .args([
+            "sweep",
+            &chat,
+            "--vary",
+            "max_tokens=1000,64000,65536,131072",
+        ])
+        .args(["--vary", "concurrency=1,2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("the values 65536, 131072 cross"), "{err}");
+    assert!(err.contains("64000"), "{err}");
+}

@@ -443,7 +443,8 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
     }
     let mut total_events: u64 = 0;
     for i in grid.indices(opts.shard) {
-        let scenario = point_scenario(path, &text, &sets, origin, &grid, i)?;
+        let scenario = point_scenario(path, &text, &sets, origin, &grid, i)
+            .map_err(|e| max_tokens_values(e, path, &text, &sets, origin, &grid, i))?;
         for m in &scoped {
             if let Some((scope, name, _)) = scoped_cost(m)
                 && !scope_exists(&scenario, scope, name)
@@ -562,6 +563,62 @@ fn point_scenario(
         overrides.push(vary_override(origin, &key, &value)?);
     }
     Scenario::from_toml_str_with(text, &path.display().to_string(), &overrides)
+}
+
+/// A point refused for a `max_tokens` above the model's maximum output: when an axis
+/// varies that key, names every value of it that is refused (at this point's other
+/// values), so that one error says where the axis crosses the limit.
+fn max_tokens_values(
+    e: Error,
+    path: &Path,
+    text: &str,
+    sets: &[Override],
+    origin: &str,
+    grid: &Grid,
+    index: usize,
+) -> Error {
+    const MARK: &str = "is above the maximum output of";
+    let message = e.to_string();
+    if !message.contains(MARK) {
+        return e;
+    }
+    let Some(point) = grid.point(index) else {
+        return e;
+    };
+    for (a, axis) in grid.axes().iter().enumerate() {
+        if !axis.path.ends_with("max_tokens") {
+            continue;
+        }
+        let refused: Vec<&str> = axis
+            .values
+            .iter()
+            .filter(|v| {
+                let mut overrides = sets.to_vec();
+                for (k, (key, value)) in point.iter().enumerate() {
+                    let value = if k == a { v.as_str() } else { value.as_str() };
+                    match vary_override(origin, key, value) {
+                        Ok(o) => overrides.push(o),
+                        Err(_) => return false,
+                    }
+                }
+                Scenario::from_toml_str_with(text, &path.display().to_string(), &overrides)
+                    .is_err_and(|e| e.to_string().contains(MARK))
+            })
+            .map(String::as_str)
+            .collect();
+        if !refused.is_empty() {
+            let detail = message.strip_prefix("error: ").unwrap_or(&message);
+            return Diagnostic::flag(
+                format!("{origin} {}", axis.path),
+                format!(
+                    "the values {} cross the model's maximum output: {detail}",
+                    refused.join(", ")
+                ),
+            )
+            .into();
+        }
+    }
+    e
 }
 
 fn vary_override(origin: &str, key: &str, value: &str) -> Result<Override, Error> {
