@@ -324,14 +324,21 @@ fn csv_and_table_show_the_breakdowns() {
         .assert()
         .success();
     let csv = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    for row in [
-        "pools.region.cost.usd,0.025",
-        "pools.geo.cost.usd,0.017",
-        "pools.geo.cost.usd_per_success,0.002",
-        "workloads.chat.cost.usd,0.009",
-        "workloads.batch.cost.usd_per_hour,1.968",
+    // At full precision, the figures worked out by hand above.
+    for (metric, want) in [
+        ("pools.region.cost.usd", 0.0246),
+        ("pools.geo.cost.usd", 0.0172),
+        ("pools.geo.cost.usd_per_success", 0.00215),
+        ("workloads.chat.cost.usd", 0.009),
+        ("workloads.batch.cost.usd_per_hour", 1.968),
     ] {
-        assert!(csv.lines().any(|l| l == row), "no `{row}` in\n{csv}");
+        let got: f64 = csv
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{metric},")))
+            .unwrap_or_else(|| panic!("no `{metric}` in\n{csv}"))
+            .parse()
+            .unwrap();
+        assert!(close(got, want), "{metric} = {got}, expected {want}");
     }
     let out = qs().args(["run", &path]).assert().success();
     let table = String::from_utf8(out.get_output().stdout.clone()).unwrap();
