@@ -571,3 +571,22 @@ fn max_tokens_above_the_models_maximum_output_is_invalid_input() {
     assert!(err.contains("the values 65536, 131072 cross"), "{err}");
     assert!(err.contains("64000"), "{err}");
 }
+
+#[test]
+fn a_set_replacing_an_array_of_tables_is_blamed_on_the_flag() {
+    let chat = bundled("chat-sonnet4-200k.toml");
+    let out = qs()
+        .args(["run", &chat, "--set", "quota.limits=[{limit=5}]"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("error: --set quota.limits=[{limit=5}]: `quota.limits[0].counts`"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("chat-sonnet4-200k.toml:"),
+        "blamed on a line: {err}"
+    );
+}
