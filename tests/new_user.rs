@@ -590,3 +590,45 @@ fn a_set_replacing_an_array_of_tables_is_blamed_on_the_flag() {
         "blamed on a line: {err}"
     );
 }
+
+#[test]
+fn plan_demand_comes_per_pool_and_per_workload() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario_file(dir.path());
+    let out = qs()
+        .arg("plan")
+        .arg(&file)
+        .args(["--find", "pools.a.tokens_per_minute", "--format", "json"])
+        .args([
+            "--constraint",
+            "throttle_rate <= 0.01",
+            "--replications",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &json["demand"];
+    // By hand (see TWO_POOLS): chat sends 10 requests a minute of 1,500 quota tokens to
+    // pool a, batch 20 to pool b; every measured minute is the same.
+    let stats = |v: &Value| {
+        (
+            v["quota_tokens_per_minute"]["p50"].as_i64().unwrap(),
+            v["quota_tokens_per_minute"]["max"].as_i64().unwrap(),
+            v["requests_per_minute"]["p50"].as_i64().unwrap(),
+        )
+    };
+    assert_eq!(stats(&d["pools"]["a"]), (15_000, 15_000, 10), "{d}");
+    assert_eq!(stats(&d["pools"]["b"]), (30_000, 30_000, 20), "{d}");
+    assert_eq!(stats(&d["workloads"]["chat"]), (15_000, 15_000, 10), "{d}");
+    assert_eq!(stats(&d["workloads"]["batch"]), (30_000, 30_000, 20), "{d}");
+    assert_eq!(d["workloads"]["chat"]["input_tokens_mean"], json!(1000.0));
+    assert_eq!(d["workloads"]["batch"]["output_tokens_mean"], json!(100.0));
+    // The account's total is their sum.
+    assert_eq!(stats(d), (45_000, 45_000, 30), "{d}");
+}

@@ -188,22 +188,43 @@ pub fn render_html(r: &PlanReport) -> String {
     let q = &d.quota_tokens_per_minute;
     let rq = &d.requests_per_minute;
     let header = ["per minute", "p50 (steady)", "p90", "p99", "max (peak)"].map(String::from);
-    let rows = vec![
+    let stats = |label: String, m: &super::demand::MinuteStats| {
         vec![
-            "quota tokens".to_string(),
-            q.p50.to_string(),
-            q.p90.to_string(),
-            q.p99.to_string(),
-            q.max.to_string(),
-        ],
-        vec![
-            "requests".to_string(),
-            rq.p50.to_string(),
-            rq.p90.to_string(),
-            rq.p99.to_string(),
-            rq.max.to_string(),
-        ],
+            label,
+            m.p50.to_string(),
+            m.p90.to_string(),
+            m.p99.to_string(),
+            m.max.to_string(),
+        ]
+    };
+    let mut rows = vec![
+        stats("quota tokens".into(), q),
+        stats("requests".into(), rq),
     ];
+    if let Some(pools) = &d.pools {
+        for (name, p) in &pools.0 {
+            rows.push(stats(
+                format!("pool {name}: quota tokens"),
+                &p.quota_tokens_per_minute,
+            ));
+            rows.push(stats(
+                format!("pool {name}: requests"),
+                &p.requests_per_minute,
+            ));
+        }
+    }
+    if let Some(workloads) = &d.workloads {
+        for (name, w) in &workloads.0 {
+            rows.push(stats(
+                format!("workload {name}: quota tokens"),
+                &w.quota_tokens_per_minute,
+            ));
+            rows.push(stats(
+                format!("workload {name}: requests"),
+                &w.requests_per_minute,
+            ));
+        }
+    }
     page.table(&header, &rows, 1, &[]);
     page.explain(&[
         format!(
