@@ -124,6 +124,8 @@ fn on_off(on_rate: &str, mean: &str, duration: &str) -> String {
     .replace("duration = \"10m\"", &format!("duration = \"{duration}\""))
 }
 
+/// (The `--max-events` hint is 2 × the estimated events: 604,800,000,000 flips plus 2 ×
+/// 50,401 requests, the on-off bound of 10 a minute over half of 7 days plus one `mean_on`.)
 #[test]
 fn on_off_flipping_every_microsecond_is_refused_up_front() {
     let d = Dir::new();
@@ -134,7 +136,7 @@ fn on_off_flipping_every_microsecond_is_refused_up_front() {
          arrival process changes state about 604,800,000,000 times over 7d (mean_on 1us + \
          mean_off 1us per cycle), and each change costs an event, more than --max-events \
          500,000,000\n  help: lengthen arrivals.mean_on and arrivals.mean_off, shorten \
-         duration, or pass --max-events 1209600201600 (or more) if you are prepared to wait\n",
+         duration, or pass --max-events 1209600201604 (or more) if you are prepared to wait\n",
     );
 }
 

@@ -632,3 +632,58 @@ fn plan_demand_comes_per_pool_and_per_workload() {
     // The account's total is their sum.
     assert_eq!(stats(d), (45_000, 45_000, 30), "{d}");
 }
+
+/// An on-off process whose periods are longer than the run: it starts in its stationary
+/// state, so about one seed in a hundred starts "on" and sends 600 requests a minute for
+/// the whole hour (36,000), while the stationary mean rate says 600 × 2 / 202 ≈ 6 a minute.
+const LONG_ON_OFF: &str = r#"
+duration = "1h"
+[model]
+preset = "claude-sonnet-4"
+[quota]
+tokens_per_minute = 100000000
+[client]
+max_tokens = 100
+retry = "none"
+[arrivals]
+process = "on-off"
+on_rate_per_minute = 600
+off_rate_per_minute = 0
+mean_on = "2h"
+mean_off = "200h"
+[requests.chat]
+input_tokens = 10
+output_tokens = 10
+"#;
+
+#[test]
+fn the_guards_estimate_bounds_an_on_off_run_that_starts_on() {
+    let base = common::load(LONG_ON_OFF);
+    let estimate = quotasim::guard::estimate(&base, "on-off.toml").unwrap();
+    let mut busiest = (0u64, 0u64);
+    for seed in 0..300 {
+        let mut s = base.clone();
+        s.seed = seed;
+        let r = quotasim::simulate(&s);
+        if r.requests.arrived > busiest.0 {
+            busiest = (r.requests.arrived, r.engine.events);
+        }
+    }
+    // Some seed starts on and sends about 36,000 requests (by hand: 600 × 60).
+    assert!(busiest.0 > 30_000, "no seed started on: {busiest:?}");
+    // The estimate bounds it (Poisson noise on 36,000 is about ±190) ...
+    assert!(
+        busiest.0 as f64 <= 1.02 * estimate.requests as f64,
+        "{} requests arrived, estimated {}",
+        busiest.0,
+        estimate.requests
+    );
+    // ... and so does its event count, within the few events each request costs beyond
+    // the two the estimate counts (arrival, end of its first attempt).
+    assert!(
+        busiest.1 <= 3 * estimate.min_events,
+        "{} events, estimated at least {}",
+        busiest.1,
+        estimate.min_events
+    );
+}
