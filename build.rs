@@ -18,6 +18,8 @@ struct Tool {
     var: &'static str,
     relative: Option<&'static str>,
     program: Option<&'static str>,
+    /// A program that must also be on `PATH` for the tool to count (node for its packages).
+    needs: Option<&'static str>,
 }
 
 const TOOLS: &[Tool] = &[
@@ -27,6 +29,7 @@ const TOOLS: &[Tool] = &[
         var: "QUOTASIM_PYTHON",
         relative: Some(".venv/bin/python"),
         program: None,
+        needs: None,
     },
     // Headless Chromium (Debian's `chromium` package), for the HTML report tests.
     Tool {
@@ -34,6 +37,15 @@ const TOOLS: &[Tool] = &[
         var: "QUOTASIM_CHROMIUM",
         relative: None,
         program: Some("chromium"),
+        needs: None,
+    },
+    // The AWS SDK for JavaScript v3 installed in tests/js by .ci/run, and node to run it.
+    Tool {
+        cfg: "has_node_sdk",
+        var: "QUOTASIM_NODE_SDK",
+        relative: Some("tests/js/node_modules/@aws-sdk/client-bedrock-runtime/package.json"),
+        program: None,
+        needs: Some("node"),
     },
 ];
 
@@ -46,6 +58,9 @@ fn on_path(program: &str) -> Option<PathBuf> {
 
 fn find(root: &Path, tool: &Tool) -> Option<PathBuf> {
     println!("cargo:rerun-if-env-changed={}", tool.var);
+    if tool.needs.is_some_and(|p| on_path(p).is_none()) {
+        return None;
+    }
     if let Some(p) = env::var_os(tool.var) {
         let p = PathBuf::from(p);
         return p.exists().then_some(p);

@@ -102,6 +102,17 @@ fn this_builds_answer_is_current() {
         venv.is_some(),
         "the venv {venv:?} appeared or went since this build: `touch build.rs` and re-run"
     );
+    let node_sdk = find_tool(
+        "QUOTASIM_NODE_SDK",
+        Some("tests/js/node_modules/@aws-sdk/client-bedrock-runtime/package.json"),
+        None,
+    )
+    .filter(|_| find_tool("QUOTASIM_NODE", None, Some("node")).is_some());
+    assert_eq!(
+        cfg!(has_node_sdk),
+        node_sdk.is_some(),
+        "node or the AWS SDK for JavaScript appeared or went since this build: `touch build.rs`"
+    );
     let chromium = find_tool("QUOTASIM_CHROMIUM", None, Some("chromium"));
     assert_eq!(
         cfg!(has_chromium),

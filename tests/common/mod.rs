@@ -24,8 +24,9 @@
 //! |----------------|----------------------------------------|---------------------|
 //! | `has_venv`     | `.venv/bin/python` (with boto3)        | `$QUOTASIM_PYTHON`  |
 //! | `has_chromium` | `chromium` on `PATH`                   | `$QUOTASIM_CHROMIUM`|
+//! | `has_node_sdk` | `node` on `PATH` and tests/js/node_modules/@aws-sdk/client-bedrock-runtime | `$QUOTASIM_NODE_SDK` (its package.json) |
 //!
-//! To add a tool (for example `has_node_sdk`), add a row to `TOOLS` in `build.rs`, a finder
+//! To add a tool, add a row to `TOOLS` in `build.rs`, a finder
 //! here like [`python`], and a line to `tests/tools.rs`, which checks that the build's answer
 //! is still current: cargo re-runs `build.rs` when a found tool changes or disappears, but
 //! not when a missing one appears (watching a missing path would rebuild the crate on every
@@ -188,4 +189,23 @@ pub fn chromium() -> PathBuf {
             "no chromium: `apt-get install -y chromium` (as .ci/run does) or set QUOTASIM_CHROMIUM"
         )
     })
+}
+
+/// The AWS SDK for JavaScript v3 installed in tests/js (made by `.ci/run`) with `node` on
+/// `PATH`: the folder tests/js. Panics, saying how to get it, when either is missing.
+pub fn node_sdk() -> PathBuf {
+    let node = find_tool("QUOTASIM_NODE", None, Some("node"));
+    let sdk = find_tool(
+        "QUOTASIM_NODE_SDK",
+        Some("tests/js/node_modules/@aws-sdk/client-bedrock-runtime/package.json"),
+        None,
+    );
+    match (node, sdk) {
+        (Some(_), Some(_)) => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js"),
+        (None, _) => panic!("node is not on PATH (install nodejs and npm, then run .ci/run)"),
+        (_, None) => panic!(
+            "@aws-sdk/client-bedrock-runtime is not installed in tests/js (.ci/run runs `npm i \
+             @aws-sdk/client-bedrock-runtime` there)"
+        ),
+    }
 }
