@@ -179,24 +179,31 @@ fn boto3_service_tiers_price_speed_and_refuse_by_the_row_and_reserved_pools_bill
         "{seen}"
     );
     assert_eq!(seen["errors"]["flex_busy"]["status"], 503, "{seen}");
-    assert_eq!(n(&r, "attempts.sent"), 9);
+    // The text estimate: 400 characters are 100 tokens, times the tokenizer factor: 1.0
+    // on Sonnet 4.5, 1.3 on Opus 4.8 (Anthropic's newer tokenizer): 130.
+    assert_eq!(seen["estimate_sonnet"], 100, "{seen}");
+    assert_eq!(seen["estimate_opus"], 130, "{seen}");
+    assert_eq!(n(&r, "attempts.sent"), 11);
     assert_eq!(n(&r, "attempts.throttled"), 1);
     assert_eq!(n(&r, "attempts.server_errors"), 1);
-    assert_eq!(n(&r, "requests.succeeded"), 7);
+    assert_eq!(n(&r, "requests.succeeded"), 9);
 
-    // Every tier draws from the pool's one quota: four calls of C = I + 5·A = 1000 + 1000.
-    assert_eq!(n(&r, "pools.sonnet.admitted"), 4);
-    assert_eq!(n(&r, "pools.sonnet.quota_consumed"), 8_000);
+    // Every tier draws from the pool's one quota: four calls of C = I + 5·A = 1000 + 1000,
+    // and the estimated one 100 + 1000.
+    assert_eq!(n(&r, "pools.sonnet.admitted"), 5);
+    assert_eq!(n(&r, "pools.sonnet.quota_consumed"), 9_100);
 
     // Prices: one call of I = 1000, A = 200 on Sonnet 4.5 ($3 / $15 per million) is
     // 3000 + 3000 = 6000 µ$. Standard and `default` pay it, priority 1.75x = 10,500 µ$,
-    // flex 0.5x = 3000 µ$: the `sonnet` pool $0.0255. The `eu.`-only pool pays the 10%
+    // flex 0.5x = 3000 µ$; the estimated call (I = 100) 300 + 3000 = 3300 µ$: the `sonnet`
+    // pool $0.0288. Opus 4.8's estimated call ($5 / $25): 130 × 5 + 200 × 25 = 5650 µ$.
+    // The `eu.`-only pool pays the 10%
     // regional premium, 6600 µ$, and so does the `apac.`-only `tight` pool's one success;
     // the reserved pool nothing per token.
     let one = usd([3.0, 15.0, 3.75, 0.3], 1000, 200, 0, 0);
     assert!(close(one, 0.006));
     assert!(
-        close(f(&r, "/pools/sonnet/cost/usd"), 0.0255),
+        close(f(&r, "/pools/sonnet/cost/usd"), 0.0288),
         "{}",
         r["pools"]
     );
@@ -222,7 +229,7 @@ fn boto3_service_tiers_price_speed_and_refuse_by_the_row_and_reserved_pools_bill
         r["pools"]
     );
     assert!(
-        (f(&r, "/cost/usd") - (0.0255 + 0.0066 + 0.0066 + fixed)).abs() < 1e-12,
+        (f(&r, "/cost/usd") - (0.0288 + 0.0066 + 0.0066 + 0.00565 + fixed)).abs() < 1e-12,
         "{}",
         r["cost"]
     );

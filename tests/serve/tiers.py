@@ -5,7 +5,7 @@ Usage: tiers.py ENDPOINT
 botocore's bedrock-runtime model carries the tier as `serviceTier={"type": ...}` on Converse
 and as `serviceTier=...` (the `X-Amzn-Bedrock-Service-Tier` header) on InvokeModel. Each
 call fixes its sizes with the x-quotasim-* headers: I = 1000 input tokens, A = 200 output
-tokens (10,000 for the `hog` call). Prints one JSON object: the wall seconds of each successful call and the error code
+tokens (10,000 for the `hog` call; estimated from the text for the `estimate_*` calls). Prints one JSON object: the wall seconds of each successful call and the error code
 and message of each refused one. The Rust test (tests/serve_tiers.rs) checks them and the
 server's report.
 """
@@ -34,7 +34,8 @@ def client(input_tokens=1000):
     )
 
     def add(request, **_):
-        request.headers["x-quotasim-input-tokens"] = str(input_tokens)
+        if input_tokens is not None:
+            request.headers["x-quotasim-input-tokens"] = str(input_tokens)
         request.headers["x-quotasim-output-tokens"] = "200"
 
     c.meta.events.register("before-sign.bedrock-runtime.*", add)
@@ -104,4 +105,14 @@ refused("reserved_on_demand", lambda: invoke("global." + SONNET, "reserved"))
 refused("hog", lambda: converse("apac." + SONNET, c=client(input_tokens=10000)))
 refused("flex_busy", lambda: converse("apac." + SONNET, "flex"))
 timed("standard_busy", lambda: converse("apac." + SONNET))
+# Without x-quotasim-input-tokens the input is estimated from 400 characters of text:
+# ceil(400 / 4) = 100 tokens, times the model's tokenizer factor.
+ESTIMATE = client(input_tokens=None)
+for name, model in [("estimate_sonnet", "global." + SONNET), ("estimate_opus", "global." + OPUS)]:
+    r = ESTIMATE.converse(
+        modelId=model,
+        messages=[{"role": "user", "content": [{"text": "x" * 400}]}],
+        inferenceConfig={"maxTokens": 500},
+    )
+    out[name] = r["usage"]["inputTokens"]
 print(json.dumps(out))
