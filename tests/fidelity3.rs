@@ -641,7 +641,12 @@ fn csv_reports_split_by_tier_when_more_than_one_is_used() {
         ("tiers.priority.cost.usd_per_hour", "3780"),
         ("cost.usd", "1.650"),
     ] {
-        assert_eq!(get(k), v, "{k}");
+        // Compared as numbers: the CSV prints full precision (`0.6`, not `0.600`).
+        let (got, want) = (get(k).parse::<f64>().unwrap(), v.parse::<f64>().unwrap());
+        assert!(
+            (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+            "{k}: {got} != {want}"
+        );
     }
     // The histogram keeps 3 significant digits: the percentiles are within 0.1%.
     let ms = |k: &str| get(k).parse::<f64>().unwrap();
