@@ -59,6 +59,8 @@ enum Pending {
     Success,
     ServerError,
     Throttled,
+    /// The stream ended with a `throttlingException` event at a settlement tick.
+    MidStream,
 }
 
 /// Where a request is.
@@ -81,6 +83,8 @@ enum Phase {
 }
 
 const NO_USER: u32 = u32::MAX;
+/// No retry hint came with the last throttle.
+const NO_HINT: u32 = u32::MAX;
 
 /// FIFO lanes of the event queue: events scheduled a constant delay after the current time,
 /// whose times therefore never decrease within a lane (see [`EventQueue::push_lane`]). Each
@@ -165,6 +169,12 @@ struct Request {
     max_set: bool,
     /// The retry policy slept in the current call (the aws-standard success refund).
     retried: bool,
+    /// The answer is streamed (`stream = true` on its class or client).
+    stream: bool,
+    /// SDK calls made (strands-agents' model calls), from 1.
+    calls: u8,
+    /// The last throttle's retry hint, whole seconds (`NO_HINT`: none).
+    hint_s: u32,
 }
 
 impl Request {
@@ -197,6 +207,9 @@ impl Request {
             truncated: false,
             max_set: false,
             retried: false,
+            stream: false,
+            calls: 1,
+            hint_s: NO_HINT,
         }
     }
 }
@@ -212,6 +225,10 @@ struct PoolRt<'a> {
     /// Slot in the totals' `throttled_by_limit` of each of the pool's limits, then of each
     /// account limit.
     slots: Vec<usize>,
+    /// `quota.mid_stream_throttle`.
+    mid_stream: bool,
+    /// `quota.retry_after`.
+    hints: bool,
 }
 
 /// One workload's client and streams during a run.
@@ -425,6 +442,34 @@ fn admit_on(
     Ok(())
 }
 
+/// The retry hint of a throttle of `fp` on pool `p` by its limit `limit` (account limits
+/// after the pool's): whole seconds until that limit could admit it, assuming no other
+/// traffic, rounded up; `NO_HINT` if it never could.
+fn retry_hint_s(
+    pools: &mut [PoolRt],
+    account: &mut Option<Quota>,
+    p: usize,
+    limit: usize,
+    fp: &Footprint,
+    now: u64,
+) -> u32 {
+    let Some(pool) = pools.get_mut(p) else {
+        return NO_HINT;
+    };
+    let rt = pool.rates;
+    let own = pool.quota.len();
+    let wait = if limit < own {
+        pool.quota.retry_wait_us(now, limit, fp, rt)
+    } else {
+        account
+            .as_mut()
+            .and_then(|a| a.retry_wait_us(now, limit - own, fp, rt))
+    };
+    wait.map_or(NO_HINT, |us| {
+        u32::try_from(us.div_ceil(1_000_000)).unwrap_or(NO_HINT - 1)
+    })
+}
+
 /// Sets a request's footprint, reservation, cost and truncation for pool `p`.
 #[inline]
 fn sized_for(pools: &[PoolRt], p: usize, r: &mut Request) {
@@ -486,11 +531,16 @@ impl<'a> Sim<'a> {
                     svc: &p.service,
                     settle_interval_us: q.settle_interval_us,
                     slots,
+                    mid_stream: q.mid_stream_throttle,
+                    hints: q.retry_after,
                 }
             })
             .collect();
         if pools.iter().any(|p| p.quota.cuts_off()) {
             metrics.requests.truncated_by_output_budget = Some(0);
+        }
+        if pools.iter().any(|p| p.mid_stream) {
+            metrics.attempts.throttled_mid_stream = Some(0);
         }
         // The serving pool's model prices the bill (a lone `[pools.NAME]` may name its own).
         metrics.set_prices(crate::cost::model_prices(
@@ -536,7 +586,8 @@ impl<'a> Sim<'a> {
                     concurrency: w.client.concurrency.unwrap_or(u64::MAX),
                     in_flight: 0,
                     waiting: VecDeque::new(),
-                    retry: RetryState::new(w.client.retry.clone(), w.client.max_attempts),
+                    retry: RetryState::new(w.client.retry.clone(), w.client.max_attempts)
+                        .with_botocore_hints(w.client.new_retries_2026),
                     adaptive: w.client.retry.is_adaptive().then(AdaptiveLimiter::new),
                     adaptive_waiters: VecDeque::new(),
                     pacer: w.client.pacing.as_ref().map(Pacer::new),
@@ -595,6 +646,14 @@ impl<'a> Sim<'a> {
                 .collect();
             Box::new(Split { pools, workloads })
         });
+        let mut split = split;
+        if let Some(sp) = split.as_mut()
+            && metrics.attempts.throttled_mid_stream.is_some()
+        {
+            for m in sp.pools.iter_mut().chain(sp.workloads.iter_mut()) {
+                m.attempts.throttled_mid_stream = Some(0);
+            }
+        }
         if split.is_some() {
             // The totals' latencies are their workloads' together, added up at the end:
             // one histogram sample per success instead of two.
@@ -803,6 +862,7 @@ impl<'a> Sim<'a> {
             return 0;
         };
         let client = &wl.s.client;
+        let mut stream = client.stream;
         let mut sizes = match record {
             Some(rec) => crate::workload::trace::record_sizes(
                 rec,
@@ -813,7 +873,10 @@ impl<'a> Sim<'a> {
             None => {
                 let i = wl.picker.pick(&mut wl.rng_classes);
                 match wl.s.requests.get(i) {
-                    Some(class) => class.sample(&mut wl.rng_tokens),
+                    Some(class) => {
+                        stream = class.stream;
+                        class.sample(&mut wl.rng_tokens)
+                    }
                     None => crate::workload::Sizes {
                         input: 0,
                         output: 0,
@@ -907,6 +970,9 @@ impl<'a> Sim<'a> {
             truncated: false,
             max_set: sizes.max_tokens_set,
             retried: false,
+            stream,
+            calls: 1,
+            hint_s: NO_HINT,
         };
         sized_for(&self.pools, p, slot);
         let Some(req) = self.requests.get(id as usize) else {
@@ -1211,6 +1277,7 @@ impl<'a> Sim<'a> {
         }
         r.attempts += 1;
         r.phase = Phase::Attempt;
+        r.hint_s = NO_HINT;
         let Some(wl) = wls.get_mut(w) else {
             return;
         };
@@ -1280,6 +1347,12 @@ impl<'a> Sim<'a> {
                 r.pending = Pending::Throttled;
                 r.end = now.saturating_add(pool.svc.throttle_latency_us);
                 let own = pool.quota.len();
+                if pool.hints {
+                    r.hint_s = retry_hint_s(pools, account, p, limit, &r.fp, now);
+                }
+                let Some(pool) = pools.get(p) else {
+                    return;
+                };
                 let cause = if limit < own {
                     pool.quota.cause(limit)
                 } else {
@@ -1351,6 +1424,26 @@ impl<'a> Sim<'a> {
             g = r.generated + room;
             room < want
         };
+        if pool.mid_stream && r.stream && g > r.generated {
+            // The charge for the output since the last tick, beyond what the reservation
+            // still covers, is offered to the pool's and the account's limits.
+            let rt = pool.rates;
+            let refused = pool
+                .quota
+                .offer_at(self.now, &r.fp, r.generated, g, rt)
+                .is_err()
+                || self
+                    .account
+                    .as_mut()
+                    .is_some_and(|a| a.offer_at(self.now, &r.fp, r.generated, g, rt).is_err());
+            if refused {
+                self.end_mid_stream(id);
+                return;
+            }
+        }
+        let Some(pool) = self.pools.get_mut(p) else {
+            return;
+        };
         let delta = pool.quota.tick(self.now, &r.adm, &r.fp, r.generated, g);
         if let (Some(a), Some(t)) = (&mut self.account, self.acct.get(id as usize)) {
             a.tick_at(self.now, t, &r.fp, r.generated, g, pool.rates);
@@ -1380,6 +1473,24 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// A `throttlingException` event ends request `id`'s stream now: the output charged by
+    /// the ticks so far is what it delivered (and is billed); the quota keeps its charges.
+    fn end_mid_stream(&mut self, id: u32) {
+        let now = self.now;
+        let Some(r) = self.requests.get_mut(id as usize) else {
+            return;
+        };
+        let Some(pool) = self.pools.get(r.pool as usize) else {
+            return;
+        };
+        let burndown = pool.rates.burndown();
+        r.fp.output = r.generated;
+        r.cost = burndown.final_cost(r.fp.prompt, 0, r.generated);
+        r.pending = Pending::MidStream;
+        r.end = now;
+        self.queue.push(now, Event::AttemptEnds(id));
+    }
+
     fn attempt_ends(&mut self, id: u32) {
         let now = self.now;
         let Some(req) = self.requests.get(id as usize) else {
@@ -1391,8 +1502,8 @@ impl<'a> Sim<'a> {
         }
         let (w, p) = (req.w as usize, req.pool as usize);
         // The provider settles whatever the client does.
-        if let Pending::Success | Pending::ServerError = req.pending {
-            let success = req.pending == Pending::Success;
+        if let Pending::Success | Pending::ServerError | Pending::MidStream = req.pending {
+            let success = req.pending != Pending::ServerError;
             let Sim {
                 requests,
                 pools,
@@ -1433,6 +1544,38 @@ impl<'a> Sim<'a> {
             cache_read: req.fp.cache_read,
             pool: req.pool,
         });
+        if pending == Pending::MidStream {
+            let partial = Success {
+                arrival: req.arrival,
+                counted,
+                input: req.input,
+                output: req.fp.output,
+                cost: req.cost,
+                truncated: false,
+                attempts,
+                cache_write: req.fp.prompt.saturating_sub(req.input),
+                cache_read: req.fp.cache_read,
+                pool: req.pool,
+            };
+            let abandoned = req.phase == Phase::Abandoned;
+            let w_client = self.wls.get(w).map(|wl| wl.s.client.retries_mid_stream());
+            self.record(w, Some(p), |m| m.throttled_mid_stream(&partial));
+            if abandoned {
+                self.free_slot(id);
+                return;
+            }
+            if let Some(a) = self.wls.get_mut(w).and_then(|wl| wl.adaptive.as_mut()) {
+                // botocore's limiter saw an HTTP 200: the event comes later, outside it.
+                a.on_response(now as f64 / 1e6, false);
+                self.adaptive_notify(w);
+            }
+            if w_client == Some(true) {
+                self.retry_or_fail(id, FailCause::Throttled, Failure::MidStream);
+            } else {
+                self.fail(id, FailCause::Throttled);
+            }
+            return;
+        }
         if req.phase == Phase::Abandoned {
             // The client gave up, but the provider finished and bills the answer.
             if let Some(r) = &success {
@@ -1473,13 +1616,13 @@ impl<'a> Sim<'a> {
                     },
                     p,
                 );
-                self.retry_or_fail(id, FailCause::ServerError);
+                self.retry_or_fail(id, FailCause::ServerError, Failure::Transient);
             }
             (_, None) => {
                 if self.hop_on_throttle(id) {
                     return;
                 }
-                self.retry_or_fail(id, FailCause::Throttled)
+                self.retry_or_fail(id, FailCause::Throttled, Failure::Throttle)
             }
         }
     }
@@ -1515,7 +1658,7 @@ impl<'a> Sim<'a> {
         true
     }
 
-    fn retry_or_fail(&mut self, id: u32, cause: FailCause) {
+    fn retry_or_fail(&mut self, id: u32, cause: FailCause, failure: Failure) {
         // Split borrows: the request is updated in place (no copy of it on the hot path).
         let Sim {
             requests,
@@ -1530,23 +1673,33 @@ impl<'a> Sim<'a> {
         let Some(wl) = wls.get_mut(w) else {
             return;
         };
-        let failure = if cause == FailCause::Throttled {
-            Failure::Throttle
-        } else {
-            Failure::Transient
-        };
-        match wl
-            .retry
-            .on_failure(r.call_attempts, r.prev_sleep, failure, &mut wl.rng_retries)
-        {
-            Some((sleep, cost)) => {
+        let hint = (r.hint_s != NO_HINT).then_some(u64::from(r.hint_s));
+        match wl.retry.decide(
+            r.call_attempts,
+            u32::from(r.calls),
+            r.prev_sleep,
+            failure,
+            hint,
+            &mut wl.rng_retries,
+        ) {
+            Some(d) => {
+                let (sleep, cost) = (d.sleep_us, d.cost);
                 let throttle_mode =
                     wl.s.route.policy == RoutePolicy::Fallback(FallbackOn::Throttle);
                 let first = wl.s.route.pools.first().copied().unwrap_or(0);
-                r.prev_sleep = sleep;
-                r.last_retry_cost = cost;
-                r.call_attempts += 1;
-                r.retried = true;
+                if d.new_call {
+                    // A new SDK call: botocore's attempt count starts again.
+                    r.calls = r.calls.saturating_add(1);
+                    r.prev_sleep = 0;
+                    r.last_retry_cost = 0;
+                    r.call_attempts = 1;
+                    r.retried = false;
+                } else {
+                    r.prev_sleep = sleep;
+                    r.last_retry_cost = cost;
+                    r.call_attempts += 1;
+                    r.retried = true;
+                }
                 r.phase = Phase::Sleeping;
                 if throttle_mode && cause == FailCause::Throttled && r.hop != 0 {
                     // After the policy's sleep the next attempt starts again at the first pool.
@@ -1574,21 +1727,29 @@ impl<'a> Sim<'a> {
                     self.send(id);
                     return;
                 }
-                let (counted, attempts) = (r.counted, r.attempts);
-                let p = r.pool as usize;
-                self.record(w, None, |m| m.failed(counted, cause, attempts));
-                self.observe(
-                    TraceEvent::Failed {
-                        t: self.now,
-                        slot: id,
-                        attempts,
-                    },
-                    p,
-                );
-                self.release_client(id);
-                self.free_slot(id);
+                self.fail(id, cause);
             }
         }
+    }
+
+    /// Request `id` fails for good.
+    fn fail(&mut self, id: u32, cause: FailCause) {
+        let Some(r) = self.requests.get(id as usize) else {
+            return;
+        };
+        let (counted, attempts, w) = (r.counted, r.attempts, r.w as usize);
+        let p = r.pool as usize;
+        self.record(w, None, |m| m.failed(counted, cause, attempts));
+        self.observe(
+            TraceEvent::Failed {
+                t: self.now,
+                slot: id,
+                attempts,
+            },
+            p,
+        );
+        self.release_client(id);
+        self.free_slot(id);
     }
 
     /// `client.timeout` passed for request `id`, if this is its deadline. A deadline left

@@ -92,6 +92,42 @@ impl Limiter {
     }
 }
 
+impl Limiter {
+    /// How long from `now` until `amount` would fit, assuming nothing else is charged
+    /// meanwhile, µs (0 if it fits now; `None` if it never can). Call right after
+    /// [`Limiter::admits`] looked at `now`.
+    pub fn wait_us(&mut self, now: u64, amount: u64) -> Option<u64> {
+        if amount > self.limit() {
+            return None;
+        }
+        if self.admits(now, amount) {
+            return Some(0);
+        }
+        match self {
+            // The next window starts empty.
+            Limiter::Fixed(l) => Some(l.end.saturating_sub(now)),
+            // Charges leave the window, oldest first, `period` after they were made.
+            Limiter::Sliding(l) => {
+                let mut sum = l.sum;
+                for &(t, a) in &l.charges {
+                    sum = sum.saturating_sub(a);
+                    if sum.saturating_add(amount) <= l.limit {
+                        return Some(t.saturating_add(l.period_us).saturating_sub(now));
+                    }
+                }
+                Some(l.period_us)
+            }
+            // The level rises by `limit` units a microsecond.
+            Limiter::Bucket(l) => {
+                let need = i128::from(amount) * l.units_per_token - l.level;
+                let rate = i128::from(l.limit.max(1));
+                let us = (need + rate - 1).div_euclid(rate);
+                Some(u64::try_from(us.max(0)).unwrap_or(u64::MAX))
+            }
+        }
+    }
+}
+
 fn signed(x: u64) -> i64 {
     i64::try_from(x).unwrap_or(i64::MAX)
 }
