@@ -1501,9 +1501,10 @@ impl<'a> Sim<'a> {
             return;
         }
         let (w, p) = (req.w as usize, req.pool as usize);
-        // The provider settles whatever the client does.
-        if let Pending::Success | Pending::ServerError | Pending::MidStream = req.pending {
-            let success = req.pending != Pending::ServerError;
+        // The provider settles whatever the client does; a stream ended mid-way keeps what
+        // was charged.
+        if let Pending::Success | Pending::ServerError = req.pending {
+            let success = req.pending == Pending::Success;
             let Sim {
                 requests,
                 pools,
@@ -1560,6 +1561,12 @@ impl<'a> Sim<'a> {
             let abandoned = req.phase == Phase::Abandoned;
             let w_client = self.wls.get(w).map(|wl| wl.s.client.retries_mid_stream());
             self.record(w, Some(p), |m| m.throttled_mid_stream(&partial));
+            // A retry asks for the whole answer again.
+            let burndown = self.pools.get(p).map(|pool| pool.rates.burndown());
+            if let (Some(r), Some(b)) = (self.requests.get_mut(id as usize), burndown) {
+                r.fp.output = r.desired.min(r.fp.max_tokens);
+                r.cost = b.final_cost(r.fp.prompt, 0, r.fp.output);
+            }
             if abandoned {
                 self.free_slot(id);
                 return;

@@ -434,4 +434,34 @@ mod tests {
         l.settle(MIN * 10, 50, 0);
         assert_eq!(l.level_tokens(), 100, "refund capped at capacity");
     }
+
+    #[test]
+    fn retry_waits_by_hand() {
+        // Fixed window of 100 per minute, 90 used at 12.5 s: 30 fits at the next window,
+        // 47.5 s later; 101 never fits; 10 fits now.
+        let mut l = Limiter::new(LimiterKind::FixedWindow, 100, MIN);
+        l.charge(0, 90);
+        assert_eq!(l.wait_us(12_500_000, 30), Some(47_500_000));
+        assert_eq!(l.wait_us(12_500_000, 10), Some(0));
+        assert_eq!(l.wait_us(12_500_000, 101), None);
+        // Sliding window: 50 at 0 s, 40 at 20 s; at 30 s, 30 needs the first charge gone
+        // (at 60 s: 30 s from now), and so does 60 (40 + 60 = 100 fits); 61 needs both (at
+        // 80 s: 50 s from now).
+        let mut l = Limiter::new(LimiterKind::SlidingWindow, 100, MIN);
+        l.charge(0, 50);
+        l.charge(20_000_000, 40);
+        assert_eq!(l.wait_us(30_000_000, 30), Some(30_000_000));
+        assert_eq!(l.wait_us(30_000_000, 60), Some(30_000_000));
+        assert_eq!(l.wait_us(30_000_000, 61), Some(50_000_000));
+        // Bucket of 60 per minute (one token a second), emptied at 0: 5 tokens after 5 s,
+        // 2.5 tokens' debt plus 1 more after 3.5 s.
+        let mut l = Limiter::new(LimiterKind::TokenBucket, 60, MIN);
+        l.charge(0, 60);
+        assert_eq!(l.wait_us(0, 5), Some(5_000_000));
+        let mut b = TokenBucket::new(60, MIN);
+        b.charge(0, 60);
+        b.settle(0, 0, 2);
+        let mut l = Limiter::Bucket(b);
+        assert_eq!(l.wait_us(0, 1), Some(3_000_000));
+    }
 }
