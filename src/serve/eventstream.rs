@@ -70,6 +70,19 @@ pub fn encode_message(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The exception Bedrock ends a stream with when a quota refuses it mid-way (botocore
+/// raises it as `EventStreamError`, code `throttlingException`, while the stream is read).
+pub fn throttling_exception() -> Vec<u8> {
+    encode_message(
+        &[
+            (":exception-type", "throttlingException"),
+            (":content-type", "application/json"),
+            (":message-type", "exception"),
+        ],
+        br#"{"message":"Too many tokens, please wait before trying again."}"#,
+    )
+}
+
 /// An event of type `event_type` with a JSON payload.
 pub fn event(event_type: &str, json: &[u8]) -> Vec<u8> {
     encode_message(

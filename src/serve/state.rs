@@ -190,6 +190,12 @@ pub(crate) struct Attempt {
     pub cuts_off: bool,
     /// Whether the output budget cut this answer off.
     cut: bool,
+    /// Whether the answer streams (set by the HTTP layer): only a stream can be ended by a
+    /// `throttlingException` event.
+    pub stream: bool,
+    /// A settlement tick's growth was refused (`quota.mid_stream_throttle`): the stream
+    /// ends with a `throttlingException` event after what was charged.
+    pub throttled_mid_stream: bool,
 }
 
 /// The outcome of an admission check.
@@ -201,6 +207,8 @@ pub(crate) enum Admit {
         tokens: bool,
         /// Simulated delay before the 429, µs.
         latency_us: u64,
+        /// The retry hint, whole seconds (`quota.retry_after`).
+        retry_after_s: Option<u64>,
     },
     /// Admitted.
     Admitted(Box<Attempt>),
@@ -213,6 +221,9 @@ pub(crate) enum End {
     Success,
     /// It failed with a 503 (after the time to first token).
     ServerError,
+    /// A settlement tick's growth was refused: the stream ended with a
+    /// `throttlingException` event (`quota.mid_stream_throttle`).
+    ThrottledMidStream,
     /// The client went away after `delivered` output tokens; those are charged.
     Disconnected {
         /// Output tokens delivered.
@@ -335,6 +346,12 @@ impl State {
         }
         let mut metrics = Metrics::new(0, u64::MAX);
         metrics.configure(names, 1);
+        if states.iter().any(|p| p.spec.quota.mid_stream_throttle) {
+            metrics.attempts.throttled_mid_stream = Some(0);
+            for p in &mut states {
+                p.metrics.attempts.throttled_mid_stream = Some(0);
+            }
+        }
         // The account's own burndown and formula are never used: every charge is at the
         // serving pool's rates (as in a run).
         let account = (!account.is_empty()).then(|| {
@@ -553,6 +570,7 @@ impl State {
             return Admit::Throttled {
                 tokens: true,
                 latency_us: 0,
+                retry_after_s: None,
             };
         };
         let output = s.output.min(s.max_tokens);
@@ -604,6 +622,8 @@ impl State {
                     ticked: 0,
                     cuts_off: p.quota.cuts_off(),
                     cut: false,
+                    stream: false,
+                    throttled_mid_stream: false,
                 }))
             }
             Err(limit) => {
@@ -616,6 +636,18 @@ impl State {
                         .map_or(ThrottleCause::TokensPerMinute, |a| a.cause(limit - own))
                 };
                 let latency_us = p.spec.service.throttle_latency_us;
+                // The hint of a run's throttle: whole seconds until the refusing limit could
+                // admit the attempt, assuming no other traffic.
+                let retry_after_s = if !p.spec.quota.retry_after {
+                    None
+                } else if limit < own {
+                    p.quota.retry_wait_us(now, limit, &fp, rt)
+                } else {
+                    self.account
+                        .as_mut()
+                        .and_then(|a| a.retry_wait_us(now, limit - own, &fp, rt))
+                }
+                .map(|us| us.div_ceil(1_000_000));
                 let slot = p.slots.get(limit).copied().unwrap_or(usize::MAX);
                 self.metrics.throttled(now, true, cause, slot);
                 p.metrics.throttled(now, true, cause, limit);
@@ -623,6 +655,7 @@ impl State {
                 Admit::Throttled {
                     tokens: cause != ThrottleCause::RequestsPerMinute,
                     latency_us,
+                    retry_after_s,
                 }
             }
         }
@@ -645,6 +678,20 @@ impl State {
         let want = generated - a.ticked;
         let room = p.quota.output_room(now, want);
         let g = a.ticked + room;
+        if a.stream && p.spec.quota.mid_stream_throttle && g > a.ticked {
+            // The growth beyond what the reservation still covers is offered to the pool's
+            // and the account's limits; a refusal ends the stream (as in a run).
+            let rt = p.rates;
+            let refused = p.quota.offer_at(now, &a.fp, a.ticked, g, rt).is_err()
+                || self
+                    .account
+                    .as_mut()
+                    .is_some_and(|acc| acc.offer_at(now, &a.fp, a.ticked, g, rt).is_err());
+            if refused {
+                a.throttled_mid_stream = true;
+                return a.ticked;
+            }
+        }
         let d = p.quota.tick(now, &a.adm, &a.fp, a.ticked, g);
         if let (Some(acc), Some(t)) = (self.account.as_mut(), a.acct.as_ref()) {
             acc.tick_at(now, t, &a.fp, a.ticked, g, p.rates);
@@ -678,6 +725,25 @@ impl State {
         let (fp, generated, ok) = match end {
             End::Success => (a.fp, a.ticked, true),
             End::ServerError => (a.fp, a.ticked, false),
+            End::ThrottledMidStream => {
+                // The quota keeps what was charged: no settlement.
+                let partial = Success {
+                    arrival,
+                    counted: true,
+                    input: a.input,
+                    output: a.ticked,
+                    cost: p.burndown.final_cost(a.input, a.cache_write, a.ticked),
+                    truncated: false,
+                    attempts,
+                    cache_write: a.cache_write,
+                    cache_read: a.cache_read,
+                    pool: u8::try_from(a.pool).unwrap_or(u8::MAX),
+                };
+                self.metrics.throttled_mid_stream(&partial);
+                p.metrics.throttled_mid_stream(&partial);
+                self.finish(&a.key, Some(Status::FailedThrottled));
+                return;
+            }
             End::Disconnected { delivered } => {
                 // Charged for what was generated: the final cost with A = delivered.
                 let mut fp = a.fp;
@@ -721,6 +787,8 @@ impl State {
                 p.metrics.server_error(true);
                 self.finish(&a.key, Some(Status::FailedServerError));
             }
+            // Returned before settlement above.
+            End::ThrottledMidStream => {}
             End::Disconnected { .. } => {
                 let cost = p.burndown.final_cost(a.input, a.cache_write, fp.output);
                 self.disconnected += 1;
