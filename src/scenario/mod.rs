@@ -1,5 +1,5 @@
-//! Scenarios: the TOML format (the README's "Scenario format"), its validation, and `--set`
-//! overrides.
+//! Scenarios: the TOML format (docs/guide/scenarios.md, "Scenario format"), its validation,
+//! and `--set` overrides.
 //!
 //! Loading goes text → TOML table → overrides applied → `raw` structs (unknown keys
 //! rejected) → [`Scenario`] (every default resolved, every value checked). Any failure
