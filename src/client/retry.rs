@@ -302,7 +302,7 @@ impl RetryState {
             RetryPolicy::Fixed { delay_us } => Some((delay_us, 0)),
             RetryPolicy::AnthropicSdk | RetryPolicy::OpenaiSdk => {
                 use crate::client::sdk_retry::{Stainless, stainless_draws, stainless_sleep_s};
-                let sdk = if self.policy == RetryPolicy::AnthropicSdk {
+                let sdk = if matches!(self.policy, RetryPolicy::AnthropicSdk) {
                     Stainless::Anthropic
                 } else {
                     Stainless::OpenAi
@@ -333,7 +333,8 @@ impl RetryState {
         hint_s: Option<u64>,
         rng: &mut R,
     ) -> Option<Decision> {
-        let inner = if self.policy == RetryPolicy::Strands && failure == Failure::MidStream {
+        let strands = matches!(self.policy, RetryPolicy::Strands);
+        let inner = if strands && failure == Failure::MidStream {
             None
         } else {
             self.on_failure_hinted(attempts, prev_sleep_us, failure, hint_s, rng)
@@ -347,7 +348,7 @@ impl RetryState {
         }
         // strands-agents retries only `ModelThrottledException`: a 503 that botocore gave
         // up on ends the request.
-        if self.policy == RetryPolicy::Strands
+        if strands
             && failure != Failure::Transient
             && call < crate::client::sdk_retry::STRANDS_MODEL_CALLS
         {

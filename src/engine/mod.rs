@@ -445,6 +445,8 @@ fn admit_on(
 /// The retry hint of a throttle of `fp` on pool `p` by its limit `limit` (account limits
 /// after the pool's): whole seconds until that limit could admit it, assuming no other
 /// traffic, rounded up; `NO_HINT` if it never could.
+#[cold]
+#[inline(never)]
 fn retry_hint_s(
     pools: &mut [PoolRt],
     account: &mut Option<Quota>,
@@ -1277,7 +1279,6 @@ impl<'a> Sim<'a> {
         }
         r.attempts += 1;
         r.phase = Phase::Attempt;
-        r.hint_s = NO_HINT;
         let Some(wl) = wls.get_mut(w) else {
             return;
         };
@@ -1347,12 +1348,6 @@ impl<'a> Sim<'a> {
                 r.pending = Pending::Throttled;
                 r.end = now.saturating_add(pool.svc.throttle_latency_us);
                 let own = pool.quota.len();
-                if pool.hints {
-                    r.hint_s = retry_hint_s(pools, account, p, limit, &r.fp, now);
-                }
-                let Some(pool) = pools.get(p) else {
-                    return;
-                };
                 let cause = if limit < own {
                     pool.quota.cause(limit)
                 } else {
@@ -1376,10 +1371,16 @@ impl<'a> Sim<'a> {
                     attempt,
                     cause,
                 };
-                (
+                let ends = (
                     now.saturating_add(pool.svc.throttle_latency_us),
                     lanes.throttles(p),
-                )
+                );
+                r.hint_s = if pool.hints {
+                    retry_hint_s(pools, account, p, limit, &r.fp, now)
+                } else {
+                    NO_HINT
+                };
+                ends
             }
         };
         queue.push_lane(lane, end, Event::AttemptEnds(id));
@@ -1404,6 +1405,7 @@ impl<'a> Sim<'a> {
         }
     }
 
+    #[inline(never)]
     fn tick(&mut self, id: u32) {
         let Some(r) = self.requests.get(id as usize).copied() else {
             return;
@@ -1491,6 +1493,54 @@ impl<'a> Sim<'a> {
         self.queue.push(now, Event::AttemptEnds(id));
     }
 
+    /// A stream ended by a `throttlingException` event (see [`Sim::end_mid_stream`]): bill
+    /// what it delivered, then retry or fail as the client does.
+    #[cold]
+    #[inline(never)]
+    fn mid_stream_ends(&mut self, id: u32) {
+        let now = self.now;
+        let Some(req) = self.requests.get(id as usize) else {
+            return;
+        };
+        let (w, p) = (req.w as usize, req.pool as usize);
+        let (counted, attempts) = (req.counted, req.attempts);
+        let partial = Success {
+            arrival: req.arrival,
+            counted,
+            input: req.input,
+            output: req.fp.output,
+            cost: req.cost,
+            truncated: false,
+            attempts,
+            cache_write: req.fp.prompt.saturating_sub(req.input),
+            cache_read: req.fp.cache_read,
+            pool: req.pool,
+        };
+        let abandoned = req.phase == Phase::Abandoned;
+        let w_client = self.wls.get(w).map(|wl| wl.s.client.retries_mid_stream());
+        self.record(w, Some(p), |m| m.throttled_mid_stream(&partial));
+        // A retry asks for the whole answer again.
+        let burndown = self.pools.get(p).map(|pool| pool.rates.burndown());
+        if let (Some(r), Some(b)) = (self.requests.get_mut(id as usize), burndown) {
+            r.fp.output = r.desired.min(r.fp.max_tokens);
+            r.cost = b.final_cost(r.fp.prompt, 0, r.fp.output);
+        }
+        if abandoned {
+            self.free_slot(id);
+            return;
+        }
+        if let Some(a) = self.wls.get_mut(w).and_then(|wl| wl.adaptive.as_mut()) {
+            // botocore's limiter saw an HTTP 200: the event comes later, outside it.
+            a.on_response(now as f64 / 1e6, false);
+            self.adaptive_notify(w);
+        }
+        if w_client == Some(true) {
+            self.retry_or_fail(id, FailCause::Throttled, Failure::MidStream);
+        } else {
+            self.fail(id, FailCause::Throttled);
+        }
+    }
+
     fn attempt_ends(&mut self, id: u32) {
         let now = self.now;
         let Some(req) = self.requests.get(id as usize) else {
@@ -1546,41 +1596,7 @@ impl<'a> Sim<'a> {
             pool: req.pool,
         });
         if pending == Pending::MidStream {
-            let partial = Success {
-                arrival: req.arrival,
-                counted,
-                input: req.input,
-                output: req.fp.output,
-                cost: req.cost,
-                truncated: false,
-                attempts,
-                cache_write: req.fp.prompt.saturating_sub(req.input),
-                cache_read: req.fp.cache_read,
-                pool: req.pool,
-            };
-            let abandoned = req.phase == Phase::Abandoned;
-            let w_client = self.wls.get(w).map(|wl| wl.s.client.retries_mid_stream());
-            self.record(w, Some(p), |m| m.throttled_mid_stream(&partial));
-            // A retry asks for the whole answer again.
-            let burndown = self.pools.get(p).map(|pool| pool.rates.burndown());
-            if let (Some(r), Some(b)) = (self.requests.get_mut(id as usize), burndown) {
-                r.fp.output = r.desired.min(r.fp.max_tokens);
-                r.cost = b.final_cost(r.fp.prompt, 0, r.fp.output);
-            }
-            if abandoned {
-                self.free_slot(id);
-                return;
-            }
-            if let Some(a) = self.wls.get_mut(w).and_then(|wl| wl.adaptive.as_mut()) {
-                // botocore's limiter saw an HTTP 200: the event comes later, outside it.
-                a.on_response(now as f64 / 1e6, false);
-                self.adaptive_notify(w);
-            }
-            if w_client == Some(true) {
-                self.retry_or_fail(id, FailCause::Throttled, Failure::MidStream);
-            } else {
-                self.fail(id, FailCause::Throttled);
-            }
+            self.mid_stream_ends(id);
             return;
         }
         if req.phase == Phase::Abandoned {
@@ -1680,7 +1696,9 @@ impl<'a> Sim<'a> {
         let Some(wl) = wls.get_mut(w) else {
             return;
         };
-        let hint = (r.hint_s != NO_HINT).then_some(u64::from(r.hint_s));
+        // Only a throttle carries a hint (`hint_s` is that of the last one).
+        let hint =
+            (failure == Failure::Throttle && r.hint_s != NO_HINT).then_some(u64::from(r.hint_s));
         match wl.retry.decide(
             r.call_attempts,
             u32::from(r.calls),
@@ -1740,6 +1758,8 @@ impl<'a> Sim<'a> {
     }
 
     /// Request `id` fails for good.
+    // Always inlined: `retry_or_fail` gives up through it on the hot path.
+    #[inline(always)]
     fn fail(&mut self, id: u32, cause: FailCause) {
         let Some(r) = self.requests.get(id as usize) else {
             return;

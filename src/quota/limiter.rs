@@ -57,7 +57,9 @@ impl Limiter {
     }
 
     /// Whether `amount` fits at `now`. Advances the limiter's clock.
-    #[inline]
+    // Always inlined: the admission check of every attempt (the retry-hint and mid-stream
+    // callers would otherwise make the compiler call it out of line).
+    #[inline(always)]
     pub fn admits(&mut self, now: u64, amount: u64) -> bool {
         match self {
             Limiter::Fixed(l) => l.admits(now, amount),
@@ -79,7 +81,7 @@ impl Limiter {
 
     /// Adjusts a charge of `reserved` to the final `cost` at `now`; returns the signed change
     /// actually applied (a refund lost at a fixed window's roll-over applies 0).
-    #[inline]
+    #[inline(always)]
     pub fn settle(&mut self, now: u64, ticket: u64, reserved: u64, cost: u64) -> i64 {
         if reserved == cost {
             return 0;
