@@ -304,7 +304,10 @@ fn csv_table_timeline_and_out_file() {
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.starts_with("metric,value\n"));
     assert!(text.contains("\nrequests.arrived,"));
-    assert!(text.contains("\nminute,admitted,throttled,completed,quota_charged\n0,"));
+    // The timeline of a CSV file goes to a file of its own.
+    assert!(!text.contains("quota_charged"));
+    let timeline = std::fs::read_to_string(dir.path().join("r.timeline.csv")).unwrap();
+    assert!(timeline.starts_with("minute,admitted,throttled,completed,quota_charged\n0,"));
     qs().args(["run", "scenarios/chat-sonnet4-200k.toml", "--timeline"])
         .assert()
         .success()
@@ -587,4 +590,63 @@ fn csv_traces_accept_quoted_line_breaks() {
         "timestamp,note,input_tokens,output_tokens\n5,\"a\nb\",x,10\n",
         "v.csv:3:4: ",
     );
+}
+
+/// A report that cannot be written is a run-time failure (exit 1), not invalid input (2):
+/// `--out /dev/full` (a full disk: the device is written in place) for `run`, `sweep` and
+/// `merge`, and an `--out` whose folder cannot be created because a file holds its name.
+#[test]
+fn out_write_failures_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = "/dev/full";
+    assert!(
+        Path::new(full).exists(),
+        "this test needs Linux's /dev/full"
+    );
+    qs().args(["run", "scenarios/haiku-right-sized.toml", "--out", full])
+        .assert()
+        .code(1)
+        .stderr("error: cannot write /dev/full: No space left on device (os error 28)\n");
+    let part = dir.path().join("part.json");
+    qs().args([
+        "sweep",
+        "scenarios/haiku-right-sized.toml",
+        "-q",
+        "--vary",
+        "max_tokens=512,1024",
+        "--set",
+        "duration=2m",
+        "--shard",
+        "0/1",
+        "--out",
+    ])
+    .arg(&part)
+    .assert()
+    .success();
+    qs().args([
+        "sweep",
+        "scenarios/haiku-right-sized.toml",
+        "-q",
+        "--vary",
+        "max_tokens=512,1024",
+        "--set",
+        "duration=2m",
+        "--out",
+        full,
+    ])
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains("cannot write /dev/full"));
+    qs().args(["merge", "--out", full])
+        .arg(&part)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot write /dev/full"));
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    qs().args(["run", "scenarios/haiku-right-sized.toml", "--out"])
+        .arg(file.join("r.json"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot create the folder"));
 }

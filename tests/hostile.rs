@@ -124,6 +124,8 @@ fn on_off(on_rate: &str, mean: &str, duration: &str) -> String {
     .replace("duration = \"10m\"", &format!("duration = \"{duration}\""))
 }
 
+/// (The `--max-events` hint is 2 × the estimated events: 604,800,000,000 flips plus 2 ×
+/// 50,401 requests, the on-off bound of 10 a minute over half of 7 days plus one `mean_on`.)
 #[test]
 fn on_off_flipping_every_microsecond_is_refused_up_front() {
     let d = Dir::new();
@@ -134,7 +136,7 @@ fn on_off_flipping_every_microsecond_is_refused_up_front() {
          arrival process changes state about 604,800,000,000 times over 7d (mean_on 1us + \
          mean_off 1us per cycle), and each change costs an event, more than --max-events \
          500,000,000\n  help: lengthen arrivals.mean_on and arrivals.mean_off, shorten \
-         duration, or pass --max-events 1209600201600 (or more) if you are prepared to wait\n",
+         duration, or pass --max-events 1209600201604 (or more) if you are prepared to wait\n",
     );
 }
 
@@ -228,6 +230,38 @@ fn a_grid_of_tiny_points_is_refused_by_its_total_work() {
          events each (at least 100 per simulation) is about 20,000,000 events, more than \
          --max-events 1,000,000; vary fewer values, lower the replications, shorten \
          `duration`, split it with --shard K/N, or raise --max-events\n",
+    );
+}
+
+/// The running total of a sweep's work counts every replication of every point, so a grid
+/// whose ends are small and whose middle is large is refused by its total, not only by the
+/// up-front estimate from its ends.
+///
+/// Poisson at 60/min: a point of D minutes needs at least 2 × 60 × D events (an arrival and
+/// an end per request). `duration = 1m, 100m, 2m`: 120, 12,000 and 240 events.
+/// - Up front, the smaller end stands for every point: 3 points × 3 replications × 120 =
+///   1,080 ≤ 20,000: passes.
+/// - Running total: 3 × 120 = 360, then 360 + 3 × 12,000 = 36,360 > 20,000: refused at the
+///   second point. (Without the replications, 120 + 12,000 + 240 = 12,360 would pass.)
+#[test]
+fn a_grid_with_a_large_middle_point_is_refused_by_its_total_with_replications() {
+    let d = Dir::new();
+    d.write("s.toml", BASE);
+    invalid(
+        d.qs(&[
+            "sweep",
+            "s.toml",
+            "-q",
+            "--max-events",
+            "20000",
+            "--vary",
+            "duration=1m,100m,2m",
+            "--replications",
+            "3",
+        ]),
+        "error: the sweep is too big to simulate: its points need at least 36360 events in all \
+         (with 3 replications each), more than --max-events 20000; vary fewer values, lower \
+         the replications, shorten `duration`, or raise --max-events\n",
     );
 }
 
@@ -378,7 +412,7 @@ fn a_five_megabyte_key_is_not_echoed_in_full() {
         format!(
             "error: s.toml:1:1: `{k60}{cut}{k30}`: unknown key `{k60}{cut}{k30}`; valid keys \
              here: `name`, `description`, `seed`, `duration`, `warmup`, `model`, `quota`, \
-             `service`, `client`, `arrivals`, `requests`, `models`, `pools`, `account`, `workloads`, `sweep`\n",
+             `service`, `client`, `arrivals`, `requests`, `tier`, `models`, `pools`, `account`, `workloads`, `sweep`\n",
             k60 = "k".repeat(60),
             k30 = "k".repeat(30)
         )
@@ -419,7 +453,7 @@ fn unknown_quoted_keys_keep_their_position() {
         d.qs(&["run", "s.toml"]),
         "error: s.toml:1:1: `\"\"`: unknown key `\"\"`; valid keys here: `name`, \
          `description`, `seed`, `duration`, `warmup`, `model`, `quota`, `service`, `client`, \
-         `arrivals`, `requests`, `models`, `pools`, `account`, `workloads`, `sweep`\n",
+         `arrivals`, `requests`, `tier`, `models`, `pools`, `account`, `workloads`, `sweep`\n",
     );
     d.write(
         "s.toml",
@@ -534,10 +568,18 @@ fn sweep_table_errors_name_the_file_and_line() {
     d.write("s.toml", format!("{BASE}{table}"));
     invalid(
         d.qs(&["sweep", "s.toml", "-q"]),
-        "error: s.toml:24:16: [sweep] constraints: unknown metric `bogus` in assertion `bogus \
+        "error: s.toml:24:16: [sweep] constraints: unknown metric `bogus` in constraint `bogus \
          <= 1`; the sweep metrics are throughput.requests_per_minute, \
          throughput.output_tokens_per_minute, throttle_rate, failure_rate, truncation_rate, \
-         latency_ms.e2e.p50, latency_ms.e2e.p99, quota_utilisation, reserved_unused, cost.usd, cost.usd_per_success, cost.usd_per_hour\n",
+         latency_ms.e2e.p50, latency_ms.e2e.p99, quota_utilisation, reserved_unused, cost.usd, \
+         cost.usd_per_success, cost.usd_per_hour, and per pool or workload pools.NAME.cost.usd, \
+         workloads.NAME.cost.usd, pools.NAME.cost.usd_per_success, \
+         workloads.NAME.cost.usd_per_success, pools.NAME.cost.usd_per_hour, \
+         workloads.NAME.cost.usd_per_hour, pools.NAME.throttle_rate, \
+         workloads.NAME.throttle_rate, pools.NAME.quota_utilisation, \
+         workloads.NAME.failure_rate, workloads.NAME.truncation_rate, \
+         workloads.NAME.latency_ms.e2e.p50, workloads.NAME.latency_ms.e2e.p99, \
+         workloads.NAME.throughput.requests_per_minute\n",
     );
     d.write(
         "s.toml",

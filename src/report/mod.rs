@@ -2,6 +2,7 @@
 //! small [`Exporter`] trait.
 
 mod csv;
+pub mod html;
 mod json;
 pub mod plot;
 pub use plot::timeline_svg;
@@ -9,7 +10,7 @@ mod table;
 
 use serde::Serialize;
 
-pub use self::csv::CsvExporter;
+pub use self::csv::{CsvExporter, timeline_csv};
 pub use self::json::JsonExporter;
 pub use self::table::TableExporter;
 
@@ -46,6 +47,9 @@ pub struct Report {
     /// Per workload, when the scenario has two or more pools or workloads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workloads: Option<Named<WorkloadReport>>,
+    /// Per service tier, when the workloads use more than one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiers: Option<Named<crate::engine::tiers::TierReport>>,
 }
 
 /// Values by name, serialized as an object in the stored (file) order.

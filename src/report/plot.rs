@@ -45,6 +45,13 @@ pub fn timeline_svg(report: &Report, scenario: &Scenario) -> String {
     let Some(pools) = report.pools.as_ref().filter(|p| p.0.len() > 1) else {
         return timeline_chart(report, scenario).to_svg();
     };
+    // One scale for every panel's attempts (right) axis.
+    let attempts_max = pools
+        .0
+        .iter()
+        .flat_map(|(_, p)| p.timeline.iter())
+        .map(|r| r.admitted.max(r.throttled) as f64)
+        .fold(0.0, f64::max);
     let panels: Vec<String> = pools
         .0
         .iter()
@@ -61,7 +68,9 @@ pub fn timeline_svg(report: &Report, scenario: &Scenario) -> String {
                 ),
                 None => format!("{}: pool {name}: quota charged per minute", report.scenario),
             };
-            TimelineChart::new(title, rows(&p.timeline), limit.map(|l| l as f64)).to_svg()
+            let mut chart = TimelineChart::new(title, rows(&p.timeline), limit.map(|l| l as f64));
+            chart.attempts_max = Some(attempts_max);
+            chart.to_svg()
         })
         .collect();
     let (w, h) = (900, 480);

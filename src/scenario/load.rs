@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::Scenario;
+pub(crate) use super::invalid::toml_key;
 use super::invalid::{Invalid, deserialize_at};
 use super::raw::RawScenario;
 use super::resolve::{Order, resolve};
@@ -292,6 +293,9 @@ fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> D
     d.help = inv.help.clone();
     let segs = split_key_path(&inv.path);
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    // A flag sets whole keys: `--set quota.limits=[{…}]` made `quota.limits[0]` too, so
+    // the elements of an array it set are compared by the array's name.
+    let names: Vec<&str> = segs.iter().map(|s| split_index(s).0).collect();
     let from_flag = overrides.iter().rev().find(|o| {
         let n = o.path.len().min(segs.len());
         n > 0
@@ -299,7 +303,7 @@ fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> D
                 .iter()
                 .take(n)
                 .map(String::as_str)
-                .eq(segs.iter().take(n).copied())
+                .eq(names.iter().take(n).copied())
     });
     if let Some(o) = from_flag
         && o.path.len() <= segs.len()
@@ -396,29 +400,6 @@ fn locate(text: &str, path: &[&str], at_key: bool) -> Option<usize> {
         }
     }
     found
-}
-
-/// A key as TOML would write it: bare when it can be, else quoted with escapes, so that a
-/// key path stays one line, keeps its dots apart (`client."ev.il"`) and shows an empty key.
-pub(crate) fn toml_key(k: &str) -> String {
-    if !k.is_empty()
-        && k.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return k.to_string();
-    }
-    let mut out = String::with_capacity(k.len() + 2);
-    out.push('"');
-    for c in k.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// The segments of a key path written with [`toml_key`], unquoted; `[i]` suffixes stay

@@ -70,19 +70,6 @@ pub fn encode_message(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The exception Bedrock ends a stream with when a quota refuses it mid-way (botocore
-/// raises it as `EventStreamError`, code `throttlingException`, while the stream is read).
-pub fn throttling_exception() -> Vec<u8> {
-    encode_message(
-        &[
-            (":exception-type", "throttlingException"),
-            (":content-type", "application/json"),
-            (":message-type", "exception"),
-        ],
-        br#"{"message":"Too many tokens, please wait before trying again."}"#,
-    )
-}
-
 /// An event of type `event_type` with a JSON payload.
 pub fn event(event_type: &str, json: &[u8]) -> Vec<u8> {
     encode_message(
@@ -90,6 +77,19 @@ pub fn event(event_type: &str, json: &[u8]) -> Vec<u8> {
             (":event-type", event_type),
             (":content-type", "application/json"),
             (":message-type", "event"),
+        ],
+        json,
+    )
+}
+
+/// An exception message of type `exception_type` (e.g. `throttlingException`) with a JSON
+/// payload: how Bedrock ends a stream that already answered HTTP 200 with an error.
+pub fn exception(exception_type: &str, json: &[u8]) -> Vec<u8> {
+    encode_message(
+        &[
+            (":exception-type", exception_type),
+            (":content-type", "application/json"),
+            (":message-type", "exception"),
         ],
         json,
     )

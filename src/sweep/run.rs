@@ -139,7 +139,7 @@ pub struct SweepPlan {
     origin: String,
     /// The guard rails every run of every point is held to.
     pub limits: Limits,
-    /// [`part::fingerprint`](crate::sweep::part::fingerprint) of the grid's first point
+    /// [`fingerprint`] of the grid's first point
     /// (loaded even when another shard holds it).
     pub fingerprint: String,
     /// The per-pool and per-workload costs the objective and constraints name.
@@ -168,6 +168,19 @@ impl SweepPlan {
     pub fn jobs(&self) -> usize {
         self.points.len().saturating_mul(self.replications)
     }
+}
+
+/// A fingerprint of a resolved scenario: FNV-1a (64-bit) of its fully resolved TOML, as
+/// `quotasim check` prints it. Parts of one sweep carry the fingerprint of the grid's first
+/// point, so that parts of two different scenarios that happen to share a name (or a file
+/// edited between shards) do not merge.
+pub fn fingerprint(s: &crate::scenario::Scenario) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.to_toml().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("fnv1a64:{h:016x}")
 }
 
 /// The summary of one metric over the replications of a point.
@@ -252,7 +265,7 @@ impl PointResult {
 pub struct SweepReport {
     /// Scenario name (of the first point).
     pub scenario: String,
-    /// [`part::fingerprint`](crate::sweep::part::fingerprint) of the grid's first point.
+    /// [`fingerprint`] of the grid's first point.
     pub fingerprint: String,
     /// Scenario seed (of the first point); replication 0's seed.
     pub seed: u64,
@@ -443,7 +456,8 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
     }
     let mut total_events: u64 = 0;
     for i in grid.indices(opts.shard) {
-        let scenario = point_scenario(path, &text, &sets, origin, &grid, i)?;
+        let scenario = point_scenario(path, &text, &sets, origin, &grid, i)
+            .map_err(|e| max_tokens_values(e, path, &text, &sets, origin, &grid, i))?;
         for m in &scoped {
             if let Some((scope, name, _)) = scoped_cost(m)
                 && !scope_exists(&scenario, scope, name)
@@ -519,10 +533,8 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         }
     }
     let fingerprint = match (points.first(), &first) {
-        (Some(0), Some(s)) => crate::sweep::part::fingerprint(s),
-        _ => {
-            crate::sweep::part::fingerprint(&point_scenario(path, &text, &sets, origin, &grid, 0)?)
-        }
+        (Some(0), Some(s)) => fingerprint(s),
+        _ => fingerprint(&point_scenario(path, &text, &sets, origin, &grid, 0)?),
     };
     Ok(SweepPlan {
         fingerprint,
@@ -564,6 +576,62 @@ fn point_scenario(
     Scenario::from_toml_str_with(text, &path.display().to_string(), &overrides)
 }
 
+/// A point refused for a `max_tokens` above the model's maximum output: when an axis
+/// varies that key, names every value of it that is refused (at this point's other
+/// values), so that one error says where the axis crosses the limit.
+fn max_tokens_values(
+    e: Error,
+    path: &Path,
+    text: &str,
+    sets: &[Override],
+    origin: &str,
+    grid: &Grid,
+    index: usize,
+) -> Error {
+    const MARK: &str = "is above the maximum output of";
+    let message = e.to_string();
+    if !message.contains(MARK) {
+        return e;
+    }
+    let Some(point) = grid.point(index) else {
+        return e;
+    };
+    for (a, axis) in grid.axes().iter().enumerate() {
+        if !axis.path.ends_with("max_tokens") {
+            continue;
+        }
+        let refused: Vec<&str> = axis
+            .values
+            .iter()
+            .filter(|v| {
+                let mut overrides = sets.to_vec();
+                for (k, (key, value)) in point.iter().enumerate() {
+                    let value = if k == a { v.as_str() } else { value.as_str() };
+                    match vary_override(origin, key, value) {
+                        Ok(o) => overrides.push(o),
+                        Err(_) => return false,
+                    }
+                }
+                Scenario::from_toml_str_with(text, &path.display().to_string(), &overrides)
+                    .is_err_and(|e| e.to_string().contains(MARK))
+            })
+            .map(String::as_str)
+            .collect();
+        if !refused.is_empty() {
+            let detail = message.strip_prefix("error: ").unwrap_or(&message);
+            return Diagnostic::flag(
+                format!("{origin} {}", axis.path),
+                format!(
+                    "the values {} cross the model's maximum output: {detail}",
+                    refused.join(", ")
+                ),
+            )
+            .into();
+        }
+    }
+    e
+}
+
 fn vary_override(origin: &str, key: &str, value: &str) -> Result<Override, Error> {
     let text = format!("{key}={value}");
     match Override::parse(&text) {
@@ -588,7 +656,14 @@ fn validate_metrics(
             continue;
         }
         c.evaluate(&template).map_err(|e| {
-            BadMetric::Constraint(i, format!("{e}; the sweep metrics are {}", metric_list()))
+            BadMetric::Constraint(
+                i,
+                format!(
+                    "{}; the sweep metrics are {}",
+                    e.for_constraint(),
+                    metric_list()
+                ),
+            )
         })?;
     }
     if let Some(o) = objective
@@ -625,11 +700,15 @@ fn table_position(path: &Path, key: &str) -> Option<(usize, usize)> {
 }
 
 fn metric_list() -> String {
-    METRICS
-        .iter()
-        .map(|m| m.path)
-        .collect::<Vec<_>>()
-        .join(", ")
+    format!(
+        "{}, and per pool or workload {}",
+        METRICS
+            .iter()
+            .map(|m| m.path)
+            .collect::<Vec<_>>()
+            .join(", "),
+        crate::sweep::metrics::scoped_forms().join(", ")
+    )
 }
 
 /// Runs a plan on `threads` threads (`None`: all cores).
@@ -764,7 +843,11 @@ fn run_point(plan: &SweepPlan, index: usize, s: &Scenario) -> Result<RunMetrics,
     let file = plan.path.display().to_string();
     guard::simulate_guarded(s, &file, &plan.limits)
         .map(|rep| {
-            let extra = plan.scoped.iter().map(|m| scoped_value(&rep, m)).collect();
+            let extra = plan
+                .scoped
+                .iter()
+                .map(|m| scoped_value(&rep, s, m))
+                .collect();
             (key_metrics(&rep, s), extra)
         })
         .map_err(|e| {
