@@ -13,8 +13,8 @@
 //! outcome and the number of draws taken must be the same.
 //!
 //! The interpreter is `$QUOTASIM_PYTHON`, else `.venv/bin/python` (made by `.ci/run` from
-//! `tests/python/requirements.txt`). Without it the test fails when `CI` is set and otherwise
-//! says it did not run.
+//! `tests/python/requirements.txt`). Without it the tests are ignored (with the reason),
+//! except under `CI`, where they run and fail (see tests/common/mod.rs).
 
 use std::convert::Infallible;
 use std::path::PathBuf;
@@ -23,22 +23,10 @@ use std::process::Command;
 use quotasim::client::RetryPolicy;
 use quotasim::client::retry::{Failure, RetryState};
 use rand::TryRng;
-use serde_json::{Value, json};
+mod common;
 
-fn python() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("QUOTASIM_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    if venv.exists() {
-        return Some(venv);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but no Python with the pinned SDKs: set QUOTASIM_PYTHON or run .ci/run"
-    );
-    None
-}
+use common::python;
+use serde_json::{Value, json};
 
 /// Yields the listed values as `f64` draws: rand's `StandardUniform` for `f64` takes the top
 /// 53 bits of a `u64` and multiplies by 2^-53, so a value `k / 2^53` comes out exactly.
@@ -216,11 +204,12 @@ fn stainless_cases() -> Vec<Case> {
 }
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with the pinned SDKs (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn anthropic_sdk_2_17_0_agrees() {
-    let Some(py) = python() else {
-        eprintln!("NOT RUN: no .venv/bin/python and QUOTASIM_PYTHON unset (CI unset)");
-        return;
-    };
+    let py = python();
     // Default max_retries = 2: 3 attempts.
     compare(
         &py,
@@ -232,11 +221,12 @@ fn anthropic_sdk_2_17_0_agrees() {
 }
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with the pinned SDKs (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn openai_sdk_3_63_0_agrees() {
-    let Some(py) = python() else {
-        eprintln!("NOT RUN: no .venv/bin/python and QUOTASIM_PYTHON unset (CI unset)");
-        return;
-    };
+    let py = python();
     compare(
         &py,
         "openai-sdk",
@@ -247,11 +237,12 @@ fn openai_sdk_3_63_0_agrees() {
 }
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with the pinned SDKs (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn litellm_1_110_2_agrees() {
-    let Some(py) = python() else {
-        eprintln!("NOT RUN: no .venv/bin/python and QUOTASIM_PYTHON unset (CI unset)");
-        return;
-    };
+    let py = python();
     let with = |name, answers: &[Answer], n| Case {
         name,
         answers: answers.to_vec(),
@@ -291,11 +282,12 @@ fn litellm_1_110_2_agrees() {
 }
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with the pinned SDKs (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn strands_agents_1_62_0_agrees() {
-    let Some(py) = python() else {
-        eprintln!("NOT RUN: no .venv/bin/python and QUOTASIM_PYTHON unset (CI unset)");
-        return;
-    };
+    let py = python();
     let cases = vec![
         case(
             "throttles-then-success",
@@ -322,11 +314,12 @@ fn strands_agents_1_62_0_agrees() {
 }
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with the pinned SDKs (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn botocore_1_44_8_x_amz_retry_after_agrees() {
-    let Some(py) = python() else {
-        eprintln!("NOT RUN: no .venv/bin/python and QUOTASIM_PYTHON unset (CI unset)");
-        return;
-    };
+    let py = python();
     let cases = vec![
         case(
             "hint-7-capped-at-t-plus-5",
