@@ -47,6 +47,14 @@ const TOOLS: &[Tool] = &[
         program: None,
         needs: Some("node"),
     },
+    // curl and jq, which the guide's `quotasim serve` sessions call (tests/readme_examples.rs).
+    Tool {
+        cfg: "has_curl_jq",
+        var: "QUOTASIM_CURL",
+        relative: None,
+        program: Some("curl"),
+        needs: Some("jq"),
+    },
 ];
 
 fn on_path(program: &str) -> Option<PathBuf> {

@@ -616,33 +616,17 @@ fn guide_pages_link_to_the_index_and_the_index_to_them() {
     assert!(checked >= 10, "only {checked} guide pages found");
 }
 
-/// Whether `tool` runs (`tool --version` exits 0). Without it a test that needs it fails
-/// when `CI` is set, and otherwise says NOT RUN on stderr.
-fn have_tool(tool: &str, test: &str) -> bool {
-    let ok = std::process::Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but `{tool}` is missing: {test} needs it"
-        );
-        eprintln!("NOT RUN: {test}: `{tool}` is missing (CI unset)");
-    }
-    ok
-}
-
 /// A ` ```sh ` block that starts `quotasim serve SCENARIO &` and then calls it (curl, jq), with
 /// a ` ```text ` block right after it: the server is started on a free port, the other
 /// commands run with `sh -c` from the repository root, `127.0.0.1:8765` replaced by the
 /// server's address, and each line of the excerpt (lines with `…` skipped) must be a line of
 /// what they print, in the order shown.
 #[test]
+#[cfg_attr(
+    not(any(has_curl_jq, ci)),
+    ignore = "needs curl and jq on PATH (.ci/run installs them)"
+)]
 fn serve_sessions_print_what_the_pages_show() {
-    if !have_tool("curl", "serve sessions") || !have_tool("jq", "serve sessions") {
-        return;
-    }
     let mut checked = 0;
     for page in &pages() {
         let text = read(page);

@@ -119,6 +119,13 @@ fn this_builds_answer_is_current() {
         chromium.is_some(),
         "chromium {chromium:?} appeared or went since this build: `touch build.rs` and re-run"
     );
+    let curl_jq = find_tool("QUOTASIM_CURL", None, Some("curl"))
+        .filter(|_| find_tool("QUOTASIM_JQ", None, Some("jq")).is_some());
+    assert_eq!(
+        cfg!(has_curl_jq),
+        curl_jq.is_some(),
+        "curl or jq appeared or went since this build: `touch build.rs` and re-run"
+    );
 }
 
 /// Under CI every tool is required: the tests that need one are not ignored.
