@@ -227,6 +227,14 @@ fn check_integer_key(path: &Path, sets: &[Override], k: &FitKey) -> Result<(), E
             ))
         })?
         .path;
+    let base = Scenario::from_path(path, sets)?;
+    if let Err(e) = crate::plan::integer_at(&base, &key_path, &k.key) {
+        return Err(usage(
+            e.to_string()
+                .replace("--find", "--fit")
+                .replace("plan searches", "calibrate fits"),
+        ));
+    }
     let probe = with_values(path, sets, std::slice::from_ref(k), &[k.lo])?;
     match crate::plan::integer_at(&probe, &key_path, &k.key) {
         Ok(Some(_)) => Ok(()),

@@ -166,14 +166,11 @@ fn recognise(name: &str) -> Option<Recognised> {
     ];
     for (prefix, endpoint, field) in forms {
         if let Some(rest) = f.strip_prefix(prefix) {
-            // The model as written (the original spelling, after the prefix's length in
-            // words), and any parenthesised remark after it.
-            let words = prefix.split_whitespace().count();
-            let original = name.split_whitespace().skip(words).collect::<Vec<_>>();
-            let original = if original.is_empty() {
-                rest.to_string()
-            } else {
-                original.join(" ")
+            // The model as written: the original spelling after its first " for ".
+            let lower = name.to_lowercase();
+            let original = match lower.find(" for ") {
+                Some(i) => name.get(i + 5..).unwrap_or(rest).trim().to_string(),
+                None => rest.to_string(),
             };
             let (model, note) = match original.split_once('(') {
                 Some((m, n)) => (
@@ -412,7 +409,11 @@ pub fn import(
                     *slot = Some((v, label.clone()));
                 }
                 if let Some(n) = note {
-                    entry.2.notes.push(format!("AWS notes on {label}: \"{n}\""));
+                    entry.2.notes.push(format!(
+                        "{} ({}): AWS says \"{n}\"",
+                        q.name.split('(').next().unwrap_or("").trim(),
+                        q.code
+                    ));
                 }
             }
         }
@@ -421,7 +422,7 @@ pub fn import(
     let _ = writeln!(
         out,
         "# Imported by `quotasim import service-quotas {file}`{}.",
-        model.map_or(String::new(), |m| format!(" --model {m}"))
+        model.map_or(String::new(), |m| format!(" --model {m:?}"))
     );
     let _ = writeln!(
         out,
