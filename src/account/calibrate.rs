@@ -124,6 +124,27 @@ pub struct Calibration {
     pub metrics: Vec<MetricComparison>,
     /// With `--fit`.
     pub fit: Option<FitResult>,
+    /// The `--fit` ranges searched.
+    pub fit_ranges: Vec<(u64, u64)>,
+}
+
+/// The points of the search's first round.
+fn first_grid(ranges: &[(u64, u64)]) -> Vec<Vec<u64>> {
+    let n = if ranges.len() == 1 { GRID_1D } else { GRID_2D };
+    let mut points: Vec<Vec<u64>> = vec![Vec::new()];
+    for &(lo, hi) in ranges {
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                grid(lo, hi, n).into_iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.push(v);
+                    q
+                })
+            })
+            .collect();
+    }
+    points
 }
 
 /// One observed series on the simulation's minutes.
@@ -206,6 +227,7 @@ pub fn calibrate(
         start,
         metrics,
         fit,
+        fit_ranges: opts.fit.iter().map(|k| (k.lo, k.hi)).collect(),
     })
 }
 
@@ -743,11 +765,16 @@ impl Calibration {
                     ));
                 }
             }
-            out.push_str("\nerror curve (nearest points tried):\n");
+            out.push_str(
+                "\nerror curve (the first grid, then the points nearest the best; --format json has every point):\n",
+            );
+            let first = first_grid(&self.fit_ranges);
             let mut near: Vec<&(Vec<u64>, f64)> = fit.curve.iter().collect();
             near.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-            let mut shown: Vec<&(Vec<u64>, f64)> = near.into_iter().take(15).collect();
+            let mut shown: Vec<&(Vec<u64>, f64)> = near.into_iter().take(8).collect();
+            shown.extend(fit.curve.iter().filter(|(p, _)| first.contains(p)));
             shown.sort_by(|a, b| a.0.cmp(&b.0));
+            shown.dedup();
             for (p, e) in shown {
                 let vals: Vec<String> = fit
                     .keys
