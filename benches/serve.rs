@@ -7,9 +7,11 @@
 //! ```
 //!
 //! The server runs in-process on a 2-thread runtime; the load comes from keep-alive HTTP/1.1
-//! connections (one OS thread each) sending Converse calls with their own
-//! `amz-sdk-invocation-id`, as boto3 does. Client and server share the machine, so the
-//! figures are a lower bound for the server alone.
+//! connections (one OS thread each), or from HTTP/2 connections (prior knowledge, the `h2`
+//! crate on a 2-thread runtime, one call at a time per connection as the AWS SDK for
+//! JavaScript's default handler sends them), each sending Converse calls with their own
+//! `amz-sdk-invocation-id`. Client and server share the machine, so the figures are a lower
+//! bound for the server alone.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -17,6 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use quotasim::Scenario;
 use quotasim::serve::{Config, Limits, Options, Server};
 
@@ -88,7 +91,67 @@ fn client(addr: SocketAddr, id: usize, stop: Arc<AtomicBool>) -> Vec<u64> {
     lat
 }
 
-fn phase(name: &str, service: &str, connections: usize, secs: f64, service_us: u64) {
+/// One HTTP/2 connection sending calls one after another until `stop`; latencies in µs.
+async fn h2_client(addr: SocketAddr, id: usize, stop: Arc<AtomicBool>) -> Vec<u64> {
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = tcp.set_nodelay(true);
+    let (mut client, conn) = h2::client::handshake(tcp)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let uri =
+        format!("http://{addr}/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse");
+    let mut lat = Vec::with_capacity(100_000);
+    let mut n = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let req = hyper::Request::builder()
+            .method("POST")
+            .uri(&uri)
+            .header("content-type", "application/json")
+            .header(
+                "amz-sdk-invocation-id",
+                format!("{id:08x}-0000-4000-8000-{n:012x}"),
+            )
+            .body(())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let t = Instant::now();
+        client = client.ready().await.unwrap_or_else(|e| panic!("{e}"));
+        let (resp, mut send) = client
+            .send_request(req, false)
+            .unwrap_or_else(|e| panic!("{e}"));
+        send.send_data(Bytes::from_static(BODY), true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let resp = resp.await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body();
+        while let Some(chunk) = body.data().await {
+            let chunk = chunk.unwrap_or_else(|e| panic!("{e}"));
+            let _ = body.flow_control().release_capacity(chunk.len());
+        }
+        lat.push(t.elapsed().as_micros() as u64);
+    }
+    lat
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Protocol {
+    Http1,
+    Http2,
+}
+
+fn phase(
+    name: &str,
+    protocol: Protocol,
+    service: &str,
+    connections: usize,
+    secs: f64,
+    service_us: u64,
+) {
     let server = Server::start(
         Config::from_scenario(&scenario(service)),
         Options {
@@ -101,18 +164,40 @@ fn phase(name: &str, service: &str, connections: usize, secs: f64, service_us: u
     .unwrap_or_else(|e| panic!("{e}"));
     let stop = Arc::new(AtomicBool::new(false));
     let t = Instant::now();
-    let handles: Vec<_> = (0..connections)
-        .map(|i| {
-            let (addr, stop) = (server.addr(), stop.clone());
-            std::thread::spawn(move || client(addr, i, stop))
+    let mut lat: Vec<u64> = if protocol == Protocol::Http1 {
+        let handles: Vec<_> = (0..connections)
+            .map(|i| {
+                let (addr, stop) = (server.addr(), stop.clone());
+                std::thread::spawn(move || client(addr, i, stop))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs_f64(secs));
+        stop.store(true, Ordering::Relaxed);
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    } else {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = server.addr();
+        let stop2 = stop.clone();
+        rt.block_on(async move {
+            let tasks: Vec<_> = (0..connections)
+                .map(|i| tokio::spawn(h2_client(addr, i, stop2.clone())))
+                .collect();
+            tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+            stop2.store(true, Ordering::Relaxed);
+            let mut all = Vec::new();
+            for t in tasks {
+                all.extend(t.await.unwrap_or_default());
+            }
+            all
         })
-        .collect();
-    std::thread::sleep(Duration::from_secs_f64(secs));
-    stop.store(true, Ordering::Relaxed);
-    let mut lat: Vec<u64> = handles
-        .into_iter()
-        .flat_map(|h| h.join().unwrap_or_default())
-        .collect();
+    };
     let wall = t.elapsed().as_secs_f64();
     let report = server.shutdown();
     lat.sort_unstable();
@@ -144,14 +229,24 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(if benching { 5.0 } else { 0.3 });
     let zero = "ttft = \"0s\"\nttft_per_1k_input = \"0s\"\noutput_tokens_per_second = 1000000000\nthrottle_latency = \"0s\"";
-    phase("zero-latency service, saturated", zero, 32, secs, 0);
     // 20 ms to first token, 20 tokens at 1,000 tokens/s: 40 ms of modelled service time.
     let modelled = "ttft = \"20ms\"\nttft_per_1k_input = \"0s\"\noutput_tokens_per_second = 1000\nthrottle_latency = \"0s\"";
-    phase(
-        "40 ms service model, 16 connections",
-        modelled,
-        16,
-        secs,
-        40_000,
-    );
+    for (protocol, label) in [(Protocol::Http1, "HTTP/1.1"), (Protocol::Http2, "HTTP/2")] {
+        phase(
+            &format!("{label}, zero-latency service, saturated"),
+            protocol,
+            zero,
+            32,
+            secs,
+            0,
+        );
+        phase(
+            &format!("{label}, 40 ms service model, 16 connections"),
+            protocol,
+            modelled,
+            16,
+            secs,
+            40_000,
+        );
+    }
 }

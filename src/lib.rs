@@ -89,3 +89,9 @@ pub use engine::{simulate, try_simulate};
 pub use error::{Diagnostic, Error};
 pub use report::Report;
 pub use scenario::{Override, Scenario};
+
+/// The Rust example of docs/guide/library.md, compiled and run by `cargo test` as a doctest,
+/// so that the guide's library example keeps building against the crate.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide/library.md")]
+pub struct GuideLibraryExample;

@@ -1,4 +1,7 @@
-//! A token bucket's refund stops at its capacity, derived by hand at engine level.
+//! Token buckets at engine level, derived by hand: a refund stops at the capacity, and the
+//! bucket refills to the microsecond.
+//!
+//! First, the refund.
 //!
 //! Token bucket of 1000 quota tokens per minute (model "other", 1:1), full at t = 0 and
 //! refilled at 1000/60 tokens per second; `retry = "none"`; ttft 30 s, 0 per 1k input,
@@ -59,4 +62,52 @@ file = "t.csv"
     assert_eq!(r.attempts.throttled, 1);
     assert_eq!(r.tokens.reserved, 1_402);
     assert_eq!(r.tokens.quota_consumed, 204);
+}
+
+/// A token bucket refills to the microsecond: a request that needs exactly what has come
+/// back is refused one microsecond early and admitted on time.
+///
+/// Token bucket of 6,000 quota tokens per minute (model "other", 1:1): it refills one token
+/// every 10,000 µs. A trace places every request; no retries:
+/// - t = 0: input 100, output = max_tokens = 5,900: R = C = 6,000, the whole bucket (level 0;
+///   it settles with no refund, so the level only refills from here).
+/// - t = 99,999 µs: input 5, max_tokens 5 (R = 10); the bucket holds 99,999 / 10,000 =
+///   9.9999 tokens: refused.
+/// - t = 100,000 µs: input 6, max_tokens 4 (R = 10); the bucket holds exactly 10: admitted.
+///
+/// 3 arrived, 2 succeeded, 1 throttled; input tokens 100 + 6 = 106 (a bucket a microsecond
+/// early admits the second request instead: 105; a microsecond late, neither: 1 success).
+#[test]
+fn a_token_bucket_refills_to_the_microsecond() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.csv"),
+        "timestamp,input_tokens,output_tokens,max_tokens\n0,100,5900,5900\n0.099999,5,5,5\n0.1,6,4,4\n",
+    )
+    .unwrap();
+    let path = dir.path().join("s.toml");
+    std::fs::write(
+        &path,
+        r#"
+duration = "1m"
+[model]
+preset = "other"
+[quota]
+tokens_per_minute = 6000
+limiter = "token-bucket"
+[client]
+retry = "none"
+[arrivals]
+process = "trace"
+file = "t.csv"
+"#,
+    )
+    .unwrap();
+    let s = Scenario::from_path(&path, &[]).unwrap();
+    let r = quotasim::simulate(&s);
+    assert_eq!(r.requests.arrived, 3);
+    assert_eq!(r.requests.succeeded, 2);
+    assert_eq!(r.attempts.throttled, 1);
+    assert_eq!(r.tokens.input, 106);
+    assert_eq!(r.tokens.reserved, 6_010);
 }

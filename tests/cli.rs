@@ -588,3 +588,62 @@ fn csv_traces_accept_quoted_line_breaks() {
         "v.csv:3:4: ",
     );
 }
+
+/// A report that cannot be written is a run-time failure (exit 1), not invalid input (2):
+/// `--out /dev/full` (a full disk: the device is written in place) for `run`, `sweep` and
+/// `merge`, and an `--out` whose folder cannot be created because a file holds its name.
+#[test]
+fn out_write_failures_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = "/dev/full";
+    assert!(
+        Path::new(full).exists(),
+        "this test needs Linux's /dev/full"
+    );
+    qs().args(["run", "scenarios/haiku-right-sized.toml", "--out", full])
+        .assert()
+        .code(1)
+        .stderr("error: cannot write /dev/full: No space left on device (os error 28)\n");
+    let part = dir.path().join("part.json");
+    qs().args([
+        "sweep",
+        "scenarios/haiku-right-sized.toml",
+        "-q",
+        "--vary",
+        "max_tokens=512,1024",
+        "--set",
+        "duration=2m",
+        "--shard",
+        "0/1",
+        "--out",
+    ])
+    .arg(&part)
+    .assert()
+    .success();
+    qs().args([
+        "sweep",
+        "scenarios/haiku-right-sized.toml",
+        "-q",
+        "--vary",
+        "max_tokens=512,1024",
+        "--set",
+        "duration=2m",
+        "--out",
+        full,
+    ])
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains("cannot write /dev/full"));
+    qs().args(["merge", "--out", full])
+        .arg(&part)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot write /dev/full"));
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    qs().args(["run", "scenarios/haiku-right-sized.toml", "--out"])
+        .arg(file.join("r.json"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot create the folder"));
+}

@@ -293,3 +293,73 @@ fn cost_is_a_metric_for_assert_sweep_and_compare() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("cost.usd"));
 }
+
+/// Every bundled preset's prices, typed in by hand from Anthropic's pricing page
+/// (platform.claude.com/docs/en/about-claude/pricing, a copy read on 2026-12-06; USD per million
+/// tokens: base input, output, 5-minute cache writes, cache hits). Claude 3.5 Sonnet has left
+/// that page; its prices are those it was sold at ($3 / $15, cache 1.25× and 0.1× input).
+/// `other` has no price.
+const PUBLISHED: [(&str, Option<[f64; 4]>); 14] = [
+    ("claude-opus-4-7", Some([5.0, 25.0, 6.25, 0.5])),
+    ("claude-opus-4-6", Some([5.0, 25.0, 6.25, 0.5])),
+    ("claude-sonnet-4-6", Some([3.0, 15.0, 3.75, 0.3])),
+    ("claude-opus-4-5", Some([5.0, 25.0, 6.25, 0.5])),
+    ("claude-haiku-4-5", Some([1.0, 5.0, 1.25, 0.1])),
+    ("claude-sonnet-4-5", Some([3.0, 15.0, 3.75, 0.3])),
+    ("claude-opus-4-1", Some([15.0, 75.0, 18.75, 1.5])),
+    ("claude-opus-4", Some([15.0, 75.0, 18.75, 1.5])),
+    ("claude-sonnet-4", Some([3.0, 15.0, 3.75, 0.3])),
+    ("claude-3-7-sonnet", Some([3.0, 15.0, 3.75, 0.3])),
+    ("claude-3-5-sonnet", Some([3.0, 15.0, 3.75, 0.3])),
+    ("claude-3-5-haiku", Some([0.8, 4.0, 1.0, 0.08])),
+    ("claude-3-haiku", Some([0.25, 1.25, 0.3, 0.03])),
+    ("other", None),
+];
+
+/// Each preset bills at its published prices, through a run: one request a minute for
+/// 1 minute, 1,000 input, 100 output, 200 cache-write and 3,000 cache-read tokens, so
+/// `cost.usd` = (1,000 × input + 100 × output + 200 × write + 3,000 × read) / 1e6. And
+/// every bundled preset is in the list above.
+#[test]
+fn every_preset_bills_at_its_published_prices() {
+    let names: Vec<&str> = quotasim::quota::models::preset_names().collect();
+    let listed: Vec<&str> = PUBLISHED.iter().map(|(n, _)| *n).collect();
+    let mut a = names.clone();
+    let mut b = listed.clone();
+    a.sort_unstable();
+    b.sort_unstable();
+    assert_eq!(a, b, "bundled presets vs the published list");
+    for (name, prices) in PUBLISHED {
+        let text = format!(
+            r#"
+duration = "1m"
+[model]
+preset = "{name}"
+[quota]
+tokens_per_minute = 10000000
+[arrivals]
+process = "constant"
+rate_per_minute = 1
+[requests.a]
+input_tokens = 1000
+output_tokens = 100
+max_tokens = 100
+cache_write_tokens = 200
+cache_read_tokens = 3000
+"#
+        );
+        let r = simulate(&scenario(&text, &[]));
+        assert_eq!(r.requests.succeeded, 1, "{name}");
+        match prices {
+            Some(p) => {
+                let want = (1000.0 * p[0] + 100.0 * p[1] + 200.0 * p[2] + 3000.0 * p[3]) / 1e6;
+                let got = r.cost.usd.unwrap();
+                assert!(
+                    (got - want).abs() <= 1e-12 * want,
+                    "{name}: {got} vs {want}"
+                );
+            }
+            None => assert_eq!(r.cost.usd, None, "{name}"),
+        }
+    }
+}

@@ -231,6 +231,38 @@ fn a_grid_of_tiny_points_is_refused_by_its_total_work() {
     );
 }
 
+/// The running total of a sweep's work counts every replication of every point, so a grid
+/// whose ends are small and whose middle is large is refused by its total, not only by the
+/// up-front estimate from its ends.
+///
+/// Poisson at 60/min: a point of D minutes needs at least 2 × 60 × D events (an arrival and
+/// an end per request). `duration = 1m, 100m, 2m`: 120, 12,000 and 240 events.
+/// - Up front, the smaller end stands for every point: 3 points × 3 replications × 120 =
+///   1,080 ≤ 20,000: passes.
+/// - Running total: 3 × 120 = 360, then 360 + 3 × 12,000 = 36,360 > 20,000: refused at the
+///   second point. (Without the replications, 120 + 12,000 + 240 = 12,360 would pass.)
+#[test]
+fn a_grid_with_a_large_middle_point_is_refused_by_its_total_with_replications() {
+    let d = Dir::new();
+    d.write("s.toml", BASE);
+    invalid(
+        d.qs(&[
+            "sweep",
+            "s.toml",
+            "-q",
+            "--max-events",
+            "20000",
+            "--vary",
+            "duration=1m,100m,2m",
+            "--replications",
+            "3",
+        ]),
+        "error: the sweep is too big to simulate: its points need at least 36360 events in all \
+         (with 3 replications each), more than --max-events 20000; vary fewer values, lower \
+         the replications, shorten `duration`, or raise --max-events\n",
+    );
+}
+
 #[test]
 fn absurd_thread_counts_are_refused() {
     let d = Dir::new();

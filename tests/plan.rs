@@ -602,3 +602,109 @@ fn demand_by_hand_on_a_deterministic_scenario() {
     let edge = demand_of(&text.replace("input_tokens = 1000", "input_tokens = 25000"));
     assert_eq!(edge.share_input_over_25k, Some(0.0));
 }
+
+/// Constant traffic (10 a minute, one every 6 s) on a pool of 500 TPM and an account limit of
+/// 2 requests a minute: each request reserves and costs I + M = 100 + 10 = 110 (preset
+/// "other"), so the pool admits 4 a minute and the account 2.
+const LIMITED: &str = r#"
+duration = "5m"
+[pools.only]
+tokens_per_minute = 500
+[[account.limits]]
+name = "account_requests"
+counts = "requests"
+per = "minute"
+limit = 2
+[workloads.app]
+[workloads.app.client]
+concurrency = 4
+retry = "none"
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 10
+[workloads.app.requests.q]
+input_tokens = 100
+output_tokens = 10
+max_tokens = 10
+"#;
+
+/// `--max` when the constraint holds on the whole range: the answer is the range's top.
+/// `throttle_rate <= 1` holds at any value. And `demand` lifts the account's limits as well
+/// as the pool's: every minute admits all 10 requests (the account alone would allow 2, the
+/// pool 4) and is charged 10 × 110 = 1,100 quota tokens.
+#[test]
+fn plan_max_holding_everywhere_answers_the_top_and_demand_lifts_account_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(&dir, LIMITED);
+    let p = plan(
+        &path,
+        &[
+            "--find",
+            "workloads.app.client.concurrency",
+            "--max",
+            "--range",
+            "1..8",
+            "--constraint",
+            "throttle_rate <= 1",
+            "--replications",
+            "2",
+        ],
+    );
+    assert_eq!(p["outcome"], "holds_everywhere", "{p}");
+    assert_eq!(p["value"], 8);
+    assert_eq!(p["bracket"], Value::Null);
+    let d = &p["demand"];
+    assert_eq!(d["minutes"], 5);
+    for stat in ["p50", "p90", "p99", "max"] {
+        assert_eq!(d["requests_per_minute"][stat], 10, "{d}");
+        assert_eq!(d["quota_tokens_per_minute"][stat], 1100, "{d}");
+    }
+}
+
+/// The worst end of a constraint's interval uses the two-sided Student t quantile at
+/// `--confidence`: worst_end − mean = t((1 + c)/2, n − 1) × sd/√n, while the point's
+/// `ci95_half_width` is t(0.975, n − 1) × sd/√n. Their ratio is a ratio of published table
+/// values (any t table):
+/// - c = 0.90, n = 4: t(0.95, 3) / t(0.975, 3) = 2.353363 / 3.182446 = 0.739483;
+/// - c = 0.99, n = 3: t(0.995, 2) / t(0.975, 2) = 9.924843 / 4.302653 = 2.306683.
+///
+/// A one-sided quantile (t(c, n − 1)) would give 1.637744 / 3.182446 = 0.514618 and
+/// 6.964557 / 4.302653 = 1.618667. Poisson arrivals against a tight account limit make the
+/// throttle rate vary between replications.
+#[test]
+fn the_worst_end_uses_the_two_sided_t_quantile_at_the_confidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = LIMITED.replace("\"constant\"", "\"poisson\"");
+    let path = scenario(&dir, &text);
+    for (confidence, replications, ratio) in [("0.9", "4", 0.739_483), ("0.99", "3", 2.306_683)] {
+        let p = plan(
+            &path,
+            &[
+                "--find",
+                "workloads.app.client.concurrency",
+                "--range",
+                "1..8",
+                "--constraint",
+                "throttle_rate <= 1",
+                "--replications",
+                replications,
+                "--confidence",
+                confidence,
+            ],
+        );
+        let e = &p["evaluated"][0];
+        let m = &e["metrics"]["throttle_rate"];
+        let (mean, half) = (
+            m["mean"].as_f64().unwrap(),
+            m["ci95_half_width"].as_f64().unwrap(),
+        );
+        assert!(half > 0.01, "the throttle rate should vary: {m}");
+        let worst = e["constraints"][0]["worst_end"].as_f64().unwrap();
+        let got = (worst - mean) / half;
+        // The sweep's 0.975 table has 4 decimals: a relative 2e-5 at most.
+        assert!(
+            (got - ratio).abs() < 1e-4,
+            "c = {confidence}: {got} vs {ratio}"
+        );
+    }
+}

@@ -691,3 +691,304 @@ max_tokens = 10
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains("account limit `account_tpm`") && w[0].contains("pool `a`"));
 }
+
+/// A weighted route sends each request to a pool with probability weight / total.
+///
+/// Weights 2, 1, 1 over pools p0, p1, p2 (shares 1/2, 1/4, 1/4); constant 100/min for
+/// 20 min = 2,000 requests, every one admitted (10M TPM each), so each pool's `admitted` is
+/// the number of requests routed to it: Binomial(2,000, share). Bounds at 5 standard
+/// deviations: p0 1,000 ± 5 × √(2,000 × ½ × ½) = 1,000 ± 112; p1 and p2
+/// 500 ± 5 × √(2,000 × ¼ × ¾) = 500 ± 97. Weights used as they are instead of cumulated
+/// (any draw below the last weight, 1, falls in p0) send all 2,000 to p0.
+#[test]
+fn a_weighted_route_shares_requests_by_weight() {
+    let r = json(
+        r#"
+duration = "20m"
+[pools.p0]
+tokens_per_minute = 10000000
+[pools.p1]
+tokens_per_minute = 10000000
+[pools.p2]
+tokens_per_minute = 10000000
+[workloads.app]
+route = { pools = ["p0", "p1", "p2"], policy = "weighted", weights = [2, 1, 1] }
+[workloads.app.client]
+retry = "none"
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 100
+[workloads.app.requests.q]
+input_tokens = 100
+output_tokens = 10
+max_tokens = 10
+"#,
+    );
+    assert_eq!(n(&r, "requests.arrived"), 2000);
+    let (a, b, c) = (
+        n(&r, "pools.p0.admitted"),
+        n(&r, "pools.p1.admitted"),
+        n(&r, "pools.p2.admitted"),
+    );
+    assert_eq!(a + b + c, 2000);
+    assert!((888..=1112).contains(&a), "p0 {a}");
+    assert!((403..=597).contains(&b), "p1 {b}");
+    assert!((403..=597).contains(&c), "p2 {c}");
+}
+
+/// Account limits are admitted at the serving pool's rates: its burndown and its `reserve`.
+///
+/// The top-level model (and pool `first`) is claude-sonnet-4 (burndown 1:5) with
+/// `reserve = "input+max_tokens*burndown"`; pool `second` serves preset "other" (1:1) with
+/// the default reserve. Every request goes to `second`: input 100, output = max_tokens =
+/// 400, so there R = C = 100 + 400 = 500. Account: 1,500 quota tokens per minute. Constant
+/// 3/min (0, 20, 40 s): 500, 1,000, 1,500 ≤ 1,500: all 3 admitted. At `first`'s rates an
+/// attempt would need 100 + 5 × 400 = 2,100 > 1,500: none would be.
+#[test]
+fn account_limits_admit_at_the_serving_pools_rates() {
+    let r = json(
+        r#"
+duration = "1m"
+[model]
+preset = "claude-sonnet-4"
+[pools.first]
+tokens_per_minute = 10000000
+reserve = "input+max_tokens*burndown"
+[pools.second]
+tokens_per_minute = 10000000
+model = "other"
+[[account.limits]]
+name = "account_tpm"
+counts = "quota-tokens"
+limit = 1500
+[workloads.app]
+route = "second"
+[workloads.app.client]
+retry = "none"
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 3
+[workloads.app.requests.q]
+input_tokens = 100
+output_tokens = 400
+max_tokens = 400
+"#,
+    );
+    assert_eq!(n(&r, "attempts.admitted"), 3);
+    assert_eq!(n(&r, "attempts.throttled"), 0);
+    assert_eq!(n(&r, "pools.second.reserved"), 1500);
+}
+
+/// Account limits are settled at the serving pool's rates.
+///
+/// As above, but both pools keep the default reserve and the answers are short: input 100,
+/// output 100, max_tokens 400. On `second` (preset "other", 1:1) R = 500 and C = 200,
+/// settled 0.8 + 0.02 × 0.1 + 100/60 = 2.469 s after admission. Account: 1,000 quota
+/// tokens per minute; constant 6/min (every 10 s, so each settles before the next arrives):
+/// - 0 s: 0 + 500 ≤ 1,000, admitted; settles to 200.
+/// - 10 s: 200 + 500 = 700, admitted; 400. 20 s: 900, admitted; 600.
+/// - 30, 40, 50 s: 600 + 500 = 1,100 > 1,000: refused by the account.
+///
+/// Admitted 3, throttled 3. Settled at `first`'s (or the top-level model's) rates, C would
+/// be 100 + 5 × 100 = 600: 600 after the first, and every later arrival refused (1 admitted).
+#[test]
+fn account_limits_settle_at_the_serving_pools_rates() {
+    let r = json(
+        r#"
+duration = "1m"
+[model]
+preset = "claude-sonnet-4"
+[pools.first]
+tokens_per_minute = 10000000
+[pools.second]
+tokens_per_minute = 10000000
+model = "other"
+[[account.limits]]
+name = "account_tpm"
+counts = "quota-tokens"
+limit = 1000
+[workloads.app]
+route = "second"
+[workloads.app.client]
+retry = "none"
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 6
+[workloads.app.requests.q]
+input_tokens = 100
+output_tokens = 100
+max_tokens = 400
+"#,
+    );
+    assert_eq!(n(&r, "attempts.admitted"), 3);
+    assert_eq!(n(&r, "attempts.throttled"), 3);
+    assert_eq!(n(&r, "attempts.throttled_by_limit.account_tpm"), 3);
+    assert_eq!(n(&r, "pools.second.quota_consumed"), 600);
+}
+
+/// A pool limit with `count_rejected = true` counts an attempt the account refuses (its own
+/// limits admitted it: the provider saw and refused the call).
+///
+/// Pool limit `pool_requests`: 3 requests per minute, counting refusals; account limit
+/// `account_requests`: 1 per minute. Constant 4/min (0, 15, 30, 45 s), no retries:
+/// - 0 s: pool 1 ≤ 3, account 1 ≤ 1: admitted (pool 1, account 1).
+/// - 15 s: pool 2 ≤ 3 admits; account 2 > 1 refuses; the pool counts it: pool 2.
+/// - 30 s: pool 3 ≤ 3 admits; account refuses; pool 3.
+/// - 45 s: pool 4 > 3: refused by the pool.
+///
+/// Throttles: account_requests 2, pool_requests 1. Without the pool's charge on the
+/// account's refusals the pool would stay at 1 and the account refuse all three.
+#[test]
+fn a_pools_count_rejected_limit_counts_an_account_refusal() {
+    let r = json(
+        r#"
+duration = "1m"
+[pools.only]
+[[pools.only.limits]]
+name = "pool_requests"
+counts = "requests"
+per = "minute"
+limit = 3
+count_rejected = true
+[[account.limits]]
+name = "account_requests"
+counts = "requests"
+per = "minute"
+limit = 1
+[workloads.app]
+[workloads.app.client]
+retry = "none"
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 4
+[workloads.app.requests.q]
+input_tokens = 100
+output_tokens = 10
+max_tokens = 10
+"#,
+    );
+    assert_eq!(n(&r, "attempts.admitted"), 1);
+    assert_eq!(n(&r, "attempts.throttled"), 3);
+    assert_eq!(n(&r, "attempts.throttled_by_limit.account_requests"), 2);
+    assert_eq!(n(&r, "attempts.throttled_by_limit.pool_requests"), 1);
+}
+
+/// `throttled_by_limit` when pools have different limit lists: the totals list each pool's
+/// limits, then the account's (a_requests, b_tokens, b_requests, account_requests); each
+/// pool lists its own, then the account's.
+///
+/// Pool a: `a_requests` 1/min. Pool b: `b_tokens` (10M quota tokens) and `b_requests`
+/// 2/min. Account: `account_requests` 2/min. Fallback on throttle a → b, no retries;
+/// constant 4/min (0, 15, 30, 45 s):
+/// - 0 s: a admits (a 1, account 1).
+/// - 15 s: a refuses (a_requests); at 15.1 s b admits (b 1, account 2).
+/// - 30 s, 45 s: a refuses (a_requests); b's own limits admit (b 2 ≤ 2) but the account
+///   refuses (3 > 2): b's third limit in its own list, the totals' fourth.
+///
+/// Totals: a_requests 3, account_requests 2, b_tokens 0, b_requests 0.
+#[test]
+fn throttled_by_limit_numbers_each_pools_limits_and_the_accounts() {
+    let r = json(
+        r#"
+duration = "1m"
+[pools.a]
+[[pools.a.limits]]
+name = "a_requests"
+counts = "requests"
+per = "minute"
+limit = 1
+[pools.b]
+[[pools.b.limits]]
+name = "b_tokens"
+counts = "quota-tokens"
+per = "minute"
+limit = 10000000
+[[pools.b.limits]]
+name = "b_requests"
+counts = "requests"
+per = "minute"
+limit = 2
+[[account.limits]]
+name = "account_requests"
+counts = "requests"
+per = "minute"
+limit = 2
+[workloads.app]
+route = { pools = ["a", "b"], policy = "fallback", on = "throttle" }
+[workloads.app.client]
+retry = "none"
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 4
+[workloads.app.requests.q]
+input_tokens = 100
+output_tokens = 10
+max_tokens = 10
+"#,
+    );
+    assert_eq!(n(&r, "attempts.admitted"), 2);
+    assert_eq!(n(&r, "attempts.throttled"), 5);
+    let totals = &r["attempts"]["throttled_by_limit"];
+    assert_eq!(
+        totals,
+        &serde_json::json!({"a_requests": 3, "b_tokens": 0, "b_requests": 0, "account_requests": 2}),
+    );
+    assert_eq!(
+        r["pools"]["a"]["throttled_by_limit"],
+        serde_json::json!({"a_requests": 3, "account_requests": 0})
+    );
+    assert_eq!(
+        r["pools"]["b"]["throttled_by_limit"],
+        serde_json::json!({"b_tokens": 0, "b_requests": 0, "account_requests": 2})
+    );
+}
+
+/// Fallback `on = "give-up"`: the call to the next pool starts a fresh attempt count, so
+/// the retry policy runs in full there too.
+///
+/// Pools a and b: 500 TPM each (one R = C = 500 request per minute window: input 100,
+/// output = max_tokens = 400, preset "other"). Retry: fixed 15 s, 2 attempts. Constant
+/// 3/min (0, 20, 40 s):
+/// - 0 s: a admits (a full for minute 0).
+/// - 20 s: a refuses (429 at 20.1 s); sleep 15 s; 35.1 s a refuses (35.2 s); the policy
+///   gives up; b admits at 35.2 s (b full for minute 0). 3 attempts.
+/// - 40 s: a refuses (40.1 s); 55.1 s a refuses (55.2 s); give-up; b refuses at 55.2 s
+///   (429 at 55.3 s): attempt 1 of a fresh 2, so sleep 15 s; at 70.3 s (minute 1) b
+///   admits. 4 attempts.
+///
+/// per_request {1: 1, 3: 1, 4: 1}, all 3 succeed, backoff 45 s. Keeping the attempt count
+/// across the fallback gives up at 55.3 s: per_request {1: 1, 3: 2}, one failure.
+#[test]
+fn fallback_on_give_up_starts_a_fresh_attempt_count() {
+    let r = json(
+        r#"
+duration = "1m"
+[pools.a]
+tokens_per_minute = 500
+[pools.b]
+tokens_per_minute = 500
+[workloads.app]
+route = { pools = ["a", "b"], policy = "fallback", on = "give-up" }
+[workloads.app.client]
+retry = { mode = "fixed", delay = "15s", max_attempts = 2 }
+[workloads.app.arrivals]
+process = "constant"
+rate_per_minute = 3
+[workloads.app.requests.q]
+input_tokens = 100
+output_tokens = 400
+max_tokens = 400
+"#,
+    );
+    assert_eq!(
+        r["attempts"]["per_request"],
+        serde_json::json!({"1": 1, "3": 1, "4": 1})
+    );
+    assert_eq!(n(&r, "requests.succeeded"), 3);
+    assert_eq!(n(&r, "requests.failed"), 0);
+    assert_eq!(n(&r, "pools.a.admitted"), 1);
+    assert_eq!(n(&r, "pools.a.throttled"), 4);
+    assert_eq!(n(&r, "pools.b.admitted"), 2);
+    assert_eq!(n(&r, "pools.b.throttled"), 1);
+    assert_eq!(r["client"]["backoff_seconds"], 45.0);
+}

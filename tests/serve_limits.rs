@@ -572,3 +572,57 @@ cache_read_tokens = 30
     assert_eq!(u(&r, "/requests/truncated"), 1);
     assert_eq!(u(&r, "/serve/invalid_requests"), 2);
 }
+
+/// A body of `len` bytes (BODY padded with trailing spaces, still valid JSON) sent chunked,
+/// without a length: the response status.
+fn chunked_call(addr: SocketAddr, len: usize) -> u16 {
+    let mut body = BODY.to_vec();
+    body.resize(len, b' ');
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n",
+        converse_path()
+    )
+    .into_bytes();
+    for part in body.chunks(300) {
+        req.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+        req.extend_from_slice(part);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"0\r\n\r\n");
+    s.write_all(&req).unwrap();
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).unwrap();
+    String::from_utf8_lossy(&head[9..12]).parse().unwrap()
+}
+
+/// `max_body_bytes` is the largest body accepted: exactly that many bytes are served, one
+/// more is a 413, whether the length is declared or the body is chunked.
+#[test]
+fn a_body_of_exactly_the_limit_is_accepted_and_one_byte_more_is_not() {
+    let limits = Limits {
+        max_body_bytes: 1000,
+        ..Limits::default()
+    };
+    let server = start(&scenario(100_000, FAST), limits);
+    let addr = server.addr();
+    let padded = |len: usize| {
+        let mut b = BODY.to_vec();
+        b.resize(len, b' ');
+        b
+    };
+    assert_eq!(
+        call(addr, "POST", &converse_path(), &[], &padded(1000)).0,
+        200
+    );
+    assert_eq!(
+        call(addr, "POST", &converse_path(), &[], &padded(1001)).0,
+        413
+    );
+    assert_eq!(chunked_call(addr, 1000), 200);
+    assert_eq!(chunked_call(addr, 1001), 413);
+    let r = server.shutdown();
+    assert_eq!(u(&r, "/requests/arrived"), 2);
+    assert_eq!(u(&r, "/serve/invalid_requests"), 2);
+}

@@ -183,9 +183,9 @@ model_ids = ["global.{SONNET}"]
             .len(),
         5
     );
-    // Cost: Sonnet 4.5 at both pools; 100 in and 100 out per success.
-    let p = quotasim::cost::preset_prices("claude-sonnet-4-5").unwrap();
-    let one = (100.0 * p.input + 100.0 * p.output) / 1e6;
+    // Cost: Sonnet 4.5 at both pools ($3 in, $15 out per million tokens, as Anthropic
+    // publishes them); 100 in and 100 out per success: (100 × 3 + 100 × 15) / 1e6.
+    let one = 0.0018;
     let usd = |path: &str| r.pointer(path).and_then(Value::as_f64).unwrap();
     assert!((usd("/pools/region/cost/usd") - 2.0 * one).abs() < 1e-12);
     assert!((usd("/pools/global/cost/usd") - one).abs() < 1e-12);
@@ -265,14 +265,13 @@ limit = 1100
     assert_eq!(n(&r, "pools.region.quota_consumed"), 1200);
     // Account limits never add to the timeline: 1200 + 200.
     assert_eq!(r["timeline"][0]["quota_charged"], 1400);
-    // Each pool billed at its own model: 2 Sonnet 4.5 answers, 1 Claude 3.5 Haiku answer.
-    let sonnet = quotasim::cost::preset_prices("claude-sonnet-4-5").unwrap();
-    let haiku = quotasim::cost::preset_prices("claude-3-5-haiku").unwrap();
-    let one = |p: quotasim::cost::Prices| (100.0 * p.input + 100.0 * p.output) / 1e6;
+    // Each pool billed at its own model, at the published prices per million tokens:
+    // 2 Sonnet 4.5 answers ($3 in, $15 out: (100 × 3 + 100 × 15) / 1e6 = $0.0018 each),
+    // 1 Claude 3.5 Haiku answer ($0.80 in, $4 out: (100 × 0.8 + 100 × 4) / 1e6 = $0.00048).
     let usd = |path: &str| r.pointer(path).and_then(Value::as_f64).unwrap();
-    assert!((usd("/pools/region/cost/usd") - 2.0 * one(sonnet)).abs() < 1e-12);
-    assert!((usd("/pools/old/cost/usd") - one(haiku)).abs() < 1e-12);
-    assert!((usd("/cost/usd") - (2.0 * one(sonnet) + one(haiku))).abs() < 1e-12);
+    assert!((usd("/pools/region/cost/usd") - 0.0036).abs() < 1e-12);
+    assert!((usd("/pools/old/cost/usd") - 0.000_48).abs() < 1e-12);
+    assert!((usd("/cost/usd") - 0.004_08).abs() < 1e-12);
 }
 
 /// A requests-kind account limit refusing gives Bedrock's "Too many requests" message and
@@ -380,4 +379,185 @@ fn an_output_budget_cuts_answers_off() {
     assert_eq!(n(&r, "requests.truncated"), 2);
     assert_eq!(n(&r, "requests.truncated_by_output_budget"), 2);
     assert_eq!(n(&r, "tokens.output"), 250);
+}
+
+/// The account's limits are admitted at the serving pool's rates, its `reserve` included.
+///
+/// `region` (Sonnet 4.5, output burndown 5) reserves `I + 5 × M`; `old` (Claude 3.5 Haiku,
+/// burndown 1) keeps the default `I + M`. Account: 500 quota tokens per minute. Each call
+/// to `old` reserves 100 + 100 = 200 and settles to 100 + 1 × 100 = 200:
+/// 1. 0 + 200 ≤ 500: admitted (200).
+/// 2. 400 ≤ 500: admitted (400).
+/// 3. 600 > 500: refused.
+///
+/// At `region`'s rates the first call would already need 100 + 5 × 100 = 600 > 500.
+#[test]
+fn an_account_limit_admits_at_the_serving_pools_rates() {
+    let s = scenario(
+        r#"
+[pools.region]
+tokens_per_minute = 100000
+reserve = "input+max_tokens*burndown"
+[pools.old]
+model = "claude-3-5-haiku"
+tokens_per_minute = 100000
+[[account.limits]]
+name = "account_tpm"
+counts = "quota-tokens"
+limit = 500
+"#,
+    );
+    let server = start(&s);
+    let addr = server.addr();
+    assert_eq!(converse(addr, HAIKU_35).0, 200);
+    assert_eq!(converse(addr, HAIKU_35).0, 200);
+    assert_eq!(converse(addr, HAIKU_35).0, 429);
+    let r = server.shutdown();
+    assert_eq!(n(&r, "attempts.admitted"), 2);
+    assert_eq!(n(&r, "attempts.throttled_by_limit.account_tpm"), 1);
+    assert_eq!(n(&r, "pools.old.reserved"), 400);
+}
+
+/// A pool limit with `count_rejected = true` counts a call the account refuses.
+///
+/// `region`: `pool_requests` 3 per minute, counting refusals; account: `account_requests`
+/// 1 per minute. Four calls:
+/// 1. pool 1, account 1: admitted.
+/// 2. pool 2 admits, the account refuses; the pool counts it (2).
+/// 3. The same (pool 3).
+/// 4. pool 4 > 3: refused by the pool.
+///
+/// Without the pool's charge on an account refusal, call 4 would be the account's too.
+#[test]
+fn a_pools_count_rejected_limit_counts_an_account_refusal() {
+    let s = scenario(
+        r#"
+[pools.region]
+[[pools.region.limits]]
+name = "pool_requests"
+counts = "requests"
+per = "minute"
+limit = 3
+count_rejected = true
+[[account.limits]]
+name = "account_requests"
+counts = "requests"
+per = "minute"
+limit = 1
+"#,
+    );
+    let server = start(&s);
+    let addr = server.addr();
+    let statuses: Vec<u16> = (0..4).map(|_| converse(addr, SONNET).0).collect();
+    assert_eq!(statuses, [200, 429, 429, 429]);
+    let r = server.shutdown();
+    assert_eq!(n(&r, "attempts.throttled_by_limit.account_requests"), 2);
+    assert_eq!(n(&r, "attempts.throttled_by_limit.pool_requests"), 1);
+}
+
+/// Each kind of limit gives Bedrock's message for it: a tokens-per-day refusal says "Too
+/// many tokens per day" (as Bedrock answers a daily token quota), a tokens-per-minute one
+/// "Too many tokens", a requests-per-minute one "Too many requests".
+///
+/// `region`: 100,000 TPM and 300 tokens per day; `rpm`: 1 request per minute. Each call
+/// reserves I + M = 200 and settles to 100 + 5 × 100 = 600 (Sonnet 4.5).
+/// 1. region: 200 ≤ 300 a day: admitted; the day holds 600.
+/// 2. region: 800 > 300: refused by tokens_per_day.
+/// 3. global (`rpm`): admitted.
+/// 4. global: refused by its request limit.
+#[test]
+fn each_kind_of_limit_has_its_own_throttle_message() {
+    let s = scenario(&format!(
+        r#"
+[pools.region]
+tokens_per_minute = 100000
+tokens_per_day = 300
+[pools.rpm]
+tokens_per_minute = 100000
+requests_per_minute = 1
+model_ids = ["global.{SONNET}"]
+"#
+    ));
+    let server = start(&s);
+    let addr = server.addr();
+    assert_eq!(converse(addr, SONNET).0, 200);
+    let (status, kind, body) = converse(addr, SONNET);
+    assert_eq!((status, kind.as_str()), (429, "ThrottlingException"));
+    assert_eq!(
+        body["message"],
+        "Too many tokens per day, please wait before trying again."
+    );
+    assert_eq!(converse(addr, &format!("global.{SONNET}")).0, 200);
+    let (status, _, body) = converse(addr, &format!("global.{SONNET}"));
+    assert_eq!(status, 429);
+    assert_eq!(
+        body["message"],
+        "Too many requests, please wait before trying again."
+    );
+    let r = server.shutdown();
+    assert_eq!(n(&r, "attempts.throttled_by.tokens_per_day"), 1);
+    assert_eq!(n(&r, "attempts.throttled_by.requests_per_minute"), 1);
+}
+
+/// `throttled_by_limit` when pools have different limit lists, as in a run: the totals list
+/// each pool's limits, then the account's (r_requests, g_tokens, g_requests,
+/// account_requests); each pool its own, then the account's.
+///
+/// `region`: `r_requests` 3 per minute. `global`: `g_tokens` (100,000 quota tokens) and
+/// `g_requests` 1 per minute. Account: `account_requests` 3 per minute.
+/// 1. global: admitted (g 1, account 1).
+/// 2. global: refused by g_requests (its second limit, the totals' third).
+/// 3. region: admitted (r 1, account 2). 4. region: admitted (r 2, account 3).
+/// 5. region: its own limit admits (3 ≤ 3), the account refuses (4 > 3): region's second
+///    entry, the totals' fourth.
+#[test]
+fn throttled_by_limit_numbers_each_pools_limits_and_the_accounts() {
+    let s = scenario(&format!(
+        r#"
+[pools.region]
+[[pools.region.limits]]
+name = "r_requests"
+counts = "requests"
+per = "minute"
+limit = 3
+[pools.global]
+model_ids = ["global.{SONNET}"]
+[[pools.global.limits]]
+name = "g_tokens"
+counts = "quota-tokens"
+per = "minute"
+limit = 100000
+[[pools.global.limits]]
+name = "g_requests"
+counts = "requests"
+per = "minute"
+limit = 1
+[[account.limits]]
+name = "account_requests"
+counts = "requests"
+per = "minute"
+limit = 3
+"#
+    ));
+    let server = start(&s);
+    let addr = server.addr();
+    let global = format!("global.{SONNET}");
+    let statuses: Vec<u16> = [&global, &global, SONNET, SONNET, SONNET]
+        .iter()
+        .map(|m| converse(addr, m).0)
+        .collect();
+    assert_eq!(statuses, [200, 429, 200, 200, 429]);
+    let r = server.shutdown();
+    assert_eq!(
+        r["attempts"]["throttled_by_limit"],
+        serde_json::json!({"r_requests": 0, "g_tokens": 0, "g_requests": 1, "account_requests": 1})
+    );
+    assert_eq!(
+        r["pools"]["region"]["throttled_by_limit"],
+        serde_json::json!({"r_requests": 0, "account_requests": 1})
+    );
+    assert_eq!(
+        r["pools"]["global"]["throttled_by_limit"],
+        serde_json::json!({"g_tokens": 0, "g_requests": 1, "account_requests": 0})
+    );
 }

@@ -19,6 +19,18 @@
 //! Later versions may add keys (after the existing ones, docs/report.md), so the check is:
 //! every key of the pinned JSON is present with the same value, and the pinned keys come
 //! first, in the same order, in every object.
+//!
+//! **Which values are captured and which are derived.** These are regression pins: apart
+//! from what is listed below, every value (success, failure and throttle counts, token sums,
+//! latencies, the timeline) is what the engine printed at the commits named above, not a
+//! number worked out independently. What is derived independently:
+//! - `requests.arrived`: by hand for `sliding_legacy` (constant 25/min over 8 min: 200), and
+//!   by `tests/sampler_rederive.rs` for the two Poisson fixtures;
+//! - the relations every report must satisfy, checked on the pinned files themselves by
+//!   [`pinned_counts_agree_with_each_other`] (sent = admitted + throttled, …), and the
+//!   token sums of the two fixtures with fixed sizes or no cache (`bucket_closed_loop`,
+//!   `sliding_legacy`): input, reservation and quota consumed from the counts, by hand;
+//! - `cost`: from the pinned token counts at the published prices, in `tests/cost.rs`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -157,4 +169,86 @@ fn token_bucket_closed_loop_tight_tpd() {
 #[test]
 fn shipped_chat_scenario() {
     pinned("chat_sonnet4");
+}
+
+fn fixture(name: &str) -> Value {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/short_form");
+    serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap())
+        .unwrap()
+}
+
+fn int(v: &Value, pointer: &str) -> u64 {
+    v.pointer(pointer)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("{pointer}"))
+}
+
+fn sum(v: &Value, pointer: &str) -> u64 {
+    v.pointer(pointer)
+        .and_then(Value::as_object)
+        .unwrap_or_else(|| panic!("{pointer}"))
+        .values()
+        .map(|x| x.as_u64().unwrap())
+        .sum()
+}
+
+/// The pinned files agree with the relations that define their fields (docs/report.md) and,
+/// where the scenario fixes the sizes, with token sums worked out by hand. A re-capture made
+/// by a broken binary would have to break none of these to pass.
+#[test]
+fn pinned_counts_agree_with_each_other() {
+    for name in [
+        "fixed_rpm_tpd",
+        "sliding_legacy",
+        "bucket_closed_loop",
+        "chat_sonnet4",
+    ] {
+        let r = fixture(name);
+        let (admitted, throttled) = (
+            int(&r, "/attempts/admitted"),
+            int(&r, "/attempts/throttled"),
+        );
+        assert_eq!(int(&r, "/attempts/sent"), admitted + throttled, "{name}");
+        let (succeeded, failed) = (int(&r, "/requests/succeeded"), int(&r, "/requests/failed"));
+        assert_eq!(
+            int(&r, "/requests/arrived"),
+            succeeded + failed + int(&r, "/requests/unfinished"),
+            "{name}"
+        );
+        assert_eq!(sum(&r, "/attempts/throttled_by"), throttled, "{name}");
+        if r.pointer("/attempts/per_request").is_some() {
+            assert_eq!(
+                sum(&r, "/attempts/per_request"),
+                succeeded + failed,
+                "{name}"
+            );
+            assert_eq!(sum(&r, "/attempts/throttled_by_limit"), throttled, "{name}");
+            assert_eq!(sum(&r, "/requests/failed_by"), failed, "{name}");
+        }
+    }
+    // sliding_legacy: Claude Opus 4 (burndown 1:5), max_tokens 1,500 reserved at 5× (the
+    // pessimistic reserve), no 503s, no cache: every admitted attempt succeeded, so
+    // reserved = input + 5 × 1,500 × admitted and consumed = input + 5 × output.
+    let r = fixture("sliding_legacy");
+    assert_eq!(int(&r, "/requests/arrived"), 25 * 8);
+    let (input, output) = (int(&r, "/tokens/input"), int(&r, "/tokens/output"));
+    assert_eq!(
+        int(&r, "/attempts/admitted"),
+        int(&r, "/requests/succeeded")
+    );
+    assert_eq!(
+        int(&r, "/tokens/reserved"),
+        input + 7_500 * int(&r, "/attempts/admitted")
+    );
+    assert_eq!(int(&r, "/tokens/quota_consumed"), input + 5 * output);
+    // bucket_closed_loop: Claude Haiku 4.5 (1:5), input 800 and max_tokens 1,000 every time:
+    // input = 800 × successes, reserved = 1,800 × admitted, consumed = input + 5 × output.
+    let r = fixture("bucket_closed_loop");
+    let (input, output) = (int(&r, "/tokens/input"), int(&r, "/tokens/output"));
+    assert_eq!(input, 800 * int(&r, "/requests/succeeded"));
+    assert_eq!(
+        int(&r, "/tokens/reserved"),
+        1_800 * int(&r, "/attempts/admitted")
+    );
+    assert_eq!(int(&r, "/tokens/quota_consumed"), input + 5 * output);
 }

@@ -17,8 +17,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::Model;
-
 /// On-demand prices in USD per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Prices {
@@ -48,11 +46,6 @@ pub fn preset_prices(preset: &str) -> Option<Prices> {
     crate::quota::models::Table::bundled()
         .get(preset)
         .and_then(row_prices)
-}
-
-/// The prices a model is billed at: the scenario's `[model.prices]`, else its preset's.
-pub fn model_prices(model: &Model) -> Option<Prices> {
-    model.prices.or_else(|| preset_prices(&model.preset))
 }
 
 /// Billed tokens of successful attempts.

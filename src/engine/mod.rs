@@ -524,9 +524,12 @@ impl<'a> Sim<'a> {
             metrics.requests.truncated_by_output_budget = Some(0);
         }
         // The serving pool's model prices the bill (a lone `[pools.NAME]` may name its own).
-        metrics.set_prices(crate::cost::model_prices(
-            s.pools.first().map_or(&s.model, |p| &p.model),
-        ));
+        metrics.set_prices(
+            s.pools
+                .first()
+                .map_or(&s.model, |p| &p.model)
+                .billed_prices(),
+        );
         let account = (!s.account.is_empty()).then(|| {
             Quota::from_limits(
                 &s.account,
@@ -608,7 +611,7 @@ impl<'a> Sim<'a> {
                             .collect(),
                         max_attempts,
                     );
-                    m.set_prices(crate::cost::model_prices(&p.model));
+                    m.set_prices(p.model.billed_prices());
                     m.without_latency();
                     m
                 })
@@ -620,7 +623,7 @@ impl<'a> Sim<'a> {
                     let mut m = Metrics::new(s.warmup_us, s.duration_us);
                     m.configure(names.clone(), w.client.max_attempts);
                     m.without_timeline();
-                    m.set_pool_prices(s.pools.iter().map(|p| crate::cost::model_prices(&p.model)));
+                    m.set_pool_prices(s.pools.iter().map(|p| p.model.billed_prices()));
                     m
                 })
                 .collect();

@@ -923,10 +923,11 @@ mod tests {
     fn worst_end_of_the_interval() {
         let le = Constraint::parse("throttle_rate <= 0.5").unwrap();
         let ge = Constraint::parse("throttle_rate >= 0.5").unwrap();
+        // Mean 2, sd √2, n = 2: the half-width is t(0.975, 1) × √2 / √2, and the t table
+        // gives t(0.975, 1) = 12.706205.
         let v = [1.0, 3.0];
-        let h = tdist::interval_factor(0.95, 2) * 2f64.sqrt() / 2f64.sqrt();
-        assert!((worst_end(&le, &v, 0.95).unwrap() - (2.0 + h)).abs() < 1e-9);
-        assert!((worst_end(&ge, &v, 0.95).unwrap() - (2.0 - h)).abs() < 1e-9);
+        assert!((worst_end(&le, &v, 0.95).unwrap() - 14.706_205).abs() < 1e-6);
+        assert!((worst_end(&ge, &v, 0.95).unwrap() - -10.706_205).abs() < 1e-6);
         assert_eq!(worst_end(&le, &[2.0], 0.95), Some(2.0));
         assert_eq!(worst_end(&le, &[f64::NAN], 0.95), None);
     }

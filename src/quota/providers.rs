@@ -1,6 +1,6 @@
 //! `quota.provider` presets: how each provider's published limits expand into a list of
-//! [`LimitSpec`]s. Sizes come from the short-form keys; the README documents each preset
-//! with its source.
+//! [`LimitSpec`]s. Sizes come from the short-form keys; docs/guide/providers.md documents each
+//! preset with its source.
 
 use serde::{Deserialize, Serialize};
 

@@ -64,9 +64,7 @@ pub(crate) fn deserialize_at<T: DeserializeOwned>(
                     }
                 }
                 serde_path_to_error::Segment::Map { key }
-                | serde_path_to_error::Segment::Enum { variant: key } => {
-                    path.push(super::load::toml_key(key))
-                }
+                | serde_path_to_error::Segment::Enum { variant: key } => path.push(toml_key(key)),
                 serde_path_to_error::Segment::Unknown => {}
             }
         }
@@ -177,4 +175,27 @@ fn float_for_integer(msg: &str, ticks: &[&str]) -> Option<String> {
     Some(format!(
         "wrong type: floating point `{short}`, expected {what}"
     ))
+}
+
+/// A key as TOML would write it: bare when it can be, else quoted with escapes, so that a
+/// key path stays one line, keeps its dots apart (`client."ev.il"`) and shows an empty key.
+pub(crate) fn toml_key(k: &str) -> String {
+    if !k.is_empty()
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return k.to_string();
+    }
+    let mut out = String::with_capacity(k.len() + 2);
+    out.push('"');
+    for c in k.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::Scenario;
+pub(crate) use super::invalid::toml_key;
 use super::invalid::{Invalid, deserialize_at};
 use super::raw::RawScenario;
 use super::resolve::{Order, resolve};
@@ -396,29 +397,6 @@ fn locate(text: &str, path: &[&str], at_key: bool) -> Option<usize> {
         }
     }
     found
-}
-
-/// A key as TOML would write it: bare when it can be, else quoted with escapes, so that a
-/// key path stays one line, keeps its dots apart (`client."ev.il"`) and shows an empty key.
-pub(crate) fn toml_key(k: &str) -> String {
-    if !k.is_empty()
-        && k.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return k.to_string();
-    }
-    let mut out = String::with_capacity(k.len() + 2);
-    out.push('"');
-    for c in k.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// The segments of a key path written with [`toml_key`], unquoted; `[i]` suffixes stay

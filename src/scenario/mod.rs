@@ -1,5 +1,5 @@
-//! Scenarios: the TOML format (the README's "Scenario format"), its validation, and `--set`
-//! overrides.
+//! Scenarios: the TOML format (docs/guide/scenarios.md, "Scenario format"), its validation,
+//! and `--set` overrides.
 //!
 //! Loading goes text → TOML table → overrides applied → `raw` structs (unknown keys
 //! rejected) → [`Scenario`] (every default resolved, every value checked). Any failure
@@ -287,12 +287,19 @@ pub struct Model {
     /// Decode speed.
     pub output_tokens_per_second: f64,
     /// `[model.prices]`, merged over the preset's default prices; `None` when the scenario
-    /// gives none (the preset's prices apply, see [`crate::cost::model_prices`]).
+    /// gives none (the preset's prices apply, see [`Model::billed_prices`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prices: Option<crate::cost::Prices>,
 }
 
 impl Model {
+    /// The prices this model is billed at: the scenario's `[model.prices]`, else its
+    /// preset's.
+    pub fn billed_prices(&self) -> Option<crate::cost::Prices> {
+        self.prices
+            .or_else(|| crate::cost::preset_prices(&self.preset))
+    }
+
     /// The burndown rates.
     pub fn burndown(&self) -> Burndown {
         Burndown {

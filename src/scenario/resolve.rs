@@ -1,5 +1,5 @@
-//! Validation: raw structs → [`Scenario`], resolving every default (the README's "Scenario
-//! format").
+//! Validation: raw structs → [`Scenario`], resolving every default (docs/guide/scenarios.md,
+//! "Scenario format").
 
 use std::path::Path;
 

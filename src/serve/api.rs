@@ -1,12 +1,15 @@
 //! The Bedrock Runtime wire format: request bodies in, response bodies and stream events
 //! out. Shapes follow the `bedrock-runtime` 2023-09-30 service model (botocore's
-//! `service-2.json`) and the Anthropic Messages body that `InvokeModel` carries.
+//! `service-2.json`) and the Anthropic Messages body that `InvokeModel` carries; the
+//! Messages-API path (`/anthropic/v1/messages`) speaks the Anthropic Messages API itself,
+//! with server-sent events when streaming.
 
 use serde_json::{Value, json};
 
 use super::eventstream;
+use crate::quota::ThrottleCause;
 
-/// The four operations.
+/// The operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     /// `POST /model/{modelId}/invoke`.
@@ -17,6 +20,10 @@ pub enum Operation {
     Converse,
     /// `POST /model/{modelId}/converse-stream`.
     ConverseStream,
+    /// `POST /anthropic/v1/messages` (or `/v1/messages`), the model in the body.
+    Messages,
+    /// The same with `"stream": true`: server-sent events.
+    MessagesStream,
 }
 
 impl Operation {
@@ -35,16 +42,20 @@ impl Operation {
     pub fn streams(self) -> bool {
         matches!(
             self,
-            Operation::InvokeModelWithResponseStream | Operation::ConverseStream
+            Operation::InvokeModelWithResponseStream
+                | Operation::ConverseStream
+                | Operation::MessagesStream
         )
+    }
+
+    /// Whether it is the Messages API (errors and streams in Anthropic's format).
+    pub fn messages_api(self) -> bool {
+        matches!(self, Operation::Messages | Operation::MessagesStream)
     }
 
     /// Whether the body is an Anthropic Messages body (else a Converse body).
     pub fn anthropic_body(self) -> bool {
-        matches!(
-            self,
-            Operation::InvokeModel | Operation::InvokeModelWithResponseStream
-        )
+        !matches!(self, Operation::Converse | Operation::ConverseStream)
     }
 }
 
@@ -103,6 +114,23 @@ pub fn parse_anthropic(body: &[u8]) -> Result<Prompt, String> {
         estimated_input: estimate_tokens(chars),
         max_tokens: Some(max_tokens),
     })
+}
+
+/// Parses a Messages-API body: an Anthropic Messages body that also names its `model` and
+/// may ask for a stream. Returns the prompt, the model ID and whether it streams.
+pub fn parse_messages(body: &[u8]) -> Result<(Prompt, String, bool), String> {
+    let prompt = parse_anthropic(body)?;
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let model = match v.get("model") {
+        Some(Value::String(m)) if !m.is_empty() => m.clone(),
+        _ => return Err("model: Field required".into()),
+    };
+    let stream = match v.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err("stream: Input should be a valid boolean".into()),
+    };
+    Ok((prompt, model, stream))
 }
 
 /// Parses a Converse body. Without `inferenceConfig.maxTokens` the caller reserves the
@@ -263,6 +291,22 @@ impl StreamEvents {
             Operation::ConverseStream => {
                 eventstream::event("messageStart", br#"{"role":"assistant"}"#)
             }
+            Operation::MessagesStream => {
+                let mut out = sse(&json!({
+                    "type": "message_start",
+                    "message": {
+                        "id": id, "type": "message", "role": "assistant", "model": model_id,
+                        "content": [], "stop_reason": null, "stop_sequence": null,
+                        "usage": u.anthropic(0),
+                    }
+                }));
+                out.extend(sse(&json!({
+                    "type": "content_block_start", "index": 0,
+                    "content_block": { "type": "text", "text": "" }
+                })));
+                out.extend(sse(&json!({ "type": "ping" })));
+                out
+            }
             _ => {
                 let mut out = chunk(&json!({
                     "type": "message_start",
@@ -291,11 +335,28 @@ impl StreamEvents {
                     .to_string()
                     .as_bytes(),
             ),
+            Operation::MessagesStream => sse(&json!({
+                "type": "content_block_delta", "index": 0,
+                "delta": { "type": "text_delta", "text": text }
+            })),
             _ => chunk(&json!({
                 "type": "content_block_delta", "index": 0,
                 "delta": { "type": "text_delta", "text": text }
             })),
         }
+    }
+
+    /// The event that ends a stream with a throttle: Bedrock's `throttlingException`
+    /// exception message on the event-stream operations, an `error` event of type
+    /// `rate_limit_error` on the Messages API.
+    pub fn throttled(op: Operation, message: &str) -> Vec<u8> {
+        if op == Operation::MessagesStream {
+            return sse(&anthropic_error("rate_limit_error", message));
+        }
+        eventstream::exception(
+            "throttlingException",
+            json!({ "message": message }).to_string().as_bytes(),
+        )
     }
 
     /// Events after the last delta, with the final usage.
@@ -315,6 +376,16 @@ impl StreamEvents {
                         .to_string()
                         .as_bytes(),
                 ));
+                out
+            }
+            Operation::MessagesStream => {
+                let mut out = sse(&json!({ "type": "content_block_stop", "index": 0 }));
+                out.extend(sse(&json!({
+                    "type": "message_delta",
+                    "delta": { "stop_reason": u.stop_reason(), "stop_sequence": null },
+                    "usage": { "output_tokens": u.output }
+                })));
+                out.extend(sse(&json!({ "type": "message_stop" })));
                 out
             }
             _ => {
@@ -345,12 +416,38 @@ fn chunk(v: &Value) -> Vec<u8> {
     eventstream::event("chunk", payload.to_string().as_bytes())
 }
 
-/// The two throttle messages Bedrock sends.
-pub fn throttle_message(tokens: bool) -> &'static str {
-    if tokens {
-        "Too many tokens, please wait before trying again."
-    } else {
-        "Too many requests, please wait before trying again."
+/// One server-sent event named after the JSON's `type`.
+fn sse(v: &Value) -> Vec<u8> {
+    let name = v.get("type").and_then(Value::as_str).unwrap_or("message");
+    format!("event: {name}\ndata: {v}\n\n").into_bytes()
+}
+
+/// An error in the Anthropic API's shape.
+pub fn anthropic_error(kind: &str, message: &str) -> Value {
+    json!({ "type": "error", "error": { "type": kind, "message": message } })
+}
+
+/// The Anthropic API's error type for an HTTP status.
+pub fn anthropic_error_type(status: u16) -> &'static str {
+    match status {
+        400 | 405 | 408 | 431 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        503 | 529 => "overloaded_error",
+        _ => "api_error",
+    }
+}
+
+/// The throttle message Bedrock sends for a refusal by a limit of kind `cause`: one for
+/// request limits, one for token limits over a minute, one for token limits over a day.
+pub fn throttle_message(cause: ThrottleCause) -> &'static str {
+    match cause {
+        ThrottleCause::RequestsPerMinute => "Too many requests, please wait before trying again.",
+        ThrottleCause::TokensPerMinute => "Too many tokens, please wait before trying again.",
+        ThrottleCause::TokensPerDay => "Too many tokens per day, please wait before trying again.",
     }
 }
 

@@ -82,6 +82,19 @@ pub fn event(event_type: &str, json: &[u8]) -> Vec<u8> {
     )
 }
 
+/// An exception message of type `exception_type` (e.g. `throttlingException`) with a JSON
+/// payload: how Bedrock ends a stream that already answered HTTP 200 with an error.
+pub fn exception(exception_type: &str, json: &[u8]) -> Vec<u8> {
+    encode_message(
+        &[
+            (":exception-type", exception_type),
+            (":content-type", "application/json"),
+            (":message-type", "exception"),
+        ],
+        json,
+    )
+}
+
 /// Standard base64 with padding.
 pub fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

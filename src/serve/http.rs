@@ -1,5 +1,5 @@
-//! The HTTP server: tokio + hyper (HTTP/1.1), one task per connection, so a slow client
-//! only ever holds up itself.
+//! The HTTP server: tokio + hyper, HTTP/1.1 and HTTP/2 (prior knowledge) on one port, one
+//! task per connection, so a slow client only ever holds up itself.
 
 // An early `Err` here is the HTTP response itself, built once per call and returned at
 // once; boxing it would only add an allocation.
@@ -18,12 +18,14 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use super::api::{self, Operation, StreamEvents, Usage};
 use super::state::{Admit, Attempt, Clock, End, Sizes, State};
 use super::{Config, Limits, Options};
+use crate::quota::ThrottleCause;
 use crate::scenario::Service;
 
 /// How long calls in flight may take to finish after a shutdown request.
@@ -47,6 +49,9 @@ struct Shared {
     listen: String,
     ids: AtomicU64,
     refused_connections: AtomicU64,
+    /// HTTP calls received over HTTP/1.x and over HTTP/2.
+    http1_calls: AtomicU64,
+    http2_calls: AtomicU64,
 }
 
 impl Shared {
@@ -76,6 +81,13 @@ impl Shared {
             s.insert(
                 "refused_connections".into(),
                 self.refused_connections.load(Ordering::Relaxed).into(),
+            );
+            s.insert(
+                "http_calls".into(),
+                serde_json::json!({
+                    "http1": self.http1_calls.load(Ordering::Relaxed),
+                    "http2": self.http2_calls.load(Ordering::Relaxed),
+                }),
             );
         }
         v
@@ -118,6 +130,8 @@ impl Server {
             listen: addr.to_string(),
             ids: AtomicU64::new(1),
             refused_connections: AtomicU64::new(0),
+            http1_calls: AtomicU64::new(0),
+            http2_calls: AtomicU64::new(0),
         });
         let (stop, stop_rx) = watch::channel(false);
         let listener = {
@@ -177,13 +191,21 @@ async fn accept_loop(
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(shared.limits.max_connections));
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
+    let max = shared.limits.max_connections;
+    let slots = Arc::new(Semaphore::new(max));
+    // One port, two protocols: HTTP/1.1, and HTTP/2 when the client opens with the HTTP/2
+    // connection preface (prior knowledge, no TLS).
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http1()
+        .timer(TokioTimer::new())
         .header_read_timeout(shared.limits.header_timeout)
-        .max_header_size(shared.limits.max_header_bytes)
+        .max_buf_size(shared.limits.max_header_bytes.max(8192))
         .keep_alive(true);
+    http.http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(shared.limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_concurrent_streams(MAX_STREAMS);
+    let http = Arc::new(http);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -203,24 +225,148 @@ async fn accept_loop(
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                let sh = shared.clone();
-                let service = hyper::service::service_fn(move |req| {
-                    let sh = sh.clone();
-                    async move { Ok::<_, Infallible>(handle(sh, req).await) }
-                });
-                let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                    drop(permit);
-                });
+                tokio::spawn(connection(
+                    http.clone(),
+                    stream,
+                    shared.clone(),
+                    stop.clone(),
+                    permit,
+                ));
             }
             _ = stop.changed() => break,
         }
     }
     drop(listener);
+    // Every connection holds a slot until it ends: all slots back means all calls finished.
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
     tokio::select! {
-        _ = graceful.shutdown() => {}
+        _ = slots.acquire_many(all) => {}
         _ = tokio::time::sleep(DRAIN) => {}
+    }
+}
+
+/// Streams one HTTP/2 connection may carry at once.
+const MAX_STREAMS: u32 = 128;
+
+/// Serves one connection until the client closes it, it stays idle for the keep-alive
+/// timeout (the header timeout: no call in flight and no new one), or the server stops
+/// (then calls in flight finish first: HTTP/1.1 closes after the current response, HTTP/2
+/// sends GOAWAY).
+async fn connection(
+    http: Arc<auto::Builder<TokioExecutor>>,
+    stream: tokio::net::TcpStream,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    let idle_after = shared.limits.header_timeout;
+    let activity = Arc::new(Activity::new());
+    let act = activity.clone();
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let sh = shared.clone();
+        let busy = Busy::start(act.clone());
+        async move {
+            let r = handle(sh, req).await;
+            Ok::<_, Infallible>(r.map(|body| Counted { body, _busy: busy }))
+        }
+    });
+    let conn = http.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let mut closing = *stop.borrow();
+    if closing {
+        conn.as_mut().graceful_shutdown();
+    }
+    let mut check = tokio::time::Instant::now() + idle_after;
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => break,
+            changed = stop.changed(), if !closing => {
+                if changed.is_err() || *stop.borrow() {
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+            _ = tokio::time::sleep_until(check), if !closing => {
+                match activity.idle_since() {
+                    // A call is in flight: look again a timeout from now.
+                    None => check = tokio::time::Instant::now() + idle_after,
+                    Some(t) if t.elapsed() >= idle_after => {
+                        closing = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                    Some(t) => check = tokio::time::Instant::from_std(t + idle_after),
+                }
+            }
+        }
+    }
+    drop(permit);
+}
+
+/// Calls in flight on one connection, and when the last one ended.
+struct Activity {
+    inner: Mutex<(usize, Instant)>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            inner: Mutex::new((0, Instant::now())),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, (usize, Instant)> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Since when the connection has had no call in flight (`None`: one is in flight).
+    fn idle_since(&self) -> Option<Instant> {
+        let g = self.lock();
+        (g.0 == 0).then_some(g.1)
+    }
+}
+
+/// One call in flight, from its request head until its response body is done with (sent,
+/// or dropped when the client reset the stream or went away).
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn start(a: Arc<Activity>) -> Busy {
+        a.lock().0 += 1;
+        Busy(a)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut g = self.0.lock();
+        g.0 = g.0.saturating_sub(1);
+        g.1 = Instant::now();
+    }
+}
+
+/// A response body that keeps its call counted as in flight until it is dropped.
+pub(crate) struct Counted {
+    body: Body,
+    _busy: Busy,
+}
+
+impl hyper::body::Body for Counted {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -307,16 +453,66 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The Messages-API paths: `/anthropic/v1/messages` (where a Bedrock base URL ending in
+/// `/anthropic` sends it) and `/v1/messages` (a base URL without it).
+fn is_messages_path(path: &str) -> bool {
+    matches!(path, "/anthropic/v1/messages" | "/v1/messages")
+}
+
+/// An error response rewritten in the Anthropic API's shape
+/// (`{"type":"error","error":{"type":…,"message":…}}`), status and headers kept.
+fn anthropic_shaped(r: Response<Body>) -> Response<Body> {
+    let (parts, body) = r.into_parts();
+    let message = match &body {
+        Body::Full(Some(b)) => serde_json::from_slice::<serde_json::Value>(b)
+            .ok()
+            .and_then(|v| {
+                v.get("message")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            }),
+        _ => None,
+    };
+    let Some(message) = message else {
+        return Response::from_parts(parts, body);
+    };
+    let kind = api::anthropic_error_type(parts.status.as_u16());
+    let text = api::anthropic_error(kind, &message).to_string();
+    let mut r = Response::from_parts(parts, Body::Full(Some(Bytes::from(text))));
+    r.headers_mut().remove(CONTENT_LENGTH);
+    r
+}
+
 /// A response either way: `Err` ends a call early.
 type Reply = Result<Response<Body>, Response<Body>>;
 
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let rid = shared.request_id();
+    let http1 = req.version() < hyper::Version::HTTP_2;
+    if http1 {
+        &shared.http1_calls
+    } else {
+        &shared.http2_calls
+    }
+    .fetch_add(1, Ordering::Relaxed);
+    let messages_api = is_messages_path(req.uri().path());
+    let idle = shared.limits.header_timeout.as_secs();
     let mut r = match route(&shared, req, &rid).await {
         Ok(r) | Err(r) => r,
     };
+    if messages_api && !r.status().is_success() {
+        r = anthropic_shaped(r);
+    }
+    let h = r.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&rid) {
-        r.headers_mut().insert("x-amzn-requestid", v);
+        h.insert("x-amzn-requestid", v);
+    }
+    if http1 {
+        // How long an idle connection stays open, so that a client never reuses a socket
+        // the server is closing (HTTP/2 has no such header: GOAWAY says it).
+        if let Ok(v) = HeaderValue::from_str(&format!("timeout={idle}")) {
+            h.insert("keep-alive", v);
+        }
     }
     r
 }
@@ -338,29 +534,47 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>, rid: &str) -> Reply
         }
         _ => {}
     }
-    let (op, raw_id) = operation(req.method(), &path, rid)?;
+    let (mut op, raw_id) = if is_messages_path(&path) {
+        if req.method() != Method::POST {
+            return Err(error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "UnknownOperationException",
+                "Use POST",
+                rid,
+            ));
+        }
+        (Operation::Messages, "")
+    } else {
+        operation(req.method(), &path, rid)?
+    };
     // From here on a refusal is a malformed call: counted apart, never an attempt.
     let invalid = |r: Response<Body>| {
         shared.lock().invalid();
         r
     };
-    let model_id = percent_decode(raw_id)
+    let mut model_id = percent_decode(raw_id)
         .ok_or_else(|| validation("The provided model identifier is invalid.", rid))
         .map_err(invalid)?;
     let (head, body) = req.into_parts();
     let body = read_body(shared.limits, &head, body, rid)
         .await
         .map_err(invalid)?;
-    let call = Call::parse(&head, &body, op).map_err(|m| invalid(validation(&m, rid)))?;
+    let mut call = Call::parse(&head, &body, op).map_err(|m| invalid(validation(&m, rid)))?;
+    if let Some((model, stream)) = call.messages.take() {
+        model_id = model;
+        if stream {
+            op = Operation::MessagesStream;
+        }
+    }
     let started = Instant::now();
     let (admit, service, clock) = admit(shared, &call, &model_id, op, rid)?;
     let attempt = match admit {
-        Admit::Throttled { tokens, latency_us } => {
+        Admit::Throttled { cause, latency_us } => {
             sleep(clock.wall(latency_us)).await;
             return Err(error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "ThrottlingException",
-                api::throttle_message(tokens),
+                api::throttle_message(cause),
                 rid,
             ));
         }
@@ -375,7 +589,16 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>, rid: &str) -> Reply
         delivered: 0,
         streaming: op.streams(),
     };
-    answer(guard, &service, clock, op, &model_id, rid).await
+    answer(
+        guard,
+        &service,
+        clock,
+        op,
+        &model_id,
+        rid,
+        call.throttle_after,
+    )
+    .await
 }
 
 /// The operation a path names, and the model ID in it (still percent-encoded).
@@ -462,6 +685,15 @@ struct Call {
     output: Option<u64>,
     class: Option<String>,
     invocation: Option<String>,
+    /// `x-quotasim-mid-stream-throttle-after`: end a stream with a throttle after this many
+    /// output tokens.
+    throttle_after: Option<u64>,
+    /// `x-stainless-retry-count` (the Anthropic and OpenAI SDKs' attempt number), with the
+    /// key its attempts share: the `idempotency-key` header when sent, else a hash of the
+    /// path and body (which an SDK's retry repeats byte for byte).
+    stainless: Option<(u32, u64)>,
+    /// Messages API: the body's model and whether it asks for a stream.
+    messages: Option<(String, bool)>,
 }
 
 impl Call {
@@ -479,17 +711,36 @@ impl Call {
                 }),
             }
         };
-        let prompt = if op.anthropic_body() {
+        let mut messages = None;
+        let prompt = if op.messages_api() {
+            let (prompt, model, stream) = api::parse_messages(body)?;
+            messages = Some((model, stream));
+            prompt
+        } else if op.anthropic_body() {
             api::parse_anthropic(body)?
         } else {
             api::parse_converse(body)?
         };
+        let stainless = header("x-stainless-retry-count")
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .map(|n| {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                match header("idempotency-key") {
+                    Some(k) => ("key", k).hash(&mut h),
+                    None => ("body", head.uri.path(), body).hash(&mut h),
+                }
+                (n, h.finish())
+            });
         Ok(Call {
             prompt,
             input: number("x-quotasim-input-tokens")?,
             output: number("x-quotasim-output-tokens")?,
             class: header("x-quotasim-class").map(str::to_string),
             invocation: header("amz-sdk-invocation-id").map(str::to_string),
+            throttle_after: number("x-quotasim-mid-stream-throttle-after")?,
+            stainless,
+            messages,
         })
     }
 }
@@ -539,6 +790,11 @@ fn checked_admit(
         });
     }
     let drawn = st.draw(call.class.as_deref());
+    // An SDK without invocation IDs: its retries are one request by their retry marker.
+    let retry_key = match (&call.invocation, call.stainless) {
+        (None, Some((count, key))) => Some(st.retry_key(key, count)),
+        _ => None,
+    };
     let sizes = Sizes {
         input: call.input.unwrap_or(call.prompt.estimated_input),
         output: call.output.or(drawn.map(|d| d.output)).unwrap_or(limit),
@@ -548,7 +804,11 @@ fn checked_admit(
     };
     let clock = st.clock;
     Ok((
-        st.admit(pool, call.invocation.as_deref(), sizes),
+        st.admit(
+            pool,
+            call.invocation.as_deref().or(retry_key.as_deref()),
+            sizes,
+        ),
         service,
         clock,
     ))
@@ -563,6 +823,7 @@ async fn answer(
     op: Operation,
     model_id: &str,
     rid: &str,
+    throttle_after: Option<u64>,
 ) -> Reply {
     let internal = || validation("internal error", rid);
     let (input, output, fails, cuts_off) = match guard.attempt.as_ref() {
@@ -624,12 +885,17 @@ async fn answer(
         model_id.to_string(),
         msg_id,
         first_byte_ms,
+        throttle_after,
     ));
     let mut r = Response::new(Body::Stream(rx));
     let h = r.headers_mut();
     h.insert(
         CONTENT_TYPE,
-        HeaderValue::from_static("application/vnd.amazon.eventstream"),
+        HeaderValue::from_static(if op.messages_api() {
+            "text/event-stream"
+        } else {
+            "application/vnd.amazon.eventstream"
+        }),
     );
     if op == Operation::InvokeModelWithResponseStream {
         h.insert(
@@ -702,7 +968,8 @@ fn far_future() -> Instant {
 }
 
 /// Generates a streamed answer; stops early (charging what was generated) when the client
-/// goes away.
+/// goes away, or with a throttle event after `throttle_after` output tokens when the answer
+/// is longer.
 async fn stream_answer(
     mut guard: Guard,
     op: Operation,
@@ -710,6 +977,7 @@ async fn stream_answer(
     model_id: String,
     msg_id: String,
     first_byte_ms: u64,
+    throttle_after: Option<u64>,
 ) {
     let Some(a) = guard.attempt.as_ref() else {
         return;
@@ -742,9 +1010,12 @@ async fn stream_answer(
     } else {
         total.max(1)
     };
+    let throttle_at = throttle_after.filter(|&n| n < total);
+    let goal = throttle_at.unwrap_or(total);
     let mut sent = 0u64;
-    while sent < total {
-        let next = sent.saturating_add(per_event).min(total);
+    let mut cut = false;
+    while sent < goal {
+        let next = sent.saturating_add(per_event).min(goal);
         let wait = Duration::try_from_secs_f64(next as f64 / speed).unwrap_or(Duration::MAX);
         let due = gen_start.checked_add(wait).unwrap_or_else(far_future);
         tokio::select! {
@@ -764,8 +1035,20 @@ async fn stream_answer(
         sent = reached.max(sent);
         guard.delivered = sent;
         if reached < next {
+            cut = true;
             break;
         }
+    }
+    if throttle_at.is_some() && !cut {
+        // The output so far went out and is billed; the stream ends with a throttle.
+        guard.end(End::ThrottledMidStream { delivered: sent });
+        let _ = tx
+            .send(Bytes::from(StreamEvents::throttled(
+                op,
+                api::throttle_message(ThrottleCause::TokensPerMinute),
+            )))
+            .await;
+        return;
     }
     let Some(a) = guard.end(End::Success) else {
         return;

@@ -195,10 +195,10 @@ pub(crate) struct Attempt {
 /// The outcome of an admission check.
 #[derive(Debug)]
 pub(crate) enum Admit {
-    /// Refused; `tokens` tells a token limit from a request limit (the 429 message).
+    /// Refused; `cause` picks the 429 message.
     Throttled {
-        /// Whether a token limit refused (else a request-count limit).
-        tokens: bool,
+        /// The kind of limit that refused.
+        cause: ThrottleCause,
         /// Simulated delay before the 429, µs.
         latency_us: u64,
     },
@@ -215,6 +215,12 @@ pub(crate) enum End {
     ServerError,
     /// The client went away after `delivered` output tokens; those are charged.
     Disconnected {
+        /// Output tokens delivered.
+        delivered: u64,
+    },
+    /// The stream was ended with a throttle after `delivered` output tokens: those are
+    /// delivered and billed, and the request fails as throttled.
+    ThrottledMidStream {
         /// Output tokens delivered.
         delivered: u64,
     },
@@ -281,6 +287,14 @@ pub(crate) struct State {
     invalid: u64,
     events: u64,
     sweep_at: usize,
+    /// Requests of SDKs that mark retries with `x-stainless-retry-count`, by the key their
+    /// attempts share: (request key, the retry count of its latest attempt).
+    stainless: HashMap<u64, Vec<(String, u32)>>,
+    next_stainless: u64,
+    /// Streams ended by a throttle, their output tokens and quota charged.
+    mid_stream: u64,
+    mid_stream_output: u64,
+    mid_stream_quota: u64,
 }
 
 impl State {
@@ -321,7 +335,7 @@ impl State {
                     .collect(),
                 1,
             );
-            metrics.set_prices(crate::cost::model_prices(&spec.model));
+            metrics.set_prices(spec.model.billed_prices());
             states.push(PoolState {
                 rates: quota.rates(),
                 reserve: q.reserve,
@@ -382,6 +396,11 @@ impl State {
             invalid: 0,
             events: 0,
             sweep_at: 1024,
+            stainless: HashMap::new(),
+            next_stainless: 0,
+            mid_stream: 0,
+            mid_stream_output: 0,
+            mid_stream_quota: 0,
         }
     }
 
@@ -428,6 +447,34 @@ impl State {
     /// A malformed request (400) or an unknown model: counted apart, never an attempt.
     pub(crate) fn invalid(&mut self) {
         self.invalid += 1;
+    }
+
+    /// The request key of an attempt that carries `x-stainless-retry-count: count` and the
+    /// shared key `key`: attempt 0 starts a request; attempt `count` > 0 joins the latest
+    /// request sharing the key whose last attempt was number `count - 1` (one with nothing
+    /// in flight first), else starts one (its earlier attempts never reached the server).
+    pub(crate) fn retry_key(&mut self, key: u64, count: u32) -> String {
+        if let Some(prev) = count.checked_sub(1)
+            && let Some(list) = self.stainless.get_mut(&key)
+        {
+            let idle = |k: &String| self.requests.get(k).is_some_and(|t| t.in_flight == 0);
+            let pick = list
+                .iter()
+                .rposition(|(k, c)| *c == prev && idle(k))
+                .or_else(|| list.iter().rposition(|(_, c)| *c == prev));
+            if let Some(entry) = pick.and_then(|i| list.get_mut(i)) {
+                entry.1 = count;
+                return entry.0.clone();
+            }
+        }
+        self.next_stainless += 1;
+        // Invocation IDs are UUIDs; a leading NUL never collides with one.
+        let id = format!("\0s{}", self.next_stainless);
+        self.stainless
+            .entry(key)
+            .or_default()
+            .push((id.clone(), count));
+        id
     }
 
     fn track(&mut self, invocation_id: Option<&str>, now: u64) -> String {
@@ -488,6 +535,11 @@ impl State {
         }
         self.requests.retain(|_, t| {
             t.in_flight > 0 || wall.duration_since(t.last_seen).as_secs() < FORGET_AFTER_SECS
+        });
+        let requests = &self.requests;
+        self.stainless.retain(|_, list| {
+            list.retain(|(k, _)| requests.contains_key(k));
+            !list.is_empty()
         });
         self.sweep_at = (self.requests.len() * 2).max(1024);
     }
@@ -551,7 +603,7 @@ impl State {
         let Some(p) = self.pools.get_mut(pool) else {
             self.finish(&key, Some(Status::FailedServerError));
             return Admit::Throttled {
-                tokens: true,
+                cause: ThrottleCause::TokensPerMinute,
                 latency_us: 0,
             };
         };
@@ -620,10 +672,7 @@ impl State {
                 self.metrics.throttled(now, true, cause, slot);
                 p.metrics.throttled(now, true, cause, limit);
                 self.finish(&key, Some(Status::FailedThrottled));
-                Admit::Throttled {
-                    tokens: cause != ThrottleCause::RequestsPerMinute,
-                    latency_us,
-                }
+                Admit::Throttled { cause, latency_us }
             }
         }
     }
@@ -678,7 +727,7 @@ impl State {
         let (fp, generated, ok) = match end {
             End::Success => (a.fp, a.ticked, true),
             End::ServerError => (a.fp, a.ticked, false),
-            End::Disconnected { delivered } => {
+            End::Disconnected { delivered } | End::ThrottledMidStream { delivered } => {
                 // Charged for what was generated: the final cost with A = delivered.
                 let mut fp = a.fp;
                 fp.output = delivered.min(a.output);
@@ -727,6 +776,28 @@ impl State {
                 self.disconnected_output += fp.output;
                 self.disconnected_quota += cost;
                 self.finish(&a.key, None);
+            }
+            End::ThrottledMidStream { .. } => {
+                let cost = p.burndown.final_cost(a.input, a.cache_write, fp.output);
+                self.mid_stream += 1;
+                self.mid_stream_output += fp.output;
+                self.mid_stream_quota += cost;
+                // The partial answer is billed as delivered.
+                let partial = Success {
+                    arrival,
+                    counted: true,
+                    input: a.input,
+                    output: fp.output,
+                    cost,
+                    truncated: false,
+                    attempts,
+                    cache_write: a.cache_write,
+                    cache_read: a.cache_read,
+                    pool: u8::try_from(a.pool).unwrap_or(u8::MAX),
+                };
+                self.metrics.billed_abandoned(&partial);
+                p.metrics.billed_abandoned(&partial);
+                self.finish(&a.key, Some(Status::FailedThrottled));
             }
         }
     }
@@ -812,6 +883,9 @@ impl State {
                 )
             })
             .collect();
+        if let Some(serde_json::Value::Object(a)) = v.get_mut("attempts") {
+            a.insert("throttled_mid_stream".into(), self.mid_stream.into());
+        }
         if let serde_json::Value::Object(m) = &mut v {
             m.insert(
                 "serve".into(),
@@ -824,6 +898,10 @@ impl State {
                         "attempts": self.disconnected,
                         "output_tokens": self.disconnected_output,
                         "quota_consumed": self.disconnected_quota,
+                    },
+                    "throttled_mid_stream": {
+                        "output_tokens": self.mid_stream_output,
+                        "quota_consumed": self.mid_stream_quota,
                     },
                     "pools": pools,
                 }),
@@ -964,7 +1042,10 @@ output_tokens = 20
         };
         assert!(matches!(
             st.admit(small, None, sizes(80)),
-            Admit::Throttled { tokens: true, .. }
+            Admit::Throttled {
+                cause: ThrottleCause::TokensPerMinute,
+                ..
+            }
         ));
         // `big` is untouched by `small`'s usage.
         let Admit::Admitted(other) = st.admit(big, None, sizes(80)) else {
@@ -987,13 +1068,13 @@ output_tokens = 20
         // The totals name a limit once, as a run's report does.
         assert_eq!(r["attempts"]["throttled_by_limit"]["tokens_per_minute"], 1);
         // Each pool billed at its own model: Haiku 4.5 then Sonnet 4.5, 10 in and 20 out.
-        let haiku = crate::cost::preset_prices("claude-haiku-4-5").unwrap();
-        let sonnet = crate::cost::preset_prices("claude-sonnet-4-5").unwrap();
-        let usd = |p: crate::cost::Prices| (10.0 * p.input + 20.0 * p.output) / 1e6;
+        // Published prices per million tokens: Haiku 4.5 $1 in, $5 out; Sonnet 4.5 $3 in,
+        // $15 out. So (10 × 1 + 20 × 5) / 1e6 = $0.00011 and (10 × 3 + 20 × 15) / 1e6 =
+        // $0.00033.
         let small_usd = r["pools"]["small"]["cost"]["usd"].as_f64().unwrap();
         let big_usd = r["pools"]["big"]["cost"]["usd"].as_f64().unwrap();
-        assert!((small_usd - usd(haiku)).abs() < 1e-15, "{small_usd}");
-        assert!((big_usd - usd(sonnet)).abs() < 1e-15, "{big_usd}");
+        assert!((small_usd - 0.000_11).abs() < 1e-15, "{small_usd}");
+        assert!((big_usd - 0.000_33).abs() < 1e-15, "{big_usd}");
         assert!(small_usd < big_usd);
         assert_eq!(r["cost"]["usd"].as_f64().unwrap(), small_usd + big_usd);
         assert_eq!(r["requests"]["arrived"], 3);

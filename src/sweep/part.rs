@@ -15,19 +15,6 @@ use crate::sweep::run::{PointMetric, PointResult, SweepReport};
 /// Version 2 added the scenario fingerprint.
 pub const PART_VERSION: u32 = 2;
 
-/// A fingerprint of a resolved scenario: FNV-1a (64-bit) of its fully resolved TOML, as
-/// `quotasim check` prints it. Parts of one sweep carry the fingerprint of the grid's first
-/// point, so that parts of two different scenarios that happen to share a name (or a file
-/// edited between shards) do not merge.
-pub fn fingerprint(s: &crate::scenario::Scenario) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.to_toml().bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("fnv1a64:{h:016x}")
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PartAxis {
@@ -47,7 +34,7 @@ struct PartPoint {
 #[serde(deny_unknown_fields)]
 struct PartHeader {
     scenario: String,
-    /// [`fingerprint`] of the resolved scenario of point 0.
+    /// [`fingerprint`](crate::sweep::run::fingerprint) of the resolved scenario of point 0.
     fingerprint: String,
     seed: u64,
     replications: usize,

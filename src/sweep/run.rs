@@ -139,7 +139,7 @@ pub struct SweepPlan {
     origin: String,
     /// The guard rails every run of every point is held to.
     pub limits: Limits,
-    /// [`part::fingerprint`](crate::sweep::part::fingerprint) of the grid's first point
+    /// [`fingerprint`] of the grid's first point
     /// (loaded even when another shard holds it).
     pub fingerprint: String,
     /// The per-pool and per-workload costs the objective and constraints name.
@@ -168,6 +168,19 @@ impl SweepPlan {
     pub fn jobs(&self) -> usize {
         self.points.len().saturating_mul(self.replications)
     }
+}
+
+/// A fingerprint of a resolved scenario: FNV-1a (64-bit) of its fully resolved TOML, as
+/// `quotasim check` prints it. Parts of one sweep carry the fingerprint of the grid's first
+/// point, so that parts of two different scenarios that happen to share a name (or a file
+/// edited between shards) do not merge.
+pub fn fingerprint(s: &crate::scenario::Scenario) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.to_toml().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("fnv1a64:{h:016x}")
 }
 
 /// The summary of one metric over the replications of a point.
@@ -252,7 +265,7 @@ impl PointResult {
 pub struct SweepReport {
     /// Scenario name (of the first point).
     pub scenario: String,
-    /// [`part::fingerprint`](crate::sweep::part::fingerprint) of the grid's first point.
+    /// [`fingerprint`] of the grid's first point.
     pub fingerprint: String,
     /// Scenario seed (of the first point); replication 0's seed.
     pub seed: u64,
@@ -519,10 +532,8 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
         }
     }
     let fingerprint = match (points.first(), &first) {
-        (Some(0), Some(s)) => crate::sweep::part::fingerprint(s),
-        _ => {
-            crate::sweep::part::fingerprint(&point_scenario(path, &text, &sets, origin, &grid, 0)?)
-        }
+        (Some(0), Some(s)) => fingerprint(s),
+        _ => fingerprint(&point_scenario(path, &text, &sets, origin, &grid, 0)?),
     };
     Ok(SweepPlan {
         fingerprint,

@@ -7,6 +7,8 @@
 use std::ops::Range;
 use std::path::Path;
 
+use super::lines::{RecordLines, is_blank};
+
 /// The fields of one line: their text (unquoted) and where each starts. The buffers and the
 /// parser are reused from line to line.
 #[derive(Debug, Default)]
@@ -121,43 +123,6 @@ fn check_quotes(raw: &str) -> Result<(), String> {
     ))
 }
 
-/// Whether `line` (a physical line, its line break included) ends inside a quoted field,
-/// starting inside one if `quoted`: then the record goes on on the next line. A quote opens a
-/// field only at its start (after spaces); inside, `""` is a quote and `"` closes it.
-pub(crate) fn ends_quoted(line: &str, quoted: bool) -> bool {
-    let mut quoted = quoted;
-    let mut field_start = !quoted;
-    let mut bytes = line.bytes().peekable();
-    while let Some(b) = bytes.next() {
-        if quoted {
-            if b == b'"' {
-                if bytes.peek() == Some(&b'"') {
-                    bytes.next();
-                } else {
-                    quoted = false;
-                }
-            }
-        } else {
-            match b {
-                b',' => field_start = true,
-                b'"' if field_start => {
-                    quoted = true;
-                    field_start = false;
-                }
-                b' ' | b'\t' => {}
-                _ => field_start = false,
-            }
-        }
-    }
-    quoted
-}
-
-/// Whether a line carries no record.
-pub(crate) fn is_blank(line: &str) -> bool {
-    let t = line.trim();
-    t.is_empty() || t.starts_with('#')
-}
-
 /// Reads one numeric column of a CSV file into counts of distinct non-negative integers
 /// (values are rounded). Memory grows with the number of distinct values, not of lines.
 pub(crate) fn read_column(
@@ -167,7 +132,7 @@ pub(crate) fn read_column(
     let file = path.display();
     let f = std::fs::File::open(path).map_err(|e| format!("cannot read {file}: {e}"))?;
     let max_bytes = crate::files::max_trace_bytes().map_err(|d| d.to_string())?;
-    let mut records = super::lines::RecordLines::new(std::io::BufReader::new(f), max_bytes, true);
+    let mut records = RecordLines::new(std::io::BufReader::new(f), max_bytes, true);
     let mut index = None;
     let mut counts = std::collections::BTreeMap::new();
     let mut fields = Fields::default();
@@ -269,21 +234,6 @@ mod tests {
             owned(&[(r#"say "hi""#, 1), ("2", 14)])
         );
         assert_eq!(split(r#" "x" ,2"#).unwrap(), owned(&[("x", 1), ("2", 7)]));
-    }
-
-    #[test]
-    fn a_line_ends_quoted_only_inside_a_quote_that_opened_a_field() {
-        assert!(!ends_quoted("0,1,2\n", false));
-        assert!(ends_quoted("0,1,\"a\n", false));
-        assert!(ends_quoted("0,1,  \"a, b\n", false));
-        // A quote inside an unquoted field is text; a doubled quote inside a quoted one too.
-        assert!(!ends_quoted("0,5\" screen,2\n", false));
-        assert!(ends_quoted("0,\"say \"\"hi\"\"\n", false));
-        assert!(!ends_quoted("0,\"say \"\"hi\"\"\"\n", false));
-        // A continued line starts inside the quote.
-        assert!(!ends_quoted("end\",3\n", true));
-        assert!(ends_quoted("still inside\n", true));
-        assert!(ends_quoted("closes\",\"opens again\n", true));
     }
 
     #[test]

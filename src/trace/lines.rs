@@ -7,8 +7,6 @@ use std::io::BufRead;
 
 use crate::error::Diagnostic;
 
-use super::csv;
-
 /// A reader of records, with the line and column of any position in the current one.
 #[derive(Debug)]
 pub(crate) struct RecordLines<R> {
@@ -60,7 +58,7 @@ impl<R: BufRead> RecordLines<R> {
         self.line_starts.clear();
         // A comment line is never continued: its quotes are text.
         let mut quoted =
-            self.join_quoted && !csv::is_blank(&self.text) && csv::ends_quoted(&self.text, false);
+            self.join_quoted && !is_blank(&self.text) && ends_quoted(&self.text, false);
         while quoted {
             if self.read_line(true, name, what)? == 0 {
                 break;
@@ -78,7 +76,7 @@ impl<R: BufRead> RecordLines<R> {
                 d.location = Some((usize::try_from(self.record_line).unwrap_or(usize::MAX), 1));
                 return Err(Box::new(d));
             }
-            quoted = csv::ends_quoted(&self.more, true);
+            quoted = ends_quoted(&self.more, true);
             self.line_starts.push(self.text.chars().count());
             self.text.push_str(&self.more);
         }
@@ -140,9 +138,61 @@ impl<R: BufRead> RecordLines<R> {
     }
 }
 
+/// Whether `line` (a physical line, its line break included) ends inside a quoted field,
+/// starting inside one if `quoted`: then the record goes on on the next line. A quote opens a
+/// field only at its start (after spaces); inside, `""` is a quote and `"` closes it.
+pub(crate) fn ends_quoted(line: &str, quoted: bool) -> bool {
+    let mut quoted = quoted;
+    let mut field_start = !quoted;
+    let mut bytes = line.bytes().peekable();
+    while let Some(b) = bytes.next() {
+        if quoted {
+            if b == b'"' {
+                if bytes.peek() == Some(&b'"') {
+                    bytes.next();
+                } else {
+                    quoted = false;
+                }
+            }
+        } else {
+            match b {
+                b',' => field_start = true,
+                b'"' if field_start => {
+                    quoted = true;
+                    field_start = false;
+                }
+                b' ' | b'\t' => {}
+                _ => field_start = false,
+            }
+        }
+    }
+    quoted
+}
+
+/// Whether a line carries no record.
+pub(crate) fn is_blank(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty() || t.starts_with('#')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_ends_quoted_only_inside_a_quote_that_opened_a_field() {
+        assert!(!ends_quoted("0,1,2\n", false));
+        assert!(ends_quoted("0,1,\"a\n", false));
+        assert!(ends_quoted("0,1,  \"a, b\n", false));
+        // A quote inside an unquoted field is text; a doubled quote inside a quoted one too.
+        assert!(!ends_quoted("0,5\" screen,2\n", false));
+        assert!(ends_quoted("0,\"say \"\"hi\"\"\n", false));
+        assert!(!ends_quoted("0,\"say \"\"hi\"\"\"\n", false));
+        // A continued line starts inside the quote.
+        assert!(!ends_quoted("end\",3\n", true));
+        assert!(ends_quoted("still inside\n", true));
+        assert!(ends_quoted("closes\",\"opens again\n", true));
+    }
 
     fn records(text: &str, join: bool) -> Vec<(u64, String)> {
         let mut r = RecordLines::new(text.as_bytes(), u64::MAX, join);

@@ -301,7 +301,7 @@ impl TraceReader {
         } else {
             text
         };
-        if text.trim().is_empty() || (self.format == TraceFormat::Csv && csv::is_blank(text)) {
+        if text.trim().is_empty() || (self.format == TraceFormat::Csv && lines::is_blank(text)) {
             return Ok(None);
         }
         let mut split = std::mem::take(&mut self.split);

@@ -1,5 +1,5 @@
-//! Token-count distributions (the README's "Token counts"): a number or a `{ dist = … }`
-//! table. Samples are rounded to integers and clamped to `[min, max]`.
+//! Token-count distributions (docs/guide/scenarios.md, "Token counts"): a number or a
+//! `{ dist = … }` table. Samples are rounded to integers and clamped to `[min, max]`.
 
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Exp, Gamma, Pareto, StandardNormal};
