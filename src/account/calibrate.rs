@@ -350,7 +350,7 @@ fn align(s: &Scenario, series: &[Observed], obs_name: &str) -> Result<Alignment,
         };
         if out.iter().any(|a: &Aligned| a.name == name) {
             return Err(usage(format!(
-                "{obs_name}: two series are both {name} (Id {})",
+                "{obs_name}: two series are both {name} (Id {}): label each per-model series `{metric} MODEL_ID` (the query's \"Label\")",
                 o.id
             )));
         }
