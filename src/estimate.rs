@@ -47,8 +47,9 @@ pub fn estimate(
 ) -> Result<Estimate, Error> {
     let Some(p) = models::preset(model) else {
         let names: Vec<&str> = models::preset_names().collect();
-        let hint = crate::error::nearest(model, names.iter().copied())
-            .map(|n| format!(" (did you mean \"{n}\"?)"))
+        let hint = models::Table::bundled()
+            .unknown_hint(model)
+            .map(|h| format!(" ({h})"))
             .unwrap_or_default();
         return Err(Error::Usage(format!(
             "--model: unknown model \"{model}\"{hint}; expected one of {}",

@@ -82,7 +82,13 @@ static NOTE_CLOSED_STDOUT: extern "C" fn() = {
 };
 
 fn main() -> ExitCode {
-    match dispatch(Cli::parse().command) {
+    main_with(std::env::args_os())
+}
+
+/// The whole command for `args` (the program's name first): what `main` runs, and what the
+/// Python package's `quotasim` command runs through its extension module.
+pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    match dispatch(Cli::parse_from(args).command) {
         Ok(code) => code,
         Err(e) => {
             // Messages echo input: escape its control bytes and cut what is huge.

@@ -299,7 +299,18 @@ fn cost_is_a_metric_for_assert_sweep_and_compare() {
 /// tokens: base input, output, 5-minute cache writes, cache hits). Claude 3.5 Sonnet has left
 /// that page; its prices are those it was sold at ($3 / $15, cache 1.25× and 0.1× input).
 /// `other` has no price.
-const PUBLISHED: [(&str, Option<[f64; 4]>); 14] = [
+/// The 2026 rows: Anthropic's models overview and pricing pages as quoted in 2026 sources
+/// (USD per million tokens; cache writes 1.25× and hits 0.1× input where only input and output
+/// are published).
+const PUBLISHED: [(&str, Option<[f64; 4]>); 22] = [
+    ("claude-opus-4-8", Some([5.0, 25.0, 6.25, 0.5])),
+    ("claude-sonnet-5", Some([2.0, 10.0, 2.5, 0.2])),
+    ("claude-opus-5", Some([5.0, 25.0, 6.25, 0.5])),
+    ("claude-fable-5", Some([10.0, 50.0, 12.5, 1.0])),
+    ("claude-fable-5-1", Some([10.0, 50.0, 12.5, 1.0])),
+    ("claude-opus-5-5", Some([4.0, 20.0, 5.0, 0.4])),
+    ("claude-sonnet-5-5", Some([2.0, 10.0, 2.5, 0.2])),
+    ("claude-haiku-5-5", Some([0.1, 0.5, 0.125, 0.01])),
     ("claude-opus-4-7", Some([5.0, 25.0, 6.25, 0.5])),
     ("claude-opus-4-6", Some([5.0, 25.0, 6.25, 0.5])),
     ("claude-sonnet-4-6", Some([3.0, 15.0, 3.75, 0.3])),

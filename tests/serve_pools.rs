@@ -18,6 +18,9 @@ mod common;
 use common::n;
 
 const SONNET: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
+/// Claude Sonnet 4.5 is profile-only: Bedrock refuses its bare ID, so the calls that go to a
+/// pool serving every form use the `eu.` profile.
+const SONNET_EU: &str = "eu.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const HAIKU_35: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
 
 const FAST: &str = r#"[service]
@@ -102,8 +105,9 @@ fn call(addr: SocketAddr, model: &str, op: &str) -> (u16, String, Vec<u8>) {
     (status, error_type, out[split + 4..].to_vec())
 }
 
-/// `region` serves Sonnet 4.5's every form by default (5 IDs); `global` lists only the
-/// `global.` ID, which as the more specific list wins that ID.
+/// `region` serves Sonnet 4.5's every profile by default (6 IDs: us., eu., apac., jp., au.,
+/// global.; not the bare ID, which Bedrock refuses for this profile-only model); `global`
+/// lists only the `global.` ID, which as the more specific list wins that ID.
 #[test]
 fn the_model_id_prefix_picks_the_pool() {
     let s = scenario(&format!(
@@ -118,15 +122,24 @@ model_ids = ["global.{SONNET}"]
     let server = start(&s);
     let addr = server.addr();
     // Each call reserves I + M = 200 and settles to C = I + 5 × A = 600.
-    // 1. in-Region ID → region: 0 + 200 ≤ 1000, admitted; settles to 600.
-    assert_eq!(converse(addr, SONNET).0, 200);
+    // 0. The bare ID of a profile-only model: Bedrock's 400, not an attempt.
+    let (status, kind, body) = converse(addr, SONNET);
+    assert_eq!((status, kind.as_str()), (400, "ValidationException"));
+    assert_eq!(
+        body["message"],
+        format!(
+            "Invocation of model ID {SONNET} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model."
+        )
+    );
+    // 1. `eu.` → region: 0 + 200 ≤ 1000, admitted; settles to 600.
+    assert_eq!(converse(addr, SONNET_EU).0, 200);
     // 2. `us.` → region: 600 + 200 = 800 ≤ 1000, admitted; settles to 1200.
     let (status, _, body) = converse(addr, &format!("us.{SONNET}"));
     assert_eq!(status, 200);
     assert_eq!(body["usage"]["inputTokens"], 100);
     assert_eq!(body["usage"]["outputTokens"], 100);
-    // 3. in-Region again: 1200 + 200 > 1000, throttled by region's tokens per minute.
-    let (status, kind, body) = converse(addr, SONNET);
+    // 3. `eu.` again: 1200 + 200 > 1000, throttled by region's tokens per minute.
+    let (status, kind, body) = converse(addr, SONNET_EU);
     assert_eq!((status, kind.as_str()), (429, "ThrottlingException"));
     assert_eq!(
         body["message"],
@@ -152,7 +165,7 @@ model_ids = ["global.{SONNET}"]
     assert_eq!(n(&r, "requests.failed"), 2);
     assert_eq!(n(&r, "tokens.quota_consumed"), 1800);
     assert_eq!(n(&r, "tokens.reserved"), 600);
-    assert_eq!(n(&r, "serve.invalid_requests"), 1);
+    assert_eq!(n(&r, "serve.invalid_requests"), 2);
     // Per pool, summing to the totals.
     assert_eq!(n(&r, "pools.region.admitted"), 2);
     assert_eq!(n(&r, "pools.region.throttled"), 2);
@@ -181,7 +194,7 @@ model_ids = ["global.{SONNET}"]
             .as_array()
             .unwrap()
             .len(),
-        5
+        6
     );
     // Cost: Sonnet 4.5 at both pools ($3 in, $15 out per million tokens, as Anthropic
     // publishes them); 100 in and 100 out per success: (100 × 3 + 100 × 15) / 1e6.
@@ -232,7 +245,7 @@ limit = 1100
     let addr = server.addr();
     // Every call reserves I + M = 200 in its pool and in the account.
     // 1. region: account 0 + 200 ≤ 1100; settles to 100 + 5 × 100 = 600.
-    assert_eq!(converse(addr, SONNET).0, 200);
+    assert_eq!(converse(addr, SONNET_EU).0, 200);
     // 2. old: account 600 + 200 ≤ 1100; settles at old's rates to 100 + 1 × 100 = 200 → 800.
     //    (At Sonnet's rates it would be 600 → 1200, and call 3 would be refused.)
     assert_eq!(converse(addr, HAIKU_35).0, 200);
@@ -294,7 +307,7 @@ limit = 2
     let server = start(&s);
     let addr = server.addr();
     // Two admissions count 1 each toward the account's 2 (never given back).
-    assert_eq!(converse(addr, SONNET).0, 200);
+    assert_eq!(converse(addr, SONNET_EU).0, 200);
     assert_eq!(converse(addr, &format!("global.{SONNET}")).0, 200);
     // The third, to either pool, is refused by the account.
     let (status, kind, body) = converse(addr, &format!("global.{SONNET}"));
@@ -352,22 +365,22 @@ fn an_output_budget_cuts_answers_off() {
     let addr = server.addr();
     // Each call wants A = 100 output tokens; the minute's output budget is 250.
     // 1. Converse: 100 fit (100 used).
-    let (status, _, body) = converse(addr, SONNET);
+    let (status, _, body) = converse(addr, SONNET_EU);
     assert_eq!(status, 200);
     assert_eq!(body["usage"]["outputTokens"], 100);
     assert_eq!(body["stopReason"], "end_turn");
     // 2. ConverseStream: 100 fit (200 used).
-    let (status, _, bytes) = call(addr, SONNET, "converse-stream");
+    let (status, _, bytes) = call(addr, SONNET_EU, "converse-stream");
     assert_eq!(status, 200);
     let text = String::from_utf8_lossy(&bytes);
     assert!(text.contains(r#""outputTokens":100"#), "{text}");
     // 3. Converse: 50 left, so the answer stops at 50, truncated (250 used).
-    let (status, _, body) = converse(addr, SONNET);
+    let (status, _, body) = converse(addr, SONNET_EU);
     assert_eq!(status, 200);
     assert_eq!(body["usage"]["outputTokens"], 50);
     assert_eq!(body["stopReason"], "max_tokens");
     // 4. ConverseStream: admitted (input budget), nothing left: 0 tokens, truncated.
-    let (status, _, bytes) = call(addr, SONNET, "converse-stream");
+    let (status, _, bytes) = call(addr, SONNET_EU, "converse-stream");
     assert_eq!(status, 200);
     let text = String::from_utf8_lossy(&bytes);
     assert!(text.contains(r#""outputTokens":0"#), "{text}");
@@ -448,7 +461,7 @@ limit = 1
     );
     let server = start(&s);
     let addr = server.addr();
-    let statuses: Vec<u16> = (0..4).map(|_| converse(addr, SONNET).0).collect();
+    let statuses: Vec<u16> = (0..4).map(|_| converse(addr, SONNET_EU).0).collect();
     assert_eq!(statuses, [200, 429, 429, 429]);
     let r = server.shutdown();
     assert_eq!(n(&r, "attempts.throttled_by_limit.account_requests"), 2);
@@ -480,8 +493,8 @@ model_ids = ["global.{SONNET}"]
     ));
     let server = start(&s);
     let addr = server.addr();
-    assert_eq!(converse(addr, SONNET).0, 200);
-    let (status, kind, body) = converse(addr, SONNET);
+    assert_eq!(converse(addr, SONNET_EU).0, 200);
+    let (status, kind, body) = converse(addr, SONNET_EU);
     assert_eq!((status, kind.as_str()), (429, "ThrottlingException"));
     assert_eq!(
         body["message"],
@@ -542,7 +555,7 @@ limit = 3
     let server = start(&s);
     let addr = server.addr();
     let global = format!("global.{SONNET}");
-    let statuses: Vec<u16> = [&global, &global, SONNET, SONNET, SONNET]
+    let statuses: Vec<u16> = [&global, &global, SONNET_EU, SONNET_EU, SONNET_EU]
         .iter()
         .map(|m| converse(addr, m).0)
         .collect();

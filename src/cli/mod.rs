@@ -153,6 +153,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
         refuse_overwrites(&a.out, &a.plot, &[Path::new(&t.file)])?;
     }
     guard::check(&s, &file, &limits)?;
+    warn(s.fact_warnings.iter().cloned());
     if let Err(e) = guard::check_servable(&s, &file) {
         warn([format!(
             "{e}\n  (running anyway: every request is counted in requests.unservable)"
@@ -682,8 +683,10 @@ pub fn check(a: &CheckArgs) -> Result<ExitCode, Error> {
     text.push_str(&s.to_toml());
     emit(&text, None)?;
     warn(
-        s.unservable_warnings()
-            .into_iter()
+        s.fact_warnings
+            .iter()
+            .cloned()
+            .chain(s.unservable_warnings())
             .chain(s.workload_warnings()),
     );
     // The scenario is valid, but `run` would refuse it: `check` only warns.

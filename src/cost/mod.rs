@@ -15,6 +15,8 @@
 //! ([`BilledTokens::usd`]), and [`Cost::new`] turns any such sum of dollars into the report's
 //! three figures.
 
+pub mod tiers;
+
 use serde::{Deserialize, Serialize};
 
 /// On-demand prices in USD per million tokens.
@@ -93,7 +95,7 @@ impl BilledTokens {
 }
 
 /// The report's `cost` block; every field is `null` when the model has no price.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Cost {
     /// Dollars for the requests counted in `requests.*`.
     pub usd: Option<f64>,
@@ -101,6 +103,14 @@ pub struct Cost {
     pub usd_per_success: Option<f64>,
     /// `usd` per hour of `[warmup, duration)`.
     pub usd_per_hour: Option<f64>,
+    /// The fixed charge of reserved capacity over `[warmup, duration)`, included in `usd`
+    /// (only when a pool is reserved).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserved_usd: Option<f64>,
+    /// Which prices were used, when anything but the list price at the standard tier is
+    /// involved (a regional premium, a service tier, reserved capacity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prices: Option<String>,
 }
 
 impl Cost {
@@ -112,6 +122,22 @@ impl Cost {
             usd,
             usd_per_success: usd.filter(|_| succeeded > 0).map(|u| u / succeeded as f64),
             usd_per_hour: usd.filter(|_| hours > 0.0).map(|u| u / hours),
+            reserved_usd: None,
+            prices: None,
+        }
+    }
+
+    /// This cost with a fixed charge `fixed` (`None`: unknown) added to `usd`, the
+    /// per-success and per-hour figures recomputed.
+    pub fn with_fixed(self, fixed: Option<f64>, succeeded: u64, measured_us: u64) -> Cost {
+        let usd = match (self.usd, fixed) {
+            (Some(u), Some(f)) => Some(u + f),
+            _ => None,
+        };
+        Cost {
+            reserved_usd: fixed,
+            prices: self.prices,
+            ..Cost::new(usd, succeeded, measured_us)
         }
     }
 

@@ -8,6 +8,7 @@ pub mod limits;
 pub mod observe;
 pub mod queue;
 pub mod rng;
+pub mod tiers;
 
 use std::collections::VecDeque;
 
@@ -213,6 +214,12 @@ struct PoolRt<'a> {
     /// Slot in the totals' `throttled_by_limit` of each of the pool's limits, then of each
     /// account limit.
     slots: Vec<usize>,
+    /// The service as each tier sees it (decode speed times the tier's factor), by
+    /// [`Tier::index`](crate::quota::models::Tier::index); unused without tiers.
+    tier_svc: Vec<Service>,
+    /// When the pool last refused an attempt: `flex` attempts see `flex_error_rate` while
+    /// it is busy, within [`tiers::BUSY_US`] of that.
+    last_refusal: Option<u64>,
 }
 
 /// One workload's client and streams during a run.
@@ -366,8 +373,11 @@ fn simulate_inner<'a>(
         metrics.add_latency_of(&split.workloads);
     }
     let mut report = metrics.finish(&scenario.name, scenario.seed, now, events);
+    let mut pool_successes: Vec<u64> = Vec::new();
     if let Some(split) = split {
         let Split { pools, workloads } = *split;
+        report.tiers = tiers::report(scenario, &workloads, now);
+        pool_successes = pools.iter().map(|m| m.requests.succeeded).collect();
         report.pools = Some(crate::report::Named(
             scenario
                 .pools
@@ -385,6 +395,7 @@ fn simulate_inner<'a>(
                 .collect(),
         ));
     }
+    fixed_charges(scenario, &mut report, &pool_successes);
     match stopped {
         None => Ok(report),
         Some(reason) => Err(Box::new(Stopped {
@@ -392,6 +403,32 @@ fn simulate_inner<'a>(
             at_us: now,
             report: Box::new(report),
         })),
+    }
+}
+
+/// Adds the fixed charge of reserved capacity to the report's cost (and to each reserved
+/// pool's), and says which prices were used when anything but the list price at the
+/// standard tier is involved. Reports of other scenarios are untouched.
+fn fixed_charges(s: &Scenario, report: &mut Report, pool_successes: &[u64]) {
+    let Some(basis) = crate::cost::tiers::price_basis(s) else {
+        return;
+    };
+    let measured = s.duration_us - s.warmup_us;
+    let hours = measured as f64 / 3_600e6;
+    let succeeded = report.requests.succeeded;
+    if let Some(fixed) = crate::cost::tiers::reserved_usd(s, measured) {
+        report.cost = std::mem::take(&mut report.cost).with_fixed(fixed, succeeded, measured);
+    }
+    report.cost.prices = Some(basis);
+    if let Some(pools) = &mut report.pools {
+        for (i, (p, (_, r))) in s.pools.iter().zip(pools.0.iter_mut()).enumerate() {
+            if !p.is_reserved() {
+                continue;
+            }
+            let fixed = crate::cost::tiers::reserved_pool_usd(p, hours);
+            let n = pool_successes.get(i).copied().unwrap_or(0);
+            r.cost = std::mem::take(&mut r.cost).with_fixed(fixed, n, measured);
+        }
     }
 }
 
@@ -477,12 +514,8 @@ fn sized_for(pools: &[PoolRt], p: usize, r: &mut Request) {
         pool.hold_reads,
     );
     let b = pool.rates.burndown();
-    r.reserved = b.reservation(
-        pool.rates.reserve(),
-        prompt.saturating_add(fp.held_reads),
-        0,
-        max_tokens,
-    );
+    // `quota.reservation_floor` included.
+    r.reserved = pool.rates.quota_reservation(&fp);
     r.cost = b.final_cost(prompt, 0, fp.output);
     r.truncated = r.desired > max_tokens;
     r.fp = fp;
@@ -517,6 +550,8 @@ impl<'a> Sim<'a> {
                     svc: &p.service,
                     settle_interval_us: q.settle_interval_us,
                     slots,
+                    tier_svc: tiers::services(p),
+                    last_refusal: None,
                 }
             })
             .collect();
@@ -524,12 +559,10 @@ impl<'a> Sim<'a> {
             metrics.requests.truncated_by_output_budget = Some(0);
         }
         // The serving pool's model prices the bill (a lone `[pools.NAME]` may name its own).
-        metrics.set_prices(
-            s.pools
-                .first()
-                .map_or(&s.model, |p| &p.model)
-                .billed_prices(),
-        );
+        metrics.set_prices(match (s.pools.first(), s.workloads.first()) {
+            (Some(p), Some(w)) => crate::cost::tiers::tier_prices(p, w.tier),
+            _ => s.model.billed_prices(),
+        });
         let account = (!s.account.is_empty()).then(|| {
             Quota::from_limits(
                 &s.account,
@@ -595,6 +628,7 @@ impl<'a> Sim<'a> {
                 }
             })
             .collect();
+        let tiered = crate::cost::tiers::tiers_used(s);
         let split = s.is_split().then(|| {
             let pools = s
                 .pools
@@ -611,7 +645,14 @@ impl<'a> Sim<'a> {
                             .collect(),
                         max_attempts,
                     );
-                    m.set_prices(p.model.billed_prices());
+                    m.set_prices(crate::cost::tiers::pool_prices(p));
+                    if tiered {
+                        // A pool serving several tiers bills each at its own price.
+                        m.bill_by_tier(
+                            crate::quota::models::Tier::ALL
+                                .map(|t| crate::cost::tiers::tier_prices(p, t)),
+                        );
+                    }
                     m.without_latency();
                     m
                 })
@@ -623,7 +664,11 @@ impl<'a> Sim<'a> {
                     let mut m = Metrics::new(s.warmup_us, s.duration_us);
                     m.configure(names.clone(), w.client.max_attempts);
                     m.without_timeline();
-                    m.set_pool_prices(s.pools.iter().map(|p| p.model.billed_prices()));
+                    m.set_pool_prices(
+                        s.pools
+                            .iter()
+                            .map(|p| crate::cost::tiers::tier_prices(p, w.tier)),
+                    );
                     m
                 })
                 .collect();
@@ -654,12 +699,7 @@ impl<'a> Sim<'a> {
             pools,
             account,
             acct: Vec::new(),
-            by_model: crate::scenario::model_id_owners(
-                &s.pools.iter().map(|p| &p.model_ids[..]).collect::<Vec<_>>(),
-            )
-            .into_iter()
-            .map(|(id, i)| (crate::trace::model_key(id), i))
-            .collect(),
+            by_model: crate::scenario::model_keys_with_history(s),
             wls,
             lanes,
             metrics,
@@ -1267,6 +1307,12 @@ impl<'a> Sim<'a> {
             outcome = admit_on(pools, account, acct, id, r.pool as usize, r, now);
         }
         let p = r.pool as usize;
+        if outcome.is_err()
+            && let Some(pool) = pools.get_mut(p)
+        {
+            // A refusal makes the pool busy for flex attempts (tiers::BUSY_US).
+            pool.last_refusal = Some(now);
+        }
         let Some(pool) = pools.get(p) else {
             return;
         };
@@ -1274,8 +1320,14 @@ impl<'a> Sim<'a> {
         let event;
         let (end, lane) = match outcome {
             Ok(()) => {
-                let svc = pool.svc;
-                let fails = svc.error_rate > 0.0 && wl.rng_faults.random::<f64>() < svc.error_rate;
+                let tier = wl.s.tier;
+                let (svc, error_rate) = if tier == crate::quota::models::Tier::Standard {
+                    (pool.svc, pool.svc.error_rate)
+                } else {
+                    let svc = pool.tier_svc.get(tier.index()).unwrap_or(pool.svc);
+                    (svc, tiers::error_rate(svc, tier, now, pool.last_refusal))
+                };
+                let fails = error_rate > 0.0 && wl.rng_faults.random::<f64>() < error_rate;
                 let (pending, took) = if fails {
                     (Pending::ServerError, svc.ttft_us)
                 } else {
@@ -1360,10 +1412,16 @@ impl<'a> Sim<'a> {
         if self.now <= r.gen_start {
             return 0;
         }
-        let speed = self
-            .pools
-            .get(r.pool as usize)
-            .map_or(1.0, |p| p.svc.output_tokens_per_second);
+        let tier = self
+            .wls
+            .get(r.w as usize)
+            .map_or(crate::quota::models::Tier::Standard, |w| w.s.tier);
+        let speed = self.pools.get(r.pool as usize).map_or(1.0, |p| {
+            p.tier_svc
+                .get(tier.index())
+                .unwrap_or(p.svc)
+                .output_tokens_per_second
+        });
         let secs = (self.now - r.gen_start) as f64 / 1e6;
         let g = (secs * speed).floor();
         if g >= r.fp.output as f64 {
@@ -1503,6 +1561,7 @@ impl<'a> Sim<'a> {
             cache_write: req.fp.prompt.saturating_sub(req.input),
             cache_read: req.fp.cache_read,
             pool: req.pool,
+            tier: self.wls.get(w).map_or(0, |wl| wl.s.tier.index() as u8),
         });
         if req.phase == Phase::Abandoned {
             // The client gave up, but the provider finished and bills the answer.

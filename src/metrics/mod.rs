@@ -113,6 +113,8 @@ pub struct Success {
     /// The pool that served it (its index in the scenario's pools): a workload's share of
     /// the bill is priced at the serving pool's model.
     pub pool: u8,
+    /// Its service tier ([`Tier::index`](crate::quota::models::Tier::index)).
+    pub tier: u8,
 }
 
 /// Everything the engine records during a run.
@@ -155,6 +157,8 @@ pub struct Metrics {
     /// run, for the totals (the sum of the pools' bills). Empty otherwise: one pool, one
     /// price, `billed` alone.
     by_pool: Vec<crate::cost::Billing>,
+    /// Billing parts by tier instead of by pool (a pool serving several tiers).
+    by_tier: bool,
     /// No per-minute rows (a workload's share of the report has none).
     no_timeline: bool,
     /// No latency samples (a pool's share of the report has none).
@@ -210,14 +214,29 @@ impl Metrics {
             .collect();
     }
 
+    /// Bills each success at the price of its service tier (`prices[t]` for
+    /// [`Tier::index`](crate::quota::models::Tier::index) `t`): a pool serving several
+    /// tiers.
+    pub fn bill_by_tier(&mut self, prices: impl IntoIterator<Item = Option<crate::cost::Prices>>) {
+        self.set_pool_prices(prices);
+        self.by_tier = true;
+    }
+
     /// Makes the totals' cost the sum of the pools' bills, each at its own model's prices
-    /// (a split run, whose pools may serve different models).
+    /// (a split run, whose pools may serve different models); a pool billed by tier adds
+    /// each tier's part.
     pub fn bill_by_pools<'m>(&mut self, pools: impl IntoIterator<Item = &'m Metrics>) {
         self.by_pool = pools
             .into_iter()
-            .map(|m| crate::cost::Billing {
-                prices: m.prices,
-                billed: m.billed,
+            .flat_map(|m| {
+                if m.by_pool.is_empty() {
+                    vec![crate::cost::Billing {
+                        prices: m.prices,
+                        billed: m.billed,
+                    }]
+                } else {
+                    m.by_pool.clone()
+                }
             })
             .collect();
     }
@@ -226,7 +245,8 @@ impl Metrics {
     /// pool, else to the one bill.
     #[inline]
     fn bill(&mut self, s: &Success) {
-        let b = match self.by_pool.get_mut(usize::from(s.pool)) {
+        let part = if self.by_tier { s.tier } else { s.pool };
+        let b = match self.by_pool.get_mut(usize::from(part)) {
             Some(part) => &mut part.billed,
             None => &mut self.billed,
         };
@@ -440,6 +460,31 @@ impl Metrics {
         }
     }
 
+    /// Adds a workload's requests, latency samples and bill to this one (a service tier's
+    /// share of the report, see `engine::tiers`).
+    pub fn absorb_share(&mut self, other: &Metrics) {
+        let (r, o) = (&mut self.requests, &other.requests);
+        r.arrived += o.arrived;
+        r.succeeded += o.succeeded;
+        r.failed += o.failed;
+        r.truncated += o.truncated;
+        r.unservable += o.unservable;
+        r.failed_by.throttled += o.failed_by.throttled;
+        r.failed_by.server_error += o.failed_by.server_error;
+        r.failed_by.timeout += o.failed_by.timeout;
+        self.e2e.add(&other.e2e);
+        self.queue_wait.add(&other.queue_wait);
+        if other.by_pool.is_empty() {
+            self.by_pool.push(crate::cost::Billing {
+                prices: other.prices,
+                billed: other.billed,
+            });
+        } else {
+            self.by_pool.extend(other.by_pool.iter().copied());
+        }
+        self.no_timeline = true;
+    }
+
     /// A pool's share of the report.
     pub fn finish_pool(self, last_event_us: u64) -> crate::report::PoolReport {
         let r = self.finish("", 0, last_event_us, 0);
@@ -530,6 +575,7 @@ impl Metrics {
             cost,
             pools: None,
             workloads: None,
+            tiers: None,
         }
     }
 }

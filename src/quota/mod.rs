@@ -61,11 +61,26 @@ pub enum Counts {
     PromptPlusMaxTokens,
     /// Admitted attempts; each counts 1 and is never given back.
     Requests,
+    /// Bedrock's Reserved tier, input tokens per minute: `I + W`, charged at admission and
+    /// never adjusted (docs/models.md, "Reserved tier").
+    ReservedInputTokens,
+    /// Bedrock's Reserved tier, output tokens per minute (our reading): `max_tokens`
+    /// reserved at admission, settled to `output_burndown × A` at completion.
+    ReservedOutputTokens,
 }
 
 impl Counts {
+    /// Whether a limit counting this is reserved capacity (priced by the hour, see
+    /// [`crate::cost`]).
+    pub fn is_reserved(self) -> bool {
+        matches!(
+            self,
+            Counts::ReservedInputTokens | Counts::ReservedOutputTokens
+        )
+    }
+
     /// Valid spellings, for error messages.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 10] = [
         "quota-tokens",
         "input-tokens",
         "input-tokens+cache-reads",
@@ -74,6 +89,8 @@ impl Counts {
         "estimated-tokens",
         "prompt+max_tokens",
         "requests",
+        "reserved-input-tokens",
+        "reserved-output-tokens",
     ];
 }
 
@@ -233,6 +250,8 @@ pub struct Quota {
     /// The smallest limit, when every limit needs the quota-token reservation: then
     /// servability is one comparison ([`Quota::servable_by_reservation`]).
     reservation_cap: Option<u64>,
+    /// `quota.reservation_floor`: the `max_tokens` part of a reservation is at least this.
+    floor: u64,
 }
 
 impl Quota {
@@ -268,6 +287,7 @@ impl Quota {
                         | Counts::InputTokensWithCacheReads
                         | Counts::EstimatedTokens
                         | Counts::PromptPlusMaxTokens
+                        | Counts::ReservedInputTokens
                 );
                 Limit {
                     counts: s.counts,
@@ -310,7 +330,15 @@ impl Quota {
             burndown,
             reserve,
             primary,
+            floor: 0,
         }
+    }
+
+    /// This quota with `quota.reservation_floor = floor`: the `max_tokens` part of every
+    /// reservation is `max(max_tokens, floor)`.
+    pub fn with_floor(mut self, floor: u64) -> Self {
+        self.floor = floor;
+        self
     }
 
     /// Whether some limit charges output while it streams (the engine then schedules
@@ -344,6 +372,8 @@ impl Quota {
 pub struct Rates {
     burndown: Burndown,
     reserve: ReserveMode,
+    /// `quota.reservation_floor`.
+    floor: u64,
 }
 
 impl Rates {
@@ -359,25 +389,32 @@ impl Rates {
         self.reserve
     }
 
+    /// The quota-token reservation of a request (what a `quota-tokens` limit reserves).
+    #[inline]
+    pub fn quota_reservation(&self, fp: &Footprint) -> u64 {
+        self.reservation(Counts::QuotaTokens, fp)
+    }
+
     /// The reservation of a limit counting `counts`.
     #[inline]
     fn reservation(&self, counts: Counts, fp: &Footprint) -> u64 {
+        // `quota.reservation_floor` (0 by default: `max_tokens` itself).
+        let m = fp.max_tokens.max(self.floor);
         match counts {
             Counts::QuotaTokens => self.burndown.reservation(
                 self.reserve,
                 fp.prompt.saturating_add(fp.held_reads),
                 0,
-                fp.max_tokens,
+                m,
             ),
-            Counts::InputTokens => fp.prompt,
+            Counts::InputTokens | Counts::ReservedInputTokens => fp.prompt,
             Counts::InputTokensWithCacheReads => fp.prompt.saturating_add(fp.cache_read),
-            Counts::OutputTokens => fp.max_tokens,
-            Counts::Tokens => fp.prompt.saturating_add(fp.max_tokens),
-            Counts::EstimatedTokens => fp.max_tokens.max(fp.prompt.saturating_add(fp.cache_read)),
-            Counts::PromptPlusMaxTokens => fp
-                .prompt
-                .saturating_add(fp.cache_read)
-                .saturating_add(fp.max_tokens),
+            Counts::OutputTokens | Counts::ReservedOutputTokens => m,
+            Counts::Tokens => fp.prompt.saturating_add(m),
+            Counts::EstimatedTokens => m.max(fp.prompt.saturating_add(fp.cache_read)),
+            Counts::PromptPlusMaxTokens => {
+                fp.prompt.saturating_add(fp.cache_read).saturating_add(m)
+            }
             Counts::Requests => 1,
         }
     }
@@ -391,8 +428,10 @@ impl Rates {
                 self.burndown.output,
             ),
             Counts::OutputTokens => (0, 1),
+            Counts::ReservedOutputTokens => (0, self.burndown.output),
             Counts::Tokens => (fp.prompt, 1),
             Counts::InputTokens
+            | Counts::ReservedInputTokens
             | Counts::InputTokensWithCacheReads
             | Counts::EstimatedTokens
             | Counts::PromptPlusMaxTokens
@@ -447,6 +486,7 @@ impl Quota {
         Rates {
             burndown: self.burndown,
             reserve: self.reserve,
+            floor: self.floor,
         }
     }
 
@@ -576,7 +616,7 @@ impl Quota {
             }
             let per_token = match l.counts {
                 Counts::OutputTokens | Counts::Tokens => 1,
-                Counts::QuotaTokens => self.burndown.output.max(1),
+                Counts::QuotaTokens | Counts::ReservedOutputTokens => self.burndown.output.max(1),
                 _ => continue,
             };
             if l.limiter.admits(now, room.saturating_mul(per_token)) {
@@ -809,6 +849,7 @@ mod tests {
                                     output: 1,
                                 },
                                 reserve: ReserveMode::InputPlusMaxTokensBurndown,
+                                floor: 0,
                             };
                             let at_pool = pool.reservation(Counts::QuotaTokens, &f);
                             assert_eq!(

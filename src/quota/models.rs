@@ -10,8 +10,166 @@ use serde::{Deserialize, Serialize};
 /// The bundled table's text.
 pub const BUNDLED: &str = include_str!("models.toml");
 
-/// Bedrock's inference-profile prefixes: geographic cross-Region and global cross-Region.
-pub const PROFILE_PREFIXES: [&str; 4] = ["us.", "eu.", "apac.", "global."];
+/// Bedrock's inference-profile prefixes: geographic cross-Region (`us.`, `eu.`, `apac.`,
+/// `jp.`, `au.`) and global cross-Region (`global.`).
+pub const PROFILE_PREFIXES: [&str; 6] = ["us.", "eu.", "apac.", "jp.", "au.", "global."];
+
+/// The prefix of global cross-Region profiles (list price, no regional premium).
+pub const GLOBAL_PREFIX: &str = "global.";
+
+/// Whether the row's requests-per-minute quota is enforced on bedrock-runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RpmEnforced {
+    /// AWS enforces a requests-per-minute quota for this model.
+    Yes,
+    /// AWS does not enforce one (Claude 4.7 and later).
+    No,
+    /// No source says.
+    #[default]
+    Unknown,
+}
+
+impl Serialize for RpmEnforced {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RpmEnforced::Yes => s.serialize_bool(true),
+            RpmEnforced::No => s.serialize_bool(false),
+            RpmEnforced::Unknown => s.serialize_str("unknown"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RpmEnforced {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            B(bool),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::B(true) => Ok(RpmEnforced::Yes),
+            Raw::B(false) => Ok(RpmEnforced::No),
+            Raw::S(s) if s == "unknown" => Ok(RpmEnforced::Unknown),
+            Raw::S(s) => Err(serde::de::Error::custom(format!(
+                "rpm_enforced: expected true, false or \"unknown\", found \"{s}\""
+            ))),
+        }
+    }
+}
+
+/// A service tier on bedrock-runtime: all tiers share the model's on-demand quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tier {
+    /// The default tier (`service_tier = "default"` on the wire).
+    #[default]
+    Standard,
+    /// Served ahead of the other tiers, at a premium.
+    Priority,
+    /// Served after the other tiers, at a discount.
+    Flex,
+}
+
+impl Tier {
+    /// Valid spellings, for error messages.
+    pub const NAMES: [&'static str; 3] = ["standard", "priority", "flex"];
+    /// Every tier, in report order.
+    pub const ALL: [Tier; 3] = [Tier::Standard, Tier::Priority, Tier::Flex];
+
+    /// The tier's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Standard => "standard",
+            Tier::Priority => "priority",
+            Tier::Flex => "flex",
+        }
+    }
+
+    /// The tier's index in [`Tier::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The tier named `s`.
+    pub fn from_name(s: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.name() == s)
+    }
+}
+
+/// What a tier changes for one model: its price (every token kind, times `price_factor`)
+/// and its decode speed (times `speed_factor`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierRow {
+    /// The tier's prices relative to the standard tier's.
+    pub price_factor: f64,
+    /// The tier's decode speed relative to the standard tier's.
+    pub speed_factor: f64,
+}
+
+/// The standard tier: the row's own prices and speed.
+pub const STANDARD_TIER: TierRow = TierRow {
+    price_factor: 1.0,
+    speed_factor: 1.0,
+};
+
+/// The tiers a row offers besides standard (`[model.tiers]`), serialized with standard
+/// first.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tiers {
+    /// The priority tier, if offered.
+    #[serde(default)]
+    pub priority: Option<TierRow>,
+    /// The flex tier, if offered.
+    #[serde(default)]
+    pub flex: Option<TierRow>,
+}
+
+impl Tiers {
+    /// The tier's figures, `None` when the model does not offer it.
+    pub fn get(&self, t: Tier) -> Option<&TierRow> {
+        match t {
+            Tier::Standard => Some(&STANDARD_TIER),
+            Tier::Priority => self.priority.as_ref(),
+            Tier::Flex => self.flex.as_ref(),
+        }
+    }
+
+    /// The names of the tiers offered, standard first.
+    pub fn offered(&self) -> Vec<&'static str> {
+        Tier::ALL
+            .into_iter()
+            .filter(|t| self.get(*t).is_some())
+            .map(Tier::name)
+            .collect()
+    }
+}
+
+impl Serialize for Tiers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for t in Tier::ALL {
+            if let Some(row) = self.get(t) {
+                m.serialize_entry(t.name(), row)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// Whether a row's burndown has a citable source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BurndownStatus {
+    /// A public source gives this model's burndown.
+    #[default]
+    Cited,
+    /// No public source gives it: the row's value is a guess, and `check`/`run` warn.
+    Unconfirmed,
+}
 
 /// One model row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +211,40 @@ pub struct ModelRow {
     pub as_of: String,
     /// How sure each figure is.
     pub confidence: String,
+    /// Whether the model is reachable only through an inference profile (a prefixed ID):
+    /// Bedrock refuses its bare ID for on-demand throughput.
+    #[serde(default)]
+    pub profile_only: bool,
+    /// Tokens per token of the older tokenizer for the same text (about 1.3 for the models
+    /// on Anthropic's newer tokenizer, 1.0 before): `serve` multiplies its text estimate by
+    /// it.
+    #[serde(default = "one")]
+    pub tokenizer_factor: f64,
+    /// Whether a requests-per-minute quota is enforced on bedrock-runtime.
+    #[serde(default)]
+    pub rpm_enforced: RpmEnforced,
+    /// The service tiers the model offers besides standard, with their price and decode
+    /// speed factors.
+    #[serde(default, skip_serializing_if = "never")]
+    pub tiers: Tiers,
+    /// Whether the burndown has a citable source (`unconfirmed`: `check` and `run` warn).
+    #[serde(default)]
+    pub burndown_status: BurndownStatus,
+    /// Price premium of geographic and in-Region profiles over the `global.` list price (a
+    /// fraction: 0.1 is 10% more); 0 when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regional_premium: Option<f64>,
+    /// Reserved tier: USD per month per 1,000 reserved tokens per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_reserved_per_1k_tpm_month: Option<f64>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn never<T>(_: &T) -> bool {
+    false
 }
 
 impl ModelRow {
@@ -61,15 +253,23 @@ impl ModelRow {
         self.name == name || self.aliases.iter().any(|a| a == name)
     }
 
-    /// The row's Bedrock IDs, each also with the `us.`, `eu.`, `apac.` and `global.`
-    /// inference-profile prefixes.
+    /// The row's Bedrock IDs, each with the `us.`, `eu.`, `apac.`, `jp.`, `au.` and
+    /// `global.` inference-profile prefixes, and bare unless the model is `profile_only`
+    /// (Bedrock refuses a bare ID for it).
     pub fn bedrock_ids_with_prefixes(&self) -> Vec<String> {
-        let mut out = Vec::with_capacity(self.bedrock_ids.len() * 5);
+        let mut out = Vec::with_capacity(self.bedrock_ids.len() * (PROFILE_PREFIXES.len() + 1));
         for id in &self.bedrock_ids {
-            out.push(id.clone());
+            if !self.profile_only {
+                out.push(id.clone());
+            }
             out.extend(PROFILE_PREFIXES.iter().map(|p| format!("{p}{id}")));
         }
         out
+    }
+
+    /// Whether `model_id` (no ARN) is one of the row's IDs without a profile prefix.
+    pub fn is_bare_id(&self, model_id: &str) -> bool {
+        self.bedrock_ids.iter().any(|id| id == model_id)
     }
 
     /// The default `service.ttft` in µs.
@@ -150,6 +350,23 @@ fn check(r: &ModelRow) -> Result<(), ModelsError> {
     {
         return bad("prices must be numbers ≥ 0 (USD per million tokens)");
     }
+    if !(r.tokenizer_factor.is_finite() && (0.1..=10.0).contains(&r.tokenizer_factor)) {
+        return bad("tokenizer_factor must be a number between 0.1 and 10");
+    }
+    for t in [&r.tiers.priority, &r.tiers.flex].into_iter().flatten() {
+        let price_ok = t.price_factor.is_finite() && (0.0..1e3).contains(&t.price_factor);
+        let speed_ok = t.speed_factor.is_finite() && t.speed_factor > 0.0 && t.speed_factor < 1e3;
+        if !(price_ok && speed_ok) {
+            return bad("tier factors must be numbers: price_factor ≥ 0, speed_factor > 0");
+        }
+    }
+    if [r.regional_premium, r.price_reserved_per_1k_tpm_month]
+        .iter()
+        .flatten()
+        .any(|p| !(p.is_finite() && *p >= 0.0 && *p < 1e9))
+    {
+        return bad("regional_premium and price_reserved_per_1k_tpm_month must be numbers ≥ 0");
+    }
     Ok(())
 }
 
@@ -210,6 +427,36 @@ impl Table {
             .find(|r| r.bedrock_ids.iter().any(|id| id == bare))
     }
 
+    /// The hint for an unknown preset `name`: "did you mean" the nearest row, unless `name`
+    /// looks like a newer Claude model than that row (a higher version of the same line):
+    /// burndown is per model and grew with the newest models, so pointing at an older row
+    /// could understate the quota drawn by output several times; the hint then says so.
+    pub fn unknown_hint(&self, name: &str) -> Option<String> {
+        let names: Vec<&str> = self.rows.iter().map(|r| r.name.as_str()).collect();
+        let nearest = crate::error::nearest(name, names.iter().copied())?;
+        let row = self.get(nearest)?;
+        match (claude_version(name), claude_version(&row.name)) {
+            (Some((line, v)), Some((_, w))) if v > w => {
+                let top = self
+                    .rows
+                    .iter()
+                    .map(|r| r.output_burndown)
+                    .max()
+                    .unwrap_or(row.output_burndown);
+                let most = if top > row.output_burndown {
+                    format!(" (newer rows here burn up to {top}x)")
+                } else {
+                    String::new()
+                };
+                Some(format!(
+                    "there is no row for \"{name}\" yet; the nearest, \"{}\", is an older {line} model, and burndown is per model: its {}x may understate a newer model's{most}. Add a [[models]] row with the output_burndown from AWS's token-counting page",
+                    row.name, row.output_burndown
+                ))
+            }
+            _ => Some(format!("did you mean \"{nearest}\"?")),
+        }
+    }
+
     /// Every name and alias.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.rows.iter().flat_map(|r| {
@@ -217,7 +464,8 @@ impl Table {
         })
     }
 
-    /// The `quotasim models` listing.
+    /// The `quotasim models` listing. An output burndown marked `?` is `unconfirmed`; a
+    /// `*` after the preset name marks a `profile_only` model.
     pub fn to_text(&self) -> String {
         let mut text = format!(
             "{:<20} {:>6} {:>7} {:>11} {:>7} {:>13} {:>17}  {}\n",
@@ -235,17 +483,48 @@ impl Table {
                 (Some(i), Some(o)) => format!("{i} / {o}"),
                 _ => "-".to_string(),
             };
+            let out = match r.burndown_status {
+                BurndownStatus::Cited => r.output_burndown.to_string(),
+                BurndownStatus::Unconfirmed => format!("{}?", r.output_burndown),
+            };
+            let name = if r.profile_only {
+                format!("{}*", r.name)
+            } else {
+                r.name.clone()
+            };
             text.push_str(&format!(
                 "{:<20} {:>6} {:>7} {:>11} {:>7} {:>13} {:>17}  {}\n",
-                r.name,
+                name,
                 r.input_burndown,
-                r.output_burndown,
+                out,
                 r.max_output_tokens,
                 r.ttft,
                 r.output_tokens_per_second,
                 price,
                 r.as_of
             ));
+        }
+        let mut notes = Vec::new();
+        if self.rows.iter().any(|r| r.profile_only) {
+            notes.push(
+                "* profile only: invoke it through an inference profile (us., eu., apac., jp., au., global.)",
+            );
+        }
+        if self
+            .rows
+            .iter()
+            .any(|r| r.burndown_status == BurndownStatus::Unconfirmed)
+        {
+            notes.push(
+                "? burndown unconfirmed: no public source gives it; check and run warn when a scenario uses it",
+            );
+        }
+        if !notes.is_empty() {
+            text.push('\n');
+            for n in notes {
+                text.push_str(n);
+                text.push('\n');
+            }
         }
         text
     }
@@ -257,6 +536,23 @@ impl Table {
         s.push('\n');
         s
     }
+}
+
+/// A Claude model name's line (`opus`, `sonnet`, `haiku`, `fable`, …) and version
+/// (`claude-opus-4-8` → ("opus", [4, 8])), when it has that shape.
+fn claude_version(name: &str) -> Option<(&str, Vec<u64>)> {
+    let rest = name.strip_prefix("claude-")?;
+    let mut parts = rest.split('-');
+    let line = parts.next()?;
+    if line.is_empty() || line.chars().any(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    // Date suffixes (20250514) are not part of the version.
+    let v: Vec<u64> = parts
+        .map_while(|p| p.parse::<u64>().ok())
+        .filter(|n| *n < 1000)
+        .collect();
+    (!v.is_empty()).then_some((line, v))
 }
 
 /// Looks a bundled preset up by name or alias.
@@ -344,7 +640,16 @@ mod tests {
         let ids = r.bedrock_ids_with_prefixes();
         assert!(ids.contains(&"anthropic.claude-sonnet-4-20250514-v1:0".to_string()));
         assert!(ids.contains(&"global.anthropic.claude-sonnet-4-20250514-v1:0".to_string()));
-        assert_eq!(ids.len(), 5);
+        assert!(ids.contains(&"jp.anthropic.claude-sonnet-4-20250514-v1:0".to_string()));
+        assert!(ids.contains(&"au.anthropic.claude-sonnet-4-20250514-v1:0".to_string()));
+        // The bare ID and us., eu., apac., jp., au., global.
+        assert_eq!(ids.len(), 7);
+        // A profile-only model: the six profiles, never the bare ID.
+        let opus = t.get("claude-opus-4-8").unwrap();
+        let ids = opus.bedrock_ids_with_prefixes();
+        assert_eq!(ids.len(), 6);
+        assert!(!ids.contains(&"anthropic.claude-opus-4-8".to_string()));
+        assert!(ids.contains(&"au.anthropic.claude-opus-4-8".to_string()));
         let found = t.by_bedrock_id("eu.anthropic.claude-haiku-4-5-20251001-v1:0");
         assert_eq!(found.map(|r| r.name.as_str()), Some("claude-haiku-4-5"));
         assert!(t.by_bedrock_id("us.meta.llama3").is_none());

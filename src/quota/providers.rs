@@ -28,16 +28,23 @@ pub enum Provider {
     /// Azure OpenAI: tokens per minute counting prompt + max_tokens, 6 requests per minute
     /// per 1,000 TPM enforced over 10-second windows.
     AzureOpenai,
+    /// Bedrock's Reserved tier (AWS, "Amazon Bedrock introduces Reserved Service tier", Nov
+    /// 2025): separate reserved input and output tokens per minute; what it cannot take
+    /// overflows to the route's next pool (`policy = "spillover"`). Input tokens per minute
+    /// count `I + W` at admission; output tokens per minute reserve `max_tokens` and settle
+    /// to `output_burndown × A` (our reading).
+    BedrockReserved,
 }
 
 impl Provider {
     /// Valid spellings, for error messages.
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 6] = [
         "bedrock",
         "bedrock-mantle",
         "anthropic",
         "openai",
         "azure-openai",
+        "bedrock-reserved",
     ];
 
     /// The limiter a preset uses when `quota.limiter` is not set.
@@ -270,6 +277,25 @@ pub fn expand(provider: Provider, kind: LimiterKind, s: &Sizes) -> Vec<LimitSpec
             ));
             tpd(&mut v, Counts::PromptPlusMaxTokens);
             v
+        }
+        Provider::BedrockReserved => {
+            // No requests-per-minute limit within purchased capacity, no daily limit.
+            vec![
+                limit(
+                    "input_tokens_per_minute",
+                    Counts::ReservedInputTokens,
+                    MINUTE_US,
+                    itpm,
+                    kind,
+                ),
+                limit(
+                    "output_tokens_per_minute",
+                    Counts::ReservedOutputTokens,
+                    MINUTE_US,
+                    otpm,
+                    kind,
+                ),
+            ]
         }
     })
 }

@@ -46,6 +46,9 @@ pub struct Report {
     /// Per workload, when the scenario has two or more pools or workloads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workloads: Option<Named<WorkloadReport>>,
+    /// Per service tier, when the workloads use more than one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiers: Option<Named<crate::engine::tiers::TierReport>>,
 }
 
 /// Values by name, serialized as an object in the stored (file) order.

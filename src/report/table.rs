@@ -231,6 +231,18 @@ impl Exporter for TableExporter {
         );
         line(&mut s, "", "per success", usd(cost.usd_per_success), "");
         line(&mut s, "", "per hour", usd(cost.usd_per_hour), "");
+        if cost.reserved_usd.is_some() {
+            line(
+                &mut s,
+                "",
+                "reserved",
+                usd(cost.reserved_usd),
+                "fixed charge of reserved capacity, included in the total",
+            );
+        }
+        if let Some(basis) = &cost.prices {
+            let _ = writeln!(s, "{:<14}{:<16}{}", "", "prices", basis);
+        }
         if let Some(pools) = &r.pools {
             for (name, p) in &pools.0 {
                 let _ = writeln!(s, "pool {name}");
@@ -295,6 +307,23 @@ impl Exporter for TableExporter {
                 );
                 let _ = writeln!(s, "{:<14}{:<16}{}", "", "e2e ms", lat(&w.latency_ms.e2e));
                 cost_lines(&mut s, &w.cost, "at the serving pools' prices");
+            }
+        }
+        if let Some(tiers) = &r.tiers {
+            for (name, t) in &tiers.0 {
+                let _ = writeln!(s, "tier {name}");
+                let q = &t.requests;
+                line(&mut s, "", "workloads", t.workloads.join(", "), "");
+                line(
+                    &mut s,
+                    "",
+                    "succeeded",
+                    q.succeeded,
+                    &pct(q.succeeded, q.arrived),
+                );
+                line(&mut s, "", "failed", q.failed, &pct(q.failed, q.arrived));
+                let _ = writeln!(s, "{:<14}{:<16}{}", "", "e2e ms", lat(&t.latency_ms.e2e));
+                cost_lines(&mut s, &t.cost, "at the tier's prices");
             }
         }
         line(&mut s, "engine", "events", r.engine.events, "");

@@ -5,6 +5,7 @@
 //! rejected) → [`Scenario`] (every default resolved, every value checked). Any failure
 //! becomes a [`Diagnostic`](crate::Diagnostic) naming the file, line, column and key path.
 
+mod facts;
 mod invalid;
 pub(crate) mod load;
 mod raw;
@@ -72,6 +73,10 @@ pub struct Scenario {
     pub pools_form: bool,
     /// Whether the file used `[workloads]`, for writing it back.
     pub workloads_form: bool,
+    /// Warnings about the facts the scenario relies on (an unconfirmed burndown, a bare
+    /// profile-only model ID, a requests-per-minute limit the model does not have), found
+    /// while resolving: `check` and `run` print them.
+    pub fact_warnings: Vec<String>,
 }
 
 /// One quota pool: a quota with its own model and service.
@@ -89,6 +94,41 @@ pub struct Pool {
     pub service: Service,
     /// Model IDs that address this pool (an invocation log's `modelId` selects it).
     pub model_ids: Vec<String>,
+    /// The pool's price above its model's list price (a fraction: 0.1 is 10% more): the
+    /// regional premium of geographic and in-Region profiles (docs/models.md).
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub price_premium: f64,
+    /// Reserved capacity: USD per month per 1,000 reserved tokens per minute (the pool's
+    /// own, else its model row's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_reserved_per_1k_tpm_month: Option<f64>,
+}
+
+fn is_zero_f64(x: &f64) -> bool {
+    *x == 0.0
+}
+
+impl Pool {
+    /// Reserved tokens per minute of the pool's reserved-capacity limits (input and output
+    /// together), for the hourly charge; 0 for an on-demand pool.
+    pub fn reserved_tpm(&self) -> u64 {
+        self.quota
+            .limits
+            .iter()
+            .filter(|l| l.counts.is_reserved())
+            .map(|l| {
+                // Normalised to a minute.
+                let per_minute = u128::from(l.limit) * u128::from(crate::quota::MINUTE_US)
+                    / u128::from(l.per_us.max(1));
+                u64::try_from(per_minute).unwrap_or(u64::MAX)
+            })
+            .fold(0u64, u64::saturating_add)
+    }
+
+    /// Whether the pool is reserved capacity (its limits count reserved tokens).
+    pub fn is_reserved(&self) -> bool {
+        self.quota.limits.iter().any(|l| l.counts.is_reserved())
+    }
 }
 
 /// The model IDs of `pools` (each pool's `model_ids`, in file order) with the pool that
@@ -111,6 +151,35 @@ pub fn model_id_owners<'a>(pools: &[&'a [String]]) -> Vec<(&'a str, usize)> {
         .collect()
 }
 
+/// Pools by the key ([`crate::trace::model_key`]) of each model ID they list, in precedence
+/// order ([`model_id_owners`]), then, for a profile-only model, the bare ID of each profile
+/// a pool lists that no pool lists itself: an old invocation log may name the bare ID
+/// (Bedrock refuses it today), and trace replay still sends such records to the pool that
+/// serves the model's profiles (`check` and `run` warn, see `facts`).
+pub fn model_keys_with_history(s: &Scenario) -> Vec<(u64, usize)> {
+    let lists: Vec<&[String]> = s.pools.iter().map(|p| &p.model_ids[..]).collect();
+    let owners = model_id_owners(&lists);
+    let mut out: Vec<(u64, usize)> = owners
+        .iter()
+        .map(|(id, i)| (crate::trace::model_key(id), *i))
+        .collect();
+    for (id, i) in owners {
+        if !s.pools.get(i).is_some_and(|p| p.model.profile_only) {
+            continue;
+        }
+        if let Some(bare) = crate::quota::models::PROFILE_PREFIXES
+            .iter()
+            .find_map(|p| id.strip_prefix(p))
+        {
+            let k = crate::trace::model_key(bare);
+            if !out.iter().any(|(x, _)| *x == k) {
+                out.push((k, i));
+            }
+        }
+    }
+    out
+}
+
 /// One workload: an application with its own arrivals, classes, client and route.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Workload {
@@ -126,6 +195,13 @@ pub struct Workload {
     pub requests: Vec<RequestClass>,
     /// Where its attempts go.
     pub route: Route,
+    /// Its service tier (`tier`): all tiers share the pools' on-demand quota.
+    #[serde(skip_serializing_if = "is_standard")]
+    pub tier: crate::quota::models::Tier,
+}
+
+fn is_standard(t: &crate::quota::models::Tier) -> bool {
+    *t == crate::quota::models::Tier::Standard
 }
 
 /// How a workload's attempts reach its pools.
@@ -214,6 +290,9 @@ impl Serialize for Scenario {
         }
         m.serialize_entry("service", &self.service)?;
         if !self.workloads_form {
+            if let Some(w) = self.workloads.first().filter(|w| !is_standard(&w.tier)) {
+                m.serialize_entry("tier", &w.tier)?;
+            }
             m.serialize_entry("client", &self.client)?;
             m.serialize_entry("arrivals", &self.arrivals)?;
             m.serialize_entry("requests", &Classes(&self.requests))?;
@@ -290,6 +369,15 @@ pub struct Model {
     /// gives none (the preset's prices apply, see [`Model::billed_prices`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prices: Option<crate::cost::Prices>,
+    /// The model row's service tiers (standard only when it lists none).
+    #[serde(skip)]
+    pub tiers: crate::quota::models::Tiers,
+    /// The model row's tokenizer factor (`serve`'s text estimate).
+    #[serde(skip)]
+    pub tokenizer_factor: f64,
+    /// Whether the model row is reachable only through inference profiles.
+    #[serde(skip)]
+    pub profile_only: bool,
 }
 
 impl Model {
@@ -338,6 +426,9 @@ pub struct QuotaConfig {
     pub output_tokens_per_minute: Option<u64>,
     /// When output is charged.
     pub settle: Settle,
+    /// The `max_tokens` part of a reservation is at least this (0: `max_tokens` itself).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub reservation_floor: u64,
     /// Interval of streaming settlement, µs.
     #[serde(rename = "settle_interval", serialize_with = "ser_duration")]
     pub settle_interval_us: u64,
@@ -350,6 +441,7 @@ impl QuotaConfig {
     /// The quota these limits enforce for `model` (its burndown rates).
     pub fn build(&self, model: &Model) -> crate::quota::Quota {
         crate::quota::Quota::from_limits(&self.limits, model.burndown(), self.reserve, self.settle)
+            .with_floor(self.reservation_floor)
     }
 }
 
@@ -373,6 +465,10 @@ pub struct Service {
     pub throttle_latency_us: u64,
     /// Probability that an admitted attempt fails with a 503.
     pub error_rate: f64,
+    /// Probability that an admitted `flex` attempt fails with a 503 while the pool is busy
+    /// (default: `error_rate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_error_rate: Option<f64>,
 }
 
 impl Service {

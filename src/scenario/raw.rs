@@ -61,6 +61,8 @@ pub(crate) struct RawScenario {
     pub client: Option<RawClient>,
     pub arrivals: Option<RawArrivals>,
     pub requests: Option<BTreeMap<String, RawClass>>,
+    /// `tier`: the default workload's service tier (not with `[workloads]`).
+    pub tier: Option<String>,
     /// `[[models]]`: model rows that add to or override the bundled table.
     pub models: Option<Vec<crate::quota::models::ModelRow>>,
     /// `[pools.NAME]`: separate quota pools (not with `[quota]`).
@@ -119,6 +121,8 @@ macro_rules! quota_tables {
             pub model: Option<toml::Value>,
             pub service: Option<RawService>,
             pub model_ids: Option<Vec<String>>,
+            pub price_premium: Option<f64>,
+            pub price_reserved_per_1k_tpm_month: Option<f64>,
         }
 
         impl RawPool {
@@ -147,6 +151,7 @@ quota_tables! {
     limits: Vec<RawLimit>,
     count_rejected: bool,
     requests_per_1000_tpm: f64,
+    reservation_floor: i64,
 }
 
 /// One `[[quota.limits]]` table.
@@ -171,6 +176,7 @@ pub(crate) struct RawService {
     pub output_tokens_per_second: Option<f64>,
     pub throttle_latency: Option<RawDuration>,
     pub error_rate: Option<f64>,
+    pub flex_error_rate: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -262,6 +268,7 @@ pub(crate) struct RawWorkload {
     #[serde(default)]
     pub client: RawClient,
     pub route: Option<toml::Value>,
+    pub tier: Option<String>,
 }
 
 /// `route = { pools, policy, weights, on }`.

@@ -196,6 +196,11 @@ pub(crate) fn resolve(
             model_ids: default_model_ids(table, &model.preset),
             model: model.clone(),
             service,
+            // The default pool serves every profile, `global.` included: list price.
+            price_premium: 0.0,
+            price_reserved_per_1k_tpm_month: table
+                .get(&model.preset)
+                .and_then(|r| r.price_reserved_per_1k_tpm_month),
         });
     }
 
@@ -254,9 +259,16 @@ pub(crate) fn resolve(
                 "[workloads] needs at least one [workloads.NAME] table",
             );
         }
+        if raw.tier.is_some() {
+            return bad(
+                "tier",
+                "a top-level `tier` and [workloads] are alternatives: with [workloads.NAME] tables, each workload has its own `tier` (move it into workloads.NAME.tier)",
+            );
+        }
         for (name, w) in ordered(raw_wl, &order.workloads) {
             let base = format!("workloads.{name}");
             let route = resolve_route(w.route.as_ref(), &pools, &format!("{base}.route"))?;
+            let tier = resolve_tier(w.tier.as_deref(), &route, &pools, &format!("{base}.tier"))?;
             let Some(first) = route.pools.first().and_then(|&i| pools.get(i)) else {
                 return bad(format!("{base}.route"), "the route names no pool");
             };
@@ -281,6 +293,7 @@ pub(crate) fn resolve(
                 arrivals,
                 requests,
                 route,
+                tier,
             });
         }
     } else {
@@ -297,12 +310,14 @@ pub(crate) fn resolve(
             base_dir,
         )?;
         let route = resolve_route(None, &pools, "route")?;
+        let tier = resolve_tier(raw.tier.as_deref(), &route, &pools, "tier")?;
         workloads.push(Workload {
             name: "default".into(),
             client,
             arrivals,
             requests,
             route,
+            tier,
         });
     }
 
@@ -346,12 +361,55 @@ pub(crate) fn resolve(
         arrivals: w0.arrivals.clone(),
         requests: w0.requests.clone(),
         source: None,
+        fact_warnings: super::facts::warnings(&pools, &workloads, &account, table),
         pools,
         account,
         workloads,
         pools_form,
         workloads_form,
     })
+}
+
+/// A workload's `tier`: one of [`Tier::NAMES`](models::Tier::NAMES), offered by the model
+/// of every on-demand pool its route reaches (a reserved pool has no tiers).
+fn resolve_tier(raw: Option<&str>, route: &Route, pools: &[Pool], path: &str) -> R<models::Tier> {
+    let Some(name) = raw else {
+        return Ok(models::Tier::Standard);
+    };
+    let Some(tier) = models::Tier::from_name(name) else {
+        return Err(Invalid {
+            path: path.into(),
+            message: format!(
+                "unknown service tier \"{name}\"; expected one of {}",
+                quoted(&models::Tier::NAMES)
+            ),
+            help: did_you_mean(name, &models::Tier::NAMES),
+            at_key: false,
+            foreign: None,
+        });
+    };
+    for &i in &route.pools {
+        let Some(pool) = pools.get(i) else { continue };
+        if pool.is_reserved() || pool.model.tiers.get(tier).is_some() {
+            continue;
+        }
+        let offered = pool.model.tiers.offered();
+        return bad(
+            path,
+            format!(
+                "model \"{}\" (pool `{}`) does not offer the \"{name}\" tier: it offers only {}{}",
+                pool.model.preset,
+                pool.name,
+                quoted(&offered),
+                if offered.len() == 1 && pool.model.profile_only {
+                    " (Claude 4.7 and later are standard only)"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    Ok(tier)
 }
 
 fn resolve_model(m: &RawModel, table: &models::Table) -> R<Model> {
@@ -364,7 +422,7 @@ fn resolve_model(m: &RawModel, table: &models::Table) -> R<Model> {
                 "unknown model preset \"{preset_name}\"; expected one of {}",
                 quoted(&names)
             ),
-            help: did_you_mean(&preset_name, &names),
+            help: table.unknown_hint(&preset_name),
             at_key: false,
             foreign: None,
         });
@@ -388,6 +446,9 @@ fn resolve_model(m: &RawModel, table: &models::Table) -> R<Model> {
                     .filter(|p| Some(*p) != crate::cost::preset_prices(&preset_name))
             },
         ),
+        tiers: preset.tiers.clone(),
+        tokenizer_factor: preset.tokenizer_factor,
+        profile_only: preset.profile_only,
         preset: preset_name,
     })
 }
@@ -422,11 +483,22 @@ fn resolve_service(s: &RawService, model: &Model, table: &models::Table, base: &
         .unwrap_or(model.output_tokens_per_second),
         throttle_latency_us: s.throttle_latency.map_or(100_000, |d| d.0),
         error_rate,
+        flex_error_rate: match s.flex_error_rate {
+            None => None,
+            Some(p) if (0.0..1.0).contains(&p) => Some(p),
+            Some(p) => {
+                return bad(
+                    format!("{base}.flex_error_rate"),
+                    format!("expected a probability 0 ≤ p < 1, found {p}"),
+                );
+            }
+        },
     })
 }
 
-/// Bedrock model IDs of a preset: the in-Region ID and its geographic (`us.`, `eu.`,
-/// `apac.`) and global (`global.`) inference-profile forms.
+/// Bedrock model IDs of a preset: its geographic (`us.`, `eu.`, `apac.`, `jp.`, `au.`) and
+/// global (`global.`) inference-profile forms, and the in-Region ID unless the model is
+/// profile-only.
 pub(crate) fn default_model_ids(table: &models::Table, preset: &str) -> Vec<String> {
     table
         .get(preset)
@@ -478,9 +550,45 @@ fn resolve_pool(
         None => resolve_service(top_service, &model, table, "service")?,
     };
     let quota = under(resolve_quota(p.quota(), &model.preset), "quota", &base)?;
+    let explicit_ids = p.model_ids.is_some();
     let model_ids = match p.model_ids.take() {
         Some(ids) => ids,
         None => default_model_ids(table, &model.preset),
+    };
+    let row = table.get(&model.preset);
+    let price_premium = match p.price_premium {
+        Some(x) if x.is_finite() && (0.0..10.0).contains(&x) => x,
+        Some(x) => {
+            return bad(
+                format!("{base}.price_premium"),
+                format!(
+                    "expected a fraction ≥ 0 and below 10 (0.1 is 10% above the list price), found {x}"
+                ),
+            );
+        }
+        // Only a pool whose IDs are all geographic or in-Region profiles pays the row's
+        // regional premium; one listing a `global.` ID keeps the list price.
+        None if explicit_ids
+            && !model_ids.is_empty()
+            && !model_ids
+                .iter()
+                .any(|id| id.starts_with(models::GLOBAL_PREFIX)) =>
+        {
+            row.and_then(|r| r.regional_premium).unwrap_or(0.0)
+        }
+        None => 0.0,
+    };
+    let price_reserved_per_1k_tpm_month = match p.price_reserved_per_1k_tpm_month {
+        Some(x) if x.is_finite() && (0.0..1e9).contains(&x) => Some(x),
+        Some(x) => {
+            return bad(
+                format!("{base}.price_reserved_per_1k_tpm_month"),
+                format!(
+                    "expected a price ≥ 0 in USD per month per 1,000 tokens per minute, found {x}"
+                ),
+            );
+        }
+        None => row.and_then(|r| r.price_reserved_per_1k_tpm_month),
     };
     Ok(Pool {
         name: name.to_string(),
@@ -488,6 +596,8 @@ fn resolve_pool(
         model,
         service,
         model_ids,
+        price_premium,
+        price_reserved_per_1k_tpm_month,
     })
 }
 
@@ -716,9 +826,61 @@ fn resolve_workload(
 
 fn resolve_quota(q: RawQuota, preset: &str) -> R<QuotaConfig> {
     let has_limits = q.limits.as_ref().is_some_and(|l| !l.is_empty());
+    let reserved = q.provider == Some(crate::quota::Provider::BedrockReserved);
+    let reservation_floor = match q.reservation_floor {
+        None => 0,
+        Some(n) if n < 0 => {
+            return bad(
+                "quota.reservation_floor",
+                format!(
+                    "expected a number of tokens ≥ 0 (the smallest max_tokens a reservation counts; 0 = max_tokens itself), found {n}"
+                ),
+            );
+        }
+        Some(n) => int_at_least(Some(n), 0, "quota.reservation_floor")?.unwrap_or(0),
+    };
+    if reserved {
+        for (key, present) in [
+            ("tokens_per_minute", q.tokens_per_minute.is_some()),
+            ("requests_per_minute", q.requests_per_minute.is_some()),
+            ("tokens_per_day", q.tokens_per_day.is_some()),
+        ] {
+            if present {
+                return bad(
+                    format!("quota.{key}"),
+                    format!(
+                        "provider = \"bedrock-reserved\" reserves input and output tokens per minute separately and has no `{key}`: set `input_tokens_per_minute` and `output_tokens_per_minute`"
+                    ),
+                );
+            }
+        }
+        if q.input_tokens_per_minute.is_none() || q.output_tokens_per_minute.is_none() {
+            let missing: Vec<&str> = [
+                (
+                    "input_tokens_per_minute",
+                    q.input_tokens_per_minute.is_none(),
+                ),
+                (
+                    "output_tokens_per_minute",
+                    q.output_tokens_per_minute.is_none(),
+                ),
+            ]
+            .into_iter()
+            .filter(|(_, m)| *m)
+            .map(|(k, _)| k)
+            .collect();
+            return bad(
+                "quota.provider",
+                format!(
+                    "a reserved pool (provider = \"bedrock-reserved\") needs both of its limits, `input_tokens_per_minute` and `output_tokens_per_minute` (the reserved capacity); missing: `{}`",
+                    missing.join("`, `")
+                ),
+            );
+        }
+    }
     let tpm = match int_at_least(q.tokens_per_minute, 1, "quota.tokens_per_minute")? {
         Some(t) => t,
-        None if has_limits => 0,
+        None if has_limits || reserved => 0,
         None => {
             return bad(
                 "quota.tokens_per_minute",
@@ -729,7 +891,7 @@ fn resolve_quota(q: RawQuota, preset: &str) -> R<QuotaConfig> {
     let provider = q.provider.unwrap_or_default();
     let sized = |key: &str, v: Option<i64>| -> R<Option<u64>> {
         let got = int_at_least(v, 1, &format!("quota.{key}"))?;
-        if got.is_some() && tpm == 0 {
+        if got.is_some() && tpm == 0 && !reserved {
             return bad(
                 format!("quota.{key}"),
                 "short-form sizes need `tokens_per_minute` as well",
@@ -751,7 +913,7 @@ fn resolve_quota(q: RawQuota, preset: &str) -> R<QuotaConfig> {
     let requests_per_minute = sized("requests_per_minute", q.requests_per_minute)?;
     let input_tokens_per_minute = sized("input_tokens_per_minute", q.input_tokens_per_minute)?;
     let output_tokens_per_minute = sized("output_tokens_per_minute", q.output_tokens_per_minute)?;
-    if tpm == 0 && q.provider.is_some() {
+    if tpm == 0 && q.provider.is_some() && !reserved {
         return bad(
             "quota.provider",
             "a provider preset takes its sizes from `tokens_per_minute` (and the other short-form keys); set it",
@@ -759,7 +921,9 @@ fn resolve_quota(q: RawQuota, preset: &str) -> R<QuotaConfig> {
     }
     let separate = matches!(
         provider,
-        crate::quota::Provider::BedrockMantle | crate::quota::Provider::Anthropic
+        crate::quota::Provider::BedrockMantle
+            | crate::quota::Provider::Anthropic
+            | crate::quota::Provider::BedrockReserved
     );
     for (key, v) in [
         ("input_tokens_per_minute", input_tokens_per_minute),
@@ -769,14 +933,14 @@ fn resolve_quota(q: RawQuota, preset: &str) -> R<QuotaConfig> {
             return bad(
                 format!("quota.{key}"),
                 format!(
-                    "`{key}` applies to providers with separate input and output limits (\"bedrock-mantle\", \"anthropic\"), not \"{}\"",
+                    "`{key}` applies to providers with separate input and output limits (\"bedrock-mantle\", \"anthropic\", \"bedrock-reserved\"), not \"{}\"",
                     provider_name(provider)
                 ),
             );
         }
     }
     let limiter = q.limiter.unwrap_or_else(|| provider.default_limiter());
-    let mut limits = if tpm > 0 {
+    let mut limits = if tpm > 0 || reserved {
         providers::expand(
             provider,
             limiter,
@@ -834,6 +998,7 @@ fn resolve_quota(q: RawQuota, preset: &str) -> R<QuotaConfig> {
         output_tokens_per_minute,
         settle: q.settle.unwrap_or_default(),
         settle_interval_us,
+        reservation_floor,
         limits,
     })
 }
@@ -846,6 +1011,7 @@ fn provider_name(p: crate::quota::Provider) -> &'static str {
         Provider::Anthropic => "anthropic",
         Provider::Openai => "openai",
         Provider::AzureOpenai => "azure-openai",
+        Provider::BedrockReserved => "bedrock-reserved",
     }
 }
 

@@ -768,6 +768,9 @@ fn checked_admit(
     op: Operation,
 ) -> Result<(Admit, Service, Clock), String> {
     let unknown = || "The provided model identifier is invalid.".to_string();
+    if st.is_profile_only_bare(model_id) {
+        return Err(profile_only_message(model_id));
+    }
     let pool = st.pool_of(model_id).ok_or_else(unknown)?;
     let model = st.model(pool).cloned().ok_or_else(unknown)?;
     let service = st.service(pool).cloned().ok_or_else(unknown)?;
@@ -796,7 +799,9 @@ fn checked_admit(
         _ => None,
     };
     let sizes = Sizes {
-        input: call.input.unwrap_or(call.prompt.estimated_input),
+        input: call
+            .input
+            .unwrap_or_else(|| tokenized(call.prompt.estimated_input, model.tokenizer_factor)),
         output: call.output.or(drawn.map(|d| d.output)).unwrap_or(limit),
         cache_write: drawn.map_or(0, |d| d.cache_write),
         cache_read: drawn.map_or(0, |d| d.cache_read),
@@ -812,6 +817,22 @@ fn checked_admit(
         service,
         clock,
     ))
+}
+
+/// Bedrock's answer to an on-demand call naming a profile-only model by its bare ID.
+pub(crate) fn profile_only_message(model_id: &str) -> String {
+    format!(
+        "Invocation of model ID {model_id} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model."
+    )
+}
+
+/// The text estimate `ceil(characters / 4)` in the model's tokens: times its tokenizer
+/// factor (about 1.3 on Anthropic's newer tokenizer), rounded up; unchanged at 1.0.
+pub(crate) fn tokenized(estimate: u64, factor: f64) -> u64 {
+    if factor == 1.0 {
+        return estimate;
+    }
+    crate::num::round_u64((estimate as f64 * factor).ceil()).max(1)
 }
 
 /// Serves an admitted attempt: a 503 after the time to first token, a whole answer after
@@ -1123,5 +1144,21 @@ impl Drop for Guard {
                 delivered: generated,
             },
         );
+    }
+}
+
+#[cfg(test)]
+mod tokenizer_tests {
+    use super::tokenized;
+
+    /// The text estimate ceil(chars / 4) times the row's tokenizer factor, rounded up: 400
+    /// characters are 100 tokens on the older tokenizer, 130 on the newer (factor 1.3); 7
+    /// tokens become ceil(9.1) = 10. A factor of 1.0 changes nothing.
+    #[test]
+    fn the_newer_tokenizer_counts_about_thirty_percent_more() {
+        assert_eq!(tokenized(100, 1.3), 130);
+        assert_eq!(tokenized(7, 1.3), 10);
+        assert_eq!(tokenized(7, 1.0), 7);
+        assert_eq!(tokenized(1, 1.3), 2);
     }
 }

@@ -43,7 +43,8 @@ pub struct PoolSpec {
 impl PoolSpec {
     /// The pools of a scenario as the resolver gives them (`[pools.NAME]`, or `[quota]` as
     /// the pool `default`), each serving its resolved `model_ids`: by default its model
-    /// row's Bedrock IDs with and without the `us.`, `eu.`, `apac.` and `global.` prefixes.
+    /// row's Bedrock IDs with the `us.`, `eu.`, `apac.`, `jp.`, `au.` and `global.`
+    /// prefixes, and bare unless the model is profile-only.
     /// A model without a Bedrock ID (`other`) answers to its preset name, with the same
     /// prefixes, so that a generic scenario can still be served.
     pub fn from_scenario(s: &Scenario) -> Vec<PoolSpec> {
@@ -151,7 +152,6 @@ pub(crate) struct PoolState {
     /// Its burndown and reservation formula, which the account's limits are charged at too.
     rates: Rates,
     burndown: Burndown,
-    reserve: ReserveMode,
     /// Slot in the totals' `throttled_by_limit` of each of its limits, then of each account
     /// limit (the run report's rule: the same name counted once).
     slots: Vec<usize>,
@@ -338,7 +338,6 @@ impl State {
             metrics.set_prices(spec.model.billed_prices());
             states.push(PoolState {
                 rates: quota.rates(),
-                reserve: q.reserve,
                 burndown,
                 quota,
                 slots,
@@ -402,6 +401,27 @@ impl State {
             mid_stream_output: 0,
             mid_stream_quota: 0,
         }
+    }
+
+    /// Whether `model_id` (an ARN's last path segment counts as the ID) is the bare ID of a
+    /// profile-only model a pool serves through its profiles: Bedrock refuses it.
+    pub(crate) fn is_profile_only_bare(&self, model_id: &str) -> bool {
+        let id = if model_id.starts_with("arn:") {
+            model_id.rsplit('/').next().unwrap_or(model_id)
+        } else {
+            model_id
+        };
+        if PROFILE_PREFIXES.iter().any(|p| id.starts_with(p)) {
+            return false;
+        }
+        self.pools.iter().any(|p| {
+            p.spec.model.profile_only
+                && p.spec.model_ids.iter().any(|listed| {
+                    PROFILE_PREFIXES
+                        .iter()
+                        .any(|pre| listed.strip_prefix(pre) == Some(id))
+                })
+        })
     }
 
     /// The pool serving `model_id` (an ARN's last path segment counts as the ID).
@@ -616,12 +636,8 @@ impl State {
             s.output,
             p.spec.quota.reserve_cache_reads,
         );
-        let reserved = p.burndown.reservation(
-            p.reserve,
-            s.input.saturating_add(fp.held_reads),
-            s.cache_write,
-            s.max_tokens,
-        );
+        // `quota.reservation_floor` included.
+        let reserved = p.rates.quota_reservation(&fp);
         let rt = p.rates;
         let servable =
             p.quota.servable(&fp) && self.account.as_ref().is_none_or(|a| a.servable_at(&fp, rt));
@@ -753,6 +769,7 @@ impl State {
                     cache_write: a.cache_write,
                     cache_read: a.cache_read,
                     pool: u8::try_from(a.pool).unwrap_or(u8::MAX),
+                    tier: 0,
                 };
                 self.metrics.succeeded(now, &success);
                 p.metrics.succeeded(now, &success);
@@ -794,6 +811,7 @@ impl State {
                     cache_write: a.cache_write,
                     cache_read: a.cache_read,
                     pool: u8::try_from(a.pool).unwrap_or(u8::MAX),
+                    tier: 0,
                 };
                 self.metrics.billed_abandoned(&partial);
                 p.metrics.billed_abandoned(&partial);

@@ -121,9 +121,9 @@ pub fn scope_exists(s: &Scenario, scope: &str, name: &str) -> bool {
 pub fn scoped_value(r: &Report, path: &str) -> Option<f64> {
     let (scope, name, m) = scoped_cost(path)?;
     let cost = match scope {
-        "pools" => r.pools.as_ref()?.0.iter().find(|(n, _)| n == name)?.1.cost,
+        "pools" => &r.pools.as_ref()?.0.iter().find(|(n, _)| n == name)?.1.cost,
         _ => {
-            r.workloads
+            &r.workloads
                 .as_ref()?
                 .0
                 .iter()

@@ -668,7 +668,13 @@ pub struct TraceInfo {
     pub has_class: bool,
     /// Distinct classes, in order of first appearance.
     pub class_names: Vec<String>,
+    /// Distinct model IDs of the records ([`model_key`] of each), in order of first
+    /// appearance, at most [`MAX_MODEL_KEYS`]: which bare IDs an old log used.
+    pub model_keys: Vec<u64>,
 }
+
+/// Most distinct model IDs [`TraceInfo::model_keys`] keeps.
+pub const MAX_MODEL_KEYS: usize = 256;
 
 /// Reads a whole trace once, validating every line and calling `each` on every record.
 /// With [`ClassMode::Known`], a record naming another class is an error; `info.class_names`
@@ -690,6 +696,12 @@ pub fn scan(
         info.has_cache_read |= rec.cache_read.is_some();
         info.has_cache_write |= rec.cache_write.is_some();
         info.has_max_tokens |= rec.max_tokens.is_some();
+        if let Some(k) = rec.model
+            && info.model_keys.len() < MAX_MODEL_KEYS
+            && !info.model_keys.contains(&k)
+        {
+            info.model_keys.push(k);
+        }
         each(&rec);
     }
     info.has_max_tokens |= r.has_column("max_tokens") && format == TraceFormat::Csv;
