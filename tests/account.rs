@@ -482,10 +482,19 @@ fn calibrate_compares_metric_by_metric() {
 }
 
 /// `calibrate --fit` finds the value an export was generated with (not the scenario's).
-fn recovers(key: &str, hidden: u64, range: &str, tolerance: f64) {
+/// `sets` apply to both the export and the calibration.
+fn recovers(key: &str, hidden: u64, range: &str, tolerance: f64, sets: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let (scenario, cw) = synth_export(dir.path(), &[&format!("{key}={hidden}")]);
-    let v = calibrate_json(&scenario, &cw, &["--fit", &format!("{key}={range}")]);
+    let hidden_set = format!("{key}={hidden}");
+    let mut all: Vec<&str> = sets.to_vec();
+    all.push(&hidden_set);
+    let (scenario, cw) = synth_export(dir.path(), &all);
+    let fit = format!("{key}={range}");
+    let mut args = vec!["--fit", fit.as_str()];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    let v = calibrate_json(&scenario, &cw, &args);
     let got = v["fit"][key]["value"].as_u64().unwrap();
     let off = (got as f64 - hidden as f64).abs() / hidden as f64;
     assert!(
@@ -499,14 +508,34 @@ fn recovers(key: &str, hidden: u64, range: &str, tolerance: f64) {
 
 #[test]
 fn calibrate_recovers_tokens_per_minute() {
-    recovers("quota.tokens_per_minute", 61_000, "20000..1000000", 0.01);
+    recovers(
+        "quota.tokens_per_minute",
+        61_000,
+        "20000..1000000",
+        0.01,
+        &[],
+    );
 }
 
 #[test]
 fn calibrate_recovers_max_tokens() {
     // max_tokens changes only the reservations (no output reaches 5,000 often), like a
     // reservation floor: the throttles tell it.
-    recovers("client.max_tokens", 5_000, "256..32000", 0.05);
+    recovers("client.max_tokens", 5_000, "256..32000", 0.05, &[]);
+}
+
+#[test]
+fn calibrate_recovers_a_reservation_floor() {
+    // The clients send max_tokens 2,048; a floor of 4,096 doubles that part of every
+    // reservation (about 40 × 5,600 a minute against 150,000), and only the throttles
+    // show it.
+    recovers(
+        "quota.reservation_floor",
+        4_096,
+        "0..8192",
+        0.05,
+        &["quota.tokens_per_minute=150000"],
+    );
 }
 
 #[test]

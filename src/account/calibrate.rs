@@ -261,12 +261,18 @@ fn check_integer_key(path: &Path, sets: &[Override], k: &FitKey) -> Result<(), E
                 .replace("plan searches", "calibrate fits"),
         ));
     }
+    // Set to LO, then to HI (a key whose default is 0 is not written out at 0).
     let probe = with_values(path, sets, std::slice::from_ref(k), &[k.lo])?;
-    match crate::plan::integer_at(&probe, &key_path, &k.key) {
+    let mut found = crate::plan::integer_at(&probe, &key_path, &k.key);
+    if matches!(found, Ok(None)) {
+        let probe = with_values(path, sets, std::slice::from_ref(k), &[k.hi])?;
+        found = crate::plan::integer_at(&probe, &key_path, &k.key);
+    }
+    match found {
         Ok(Some(_)) => Ok(()),
         Ok(None) => Err(usage(format!(
-            "--fit {}: not an integer key of this scenario (setting it to {} leaves no integer there)",
-            k.key, k.lo
+            "--fit {}: not an integer key of this scenario (setting it to {} or {} leaves no integer there)",
+            k.key, k.lo, k.hi
         ))),
         Err(e) => Err(usage(
             e.to_string()
@@ -392,6 +398,20 @@ fn pool_of(s: &Scenario, ids: &[String], id: &str) -> Option<usize> {
                 .position(|p| p.model_ids.iter().any(|m| m == id))
         })
         .or_else(|| s.pools.iter().position(|p| p.name == id))
+        .or_else(|| {
+            // A bare ID (an old dashboard) for a pool that lists only profile forms of it.
+            let bare = |m: &str| {
+                m.split_once('.')
+                    .filter(|(pre, _)| {
+                        matches!(*pre, "us" | "eu" | "apac" | "jp" | "au" | "global")
+                    })
+                    .map_or(m.to_string(), |(_, rest)| rest.to_string())
+            };
+            let want = bare(id);
+            s.pools
+                .iter()
+                .position(|p| p.model_ids.iter().any(|m| bare(m) == want))
+        })
 }
 
 /// The simulated value of a series' metric in minute `k` (`None`: no datapoint).
