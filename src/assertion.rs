@@ -59,6 +59,21 @@ pub enum AssertError {
     },
 }
 
+impl AssertError {
+    /// The message for a `--constraint` (or a `[sweep]` constraint): the same as for an
+    /// assertion, which is what this type calls both, with the word "constraint".
+    pub fn for_constraint(&self) -> String {
+        self.to_string()
+            .replace("invalid assertion", "invalid constraint")
+            .replace("in assertion `", "in constraint `")
+    }
+}
+
+/// `--constraint`'s value parser: [`Assertion::parse`] whose messages say "constraint".
+pub fn parse_constraint(text: &str) -> Result<Constraint, String> {
+    Assertion::parse(text).map_err(|e| e.for_constraint())
+}
+
 fn suggest(suggestions: &[String]) -> String {
     if suggestions.is_empty() {
         String::new()

@@ -5,6 +5,12 @@
 //! `engine` block. Each metric takes its direction from the metrics registry
 //! ([`crate::metrics::registry`]); a metric whose value moved in the bad direction by more
 //! than the tolerance has regressed.
+//!
+//! Total cost (`cost.usd`, `cost.usd_per_hour`, and the same per pool, per workload and in
+//! a sweep's points) is not better when lower on its own: more successes cost more. By
+//! default it is informational and cost is judged per success (`cost.usd_per_success`);
+//! [`CompareOptions::total_cost`] (`compare --gate-total-cost`) makes total cost lower-is-
+//! better too.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -184,6 +190,24 @@ impl fmt::Display for Status {
     }
 }
 
+/// How `compare` judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CompareOptions {
+    /// Judge total cost (`cost.usd`, `cost.usd_per_hour`) lower-is-better; by default it is
+    /// informational and only the cost per success has a direction.
+    pub total_cost: bool,
+}
+
+/// Whether `path` is a total cost: a `cost.usd` or `cost.usd_per_hour` block member (of
+/// the run, a pool, a workload, or a sweep point's summary of it).
+pub fn is_total_cost(path: &str) -> bool {
+    let segs: Vec<&str> = path.split('.').collect();
+    segs.windows(2).enumerate().any(|(i, w)| {
+        matches!(w, ["cost", "usd" | "usd_per_hour"])
+            && segs.get(i + 2).is_none_or(|next| matches!(*next, "mean"))
+    })
+}
+
 /// One compared metric.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -222,6 +246,16 @@ impl Comparison {
         current: &Value,
         tolerance: Tolerance,
     ) -> Result<Comparison, CompareError> {
+        Comparison::with_options(baseline, current, tolerance, CompareOptions::default())
+    }
+
+    /// Like [`Comparison::new`], judging as `options` say.
+    pub fn with_options(
+        baseline: &Value,
+        current: &Value,
+        tolerance: Tolerance,
+        options: CompareOptions,
+    ) -> Result<Comparison, CompareError> {
         for (which, v) in [("baseline", baseline), ("current", current)] {
             if !v.is_object() {
                 return Err(CompareError::NotAnObject {
@@ -251,11 +285,12 @@ impl Comparison {
                 Some(*b),
                 cur_index.get(path.as_str()).copied(),
                 tolerance,
+                options,
             ));
         }
         for (path, c) in &cur {
             if !base_index.contains_key(path.as_str()) {
-                rows.push(row(path, None, Some(*c), tolerance));
+                rows.push(row(path, None, Some(*c), tolerance, options));
             }
         }
         Ok(Comparison {
@@ -284,12 +319,15 @@ impl Comparison {
         self.render(|_| true)
     }
 
-    /// Like [`Comparison::render_table`] but only rows that are regressed, improved,
-    /// missing, new, or changed informational metrics.
+    /// Like [`Comparison::render_table`] but only the rows that changed: regressed,
+    /// improved, missing or new, and every other metric whose value prints differently
+    /// (a change within the tolerance is still a change; one too small to print is not).
     pub fn render_changes(&self) -> String {
         self.render(|r| match r.status {
-            Status::Ok => false,
-            Status::Informational => r.delta != Some(0.0),
+            Status::Ok | Status::Informational => match (r.baseline, r.current) {
+                (Some(b), Some(c)) => fmt_num(b) != fmt_num(c),
+                _ => true,
+            },
             _ => true,
         })
     }
@@ -369,8 +407,18 @@ pub fn compare(
     Comparison::new(baseline, current, tolerance)
 }
 
-fn row(path: &str, baseline: Option<f64>, current: Option<f64>, tol: Tolerance) -> Row {
-    let direction = better_in_report(path);
+fn row(
+    path: &str,
+    baseline: Option<f64>,
+    current: Option<f64>,
+    tol: Tolerance,
+    options: CompareOptions,
+) -> Row {
+    let direction = if !options.total_cost && is_total_cost(path) {
+        Better::Neither
+    } else {
+        better_in_report(path)
+    };
     let (delta, delta_pct, status) = match (baseline, current) {
         (Some(b), Some(c)) => {
             let d = c - b;
@@ -472,7 +520,13 @@ fn fmt_num(v: f64) -> String {
     trim_zeros(format!("{v:.decimals$}"))
 }
 
+/// A percentage with one decimal; one that would print as 0 but is not gets two
+/// significant digits (`0.0012`), so that a changed row never reads `0%`.
 fn fmt_pct(v: f64) -> String {
+    if v != 0.0 && v.abs() < 0.05 && v.is_finite() {
+        let decimals = (1 - v.abs().log10().floor() as i32).clamp(2, 12) as usize;
+        return trim_zeros(format!("{v:.decimals$}"));
+    }
     trim_zeros(format!("{v:.1}"))
 }
 
@@ -678,11 +732,32 @@ mod tests {
     }
 
     #[test]
+    fn total_cost_paths() {
+        for p in [
+            "cost.usd",
+            "cost.usd_per_hour",
+            "pools.us.cost.usd",
+            "workloads.chat.cost.usd_per_hour",
+            "points.3.metrics.cost.usd.mean",
+        ] {
+            assert!(is_total_cost(p), "{p}");
+        }
+        for p in [
+            "cost.usd_per_success",
+            "points.3.metrics.cost.usd.ci95_half_width",
+            "costs.usd",
+        ] {
+            assert!(!is_total_cost(p), "{p}");
+        }
+    }
+
+    #[test]
     fn directions_come_from_the_registry_not_from_words_in_the_path() {
-        let c = compare(
+        let c = Comparison::with_options(
             &json!({"cost": {"usd": 1.0, "usd_per_hour": 2.0}, "pools": {"east": {"requests": {"succeeded": 10}}}, "my_failed_total": 1}),
             &json!({"cost": {"usd": 2.0, "usd_per_hour": 1.0}, "pools": {"east": {"requests": {"succeeded": 5}}}, "my_failed_total": 9}),
             Tolerance::Relative(0.05),
+            CompareOptions { total_cost: true },
         )
         .unwrap();
         assert_eq!(find(&c, "cost.usd").status, Status::Regressed);

@@ -15,8 +15,8 @@
 //! (the outage scenario's failure rate moves from about 3% to about 19%).
 //!
 //! The interpreter is `$QUOTASIM_PYTHON`, else `.venv/bin/python` (made by `.ci/run` from
-//! `tests/python/requirements.txt`). Without it the test fails when `CI` is set and otherwise
-//! says it did not run.
+//! `tests/python/requirements.txt`). Without it the test is ignored (with the reason), except
+//! under `CI`, where it runs and fails (see tests/common/mod.rs).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -24,24 +24,12 @@ use std::process::Command;
 use quotasim::{Scenario, simulate};
 use serde_json::{Value, json};
 
+mod common;
+
+use common::python;
+
 const SEEDS: [u64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
 const Z_MAX: f64 = 3.5;
-
-fn python() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("QUOTASIM_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    if venv.exists() {
-        return Some(venv);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but no Python with botocore 1.44.8: set QUOTASIM_PYTHON or run .ci/run \
-         (it makes .venv from tests/python/requirements.txt)"
-    );
-    None
-}
 
 /// One comparison scenario: the parameters both simulators read.
 struct Case {
@@ -259,11 +247,12 @@ fn cases() -> Vec<Case> {
 }
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with boto3 (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn retry_modes_agree_with_botocore_1_44_8() {
-    let Some(py) = python() else {
-        eprintln!("NOT RUN: no .venv/bin/python and QUOTASIM_PYTHON unset (CI unset)");
-        return;
-    };
+    let py = python();
     let mut all = true;
     let mut summary = String::new();
     for case in cases() {

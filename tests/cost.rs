@@ -232,8 +232,16 @@ fn cost_is_a_metric_for_assert_sweep_and_compare() {
         .output()
         .unwrap();
     let csv = String::from_utf8_lossy(&csv.stdout);
-    assert!(csv.contains("cost.usd,3.767\n"), "{csv}");
-    assert!(csv.contains("cost.usd_per_hour,25.110\n"), "{csv}");
+    // full precision: 540 × 6975 / 1e6 = 3.7665 dollars, over 0.15 h = 25.11 per hour
+    let row = |metric: &str| -> f64 {
+        csv.lines()
+            .find_map(|l| l.strip_prefix(&format!("{metric},")))
+            .unwrap_or_else(|| panic!("no {metric} in {csv}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(close(row("cost.usd"), 3.7665), "{csv}");
+    assert!(close(row("cost.usd_per_hour"), 3.7665 / 0.15), "{csv}");
     let table = qs().arg("run").arg(&path).output().unwrap();
     let table = String::from_utf8_lossy(&table.stdout);
     assert!(
@@ -290,8 +298,15 @@ fn cost_is_a_metric_for_assert_sweep_and_compare() {
         .arg("--changes")
         .output()
         .unwrap();
+    // The cost per success rose (more output billed per request): a regression, judged by
+    // default; total cost alone would need --gate-total-cost.
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("cost.usd"));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("cost.usd_per_success ") && l.ends_with("REGRESSED")),
+        "{text}"
+    );
 }
 
 /// Every bundled preset's prices, typed in by hand from Anthropic's pricing page

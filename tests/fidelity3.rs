@@ -591,3 +591,79 @@ fn bad_tiers_floors_and_reserved_pools_are_refused_with_their_key() {
     assert_eq!(d.key_path.as_deref(), Some("pools.reserved.provider"));
     assert!(d.message.contains("output_tokens_per_minute"));
 }
+
+/// `run --format csv` carries the per-tier split as `tiers.NAME.*` rows (the JSON's
+/// `tiers.NAME` numbers, laid out like `pools.NAME.*` and `workloads.NAME.*`), after the
+/// workloads' rows, standard before priority. One request per workload at t = 0 of
+/// I = 100,000 and A = 20,000 on Sonnet 4.5 ($3 / $15 per million): standard 0.3 + 0.3 =
+/// $0.600, priority 1.75x = $1.050; per hour of the 1 s run 2160 and 3780. Latency: TTFT
+/// 1 s + 20,000 / 10,000 tokens/s = 3000 ms; priority decodes 1.25x faster, 1 s + 1.6 s =
+/// 2600 ms. With one tier there are no `tiers.` rows.
+#[test]
+fn csv_reports_split_by_tier_when_more_than_one_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = |b: &str| {
+        tiers_text(1_000_000, ["standard", b])
+            .replace(
+                "output_tokens_per_second = 50",
+                "output_tokens_per_second = 10000",
+            )
+            .replace("max_tokens = 200", "max_tokens = 20000")
+            .replace("input_tokens = 1000\n", "input_tokens = 100000\n")
+            .replace("output_tokens = 100\n", "output_tokens = 20000\n")
+    };
+    let csv = |b: &str| {
+        let p = write_str(dir.path(), "t.toml", &text(b));
+        let out = qs().args(["run", &p, "--format", "csv"]).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let two = csv("priority");
+    let rows: Vec<(&str, &str)> = two.lines().filter_map(|l| l.split_once(',')).collect();
+    let get = |k: &str| {
+        rows.iter()
+            .find(|(m, _)| *m == k)
+            .map(|(_, v)| *v)
+            .unwrap_or_else(|| panic!("no row {k} in\n{two}"))
+    };
+    for (k, v) in [
+        ("tiers.standard.requests.arrived", "1"),
+        ("tiers.standard.requests.succeeded", "1"),
+        ("tiers.standard.requests.failed", "0"),
+        ("tiers.standard.latency_ms.e2e.mean", "3000"),
+        ("tiers.standard.cost.usd", "0.6"),
+        ("tiers.standard.cost.usd_per_success", "0.6"),
+        ("tiers.standard.cost.usd_per_hour", "2160"),
+        ("tiers.priority.requests.arrived", "1"),
+        ("tiers.priority.requests.succeeded", "1"),
+        ("tiers.priority.latency_ms.e2e.mean", "2600"),
+        ("tiers.priority.cost.usd", "1.05"),
+        ("tiers.priority.cost.usd_per_hour", "3780"),
+        ("cost.usd", "1.65"),
+    ] {
+        assert_eq!(get(k), v, "{k}");
+    }
+    // The histogram keeps 3 significant digits: the percentiles are within 0.1%.
+    let ms = |k: &str| get(k).parse::<f64>().unwrap();
+    assert!((ms("tiers.standard.latency_ms.e2e.p50") - 3000.0).abs() < 3.0);
+    assert!((ms("tiers.priority.latency_ms.e2e.max") - 2600.0).abs() < 2.6);
+    // Per tier: 9 request counts, 10 latency figures, 3 cost figures; in report order,
+    // after the last workload row.
+    let tier_rows: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, (m, _))| m.starts_with("tiers."))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(tier_rows.len(), 2 * 22, "{two}");
+    let last_workload = rows
+        .iter()
+        .rposition(|(m, _)| m.starts_with("workloads."))
+        .unwrap();
+    assert_eq!(tier_rows[0], last_workload + 1);
+    assert!(rows[tier_rows[0]].0.starts_with("tiers.standard."));
+    assert!(rows[tier_rows[43]].0.starts_with("tiers.priority."));
+    // One tier: no split.
+    let one = csv("standard");
+    assert!(!one.contains("tiers."), "{one}");
+}

@@ -124,6 +124,8 @@ fn on_off(on_rate: &str, mean: &str, duration: &str) -> String {
     .replace("duration = \"10m\"", &format!("duration = \"{duration}\""))
 }
 
+/// (The `--max-events` hint is 2 × the estimated events: 604,800,000,000 flips plus 2 ×
+/// 50,401 requests, the on-off bound of 10 a minute over half of 7 days plus one `mean_on`.)
 #[test]
 fn on_off_flipping_every_microsecond_is_refused_up_front() {
     let d = Dir::new();
@@ -134,7 +136,7 @@ fn on_off_flipping_every_microsecond_is_refused_up_front() {
          arrival process changes state about 604,800,000,000 times over 7d (mean_on 1us + \
          mean_off 1us per cycle), and each change costs an event, more than --max-events \
          500,000,000\n  help: lengthen arrivals.mean_on and arrivals.mean_off, shorten \
-         duration, or pass --max-events 1209600201600 (or more) if you are prepared to wait\n",
+         duration, or pass --max-events 1209600201604 (or more) if you are prepared to wait\n",
     );
 }
 
@@ -564,10 +566,18 @@ fn sweep_table_errors_name_the_file_and_line() {
     d.write("s.toml", format!("{BASE}{table}"));
     invalid(
         d.qs(&["sweep", "s.toml", "-q"]),
-        "error: s.toml:24:16: [sweep] constraints: unknown metric `bogus` in assertion `bogus \
+        "error: s.toml:24:16: [sweep] constraints: unknown metric `bogus` in constraint `bogus \
          <= 1`; the sweep metrics are throughput.requests_per_minute, \
          throughput.output_tokens_per_minute, throttle_rate, failure_rate, truncation_rate, \
-         latency_ms.e2e.p50, latency_ms.e2e.p99, quota_utilisation, reserved_unused, cost.usd, cost.usd_per_success, cost.usd_per_hour\n",
+         latency_ms.e2e.p50, latency_ms.e2e.p99, quota_utilisation, reserved_unused, cost.usd, \
+         cost.usd_per_success, cost.usd_per_hour, and per pool or workload pools.NAME.cost.usd, \
+         workloads.NAME.cost.usd, pools.NAME.cost.usd_per_success, \
+         workloads.NAME.cost.usd_per_success, pools.NAME.cost.usd_per_hour, \
+         workloads.NAME.cost.usd_per_hour, pools.NAME.throttle_rate, \
+         workloads.NAME.throttle_rate, pools.NAME.quota_utilisation, \
+         workloads.NAME.failure_rate, workloads.NAME.truncation_rate, \
+         workloads.NAME.latency_ms.e2e.p50, workloads.NAME.latency_ms.e2e.p99, \
+         workloads.NAME.throughput.requests_per_minute\n",
     );
     d.write(
         "s.toml",

@@ -503,7 +503,7 @@ fn bad_inputs_exit_2_with_a_clear_message() {
             "unknown metric `throttle_rat`",
         ),
         (Some("cost.dollars <= 3"), "unknown metric `cost.dollars`"),
-        (Some("throttle_rate about 3"), "invalid assertion"),
+        (Some("throttle_rate about 3"), "invalid constraint"),
         (None, "at least one --constraint"),
     ] {
         let mut cmd = qs();

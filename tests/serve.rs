@@ -3,7 +3,8 @@
 //! what the client saw, and the server's `/quotasim/report` must agree.
 //!
 //! The interpreter is `$QUOTASIM_PYTHON`, else `.venv/bin/python` (made by `.ci/run`). Without
-//! one these tests say so and pass, except under `CI`, where a missing interpreter fails.
+//! one these tests are ignored (cargo test lists them with the reason), except under `CI`,
+//! where they run and fail (see tests/common/mod.rs).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
@@ -13,35 +14,9 @@ use serde_json::Value;
 
 mod common;
 
-use common::u;
+use common::{python, u};
 
 const SONNET_45: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
-
-fn python() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let py = std::env::var_os("QUOTASIM_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    let works = Command::new(&py)
-        .args(["-c", "import boto3"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if works {
-        return Some(py);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but {} cannot import boto3; run .ci/run (it makes .venv) or set QUOTASIM_PYTHON",
-        py.display()
-    );
-    eprintln!(
-        "NOT RUN: {} cannot import boto3 (make .venv as .ci/run does, or set QUOTASIM_PYTHON)",
-        py.display()
-    );
-    None
-}
 
 struct Served {
     child: Child,
@@ -152,8 +127,12 @@ output_tokens_per_second = 100000
 throttle_latency = "0s""#;
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with boto3 (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn four_operations_report_the_usage_the_quota_charged() {
-    let Some(py) = python() else { return };
+    let py = python();
     let s = Served::start(&scenario("tokens_per_minute = 10000000", FAST), &[]);
     let seen = s.client(&py, "operations");
     let r = &seen["report"];
@@ -185,8 +164,12 @@ fn four_operations_report_the_usage_the_quota_charged() {
 }
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with boto3 (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn a_throttle_reaches_a_client_without_retries_as_throttling_exception() {
-    let Some(py) = python() else { return };
+    let py = python();
     let s = Served::start(
         &scenario("tokens_per_minute = 3000\nrequests_per_minute = 2", FAST),
         &[],
@@ -213,8 +196,12 @@ fn a_throttle_reaches_a_client_without_retries_as_throttling_exception() {
 }
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with boto3 (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn faults_reach_a_client_as_service_unavailable_and_release_their_reservation() {
-    let Some(py) = python() else { return };
+    let py = python();
     // Each call reserves 10 + 100; 20 of them would not fit in 1,000 if 503s kept theirs.
     let s = Served::start(
         &scenario(
@@ -236,8 +223,12 @@ fn faults_reach_a_client_as_service_unavailable_and_release_their_reservation() 
 }
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with boto3 (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn standard_retries_from_16_threads_are_counted_as_the_clients_saw_them() {
-    let Some(py) = python() else { return };
+    let py = python();
     // 16 calls of 1,200 reserved quota tokens fit in a minute; a minute lasts 2 s.
     let s = Served::start(
         &scenario(
@@ -272,8 +263,12 @@ fn standard_retries_from_16_threads_are_counted_as_the_clients_saw_them() {
 }
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with boto3 (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn malformed_and_hostile_requests_leave_good_ones_alone() {
-    let Some(py) = python() else { return };
+    let py = python();
     let s = Served::start(&scenario("tokens_per_minute = 10000000", FAST), &[]);
     let seen = s.client(&py, "malformed");
     let r = &seen["report"];
@@ -320,8 +315,12 @@ fn serve_refuses_bad_arguments_with_exit_2() {
 /// The model ID picks the pool: the application falls back from the in-Region ID to the
 /// `global.` ID on each throttle, and the report's `pools` blocks count what it saw.
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with boto3 (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn a_client_falling_back_to_the_global_profile_reaches_the_global_pool() {
-    let Some(py) = python() else { return };
+    let py = python();
     let text = format!(
         r#"
 name = "serve-pools-test"

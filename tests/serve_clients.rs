@@ -7,8 +7,9 @@
 //!
 //! Python: `$QUOTASIM_PYTHON`, else `.venv/bin/python` with boto3 and anthropic (made by
 //! `.ci/run` from tests/python/requirements.txt). Node: `node`, with
-//! @aws-sdk/client-bedrock-runtime installed in tests/js by `.ci/run`. Without them a test
-//! prints NOT RUN / SKIPPED and passes locally, and fails when `CI` is set.
+//! @aws-sdk/client-bedrock-runtime installed in tests/js by `.ci/run`. Without them a test is
+//! ignored (cargo test lists it with the reason) locally, and runs and fails when `CI` is set
+//! (see tests/common/mod.rs).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -18,70 +19,13 @@ use serde_json::Value;
 
 mod common;
 
-use common::u;
+use common::{node_sdk, python, u};
 
 /// A global cross-Region profile of Claude Sonnet 4.5 (list price, no regional premium).
 const MODEL: &str = "global.anthropic.claude-sonnet-4-5-20250929-v1:0";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A line on standard error that the test harness does not capture (so that a skipped test
-/// shows in a plain `cargo test`).
-fn visible(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-fn python() -> Option<PathBuf> {
-    let py = std::env::var_os("QUOTASIM_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv/bin/python"));
-    let works = Command::new(&py)
-        .args(["-c", "import boto3, anthropic"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if works {
-        return Some(py);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but {} cannot import boto3 and anthropic; run .ci/run (it makes .venv) or set QUOTASIM_PYTHON",
-        py.display()
-    );
-    visible(&format!(
-        "NOT RUN: {} cannot import boto3 and anthropic (make .venv as .ci/run does, or set QUOTASIM_PYTHON)",
-        py.display()
-    ));
-    None
-}
-
-/// `node`, when it runs and tests/js holds @aws-sdk/client-bedrock-runtime.
-fn node() -> Option<PathBuf> {
-    let dir = root().join("tests/js");
-    let installed = dir
-        .join("node_modules/@aws-sdk/client-bedrock-runtime/package.json")
-        .is_file();
-    let runs = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if installed && runs {
-        return Some(dir);
-    }
-    let why = if runs {
-        "@aws-sdk/client-bedrock-runtime is not installed in tests/js (npm unreachable? .ci/run runs `npm i @aws-sdk/client-bedrock-runtime` there)"
-    } else {
-        "node is not on PATH"
-    };
-    assert!(std::env::var_os("CI").is_none(), "CI is set but {why}");
-    visible(&format!("SKIPPED: the AWS SDK for JavaScript test: {why}"));
-    None
 }
 
 struct Served {
@@ -203,8 +147,12 @@ output_tokens = 30
 const PROMPT_TOKENS: u64 = 4;
 
 #[test]
+#[cfg_attr(
+    not(any(has_node_sdk, ci)),
+    ignore = "needs node and @aws-sdk/client-bedrock-runtime in tests/js (run .ci/run)"
+)]
 fn the_aws_sdk_for_javascript_in_its_default_configuration_speaks_http2_to_serve() {
-    let Some(dir) = node() else { return };
+    let dir = node_sdk();
     let served = Served::start(&scenario(1_000_000));
     let saw = served.run(Path::new("node"), &dir, &["bedrock_client.js"]);
     // The client's own default handler (none was given): HTTP/2 only.
@@ -230,8 +178,12 @@ fn the_aws_sdk_for_javascript_in_its_default_configuration_speaks_http2_to_serve
 }
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with boto3 and anthropic (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn botocore_raises_event_stream_error_with_throttling_exception_while_reading() {
-    let Some(py) = python() else { return };
+    let py = python();
     let served = Served::start(&scenario(1_000_000));
     let saw = served.py(&py, "boto3-mid-stream");
     for op in ["converse_stream", "invoke_stream"] {
@@ -279,8 +231,12 @@ fn check_three_calls(saw: &Value, client: &str, throttle_type: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with boto3 and anthropic (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn anthropic_bedrock_calls_the_invoke_paths() {
-    let Some(py) = python() else { return };
+    let py = python();
     let served = Served::start(&scenario(1_000_000));
     let saw = served.py(&py, "anthropic-bedrock");
     // The SDK turns Bedrock's exception event into an `error` event of that type.
@@ -293,8 +249,12 @@ fn anthropic_bedrock_calls_the_invoke_paths() {
 }
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with boto3 and anthropic (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn anthropic_bedrock_mantle_calls_the_messages_api_path_with_server_sent_events() {
-    let Some(py) = python() else { return };
+    let py = python();
     let served = Served::start(&scenario(1_000_000));
     let saw = served.py(&py, "anthropic-mantle");
     check_three_calls(&saw, "AnthropicBedrockMantle", "rate_limit_error");
@@ -310,8 +270,12 @@ fn anthropic_bedrock_mantle_calls_the_messages_api_path_with_server_sent_events(
 }
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with boto3 and anthropic (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn the_anthropic_sdks_own_retries_are_one_request() {
-    let Some(py) = python() else { return };
+    let py = python();
     // 100 tokens per minute: every call reserves 4 + 200 and is refused.
     let served = Served::start(&scenario(100));
     let saw = served.py(&py, "anthropic-retries");

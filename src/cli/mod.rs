@@ -46,11 +46,11 @@ pub enum TextFormat {
 pub struct GuardArgs {
     /// Refuse a scenario that needs more events than this (about a minute of work by default).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_EVENTS,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          allow_negative_numbers = true, value_parser = whole_in(1, u64::MAX))]
     pub max_events: u64,
     /// Refuse a scenario whose run needs more memory than this, in MiB.
     #[arg(long, value_name = "MB", default_value_t = DEFAULT_MAX_MEMORY_MB,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          allow_negative_numbers = true, value_parser = whole_in(1, u64::MAX))]
     pub max_memory_mb: u64,
 }
 
@@ -63,8 +63,55 @@ impl GuardArgs {
 
 /// Token counts on the command line: at least `min`, at most 2^50 (the bound the scenario
 /// loader applies too), so that the quota arithmetic cannot saturate.
-fn token_count(min: u64) -> clap::builder::RangedU64ValueParser<u64> {
-    clap::value_parser!(u64).range(min..=1 << 50)
+fn token_count(min: u64) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    whole_in(min, 1 << 50)
+}
+
+/// [`whole`] within `min..=max`, saying which bound a value passes.
+fn whole_in(
+    min: u64,
+    max: u64,
+) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        let v: u64 = whole(text)?;
+        if v < min {
+            return Err(format!("`{v}` is below {min}; expected at least {min}"));
+        }
+        if v > max {
+            return Err(format!("`{v}` is above {max}; expected at most {max}"));
+        }
+        Ok(v)
+    }
+}
+
+/// A whole number of 0 or more on the command line. A negative one (`--seed -1`) gets a
+/// plain message instead of clap's hint to pass it after `--`.
+fn whole<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    let t = text.trim();
+    if let Some(rest) = t.strip_prefix('-')
+        && rest.parse::<f64>().is_ok()
+    {
+        return Err(format!(
+            "`{t}` is negative; expected a whole number of 0 or more"
+        ));
+    }
+    t.parse::<T>().map_err(|_| {
+        if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+            format!("`{t}` is too large; expected at most {}", u64::MAX)
+        } else {
+            format!("`{t}` is not a whole number; expected one such as 42")
+        }
+    })
+}
+
+/// [`whole`] for `u64`.
+fn whole_u64(text: &str) -> Result<u64, String> {
+    whole(text)
+}
+
+/// [`whole`] for `usize`.
+fn whole_usize(text: &str) -> Result<usize, String> {
+    whole(text)
 }
 
 /// `--set PATH=VALUE`, parsed by the scenario loader's rules (clap names the flag).
@@ -82,7 +129,7 @@ pub struct RunArgs {
     /// The scenario file.
     pub scenario: PathBuf,
     /// Override the scenario's seed.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_u64)]
     pub seed: Option<u64>,
     /// Override a scenario key, e.g. --set client.concurrency=16 (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
@@ -90,7 +137,8 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Add the per-minute timeline to the table and CSV formats.
+    /// Add the per-minute timeline to the table and CSV formats (with --format csv --out
+    /// FILE.csv, in its own file FILE.timeline.csv).
     #[arg(long)]
     pub timeline: bool,
     /// Write the report to FILE (creating its folder) instead of standard output.
@@ -104,6 +152,10 @@ pub struct RunArgs {
     /// attempts admitted and throttled.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Write the report as one self-contained HTML page (summary, chart, constraints,
+    /// explanations; no script, nothing fetched).
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
     /// Check "METRIC OP NUMBER" on the JSON report (repeatable), e.g.
     /// "throttle_rate <= 0.01" or "latency_ms.e2e.p99 < 30000"; exit 1 if any fails.
     #[arg(long = "assert", value_name = "METRIC OP NUMBER")]
@@ -143,6 +195,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
         }
     }
     refuse_overwrites(&a.out, &a.plot, &[&a.scenario])?;
+    refuse_html_overwrite(&a.html, &[&a.scenario])?;
     let file = a.scenario.display().to_string();
     let limits = a.guard.limits();
     let mut s = Scenario::from_path(&a.scenario, &a.set)?;
@@ -151,8 +204,10 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
     }
     if let crate::workload::Arrivals::Trace(t) = &s.arrivals {
         refuse_overwrites(&a.out, &a.plot, &[Path::new(&t.file)])?;
+        refuse_html_overwrite(&a.html, &[Path::new(&t.file)])?;
     }
     guard::check(&s, &file, &limits)?;
+    warn(s.pool_warnings());
     warn(s.fact_warnings.iter().cloned());
     if let Err(e) = guard::check_servable(&s, &file) {
         warn([format!(
@@ -180,8 +235,13 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
         assertion::evaluate(&a.assert, &value)
             .map_err(|e| Error::from(Diagnostic::flag("--assert", e.to_string())))?
     };
+    // A CSV file gets its timeline as a file of its own, FILE.timeline.csv.
+    let timeline_file = match (&a.out, a.format, a.timeline) {
+        (Some(out), Format::Csv, true) => Some(out.with_extension("timeline.csv")),
+        _ => None,
+    };
     let opts = ExportOptions {
-        timeline: a.timeline,
+        timeline: a.timeline && timeline_file.is_none(),
     };
     match &minutes {
         None => write_out(a.out.as_deref(), |w| report.write_to(a.format, opts, w))?,
@@ -209,6 +269,9 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
             }
         }
     }
+    if let Some(path) = &timeline_file {
+        write_file(path, &crate::report::timeline_csv(&report))?;
+    }
     if let Some(path) = &a.plot {
         let svg = match &minutes {
             None => crate::report::plot::timeline_svg(&report, &s),
@@ -219,6 +282,9 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
             ),
         };
         write_file(path, &svg)?;
+    }
+    if let Some(path) = &a.html {
+        write_file(path, &crate::report::html::run_html(&report, &s, &outcomes))?;
     }
     if outcomes.is_empty() {
         return Ok(ExitCode::SUCCESS);
@@ -252,10 +318,10 @@ pub struct SweepArgs {
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
     /// Simulations per point, with derived seeds (default 1, or the [sweep] table's).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     pub replications: Option<usize>,
     /// Worker threads (default: every core). The output does not depend on it.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     pub threads: Option<usize>,
     /// Output format [default: table].
     #[arg(long, value_enum)]
@@ -266,6 +332,10 @@ pub struct SweepArgs {
     /// The metric charted by --plot.
     #[arg(long, value_name = "METRIC", default_value = sweep_plot::DEFAULT_PLOT_METRIC)]
     pub plot_metric: String,
+    /// Write the sweep as one self-contained HTML page (summary, recommendation, charts,
+    /// constraints with pass/fail marks, every point; no script, nothing fetched).
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -273,7 +343,8 @@ pub struct SweepArgs {
     #[arg(long, value_name = "DIRECTION:METRIC")]
     pub objective: Option<Objective>,
     /// "METRIC OP NUMBER" every recommended point must satisfy (repeatable).
-    #[arg(long = "constraint", value_name = "METRIC OP NUMBER")]
+    #[arg(long = "constraint", value_name = "METRIC OP NUMBER",
+          value_parser = assertion::parse_constraint)]
     pub constraint: Vec<Constraint>,
     /// Run only the points i with i % N == K and write a part file for `merge`.
     #[arg(long, value_name = "K/N")]
@@ -323,6 +394,13 @@ pub fn sweep(a: SweepArgs) -> Result<ExitCode, Error> {
             )
             .into());
         }
+        if a.html.is_some() {
+            return Err(Diagnostic::flag(
+                "--html",
+                "cannot report one shard; pass --html to `quotasim merge`",
+            )
+            .into());
+        }
     }
     if a.threads == Some(0) {
         return Err(Diagnostic::flag("--threads 0", "expected at least 1").into());
@@ -334,6 +412,7 @@ pub fn sweep(a: SweepArgs) -> Result<ExitCode, Error> {
         prepare_out("--out", path)?;
     }
     refuse_overwrites(&a.out, &a.plot, &[&a.scenario])?;
+    refuse_html_overwrite(&a.html, &[&a.scenario])?;
     let opts = SweepOptions {
         vary: a.vary,
         set: a.set,
@@ -366,6 +445,7 @@ pub fn sweep(a: SweepArgs) -> Result<ExitCode, Error> {
             &report,
             a.format.unwrap_or(Format::Table),
             a.plot.as_deref(),
+            a.html.as_deref(),
             &a.plot_metric,
             a.out.as_deref(),
         )?;
@@ -380,6 +460,14 @@ pub fn sweep(a: SweepArgs) -> Result<ExitCode, Error> {
         return Ok(ExitCode::from(INTERRUPTED));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--html` must not name an input.
+fn refuse_html_overwrite(html: &Option<PathBuf>, inputs: &[&Path]) -> Result<(), Error> {
+    match html {
+        Some(p) => crate::files::refuse_overwrite("--html", p, inputs),
+        None => Ok(()),
+    }
 }
 
 /// `--out` and `--plot` must not name an input (the scenario, a trace, a part file).
@@ -400,11 +488,18 @@ fn emit_sweep(
     report: &SweepReport,
     format: Format,
     plot: Option<&Path>,
+    html: Option<&Path>,
     plot_metric: &str,
     out: Option<&Path>,
 ) -> Result<(), Error> {
     if let Some(path) = plot {
         write_file(path, &sweep_plot::sweep_svg(report, plot_metric)?)?;
+    }
+    if let Some(path) = html {
+        write_file(
+            path,
+            &crate::sweep::format::render_html(report, plot_metric),
+        )?;
     }
     emit(&crate::sweep::format::render(report, format), out)
 }
@@ -421,6 +516,9 @@ pub struct MergeArgs {
     /// Write an SVG chart, as `sweep --plot`.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Write the HTML page, as `sweep --html`.
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
     /// The metric charted by --plot.
     #[arg(long, value_name = "METRIC", default_value = sweep_plot::DEFAULT_PLOT_METRIC)]
     pub plot_metric: String,
@@ -436,6 +534,7 @@ pub fn merge(a: &MergeArgs) -> Result<ExitCode, Error> {
     }
     let inputs: Vec<&Path> = a.parts.iter().map(PathBuf::as_path).collect();
     refuse_overwrites(&a.out, &a.plot, &inputs)?;
+    refuse_html_overwrite(&a.html, &inputs)?;
     let texts = a
         .parts
         .iter()
@@ -446,6 +545,7 @@ pub fn merge(a: &MergeArgs) -> Result<ExitCode, Error> {
         &report,
         a.format,
         a.plot.as_deref(),
+        a.html.as_deref(),
         &a.plot_metric,
         a.out.as_deref(),
     )?;
@@ -460,11 +560,15 @@ pub struct CompareArgs {
     /// The report to check.
     pub current: PathBuf,
     /// Allowed worsening: relative (`5%`) or absolute (`0.5`).
-    #[arg(long, default_value = "5%")]
+    #[arg(long, default_value = "5%", allow_hyphen_values = true)]
     pub tolerance: Tolerance,
     /// Show only the metrics that changed.
     #[arg(long)]
     pub changes: bool,
+    /// Judge total cost (cost.usd, cost.usd_per_hour) as lower-is-better too. By default
+    /// cost is judged per success: more successes cost more in total without regressing.
+    #[arg(long)]
+    pub gate_total_cost: bool,
 }
 
 /// Compares two JSON reports; exit status 1 when a metric regressed beyond the tolerance.
@@ -472,7 +576,10 @@ pub fn compare(a: &CompareArgs) -> Result<ExitCode, Error> {
     let (baseline, current, tolerance) = (&a.baseline, &a.current, a.tolerance);
     let base = read_json(baseline)?;
     let cur = read_json(current)?;
-    let cmp = Comparison::new(&base, &cur, tolerance).map_err(|e| {
+    let options = crate::compare::CompareOptions {
+        total_cost: a.gate_total_cost,
+    };
+    let cmp = Comparison::with_options(&base, &cur, tolerance, options).map_err(|e| {
         Error::Usage(format!(
             "cannot compare {} with {}: {e}",
             baseline.display(),
@@ -521,16 +628,16 @@ pub struct EstimateArgs {
     #[arg(long)]
     pub model: String,
     /// Input tokens.
-    #[arg(long, value_parser = token_count(0))]
+    #[arg(long, allow_negative_numbers = true, value_parser = token_count(0))]
     pub input_tokens: u64,
     /// Output tokens.
-    #[arg(long, value_parser = token_count(0))]
+    #[arg(long, allow_negative_numbers = true, value_parser = token_count(0))]
     pub output_tokens: u64,
     /// max_tokens (default: the model's maximum output).
-    #[arg(long, value_parser = token_count(1))]
+    #[arg(long, allow_negative_numbers = true, value_parser = token_count(1))]
     pub max_tokens: Option<u64>,
     /// A tokens-per-minute quota, to print how many requests fit.
-    #[arg(long, value_parser = token_count(1))]
+    #[arg(long, allow_negative_numbers = true, value_parser = token_count(1))]
     pub tokens_per_minute: Option<u64>,
     /// Reservation formula.
     #[arg(long, value_enum, default_value = "input+max_tokens")]
@@ -579,13 +686,14 @@ pub struct PlanArgs {
     #[arg(long, value_name = "LO..HI")]
     pub range: Option<String>,
     /// Step between the values tried [default: a round step giving about 100 values].
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", allow_negative_numbers = true, value_parser = whole_u64)]
     pub resolution: Option<u64>,
     /// "METRIC OP NUMBER" that must hold at the value (repeatable, at least one).
-    #[arg(long = "constraint", value_name = "METRIC OP NUMBER")]
+    #[arg(long = "constraint", value_name = "METRIC OP NUMBER",
+          value_parser = assertion::parse_constraint)]
     pub constraint: Vec<Constraint>,
     /// Simulations per value, on the sweep's seeds [default: 5].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     pub replications: Option<usize>,
     /// Confidence level of the interval a constraint is checked on [default: 0.95].
     #[arg(long, value_name = "C", allow_negative_numbers = true)]
@@ -594,11 +702,18 @@ pub struct PlanArgs {
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
     /// Worker threads (default: every core). The output does not depend on it.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_usize)]
     pub threads: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: TextFormat,
+    /// Write the plan as one self-contained HTML page (the value found and why, the
+    /// constraints with pass/fail marks at every value evaluated, charts, the demand).
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
+    /// No progress bar (there is none either when standard error is not a terminal).
+    #[arg(long, short)]
+    pub quiet: bool,
     /// The guard rails, applied to every simulation.
     #[command(flatten)]
     pub guard: GuardArgs,
@@ -618,7 +733,27 @@ pub fn plan(a: PlanArgs) -> Result<ExitCode, Error> {
     opts.set = a.set;
     opts.threads = a.threads;
     opts.limits = Some(a.guard.limits());
-    let report = crate::plan::plan(&a.scenario, &opts)?;
+    refuse_html_overwrite(&a.html, &[&a.scenario])?;
+    // The sweep's progress bar; a bisection's length is an estimate, stretched if passed.
+    let bar = std::sync::Arc::new(progress_bar(0, a.quiet));
+    if !bar.is_hidden() {
+        let (expect, tick) = (bar.clone(), bar.clone());
+        opts.progress = Some(crate::plan::Progress {
+            expect: std::sync::Arc::new(move |n| expect.set_length(n)),
+            tick: std::sync::Arc::new(move || {
+                if tick.position() + 1 > tick.length().unwrap_or(0) {
+                    tick.inc_length(1);
+                }
+                tick.inc(1);
+            }),
+        });
+    }
+    let report = crate::plan::plan(&a.scenario, &opts);
+    bar.finish_and_clear();
+    let report = report?;
+    if let Some(path) = &a.html {
+        write_file(path, &crate::plan::html::render_html(&report))?;
+    }
     let text = if a.format == TextFormat::Json {
         // The table prints its warnings itself.
         warn(report.warnings.iter().cloned());
@@ -640,7 +775,12 @@ pub struct ServeArgs {
     pub listen: std::net::SocketAddr,
     /// Run the simulated clock X times faster than the wall clock (quota windows last
     /// 60/X s, latencies are divided by X).
-    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
     pub time_scale: f64,
     /// Override a scenario key (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]

@@ -81,6 +81,32 @@ pub fn reserved_pool_usd(p: &Pool, hours: f64) -> Option<f64> {
     Some(p.reserved_tpm() as f64 / 1000.0 * price / HOURS_PER_MONTH * hours)
 }
 
+/// What a cost report says about the price pool `p` bills at: reserved (with its hourly
+/// basis), list price plus a premium, or list price.
+pub fn pool_basis(p: &Pool) -> String {
+    if p.is_reserved() {
+        match p.price_reserved_per_1k_tpm_month {
+            Some(x) => format!(
+                "{}: reserved, {} TPM at ${x} per 1,000 TPM-month (fixed, hourly)",
+                p.name,
+                p.reserved_tpm()
+            ),
+            None => format!(
+                "{}: reserved, no price (set price_reserved_per_1k_tpm_month)",
+                p.name
+            ),
+        }
+    } else if p.price_premium != 0.0 {
+        format!(
+            "{}: list price +{}% (geographic / in-Region profiles)",
+            p.name,
+            crate::num::round_u64(p.price_premium * 1000.0) as f64 / 10.0
+        )
+    } else {
+        format!("{}: list price", p.name)
+    }
+}
+
 /// What the cost report says about the prices it used, when anything but every pool's list
 /// price at the standard tier is involved; `None` otherwise (the report is unchanged).
 pub fn price_basis(s: &Scenario) -> Option<String> {
@@ -89,30 +115,7 @@ pub fn price_basis(s: &Scenario) -> Option<String> {
     if !premium && !reserved && !tiers_used(s) {
         return None;
     }
-    let mut parts: Vec<String> = Vec::new();
-    for p in &s.pools {
-        if p.is_reserved() {
-            parts.push(match p.price_reserved_per_1k_tpm_month {
-                Some(x) => format!(
-                    "{}: reserved, {} TPM at ${x} per 1,000 TPM-month (fixed, hourly)",
-                    p.name,
-                    p.reserved_tpm()
-                ),
-                None => format!(
-                    "{}: reserved, no price (set price_reserved_per_1k_tpm_month)",
-                    p.name
-                ),
-            });
-        } else if p.price_premium != 0.0 {
-            parts.push(format!(
-                "{}: list price +{}% (geographic / in-Region profiles)",
-                p.name,
-                crate::num::round_u64(p.price_premium * 1000.0) as f64 / 10.0
-            ));
-        } else {
-            parts.push(format!("{}: list price", p.name));
-        }
-    }
+    let mut parts: Vec<String> = s.pools.iter().map(pool_basis).collect();
     if tiers_used(s) {
         let mut tiers: Vec<String> = Vec::new();
         for w in &s.workloads {

@@ -19,6 +19,14 @@
 //!   25,000 tokens.
 //!
 //! A trace scenario works the same way: its records are the traffic.
+//!
+//! With two or more pools or workloads the same figures come per pool and per workload
+//! (`pools.NAME`, `workloads.NAME`): a pool's quota tokens and requests per minute are its
+//! own limit's charges and its admissions in that run (what a quota-increase request for
+//! that pool asks for); a workload's are those of the scenario with that workload alone,
+//! still without quota (with no quota the workloads cannot affect one another, so this is
+//! its share of the traffic; its random draws may differ from the joint run's), with its
+//! own input and output averages.
 
 use std::collections::HashMap;
 
@@ -89,6 +97,21 @@ pub struct Demand {
     pub share_input_over_25k: Option<f64>,
     /// Minutes measured (those starting in `[warmup, duration)`).
     pub minutes: u64,
+    /// Per pool, with two or more pools or workloads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pools: Option<crate::report::Named<PoolDemand>>,
+    /// Per workload, with two or more pools or workloads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workloads: Option<crate::report::Named<Demand>>,
+}
+
+/// `demand.pools.NAME`: one pool's charges and admissions per minute.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PoolDemand {
+    /// Quota tokens its own tokens-per-minute limit was charged per minute.
+    pub quota_tokens_per_minute: MinuteStats,
+    /// Attempts it admitted per minute.
+    pub requests_per_minute: MinuteStats,
 }
 
 /// `scenario` with every quota limit raised out of reach.
@@ -145,12 +168,56 @@ impl Observer for Inputs {
 /// (the guarded entry point) with the quota removed.
 pub fn demand(
     scenario: &Scenario,
-    simulate: impl FnOnce(&Scenario, &mut dyn Observer) -> Result<Report, Error>,
+    simulate: impl Fn(&Scenario, &mut dyn Observer) -> Result<Report, Error>,
 ) -> Result<Demand, Error> {
     let s = without_quota(scenario);
     let mut inputs = Inputs::default();
     let report = simulate(&s, &mut inputs)?;
-    Ok(from_report(&s, &report, inputs.large))
+    let mut d = from_report(&s, &report, inputs.large);
+    if let Some(pools) = &report.pools {
+        let named = pools
+            .0
+            .iter()
+            .map(|(name, p)| {
+                let (charged, admitted) = minute_rows(&s, &p.timeline);
+                (
+                    name.clone(),
+                    PoolDemand {
+                        quota_tokens_per_minute: MinuteStats::of(&charged),
+                        requests_per_minute: MinuteStats::of(&admitted),
+                    },
+                )
+            })
+            .collect();
+        d.pools = Some(crate::report::Named(named));
+    }
+    if report.workloads.is_some() {
+        let mut named = Vec::new();
+        for w in &s.workloads {
+            let mut alone = s.clone();
+            alone.workloads = vec![w.clone()];
+            let mut inputs = Inputs::default();
+            let r = simulate(&alone, &mut inputs)?;
+            named.push((w.name.clone(), from_report(&alone, &r, inputs.large)));
+        }
+        d.workloads = Some(crate::report::Named(named));
+    }
+    Ok(d)
+}
+
+/// Quota charged and attempts admitted in each measured minute of `timeline` (0 for a
+/// minute without a row).
+fn minute_rows(s: &Scenario, timeline: &[crate::report::MinuteRow]) -> (Vec<i64>, Vec<i64>) {
+    let first = s.warmup_us.div_ceil(MINUTE_US);
+    let end = s.duration_us.div_ceil(MINUTE_US);
+    let row = |m: u64| usize::try_from(m).ok().and_then(|i| timeline.get(i));
+    let charged = (first..end)
+        .map(|m| row(m).map_or(0, |r| r.quota_charged))
+        .collect();
+    let admitted = (first..end)
+        .map(|m| row(m).map_or(0, |r| i64::try_from(r.admitted).unwrap_or(i64::MAX)))
+        .collect();
+    (charged, admitted)
 }
 
 /// The demand figures from a run without quota and its count of large-input successes.
@@ -178,6 +245,8 @@ pub fn from_report(s: &Scenario, r: &Report, large_inputs: u64) -> Demand {
         output_tokens_mean: per(r.tokens.output),
         share_input_over_25k: per(large_inputs),
         minutes: end.saturating_sub(first),
+        pools: None,
+        workloads: None,
     }
 }
 

@@ -33,6 +33,7 @@
 //! range, so the grid has at most about 100 values; 5 replications and 95% confidence.
 
 pub mod demand;
+pub mod html;
 pub mod render;
 pub mod tdist;
 
@@ -87,6 +88,26 @@ pub struct PlanOptions {
     pub limits: Option<Limits>,
     /// Worker threads (`None`: every core). The result does not depend on it.
     pub threads: Option<usize>,
+    /// Told how many simulations the search expects, then called after each one (the
+    /// command line draws the sweep's progress bar with it).
+    pub progress: Option<Progress>,
+}
+
+/// Progress callbacks of a search: `expect(n)` once the number of simulations is known
+/// (a bisection's count is an estimate: `replications × (2 + ⌈log2(grid values)⌉)`), then
+/// `tick()` after every simulation.
+#[derive(Clone)]
+pub struct Progress {
+    /// The expected number of simulations.
+    pub expect: std::sync::Arc<dyn Fn(u64) + Send + Sync>,
+    /// One simulation finished.
+    pub tick: std::sync::Arc<dyn Fn() + Send + Sync>,
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 impl PlanOptions {
@@ -103,6 +124,7 @@ impl PlanOptions {
             set: Vec::new(),
             limits: None,
             threads: None,
+            progress: None,
         }
     }
 }
@@ -432,13 +454,14 @@ fn validate_constraints(constraints: &[Constraint]) -> Result<(), Error> {
     {
         c.evaluate(&template).map_err(|e| {
             usage(format!(
-                "--constraint: {e}; the metrics are {}, and per pool or workload \
-                 pools.NAME.cost.* and workloads.NAME.cost.*",
+                "--constraint: {}; the metrics are {}, and per pool or workload {}",
+                e.for_constraint(),
                 METRICS
                     .iter()
                     .map(|m| m.path)
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                crate::sweep::metrics::scoped_forms().join(", ")
             ))
         })?;
     }
@@ -541,7 +564,10 @@ fn evaluate(
             let mut s = base.clone();
             s.seed = replication_seed(base.seed, r);
             let rep = guarded_simulate(&s, &file, &p.limits, None)?;
-            let extra = scoped.iter().map(|m| scoped_value(&rep, m)).collect();
+            if let Some(progress) = &opts.progress {
+                (progress.tick)();
+            }
+            let extra = scoped.iter().map(|m| scoped_value(&rep, &s, m)).collect();
             Ok((key_metrics(&rep, &s), extra))
         })
         .collect();
@@ -685,6 +711,10 @@ fn search(path: &Path, opts: &PlanOptions, p: &Prepared) -> Result<PlanReport, E
     let file = path.display().to_string();
     let g = p.grid;
     let n = g.len();
+    if let Some(progress) = &opts.progress {
+        let steps = u64::from(64 - n.saturating_sub(1).leading_zeros());
+        (progress.expect)((2 + steps).saturating_mul(p.replications as u64));
+    }
     let mut evaluated: Vec<Evaluated> = Vec::new();
     let ((demand, ends), simulations) = {
         let (d, e) = rayon::join(
@@ -746,6 +776,7 @@ fn search(path: &Path, opts: &PlanOptions, p: &Prepared) -> Result<PlanReport, E
         &evaluated,
         p.confidence,
     );
+    let monotonic = warnings.is_empty();
     if outcome == Outcome::HoldsAtWrongEnd {
         let (held, failed) = if opts.maximize {
             (g.hi, g.lo)
@@ -766,6 +797,14 @@ fn search(path: &Path, opts: &PlanOptions, p: &Prepared) -> Result<PlanReport, E
             ),
         );
     }
+    if p.replications == 1 {
+        warnings.push(
+            "--replications 1: one replication has no confidence interval, so each \
+             constraint was checked on a single run's value, not with any confidence; pass \
+             --replications 2 or more (default 5) for an interval"
+                .to_string(),
+        );
+    }
     Ok(PlanReport {
         scenario: p.base.name.clone(),
         seed: p.base.seed,
@@ -780,7 +819,7 @@ fn search(path: &Path, opts: &PlanOptions, p: &Prepared) -> Result<PlanReport, E
         outcome,
         value,
         bracket,
-        monotonic: warnings.is_empty(),
+        monotonic,
         warnings,
         simulations,
         grid_simulations: usize::try_from(n)

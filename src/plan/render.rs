@@ -10,7 +10,14 @@
 //!   "evaluated": [ { "value", "holds", "constraints": [ { "constraint", "worst_end", "holds" } ] } ],
 //!   "demand": { "quota_tokens_per_minute": { "p50", "p90", "p99", "max" },
 //!               "requests_per_minute": { … }, "input_tokens_mean", "output_tokens_mean",
-//!               "share_input_over_25k", "minutes" } }
+//!               "share_input_over_25k", "minutes",
+//!               "pools": { NAME: { "quota_tokens_per_minute", "requests_per_minute" } },
+//!               "workloads": { NAME: { the same keys as "demand" } } } }
+//! ```
+//!
+//! (`demand.pools` and `demand.workloads` only with two or more pools or workloads.)
+//!
+//! ```text
 //! ```
 
 use std::fmt::Write;
@@ -203,9 +210,13 @@ pub fn render_table(r: &PlanReport) -> String {
         "simulations",
         &r.simulations.to_string(),
         &format!(
-            "{} values × {} replications (and 1 run without quota for the demand)",
+            "{} values × {} replications (and {} without quota for the demand)",
             r.evaluated.len(),
-            r.replications
+            r.replications,
+            match r.demand.workloads.as_ref().map_or(0, |w| w.0.len()) {
+                0 => "1 run".to_string(),
+                n => format!("{} runs", n + 1),
+            }
         ),
     );
     let ratio = if r.simulations > 0 {
@@ -336,6 +347,45 @@ pub fn render_table(r: &PlanReport) -> String {
         &d.share_input_over_25k.map_or("-".into(), pct),
         "requests with more than 25,000 input tokens",
     );
+    if let Some(pools) = &d.pools {
+        let _ = writeln!(
+            s,
+            "\ndemand per pool (its own limit's charges and its admissions per minute):"
+        );
+        for (name, p) in &pools.0 {
+            let q = &p.quota_tokens_per_minute;
+            let rq = &p.requests_per_minute;
+            let _ = writeln!(
+                s,
+                "  {name:<20} quota tokens/min p50 {} p90 {} p99 {} max {}; requests/min p50 {} max {}",
+                q.p50, q.p90, q.p99, q.max, rq.p50, rq.max
+            );
+        }
+    }
+    if let Some(workloads) = &d.workloads {
+        let _ = writeln!(
+            s,
+            "\ndemand per workload (the workload alone, without quota):"
+        );
+        for (name, w) in &workloads.0 {
+            let q = &w.quota_tokens_per_minute;
+            let rq = &w.requests_per_minute;
+            let _ = writeln!(
+                s,
+                "  {name:<20} quota tokens/min p50 {} p90 {} p99 {} max {}; requests/min p50 {} max {}; \
+                 input mean {}, output mean {}, over 25k {}",
+                q.p50,
+                q.p90,
+                q.p99,
+                q.max,
+                rq.p50,
+                rq.max,
+                w.input_tokens_mean.map_or("-".into(), short),
+                w.output_tokens_mean.map_or("-".into(), short),
+                w.share_input_over_25k.map_or("-".into(), pct)
+            );
+        }
+    }
     s
 }
 

@@ -32,6 +32,19 @@ pub struct Heatmap {
     pub markers: Option<Vec<Vec<bool>>>,
     /// What a marker means, for the legend, e.g. `throttle rate > 1%`.
     pub marker_label: String,
+    /// Optional `notes[row][col]`: a short text in the cell's top-left corner (which
+    /// constraints the point fails, by number).
+    pub notes: Option<Vec<Vec<String>>>,
+    /// Extra legend lines under the marker's (what the note numbers mean).
+    pub legend_lines: Vec<String>,
+    /// The cell `(row, col)` to ring (the recommended point), with its legend label.
+    pub highlight: Option<(usize, usize, String)>,
+    /// Whether lower values are better: the colour ramp is reversed so that the bright end
+    /// is always the better one.
+    pub lower_is_better: bool,
+    /// Colour on a logarithmic scale: used when every value is positive and the largest is
+    /// at least 10 times the smallest (so that 5 s and 458 s are not one colour).
+    pub log_when_spanning_decades: bool,
 }
 
 impl Heatmap {
@@ -55,7 +68,41 @@ impl Heatmap {
             values,
             markers: None,
             marker_label: String::new(),
+            notes: None,
+            legend_lines: Vec::new(),
+            highlight: None,
+            lower_is_better: false,
+            log_when_spanning_decades: true,
         }
+    }
+
+    /// Writes `notes[row][column]` in the cells' corners and `legend` under the legend.
+    pub fn with_notes(mut self, notes: Vec<Vec<String>>, legend: Vec<String>) -> Heatmap {
+        self.notes = Some(notes);
+        self.legend_lines = legend;
+        self
+    }
+
+    /// Rings the cell `(row, column)`, labelled `label` in the legend.
+    pub fn with_highlight(mut self, row: usize, col: usize, label: impl Into<String>) -> Heatmap {
+        self.highlight = Some((row, col, label.into()));
+        self
+    }
+
+    /// Whether the colour scale is logarithmic for these values.
+    pub fn log_scale(&self) -> bool {
+        if !self.log_when_spanning_decades {
+            return false;
+        }
+        let vals: Vec<f64> = self
+            .values
+            .iter()
+            .flatten()
+            .filter_map(|v| v.filter(|x| x.is_finite()))
+            .collect();
+        let min = vals.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        !vals.is_empty() && min > 0.0 && max >= 10.0 * min
     }
 
     /// Marks the cells where `markers[row][column]` is set, with a legend label.
@@ -88,6 +135,11 @@ impl Heatmap {
             .unwrap_or(false)
     }
 }
+
+/// Above this many cells a heat map writes no value or note into the cells (they would be
+/// too small to read; each cell's tooltip still has them), which keeps a 1,000-point
+/// sweep's page small.
+pub const COMPACT_CELLS: usize = 200;
 
 /// Viridis, sampled at five stops.
 const VIRIDIS: [(f64, f64, f64); 5] = [
@@ -140,11 +192,25 @@ pub fn heatmap(map: &Heatmap) -> String {
     }
     let vmin = finite.iter().copied().fold(f64::INFINITY, f64::min);
     let vmax = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let log = map.log_scale();
+    // Position on the colour bar, 0 at vmin and 1 at vmax (logarithmic when `log`).
     let t_of = |v: f64| {
         if vmax > vmin {
-            (v - vmin) / (vmax - vmin)
+            if log {
+                (v.max(vmin).ln() - vmin.ln()) / (vmax.ln() - vmin.ln())
+            } else {
+                (v - vmin) / (vmax - vmin)
+            }
         } else {
             0.5
+        }
+    };
+    // The ramp's bright end is the better one.
+    let colour_of = |t: f64| {
+        if map.lower_is_better {
+            ramp(1.0 - t)
+        } else {
+            ramp(t)
         }
     };
 
@@ -179,22 +245,35 @@ pub fn heatmap(map: &Heatmap) -> String {
         map.marker_label.chars().count() + 4,
     ]
     .into_iter()
+    .chain(map.legend_lines.iter().map(|l| l.chars().count()))
+    .chain(map.highlight.iter().map(|h| h.2.chars().count() + 4))
     .max()
     .unwrap_or(0) as f64
         * 7.0;
     let w = scale_x + legend_w.clamp(110.0, 400.0) + 20.0;
-    let h = (bottom + x_label_space + 40.0).max(top + 260.0);
+    let legend_rows = map.legend_lines.len() + usize::from(map.highlight.is_some()) + 2;
+    let h = (bottom + x_label_space + 40.0)
+        .max(top + 260.0)
+        .max(top + 16.0 + grid_h.clamp(120.0, 300.0) + 40.0 + 18.0 * legend_rows as f64);
 
     let mut out = String::new();
     super::open(&mut out, w, h, &map.title);
     let metric = escape(&map.metric.title());
     let font = (cell_h * 0.4).min(cell_w / 5.0).clamp(7.0, 12.0);
 
+    let compact = nx * ny > COMPACT_CELLS;
+    let note_at = |row: usize, col: usize| -> &str {
+        map.notes
+            .as_ref()
+            .and_then(|n| n.get(row))
+            .and_then(|r| r.get(col))
+            .map_or("", String::as_str)
+    };
     // cell values are written after the markers, so that crosses do not hide them
     let mut labels = String::from("<g class=\"cell-values\">\n");
     let _ = writeln!(
         out,
-        "<g class=\"series\" data-series=\"{}\">",
+        "<g class=\"series\" data-series=\"{}\" stroke=\"#ffffff\">",
         escape(&map.metric.label)
     );
     for row in 0..ny {
@@ -203,16 +282,22 @@ pub fn heatmap(map: &Heatmap) -> String {
             let x = left + col as f64 * cell_w;
             let v = map.value(row, col);
             let (fill, dark) = match v {
-                Some(v) => ramp(t_of(v)),
+                Some(v) => colour_of(t_of(v)),
                 None => ("#eeeeee".to_string(), false),
             };
             let class = if v.is_some() { "cell" } else { "cell missing" };
             let data_value = v
                 .map(|v| format!(" data-value=\"{v}\""))
                 .unwrap_or_default();
+            let note = note_at(row, col);
+            let note = if note.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", escape(note))
+            };
             let _ = writeln!(
                 out,
-                "<rect class=\"{class}\" data-x=\"{}\" data-y=\"{}\"{data_value} x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\" stroke=\"#ffffff\"><title>{} = {}, {} = {}: {}</title></rect>",
+                "<rect class=\"{class}\" data-x=\"{}\" data-y=\"{}\"{data_value} x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\"><title>{} = {}, {} = {}: {}{note}</title></rect>",
                 escape(label_at(&map.x_values, col)),
                 escape(label_at(&map.y_values, row)),
                 num(x),
@@ -225,6 +310,9 @@ pub fn heatmap(map: &Heatmap) -> String {
                 escape(label_at(&map.y_values, row)),
                 v.map(format_value).unwrap_or_else(|| "n/a".into()),
             );
+            if compact {
+                continue;
+            }
             let label = v.map(format_value).unwrap_or_else(|| "n/a".into());
             let colour = if dark { "#ffffff" } else { "#222222" };
             text(
@@ -250,7 +338,10 @@ pub fn heatmap(map: &Heatmap) -> String {
         escape(&map.marker_label)
     };
     if map.markers.is_some() {
-        let _ = writeln!(out, "<g class=\"markers\" data-series=\"{marker_series}\">");
+        let _ = writeln!(
+            out,
+            "<g class=\"markers\" data-series=\"{marker_series}\" stroke=\"#d62728\" stroke-width=\"1.5\" stroke-opacity=\"0.8\" fill=\"none\">"
+        );
         for row in 0..ny {
             for col in (0..nx).filter(|&c| map.marked(row, c)) {
                 let x = left + col as f64 * cell_w;
@@ -258,7 +349,7 @@ pub fn heatmap(map: &Heatmap) -> String {
                 let (x0, x1, y0, y1) = (x + 4.0, x + cell_w - 4.0, y + 4.0, y + cell_h - 4.0);
                 let _ = writeln!(
                     out,
-                    "<path class=\"marker\" data-series=\"{marker_series}\" data-x=\"{}\" data-y=\"{}\" d=\"M{} {} L{} {} M{} {} L{} {}\" stroke=\"#d62728\" stroke-width=\"1.5\" stroke-opacity=\"0.8\" fill=\"none\"/>",
+                    "<path class=\"marker\" data-series=\"{marker_series}\" data-x=\"{}\" data-y=\"{}\" d=\"M{} {}L{} {}M{} {}L{} {}\"/>",
                     escape(label_at(&map.x_values, col)),
                     escape(label_at(&map.y_values, row)),
                     num(x0),
@@ -273,6 +364,46 @@ pub fn heatmap(map: &Heatmap) -> String {
             }
         }
         out.push_str("</g>\n");
+    }
+
+    if let Some(notes) = map.notes.as_ref().filter(|_| !compact) {
+        labels.push_str("<g class=\"notes\">\n");
+        for (row, r) in notes.iter().enumerate().take(ny) {
+            for (col, note) in r.iter().enumerate().take(nx) {
+                if note.is_empty() {
+                    continue;
+                }
+                let x = left + col as f64 * cell_w;
+                let y = bottom - (row + 1) as f64 * cell_h;
+                text(
+                    &mut labels,
+                    x + 3.0,
+                    y + 9.0,
+                    "start",
+                    "note",
+                    "font-size=\"8\" fill=\"#b91c1c\" stroke=\"#ffffff\" stroke-width=\"2\" paint-order=\"stroke\"",
+                    note,
+                );
+            }
+        }
+        labels.push_str("</g>\n");
+    }
+    if let Some((row, col, _)) = &map.highlight
+        && *row < ny
+        && *col < nx
+    {
+        let x = left + *col as f64 * cell_w;
+        let y = bottom - (*row + 1) as f64 * cell_h;
+        let _ = writeln!(
+            out,
+            "<rect class=\"highlight\" data-x=\"{}\" data-y=\"{}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#000000\" stroke-width=\"3\"/>",
+            escape(label_at(&map.x_values, *col)),
+            escape(label_at(&map.y_values, *row)),
+            num(x + 1.5),
+            num(y + 1.5),
+            num(cell_w - 3.0),
+            num(cell_h - 3.0)
+        );
     }
 
     labels.push_str("</g>\n");
@@ -333,7 +464,7 @@ pub fn heatmap(map: &Heatmap) -> String {
             out,
             "<stop offset=\"{}\" stop-color=\"{}\"/>",
             num(t),
-            ramp(t).0
+            colour_of(t).0
         );
     }
     out.push_str("</linearGradient></defs>\n");
@@ -354,12 +485,22 @@ pub fn heatmap(map: &Heatmap) -> String {
         num(bar_h)
     );
     let ticks = nice_ticks(vmin, vmax, 5);
-    let mut labels: Vec<(f64, String)> = ticks
-        .values
-        .iter()
-        .filter(|v| **v >= vmin - 1e-12 * vmin.abs() && **v <= vmax + 1e-12 * vmax.abs())
-        .map(|&v| (v, format_tick(v, ticks.step)))
-        .collect();
+    let mut labels: Vec<(f64, String)> = if log {
+        // 1, 2, 5 × the powers of ten inside the range
+        let (e0, e1) = (vmin.log10().floor() as i32, vmax.log10().ceil() as i32);
+        (e0..=e1)
+            .flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
+            .filter(|v| *v >= vmin * (1.0 - 1e-12) && *v <= vmax * (1.0 + 1e-12))
+            .map(|v| (v, format_value(v)))
+            .collect()
+    } else {
+        ticks
+            .values
+            .iter()
+            .filter(|v| **v >= vmin - 1e-12 * vmin.abs() && **v <= vmax + 1e-12 * vmax.abs())
+            .map(|&v| (v, format_tick(v, ticks.step)))
+            .collect()
+    };
     if labels.len() < 2 {
         labels = if vmax > vmin {
             vec![(vmin, format_value(vmin)), (vmax, format_value(vmax))]
@@ -415,6 +556,53 @@ pub fn heatmap(map: &Heatmap) -> String {
             "legend-label",
             "",
             label,
+        );
+    }
+    let mut y = bar_bottom + 30.0 + if map.markers.is_some() { 18.0 } else { 0.0 };
+    if let Some((_, _, label)) = &map.highlight {
+        let _ = writeln!(
+            out,
+            "<rect class=\"legend-item highlight-key\" x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"none\" stroke=\"#000000\" stroke-width=\"2.5\"/>",
+            num(scale_x),
+            num(y - 6.0)
+        );
+        text(
+            &mut out,
+            scale_x + 18.0,
+            y + 4.0,
+            "start",
+            "legend-label",
+            "",
+            label,
+        );
+        y += 18.0;
+    }
+    for line in &map.legend_lines {
+        text(
+            &mut out,
+            scale_x,
+            y + 4.0,
+            "start",
+            "legend-label",
+            "",
+            line,
+        );
+        y += 18.0;
+    }
+    if map.lower_is_better || log {
+        let note = match (map.lower_is_better, log) {
+            (true, true) => "log colour scale; lower is better (brighter)",
+            (true, false) => "lower is better (brighter)",
+            _ => "log colour scale",
+        };
+        text(
+            &mut out,
+            scale_x,
+            y + 4.0,
+            "start",
+            "legend-label scale-note",
+            "",
+            note,
         );
     }
     super::close(&mut out);

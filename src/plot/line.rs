@@ -75,6 +75,9 @@ pub struct LineChart {
     pub x_log: bool,
     /// Start the y axis at zero when all values are positive (default true).
     pub y_include_zero: bool,
+    /// Horizontal threshold lines (a constraint's bound), each with its label; the y axis
+    /// covers them.
+    pub thresholds: Vec<(String, f64)>,
 }
 
 impl LineChart {
@@ -89,7 +92,16 @@ impl LineChart {
             height: 480.0,
             x_log: false,
             y_include_zero: true,
+            thresholds: Vec::new(),
         }
+    }
+
+    /// Adds a threshold line at `y` labelled `label`.
+    pub fn with_threshold(mut self, label: impl Into<String>, y: f64) -> LineChart {
+        if y.is_finite() {
+            self.thresholds.push((label.into(), y));
+        }
+        self
     }
 
     /// Adds a line.
@@ -167,8 +179,21 @@ pub fn line_chart(chart: &LineChart) -> String {
         ymin = ymin.min(0.0);
         ymax = ymax.max(0.0);
     }
+    for (_, y) in &chart.thresholds {
+        ymin = ymin.min(*y);
+        ymax = ymax.max(*y);
+    }
 
-    let legend_w = 180.0;
+    // The legend is as wide as its longest label (about 7 units a character at font size
+    // 12), so that no label is cut at the right edge; at most half the chart.
+    let longest = chart
+        .series
+        .iter()
+        .map(|s| s.name.chars().count() + 9)
+        .chain(chart.thresholds.iter().map(|t| t.0.chars().count()))
+        .max()
+        .unwrap_or(0);
+    let legend_w = (60.0 + 7.0 * longest as f64).clamp(180.0, w / 2.0);
     let (left, right, top, bottom) = (80.0, w - legend_w, 48.0, h - 64.0);
     let yt = nice_ticks(ymin, ymax, 6);
     let ys = Scale::linear(yt.lo, yt.hi, bottom, top);
@@ -338,6 +363,20 @@ pub fn line_chart(chart: &LineChart) -> String {
         out.push_str("</g>\n");
     }
 
+    // thresholds
+    for (label, y) in &chart.thresholds {
+        let py = ys.map(*y);
+        let _ = writeln!(
+            out,
+            "<line class=\"threshold\" data-threshold=\"{}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#b91c1c\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>",
+            escape(label),
+            num(left),
+            num(py),
+            num(right),
+            num(py)
+        );
+    }
+
     // legend
     out.push_str("<g class=\"legend\">\n");
     for (i, (name, pts)) in series.iter().enumerate() {
@@ -379,6 +418,28 @@ pub fn line_chart(chart: &LineChart) -> String {
             "legend-label",
             "",
             &label,
+        );
+        out.push_str("</g>\n");
+    }
+    for (k, (label, _)) in chart.thresholds.iter().enumerate() {
+        let y = top + 10.0 + (series.len() + k) as f64 * 20.0;
+        let x = right + 20.0;
+        let _ = writeln!(
+            out,
+            "<g class=\"legend-item\" data-threshold=\"{}\">\n<line x1=\"{}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#b91c1c\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>",
+            escape(label),
+            num(x),
+            num(x + 24.0),
+            y = num(y)
+        );
+        text(
+            &mut out,
+            x + 30.0,
+            y + 4.0,
+            "start",
+            "legend-label",
+            "",
+            label,
         );
         out.push_str("</g>\n");
     }

@@ -41,6 +41,9 @@ pub struct TimelineChart {
     pub width: f64,
     /// Height in SVG units.
     pub height: f64,
+    /// The least top of the attempts (right) axis: panels of one figure share it so that
+    /// their right axes have one scale.
+    pub attempts_max: Option<f64>,
     /// Further per-minute lines on the quota axis (none by default; `run --dashboard` adds
     /// `estimated_tpm_quota_usage` and `peak_quota_held`).
     pub quota_lines: Vec<QuotaLine>,
@@ -71,6 +74,7 @@ impl TimelineChart {
             quota_unit: "tokens/min".into(),
             width: 900.0,
             height: 480.0,
+            attempts_max: None,
             quota_lines: Vec::new(),
         }
     }
@@ -151,7 +155,11 @@ pub fn timeline_chart(chart: &TimelineChart) -> String {
         .chain(limit)
         .chain(extra)
         .fold(0.0, f64::max);
-    let amax = attempts.iter().copied().fold(0.0, f64::max);
+    let amax = attempts
+        .iter()
+        .copied()
+        .chain(chart.attempts_max.filter(|m| m.is_finite()))
+        .fold(0.0, f64::max);
     let amin = attempts.iter().copied().fold(0.0, f64::min);
 
     let (left, right, top, bottom) = (80.0, w - 80.0, 72.0, h - 56.0);
@@ -276,29 +284,6 @@ pub fn timeline_chart(chart: &TimelineChart) -> String {
     }
     out.push_str("</g>\n");
 
-    // limit
-    if let Some(l) = limit {
-        let y = qs.map(l);
-        let _ = writeln!(
-            out,
-            "<line class=\"limit\" data-series=\"limit\" x1=\"{}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"{LIMIT_COLOUR}\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>",
-            num(left),
-            num(right),
-            y = num(y)
-        );
-        text(
-            &mut out,
-            left + 4.0,
-            y - 5.0,
-            "start",
-            "limit-label",
-            &format!(
-                "fill=\"{LIMIT_COLOUR}\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\""
-            ),
-            &format!("limit {} {}", format_value(l), chart.quota_unit),
-        );
-    }
-
     // further quota lines
     for l in &chart.quota_lines {
         let mut d = String::new();
@@ -374,6 +359,29 @@ pub fn timeline_chart(chart: &TimelineChart) -> String {
                 d.trim_end()
             );
         }
+    }
+
+    // the limit, drawn over the attempt lines so that neither hides its label
+    if let Some(l) = limit {
+        let y = qs.map(l);
+        let _ = writeln!(
+            out,
+            "<line class=\"limit\" data-series=\"limit\" x1=\"{}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"{LIMIT_COLOUR}\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>",
+            num(left),
+            num(right),
+            y = num(y)
+        );
+        text(
+            &mut out,
+            left + 4.0,
+            y - 5.0,
+            "start",
+            "limit-label",
+            &format!(
+                "fill=\"{LIMIT_COLOUR}\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\""
+            ),
+            &format!("limit {} {}", format_value(l), chart.quota_unit),
+        );
     }
 
     // legend, in a row under the title

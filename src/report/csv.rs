@@ -1,6 +1,41 @@
-//! CSV: `metric,value` rows, then with `--timeline` a blank line and the per-minute table.
+//! CSV: `metric,value` rows, every number at full precision (the shortest decimal that
+//! reads back to the same float, as the sweep's CSV prints them). With `--timeline` the
+//! per-minute table follows after one empty line (split the text at its first empty line);
+//! `run --out FILE.csv --timeline` writes it to its own file instead ([`timeline_csv`]).
 
-use super::{ExportOptions, Exporter, Report, fmt_value};
+use super::{ExportOptions, Exporter, Report};
+
+/// A number at full precision: integers without a fraction, others as Rust's shortest
+/// round-trip form.
+fn full(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+/// The per-minute table alone: `minute,admitted,throttled,completed,quota_charged`.
+pub fn timeline_csv(report: &Report) -> String {
+    let mut w = writer();
+    let _ = w.write_record([
+        "minute",
+        "admitted",
+        "throttled",
+        "completed",
+        "quota_charged",
+    ]);
+    for r in &report.timeline {
+        let _ = w.write_record([
+            r.minute.to_string(),
+            r.admitted.to_string(),
+            r.throttled.to_string(),
+            r.completed.to_string(),
+            r.quota_charged.to_string(),
+        ]);
+    }
+    finish(w)
+}
 
 /// `metric,value` rows.
 pub struct CsvExporter;
@@ -11,30 +46,13 @@ impl Exporter for CsvExporter {
         let _ = w.write_record(["metric", "value"]);
         let _ = w.write_record(["scenario", report.scenario.as_str()]);
         for (k, v) in report.metrics() {
-            let value = v.map(|_| fmt_value(v)).unwrap_or_default();
+            let value = v.map(full).unwrap_or_default();
             let _ = w.write_record([k.as_ref(), value.as_str()]);
         }
         let mut s = finish(w);
         if opts.timeline {
             s.push('\n');
-            let mut w = writer();
-            let _ = w.write_record([
-                "minute",
-                "admitted",
-                "throttled",
-                "completed",
-                "quota_charged",
-            ]);
-            for r in &report.timeline {
-                let _ = w.write_record([
-                    r.minute.to_string(),
-                    r.admitted.to_string(),
-                    r.throttled.to_string(),
-                    r.completed.to_string(),
-                    r.quota_charged.to_string(),
-                ]);
-            }
-            s.push_str(&finish(w));
+            s.push_str(&timeline_csv(report));
         }
         s
     }

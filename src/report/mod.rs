@@ -2,6 +2,7 @@
 //! small [`Exporter`] trait.
 
 mod csv;
+pub mod html;
 mod json;
 pub mod plot;
 pub use plot::timeline_svg;
@@ -9,7 +10,7 @@ mod table;
 
 use serde::Serialize;
 
-pub use self::csv::CsvExporter;
+pub use self::csv::{CsvExporter, timeline_csv};
 pub use self::json::JsonExporter;
 pub use self::table::TableExporter;
 

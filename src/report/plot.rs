@@ -87,6 +87,13 @@ pub fn timeline_svg_with(
         }
         return chart.to_svg();
     };
+    // One scale for every panel's attempts (right) axis.
+    let attempts_max = pools
+        .0
+        .iter()
+        .flat_map(|(_, p)| p.timeline.iter())
+        .map(|r| r.admitted.max(r.throttled) as f64)
+        .fold(0.0, f64::max);
     let panels: Vec<String> = pools
         .0
         .iter()
@@ -104,6 +111,7 @@ pub fn timeline_svg_with(
                 None => format!("{}: pool {name}: quota charged per minute", report.scenario),
             };
             let mut chart = TimelineChart::new(title, rows(&p.timeline), limit.map(|l| l as f64));
+            chart.attempts_max = Some(attempts_max);
             if let Some(part) = dashboard
                 .and_then(|d| d.pools.as_ref())
                 .and_then(|ps| ps.0.iter().find(|(n, _)| n == name))

@@ -293,6 +293,9 @@ fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> D
     d.help = inv.help.clone();
     let segs = split_key_path(&inv.path);
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    // A flag sets whole keys: `--set quota.limits=[{…}]` made `quota.limits[0]` too, so
+    // the elements of an array it set are compared by the array's name.
+    let names: Vec<&str> = segs.iter().map(|s| split_index(s).0).collect();
     let from_flag = overrides.iter().rev().find(|o| {
         let n = o.path.len().min(segs.len());
         n > 0
@@ -300,7 +303,7 @@ fn diagnostic(text: &str, file: &str, overrides: &[Override], inv: Invalid) -> D
                 .iter()
                 .take(n)
                 .map(String::as_str)
-                .eq(segs.iter().take(n).copied())
+                .eq(names.iter().take(n).copied())
     });
     if let Some(o) = from_flag
         && o.path.len() <= segs.len()

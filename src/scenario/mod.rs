@@ -598,6 +598,32 @@ impl Scenario {
     /// With several pools, workloads or account limits: each class whose route has a pool
     /// that can never serve it (its reservation there exceeds a limit of the pool or of the
     /// account), and each account limit smaller than a pool's own limit of the same kind.
+    /// A pool that no workload's route names: nothing is ever sent to it (a trace replay
+    /// addresses pools by model ID, so there the warning is left out).
+    pub fn pool_warnings(&self) -> Vec<String> {
+        let traced = self
+            .workloads
+            .iter()
+            .any(|w| matches!(w.arrivals, Arrivals::Trace(_)))
+            || matches!(self.arrivals, Arrivals::Trace(_));
+        if traced || self.pools.len() < 2 {
+            return Vec::new();
+        }
+        self.pools
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.workloads.iter().any(|w| w.route.pools.contains(i)))
+            .map(|(_, p)| {
+                format!(
+                    "pool `{}` is on no workload's route: run, sweep and plan send nothing to \
+                     it and its figures stay 0 (only serve's clients reach it, by model ID); \
+                     add it to a workloads.NAME.route, or remove it",
+                    p.name
+                )
+            })
+            .collect()
+    }
+
     fn route_warnings(&self) -> Vec<String> {
         use crate::quota::{Footprint, Quota, ReserveMode, Settle};
         let account = Quota::from_limits(
@@ -693,7 +719,7 @@ impl Scenario {
     /// Notes about the workload worth a warning: a replayed trace's unservable records and
     /// how its length compares with `duration`.
     pub fn workload_warnings(&self) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut out = self.pool_warnings();
         if let Arrivals::Trace(t) = &self.arrivals {
             if t.unservable > 0 {
                 out.push(format!(

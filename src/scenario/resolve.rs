@@ -327,6 +327,7 @@ pub(crate) fn resolve(
             "a scenario needs at least one pool and one workload",
         );
     };
+    check_max_tokens(&workloads, &pools, workloads_form)?;
     let start = match &raw.start {
         None => None,
         Some(text) => match crate::trace::time::parse_rfc3339(text.trim()) {
@@ -368,6 +369,45 @@ pub(crate) fn resolve(
         pools_form,
         workloads_form,
     })
+}
+
+/// Every class's `max_tokens` must be at most the maximum output of the model of each pool
+/// its workload's route reaches: Bedrock refuses a larger one (a validation error, not a
+/// throttle). The error names the key the value came from and the model's limit.
+fn check_max_tokens(workloads: &[Workload], pools: &[Pool], workloads_form: bool) -> R<()> {
+    for w in workloads {
+        let prefix = if workloads_form {
+            format!("workloads.{}.", w.name)
+        } else {
+            String::new()
+        };
+        for c in &w.requests {
+            for pool in w.route.pools.iter().filter_map(|&i| pools.get(i)) {
+                let limit = pool.model.max_output_tokens;
+                if c.max_tokens_set && c.max_tokens > limit {
+                    let key = if c.max_tokens != w.client.max_tokens {
+                        format!("{prefix}requests.{}.max_tokens", c.name)
+                    } else {
+                        format!("{prefix}client.max_tokens")
+                    };
+                    let whose = if pools.len() > 1 {
+                        format!(" (pool `{}`)", pool.name)
+                    } else {
+                        String::new()
+                    };
+                    return bad(
+                        key,
+                        format!(
+                            "max_tokens = {} is above the maximum output of {}{whose}, {limit} \
+                             tokens: Bedrock refuses such a request; expected at most {limit}",
+                            c.max_tokens, pool.model.preset
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A workload's `tier`: one of [`Tier::NAMES`](models::Tier::NAMES), offered by the model

@@ -239,12 +239,24 @@ fn lognormal(t: &mut Table) {
     }
     t.remove("mu");
     t.remove("sigma");
-    t.insert("median".into(), Value::Float(median));
-    t.insert("p95".into(), Value::Float(p95));
+    t.insert("median".into(), number(median));
+    t.insert("p95".into(), number(p95));
+}
+
+/// A whole number as a TOML integer (as a file would write `3000`), others as floats.
+fn number(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        Value::Integer(v as i64)
+    } else {
+        Value::Float(v)
+    }
 }
 
 /// Walks from `x` one float at a time (at most 64 steps) towards a value for which `hit`
-/// holds; `below` says the target lies above the current value. Falls back to `x`.
+/// holds; `below` says the target lies above the current value. Several neighbouring
+/// floats usually hit (`ln` maps them to one value): of those (up to 64 either side) it
+/// returns the one with the shortest decimal form, which is the number the file said
+/// (`3000`, not `2999.9999999999977`) whenever that number hits. Falls back to `x`.
 fn invert(x: f64, hit: impl Fn(f64) -> bool, below: impl Fn(f64) -> bool) -> f64 {
     if !x.is_finite() || x <= 0.0 {
         return x;
@@ -252,16 +264,56 @@ fn invert(x: f64, hit: impl Fn(f64) -> bool, below: impl Fn(f64) -> bool) -> f64
     let mut y = x;
     for _ in 0..64 {
         if hit(y) {
-            return y;
+            return shortest_hit(y, &hit);
         }
         y = if below(y) { y.next_up() } else { y.next_down() };
     }
     x
 }
 
+/// Of the floats next to `y` (a hit) for which `hit` holds without a gap, the one whose
+/// decimal form is shortest, if it has at most 12 significant digits (a number a person
+/// wrote); otherwise `y`, so that printing a printed scenario again changes nothing.
+fn shortest_hit(y: f64, hit: &impl Fn(f64) -> bool) -> f64 {
+    let digits = |v: f64| {
+        v.to_string()
+            .trim_start_matches(['-', '0', '.'])
+            .chars()
+            .filter(char::is_ascii_digit)
+            .count()
+    };
+    let len = |v: f64| {
+        if digits(v) <= 12 {
+            digits(v)
+        } else {
+            usize::MAX
+        }
+    };
+    let mut best = y;
+    for step in [f64::next_up as fn(f64) -> f64, f64::next_down] {
+        let mut z = y;
+        for _ in 0..64 {
+            z = step(z);
+            if !hit(z) {
+                break;
+            }
+            if len(z) < len(best) {
+                best = z;
+            }
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn as_f64(v: &Value) -> f64 {
+        v.as_float()
+            .or_else(|| v.as_integer().map(|i| i as f64))
+            .unwrap()
+    }
 
     #[test]
     fn lognormal_parameters_come_back_exactly() {
@@ -275,8 +327,8 @@ mod tests {
             t.insert("mu".into(), Value::Float(mu));
             t.insert("sigma".into(), Value::Float(sigma));
             lognormal(&mut t);
-            let m = t["median"].as_float().unwrap();
-            let p = t["p95"].as_float().unwrap();
+            let m = as_f64(&t["median"]);
+            let p = as_f64(&t["p95"]);
             assert_eq!(m.ln(), mu);
             assert_eq!((p.ln() - m.ln()) / Z95, sigma);
         }
@@ -286,9 +338,23 @@ mod tests {
         t.insert("mu".into(), Value::Float(0.5));
         t.insert("sigma".into(), Value::Float(0.1));
         lognormal(&mut t);
-        let m = t["median"].as_float().unwrap();
-        let p = t["p95"].as_float().unwrap();
+        let m = as_f64(&t["median"]);
+        let p = as_f64(&t["p95"]);
         assert_eq!(m.ln(), 0.5);
         assert!(((p.ln() - m.ln()) / Z95 - 0.1).abs() < 1e-15);
+    }
+
+    #[test]
+    fn lognormal_parameters_print_as_the_file_wrote_them() {
+        // What the loader computes from `median = 3000, p95 = 9000`.
+        let mu = 3000f64.ln();
+        let sigma = (9000f64.ln() - mu) / Z95;
+        let mut t = Table::new();
+        t.insert("dist".into(), Value::String("lognormal".into()));
+        t.insert("mu".into(), Value::Float(mu));
+        t.insert("sigma".into(), Value::Float(sigma));
+        lognormal(&mut t);
+        assert_eq!(t["median"].as_integer(), Some(3000));
+        assert_eq!(t["p95"].as_integer(), Some(9000));
     }
 }

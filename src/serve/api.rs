@@ -66,6 +66,52 @@ pub struct Prompt {
     pub estimated_input: u64,
     /// `max_tokens` (`inferenceConfig.maxTokens` for Converse), if given.
     pub max_tokens: Option<u64>,
+    /// The service tier a Converse body asks for (`serviceTier.type`), if any.
+    pub service_tier: Option<ServiceTier>,
+}
+
+/// A service tier as Bedrock Runtime's API names it: `serviceTier.type` in a Converse body,
+/// the `X-Amzn-Bedrock-Service-Tier` header of InvokeModel and
+/// InvokeModelWithResponseStream (botocore's `ServiceTierType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceTier {
+    /// `default`: the standard tier.
+    Default,
+    /// `priority`.
+    Priority,
+    /// `flex`.
+    Flex,
+    /// `reserved`: reserved capacity.
+    Reserved,
+}
+
+impl ServiceTier {
+    /// The API's values, in its order.
+    pub const VALUES: &'static str = "[priority, default, flex, reserved]";
+
+    /// The tier named `v` on the wire; at `field` for the validation message otherwise.
+    pub fn parse(v: &str, field: &str) -> Result<ServiceTier, String> {
+        match v {
+            "default" => Ok(ServiceTier::Default),
+            "priority" => Ok(ServiceTier::Priority),
+            "flex" => Ok(ServiceTier::Flex),
+            "reserved" => Ok(ServiceTier::Reserved),
+            _ => Err(format!(
+                "1 validation error detected: Value '{v}' at '{field}' failed to satisfy constraint: Member must satisfy enum value set: {}",
+                Self::VALUES
+            )),
+        }
+    }
+
+    /// The wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceTier::Default => "default",
+            ServiceTier::Priority => "priority",
+            ServiceTier::Flex => "flex",
+            ServiceTier::Reserved => "reserved",
+        }
+    }
 }
 
 /// The suffix Bedrock puts on "Malformed input request" messages.
@@ -113,6 +159,7 @@ pub fn parse_anthropic(body: &[u8]) -> Result<Prompt, String> {
     Ok(Prompt {
         estimated_input: estimate_tokens(chars),
         max_tokens: Some(max_tokens),
+        service_tier: None,
     })
 }
 
@@ -168,11 +215,24 @@ pub fn parse_converse(body: &[u8]) -> Result<Prompt, String> {
             }
         },
     };
+    let service_tier = match m.get("serviceTier") {
+        None | Some(Value::Null) => None,
+        Some(t) => match t.get("type") {
+            Some(Value::String(v)) => Some(ServiceTier::parse(v, "serviceTier.type")?),
+            _ => {
+                return Err(
+                    "1 validation error detected: Value null at 'serviceTier.type' failed to satisfy constraint: Member must not be null"
+                        .into(),
+                );
+            }
+        },
+    };
     let chars = text_chars(&Value::Array(messages.clone()), None)
         + m.get("system").map_or(0, |s| text_chars(s, None));
     Ok(Prompt {
         estimated_input: estimate_tokens(chars),
         max_tokens,
+        service_tier,
     })
 }
 

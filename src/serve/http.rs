@@ -26,6 +26,7 @@ use super::api::{self, Operation, StreamEvents, Usage};
 use super::state::{Admit, Attempt, Clock, End, Sizes, State};
 use super::{Config, Limits, Options};
 use crate::quota::ThrottleCause;
+use crate::quota::models::Tier;
 use crate::scenario::Service;
 
 /// How long calls in flight may take to finish after a shutdown request.
@@ -694,6 +695,9 @@ struct Call {
     stainless: Option<(u32, u64)>,
     /// Messages API: the body's model and whether it asks for a stream.
     messages: Option<(String, bool)>,
+    /// The service tier asked for: `serviceTier.type` of a Converse body, the
+    /// `X-Amzn-Bedrock-Service-Tier` header of InvokeModel (none on the Messages API).
+    tier: Option<api::ServiceTier>,
 }
 
 impl Call {
@@ -732,7 +736,17 @@ impl Call {
                 }
                 (n, h.finish())
             });
+        let tier = if op.messages_api() {
+            None
+        } else if op.anthropic_body() {
+            header("x-amzn-bedrock-service-tier")
+                .map(|v| api::ServiceTier::parse(v, "serviceTier"))
+                .transpose()?
+        } else {
+            prompt.service_tier
+        };
         Ok(Call {
+            tier,
             prompt,
             input: number("x-quotasim-input-tokens")?,
             output: number("x-quotasim-output-tokens")?,
@@ -773,7 +787,12 @@ fn checked_admit(
     }
     let pool = st.pool_of(model_id).ok_or_else(unknown)?;
     let model = st.model(pool).cloned().ok_or_else(unknown)?;
-    let service = st.service(pool).cloned().ok_or_else(unknown)?;
+    let mut service = st.service(pool).cloned().ok_or_else(unknown)?;
+    let tier = service_tier(call.tier, &model, st.pool_is_reserved(pool), model_id)?;
+    if let Some(row) = model.tiers.get(tier).filter(|_| tier != Tier::Standard) {
+        // The tier's decode speed, as in a run.
+        service.output_tokens_per_second *= row.speed_factor;
+    }
     if let Some(c) = call.class.as_deref().filter(|c| !st.has_class(c)) {
         let names = st.class_names().join(", ");
         return Err(format!(
@@ -813,9 +832,49 @@ fn checked_admit(
             pool,
             call.invocation.as_deref().or(retry_key.as_deref()),
             sizes,
+            tier,
         ),
         service,
         clock,
+    ))
+}
+
+/// The tier a call is served in: `default` (or none) is standard; `priority` and `flex`
+/// when the model's row offers them; `reserved` only on a reserved pool (served there as
+/// any call to it is). Otherwise the 400 message, naming the model.
+fn service_tier(
+    asked: Option<api::ServiceTier>,
+    model: &crate::scenario::Model,
+    reserved_pool: bool,
+    model_id: &str,
+) -> Result<Tier, String> {
+    let tier = match asked {
+        None | Some(api::ServiceTier::Default) => return Ok(Tier::Standard),
+        Some(api::ServiceTier::Reserved) if reserved_pool => return Ok(Tier::Standard),
+        Some(api::ServiceTier::Reserved) => {
+            return Err(format!(
+                "The reserved service tier is not available for model {model_id}: no reserved capacity serves it."
+            ));
+        }
+        Some(api::ServiceTier::Priority) => Tier::Priority,
+        Some(api::ServiceTier::Flex) => Tier::Flex,
+    };
+    if model.tiers.get(tier).is_some() {
+        return Ok(tier);
+    }
+    let offered: Vec<&str> = Tier::ALL
+        .iter()
+        .filter(|t| model.tiers.get(**t).is_some())
+        .map(|t| match t {
+            Tier::Standard => "default",
+            other => other.name(),
+        })
+        .collect();
+    Err(format!(
+        "The {} service tier is not supported for model {model_id} ({}). Supported service tiers: {}.",
+        tier.name(),
+        model.preset,
+        offered.join(", ")
     ))
 }
 

@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::cost::Cost;
 use crate::engine::rng::{self, Stream};
 use crate::metrics::{Metrics, Success};
-use crate::quota::models::PROFILE_PREFIXES;
+use crate::quota::models::{PROFILE_PREFIXES, Tier};
 use crate::quota::{
     Admission, Burndown, Footprint, LimitSpec, Quota, Rates, ReserveMode, Settle, ThrottleCause,
 };
@@ -38,6 +38,10 @@ pub struct PoolSpec {
     pub service: Service,
     /// The pool's quota.
     pub quota: QuotaConfig,
+    /// Its price above the model's list price (the regional premium), a fraction.
+    pub price_premium: f64,
+    /// Reserved capacity: USD per month per 1,000 reserved tokens per minute.
+    pub price_reserved_per_1k_tpm_month: Option<f64>,
 }
 
 impl PoolSpec {
@@ -63,8 +67,23 @@ impl PoolSpec {
                 model: p.model.clone(),
                 service: p.service.clone(),
                 quota: p.quota.clone(),
+                price_premium: p.price_premium,
+                price_reserved_per_1k_tpm_month: p.price_reserved_per_1k_tpm_month,
             })
             .collect()
+    }
+
+    /// The pool as a scenario describes it, for the price rules a run uses.
+    pub fn as_pool(&self) -> crate::scenario::Pool {
+        crate::scenario::Pool {
+            name: self.name.clone(),
+            quota: self.quota.clone(),
+            model: self.model.clone(),
+            service: self.service.clone(),
+            model_ids: self.model_ids.clone(),
+            price_premium: self.price_premium,
+            price_reserved_per_1k_tpm_month: self.price_reserved_per_1k_tpm_month,
+        }
     }
 }
 
@@ -158,6 +177,8 @@ pub(crate) struct PoolState {
     /// Its share of the report (`pools.NAME`), billed at its own model's prices.
     metrics: Metrics,
     server_errors: u64,
+    /// When it last refused an attempt (flex attempts fail more while it is busy).
+    last_refusal: Option<u64>,
 }
 
 /// An admitted attempt, to settle when it ends.
@@ -190,6 +211,8 @@ pub(crate) struct Attempt {
     pub cuts_off: bool,
     /// Whether the output budget cut this answer off.
     cut: bool,
+    /// Its service tier.
+    tier: Tier,
 }
 
 /// The outcome of an admission check.
@@ -295,6 +318,8 @@ pub(crate) struct State {
     mid_stream: u64,
     mid_stream_output: u64,
     mid_stream_quota: u64,
+    /// Which service tiers served a success, by [`Tier::index`].
+    tiers_served: [bool; 3],
 }
 
 impl State {
@@ -335,7 +360,11 @@ impl State {
                     .collect(),
                 1,
             );
-            metrics.set_prices(spec.model.billed_prices());
+            // A run's price rules: the regional premium, nothing per token for reserved
+            // capacity, and each service tier at its own price.
+            let pool = spec.as_pool();
+            metrics.set_prices(crate::cost::tiers::pool_prices(&pool));
+            metrics.bill_by_tier(Tier::ALL.map(|t| crate::cost::tiers::tier_prices(&pool, t)));
             states.push(PoolState {
                 rates: quota.rates(),
                 burndown,
@@ -344,6 +373,7 @@ impl State {
                 metrics,
                 spec,
                 server_errors: 0,
+                last_refusal: None,
             });
         }
         let mut metrics = Metrics::new(0, u64::MAX);
@@ -400,6 +430,7 @@ impl State {
             mid_stream: 0,
             mid_stream_output: 0,
             mid_stream_quota: 0,
+            tiers_served: [false; 3],
         }
     }
 
@@ -437,6 +468,13 @@ impl State {
     /// The model of pool `pool`.
     pub(crate) fn model(&self, pool: usize) -> Option<&Model> {
         self.pools.get(pool).map(|p| &p.spec.model)
+    }
+
+    /// Whether pool `pool` is reserved capacity.
+    pub(crate) fn pool_is_reserved(&self, pool: usize) -> bool {
+        self.pools
+            .get(pool)
+            .is_some_and(|p| p.spec.quota.limits.iter().any(|l| l.counts.is_reserved()))
     }
 
     /// The service model of pool `pool`.
@@ -614,9 +652,17 @@ impl State {
     }
 
     /// Checks pool `pool`'s limits, then the account's, for an attempt of request
-    /// `invocation_id`, and charges them all if all admit (nothing is charged anywhere
-    /// otherwise, save the limits that count refusals).
-    pub(crate) fn admit(&mut self, pool: usize, invocation_id: Option<&str>, s: Sizes) -> Admit {
+    /// `invocation_id` in service tier `tier`, and charges them all if all admit (nothing is
+    /// charged anywhere otherwise, save the limits that count refusals). Every tier draws
+    /// from the same limits; a flex attempt fails with `flex_error_rate` while the pool is
+    /// busy.
+    pub(crate) fn admit(
+        &mut self,
+        pool: usize,
+        invocation_id: Option<&str>,
+        s: Sizes,
+        tier: Tier,
+    ) -> Admit {
         let now = self.clock.now_us();
         self.events += 1;
         let key = self.track(invocation_id, now);
@@ -651,7 +697,8 @@ impl State {
         match admit_on(&mut p.quota, self.account.as_mut(), now, &fp, rt) {
             Ok((adm, acct)) => {
                 let charged = p.quota.primary_charge(&fp);
-                let error_rate = p.spec.service.error_rate;
+                let error_rate =
+                    crate::engine::tiers::error_rate(&p.spec.service, tier, now, p.last_refusal);
                 let cost = p.burndown.final_cost(s.input, s.cache_write, output);
                 self.metrics.admitted(now, true, reserved, charged);
                 p.metrics.admitted(now, true, reserved, charged);
@@ -672,6 +719,7 @@ impl State {
                     ticked: 0,
                     cuts_off: p.quota.cuts_off(),
                     cut: false,
+                    tier,
                 }))
             }
             Err(limit) => {
@@ -684,6 +732,7 @@ impl State {
                         .map_or(ThrottleCause::TokensPerMinute, |a| a.cause(limit - own))
                 };
                 let latency_us = p.spec.service.throttle_latency_us;
+                p.last_refusal = Some(now);
                 let slot = p.slots.get(limit).copied().unwrap_or(usize::MAX);
                 self.metrics.throttled(now, true, cause, slot);
                 p.metrics.throttled(now, true, cause, limit);
@@ -769,10 +818,13 @@ impl State {
                     cache_write: a.cache_write,
                     cache_read: a.cache_read,
                     pool: u8::try_from(a.pool).unwrap_or(u8::MAX),
-                    tier: 0,
+                    tier: a.tier as u8,
                 };
                 self.metrics.succeeded(now, &success);
                 p.metrics.succeeded(now, &success);
+                if let Some(t) = self.tiers_served.get_mut(a.tier.index()) {
+                    *t = true;
+                }
                 if a.truncated {
                     self.counts.truncated += 1;
                 }
@@ -811,7 +863,7 @@ impl State {
                     cache_write: a.cache_write,
                     cache_read: a.cache_read,
                     pool: u8::try_from(a.pool).unwrap_or(u8::MAX),
-                    tier: 0,
+                    tier: a.tier as u8,
                 };
                 self.metrics.billed_abandoned(&partial);
                 p.metrics.billed_abandoned(&partial);
@@ -867,6 +919,40 @@ impl State {
             .collect();
         // The session so far is the measured span, and its counts are the session's.
         report.cost = Cost::new(report.cost.usd, report.requests.succeeded, now);
+        // Reserved capacity's fixed hourly charge over the session's simulated time, as a
+        // run charges it over its measured span; and which prices were used.
+        let specs: Vec<crate::scenario::Pool> =
+            self.pools.iter().map(|p| p.spec.as_pool()).collect();
+        let hours = now as f64 / 3_600e6;
+        let fixed = |p: &crate::scenario::Pool| crate::cost::tiers::reserved_pool_usd(p, hours);
+        if specs.iter().any(crate::scenario::Pool::is_reserved) {
+            let total = specs
+                .iter()
+                .filter(|p| p.is_reserved())
+                .map(fixed)
+                .try_fold(0.0, |t, u| u.map(|u| t + u));
+            report.cost =
+                std::mem::take(&mut report.cost).with_fixed(total, report.requests.succeeded, now);
+        }
+        let used: Vec<&str> = Tier::ALL
+            .iter()
+            .filter(|t| **t != Tier::Standard && self.tiers_served.get(t.index()) == Some(&true))
+            .map(|t| t.name())
+            .collect();
+        if !used.is_empty()
+            || specs
+                .iter()
+                .any(|p| p.is_reserved() || p.price_premium != 0.0)
+        {
+            let mut parts: Vec<String> = specs.iter().map(crate::cost::tiers::pool_basis).collect();
+            if !used.is_empty() {
+                parts.push(format!(
+                    "tiers asked by the calls: {} (each at its serving pool's tier factor)",
+                    used.join(", ")
+                ));
+            }
+            report.cost.prices = Some(parts.join("; "));
+        }
         if self.pools.len() > 1 {
             let mut named = Vec::with_capacity(shares.len());
             for (name, r) in shares {
@@ -880,7 +966,14 @@ impl State {
                         reserved: r.tokens.reserved,
                         quota_tokens_per_minute: per_minute(r.tokens.quota_consumed),
                         timeline: r.timeline,
-                        cost: Cost::new(r.cost.usd, r.requests.succeeded, now),
+                        cost: match specs.get(named.len()).filter(|p| p.is_reserved()) {
+                            Some(p) => Cost::new(r.cost.usd, r.requests.succeeded, now).with_fixed(
+                                fixed(p),
+                                r.requests.succeeded,
+                                now,
+                            ),
+                            None => Cost::new(r.cost.usd, r.requests.succeeded, now),
+                        },
                     },
                 ));
             }
@@ -1055,18 +1148,18 @@ output_tokens = 20
             .unwrap();
         assert_eq!((small, big), (0, 1));
         // 10 + 80 = 90 fits in `small` once; the second is throttled by its token limit.
-        let Admit::Admitted(first) = st.admit(small, None, sizes(80)) else {
+        let Admit::Admitted(first) = st.admit(small, None, sizes(80), Tier::Standard) else {
             panic!("first admitted")
         };
         assert!(matches!(
-            st.admit(small, None, sizes(80)),
+            st.admit(small, None, sizes(80), Tier::Standard),
             Admit::Throttled {
                 cause: ThrottleCause::TokensPerMinute,
                 ..
             }
         ));
         // `big` is untouched by `small`'s usage.
-        let Admit::Admitted(other) = st.admit(big, None, sizes(80)) else {
+        let Admit::Admitted(other) = st.admit(big, None, sizes(80), Tier::Standard) else {
             panic!("big admits")
         };
         st.end(&first, End::Success);
@@ -1104,7 +1197,7 @@ output_tokens = 20
     fn a_503_releases_the_reservation_and_a_retry_can_succeed() {
         let s = scenario("claude-sonnet-4", 100);
         let mut st = state(PoolSpec::from_scenario(&s), &s);
-        let Admit::Admitted(a) = st.admit(0, Some("id-1"), sizes(80)) else {
+        let Admit::Admitted(a) = st.admit(0, Some("id-1"), sizes(80), Tier::Standard) else {
             panic!("admitted")
         };
         st.end(&a, End::ServerError);
@@ -1112,7 +1205,7 @@ output_tokens = 20
         assert_eq!(r["requests"]["failed_by"]["server_error"], 1);
         assert_eq!(r["attempts"]["server_errors"], 1);
         // The 90 reserved went back to the minute: the retry fits again.
-        let Admit::Admitted(a) = st.admit(0, Some("id-1"), sizes(80)) else {
+        let Admit::Admitted(a) = st.admit(0, Some("id-1"), sizes(80), Tier::Standard) else {
             panic!("retry admitted")
         };
         st.end(&a, End::Success);

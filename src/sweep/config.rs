@@ -121,7 +121,7 @@ pub fn parse_sweep_table(value: &toml::Value, file: &str) -> Result<SweepTable, 
                     })?;
                     out.constraints.push(
                         Assertion::parse(s)
-                            .map_err(|e| bad(&format!("{path}[{i}]"), e.to_string()))?,
+                            .map_err(|e| bad(&format!("{path}[{i}]"), e.for_constraint()))?,
                     );
                 }
             }

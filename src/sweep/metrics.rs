@@ -56,10 +56,43 @@ pub fn truncation_rate(r: &Report) -> Option<f64> {
     ratio(r.requests.truncated, r.requests.succeeded)
 }
 
-/// Quota tokens consumed per minute over the tokens-per-minute limit.
+/// Quota tokens consumed per minute over the tokens-per-minute limit. With several pools:
+/// the pools' quota tokens per minute summed over their tokens-per-minute limits summed
+/// (pools without such a limit left out of both), the share of the account's whole
+/// tokens-per-minute capacity the run used; each pool's own share is
+/// [`pool_quota_utilisation`].
 pub fn quota_utilisation(r: &Report, s: &Scenario) -> Option<f64> {
-    let limit = s.quota.tokens_per_minute;
-    (limit != 0).then(|| r.throughput.quota_tokens_per_minute / limit as f64)
+    if s.pools.len() <= 1 {
+        let limit = s.quota.tokens_per_minute;
+        return (limit != 0).then(|| r.throughput.quota_tokens_per_minute / limit as f64);
+    }
+    let pools = r.pools.as_ref()?;
+    let (mut used, mut limit) = (0.0, 0u64);
+    for (name, p) in &pools.0 {
+        let l = s
+            .pools
+            .iter()
+            .find(|q| &q.name == name)
+            .map_or(0, |q| q.quota.tokens_per_minute);
+        if l != 0 {
+            used += p.quota_tokens_per_minute;
+            limit = limit.saturating_add(l);
+        }
+    }
+    (limit != 0).then(|| used / limit as f64)
+}
+
+/// `pools.NAME.quota_utilisation`: the pool's quota tokens per minute over its own
+/// tokens-per-minute limit; `None` without such a limit or such a pool block.
+pub fn pool_quota_utilisation(r: &Report, s: &Scenario, name: &str) -> Option<f64> {
+    let p = &r.pools.as_ref()?.0.iter().find(|(n, _)| n == name)?.1;
+    let limit = s
+        .pools
+        .iter()
+        .find(|q| q.name == name)?
+        .quota
+        .tokens_per_minute;
+    (limit != 0).then(|| p.quota_tokens_per_minute / limit as f64)
 }
 
 /// `1 − quota_consumed / reserved`: the share of reserved quota never consumed; `None` when
@@ -87,15 +120,33 @@ pub fn key_metrics(r: &Report, s: &Scenario) -> [Option<f64>; METRIC_COUNT] {
     ]
 }
 
-/// The cost metrics a pool's or workload's block repeats (`pools.NAME.cost.usd`).
-const SCOPED_COST: [Metric; 3] = [
-    registry::COST_USD,
-    registry::COST_USD_PER_SUCCESS,
-    registry::COST_USD_PER_HOUR,
+/// The metrics a pool's or workload's block can be asked about, with the scopes that have
+/// them: costs and the throttle rate for both, the quota utilisation for a pool, and for a
+/// workload its failure and truncation rates, latency and throughput.
+const SCOPED: [(&[&str], Metric); 10] = [
+    (&["pools", "workloads"], registry::COST_USD),
+    (&["pools", "workloads"], registry::COST_USD_PER_SUCCESS),
+    (&["pools", "workloads"], registry::COST_USD_PER_HOUR),
+    (&["pools", "workloads"], registry::THROTTLE_RATE),
+    (&["pools"], registry::QUOTA_UTILISATION),
+    (&["workloads"], registry::FAILURE_RATE),
+    (&["workloads"], registry::TRUNCATION_RATE),
+    (&["workloads"], registry::E2E_P50),
+    (&["workloads"], registry::E2E_P99),
+    (&["workloads"], registry::REQUESTS_PER_MINUTE),
 ];
 
-/// A per-pool or per-workload cost, `pools.NAME.cost.M` or `workloads.NAME.cost.M`: its
-/// scope (`pools` or `workloads`), name and metric. `plan --constraint` accepts these besides
+/// The per-pool and per-workload metric paths, with `NAME` for the name (for messages).
+pub fn scoped_forms() -> Vec<String> {
+    SCOPED
+        .iter()
+        .flat_map(|(scopes, m)| scopes.iter().map(move |s| format!("{s}.NAME.{}", m.path)))
+        .collect()
+}
+
+/// A per-pool or per-workload metric, `pools.NAME.M` or `workloads.NAME.M`
+/// (`workloads.chat.failure_rate`, `pools.us.throttle_rate`, `pools.geo.cost.usd`): its
+/// scope (`pools` or `workloads`), name and metric. `sweep` and `plan` accept these besides
 /// the key metrics.
 pub fn scoped_cost(path: &str) -> Option<(&str, &str, &'static Metric)> {
     let (scope, rest) = path.split_once('.')?;
@@ -103,7 +154,9 @@ pub fn scoped_cost(path: &str) -> Option<(&str, &str, &'static Metric)> {
         return None;
     }
     let (name, metric) = rest.split_once('.')?;
-    let m = SCOPED_COST.iter().find(|m| m.path == metric)?;
+    let (_, m) = SCOPED
+        .iter()
+        .find(|(scopes, m)| m.path == metric && scopes.contains(&scope))?;
     Some((scope, name, m))
 }
 
@@ -117,26 +170,65 @@ pub fn scope_exists(s: &Scenario, scope: &str, name: &str) -> bool {
         }
 }
 
-/// The value of a [`scoped_cost`] path in a run report (`None`: undefined, or no such block).
-pub fn scoped_value(r: &Report, path: &str) -> Option<f64> {
+/// The value of a [`scoped_cost`] path in a run report of `s` (`None`: undefined, or no
+/// such block).
+pub fn scoped_value(r: &Report, s: &Scenario, path: &str) -> Option<f64> {
     let (scope, name, m) = scoped_cost(path)?;
-    let cost = match scope {
-        "pools" => &r.pools.as_ref()?.0.iter().find(|(n, _)| n == name)?.1.cost,
-        _ => {
-            &r.workloads
-                .as_ref()?
-                .0
-                .iter()
-                .find(|(n, _)| n == name)?
-                .1
-                .cost
+    let cost_of = |c: &crate::cost::Cost| match m.path {
+        "cost.usd" => c.usd,
+        "cost.usd_per_success" => c.usd_per_success,
+        _ => c.usd_per_hour,
+    };
+    if scope == "pools" {
+        let p = &r.pools.as_ref()?.0.iter().find(|(n, _)| n == name)?.1;
+        return match m.path {
+            "throttle_rate" => ratio(p.throttled, p.admitted.saturating_add(p.throttled)),
+            "quota_utilisation" => pool_quota_utilisation(r, s, name),
+            _ => cost_of(&p.cost),
+        };
+    }
+    let w = &r.workloads.as_ref()?.0.iter().find(|(n, _)| n == name)?.1;
+    match m.path {
+        "throttle_rate" => ratio(w.attempts.throttled, w.attempts.sent),
+        "failure_rate" => ratio(w.requests.failed, w.requests.arrived),
+        "truncation_rate" => ratio(w.requests.truncated, w.requests.succeeded),
+        "latency_ms.e2e.p50" => w.latency_ms.e2e.p50,
+        "latency_ms.e2e.p99" => w.latency_ms.e2e.p99,
+        "throughput.requests_per_minute" => Some(w.throughput.requests_per_minute),
+        _ => cost_of(&w.cost),
+    }
+}
+
+/// Every per-pool and per-workload derived rate of a report (`pools.us.throttle_rate`,
+/// `pools.us.quota_utilisation`, `workloads.chat.failure_rate`, …), for `run --assert`.
+fn scoped_rates(r: &Report, s: &Scenario) -> Vec<(String, Option<f64>)> {
+    let mut out = Vec::new();
+    let names = |scope: &str| -> Vec<String> {
+        match scope {
+            "pools" => r
+                .pools
+                .as_ref()
+                .map(|p| p.0.iter().map(|(n, _)| n.clone()).collect())
+                .unwrap_or_default(),
+            _ => r
+                .workloads
+                .as_ref()
+                .map(|w| w.0.iter().map(|(n, _)| n.clone()).collect())
+                .unwrap_or_default(),
         }
     };
-    match m.path {
-        "cost.usd" => cost.usd,
-        "cost.usd_per_success" => cost.usd_per_success,
-        _ => cost.usd_per_hour,
+    for scope in registry::SCOPES {
+        for name in names(scope) {
+            for (scopes, m) in &SCOPED {
+                if scopes.contains(&scope) && DERIVED.iter().any(|d| d.path == m.path) {
+                    let path = format!("{scope}.{name}.{}", m.path);
+                    let v = scoped_value(r, s, &path);
+                    out.push((path, v));
+                }
+            }
+        }
     }
+    out
 }
 
 /// The JSON report of a run with the derived rates of [`registry::DERIVED`] added at the top level
@@ -153,6 +245,17 @@ pub fn report_with_derived(r: &Report, s: &Scenario) -> Value {
         ];
         for (name, value) in DERIVED.iter().zip(values) {
             map.insert(name.path.to_string(), number(value));
+        }
+        for (path, value) in scoped_rates(r, s) {
+            let mut parts = path.splitn(3, '.');
+            let (Some(scope), Some(name), Some(metric)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            if let Some(Value::Object(block)) = map.get_mut(scope).and_then(|b| b.get_mut(name)) {
+                block.insert(metric.to_string(), number(value));
+            }
         }
     }
     v

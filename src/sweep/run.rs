@@ -456,7 +456,8 @@ pub fn plan_sweep(path: &Path, opts: &SweepOptions) -> Result<SweepPlan, Error> 
     }
     let mut total_events: u64 = 0;
     for i in grid.indices(opts.shard) {
-        let scenario = point_scenario(path, &text, &sets, origin, &grid, i)?;
+        let scenario = point_scenario(path, &text, &sets, origin, &grid, i)
+            .map_err(|e| max_tokens_values(e, path, &text, &sets, origin, &grid, i))?;
         for m in &scoped {
             if let Some((scope, name, _)) = scoped_cost(m)
                 && !scope_exists(&scenario, scope, name)
@@ -575,6 +576,62 @@ fn point_scenario(
     Scenario::from_toml_str_with(text, &path.display().to_string(), &overrides)
 }
 
+/// A point refused for a `max_tokens` above the model's maximum output: when an axis
+/// varies that key, names every value of it that is refused (at this point's other
+/// values), so that one error says where the axis crosses the limit.
+fn max_tokens_values(
+    e: Error,
+    path: &Path,
+    text: &str,
+    sets: &[Override],
+    origin: &str,
+    grid: &Grid,
+    index: usize,
+) -> Error {
+    const MARK: &str = "is above the maximum output of";
+    let message = e.to_string();
+    if !message.contains(MARK) {
+        return e;
+    }
+    let Some(point) = grid.point(index) else {
+        return e;
+    };
+    for (a, axis) in grid.axes().iter().enumerate() {
+        if !axis.path.ends_with("max_tokens") {
+            continue;
+        }
+        let refused: Vec<&str> = axis
+            .values
+            .iter()
+            .filter(|v| {
+                let mut overrides = sets.to_vec();
+                for (k, (key, value)) in point.iter().enumerate() {
+                    let value = if k == a { v.as_str() } else { value.as_str() };
+                    match vary_override(origin, key, value) {
+                        Ok(o) => overrides.push(o),
+                        Err(_) => return false,
+                    }
+                }
+                Scenario::from_toml_str_with(text, &path.display().to_string(), &overrides)
+                    .is_err_and(|e| e.to_string().contains(MARK))
+            })
+            .map(String::as_str)
+            .collect();
+        if !refused.is_empty() {
+            let detail = message.strip_prefix("error: ").unwrap_or(&message);
+            return Diagnostic::flag(
+                format!("{origin} {}", axis.path),
+                format!(
+                    "the values {} cross the model's maximum output: {detail}",
+                    refused.join(", ")
+                ),
+            )
+            .into();
+        }
+    }
+    e
+}
+
 fn vary_override(origin: &str, key: &str, value: &str) -> Result<Override, Error> {
     let text = format!("{key}={value}");
     match Override::parse(&text) {
@@ -599,7 +656,14 @@ fn validate_metrics(
             continue;
         }
         c.evaluate(&template).map_err(|e| {
-            BadMetric::Constraint(i, format!("{e}; the sweep metrics are {}", metric_list()))
+            BadMetric::Constraint(
+                i,
+                format!(
+                    "{}; the sweep metrics are {}",
+                    e.for_constraint(),
+                    metric_list()
+                ),
+            )
         })?;
     }
     if let Some(o) = objective
@@ -636,11 +700,15 @@ fn table_position(path: &Path, key: &str) -> Option<(usize, usize)> {
 }
 
 fn metric_list() -> String {
-    METRICS
-        .iter()
-        .map(|m| m.path)
-        .collect::<Vec<_>>()
-        .join(", ")
+    format!(
+        "{}, and per pool or workload {}",
+        METRICS
+            .iter()
+            .map(|m| m.path)
+            .collect::<Vec<_>>()
+            .join(", "),
+        crate::sweep::metrics::scoped_forms().join(", ")
+    )
 }
 
 /// Runs a plan on `threads` threads (`None`: all cores).
@@ -775,7 +843,11 @@ fn run_point(plan: &SweepPlan, index: usize, s: &Scenario) -> Result<RunMetrics,
     let file = plan.path.display().to_string();
     guard::simulate_guarded(s, &file, &plan.limits)
         .map(|rep| {
-            let extra = plan.scoped.iter().map(|m| scoped_value(&rep, m)).collect();
+            let extra = plan
+                .scoped
+                .iter()
+                .map(|m| scoped_value(&rep, s, m))
+                .collect();
             (key_metrics(&rep, s), extra)
         })
         .map_err(|e| {

@@ -1,5 +1,36 @@
 //! Helpers shared by the integration tests. Every file in `tests/` is a crate of its own and
 //! takes what it needs with `mod common;` and `use common::{...};`.
+//!
+//! # Tests that need an external tool
+//!
+//! Some tests drive a tool cargo does not install: the real AWS SDK for Python (the venv made
+//! by `.ci/run` from `tests/python/requirements.txt`), headless Chromium (Debian's `chromium`).
+//! Such a test must never pass without running. `build.rs` looks for each tool at build time
+//! and emits `cfg(has_<tool>)` when it finds it, and `cfg(ci)` when `CI` is set; a test says
+//!
+//! ```ignore
+//! #[test]
+//! #[cfg_attr(not(any(has_venv, ci)), ignore = "needs .venv (run .ci/run or set QUOTASIM_PYTHON)")]
+//! fn talks_to_boto3() {
+//!     let py = common::python(); // panics, saying what is missing, when there is none
+//! }
+//! ```
+//!
+//! so that `cargo test` lists it as *ignored* with the reason when the tool is missing, and
+//! under CI (where every tool is required) runs it, and it fails with the message of
+//! [`python`] / [`chromium`]. The tools and where they are looked for:
+//!
+//! | cfg            | tool                                   | override            |
+//! |----------------|----------------------------------------|---------------------|
+//! | `has_venv`     | `.venv/bin/python` (with boto3)        | `$QUOTASIM_PYTHON`  |
+//! | `has_chromium` | `chromium` on `PATH`                   | `$QUOTASIM_CHROMIUM`|
+//! | `has_node_sdk` | `node` on `PATH` and tests/js/node_modules/@aws-sdk/client-bedrock-runtime | `$QUOTASIM_NODE_SDK` (its package.json) |
+//!
+//! To add a tool, add a row to `TOOLS` in `build.rs`, a finder
+//! here like [`python`], and a line to `tests/tools.rs`, which checks that the build's answer
+//! is still current: cargo re-runs `build.rs` when a found tool changes or disappears, but
+//! not when a missing one appears (watching a missing path would rebuild the crate on every
+//! build), so after installing a tool `touch build.rs` (that test says so).
 
 // Each test crate uses only some of these helpers, and the compiler would flag the rest as
 // unused in every one of them: allowing dead code here is the standard Rust pattern for a
@@ -116,4 +147,65 @@ pub fn log_record(t: u32, model: &str) -> String {
 /// Writes `records` as `log.jsonl` in `dir`.
 pub fn write_log(dir: &Path, records: &[String]) {
     std::fs::write(dir.join("log.jsonl"), records.join("\n")).unwrap();
+}
+
+/// Where the tool named by `var`, else at `relative` under the crate root, else the program
+/// `program` on `PATH` is; `None` when none exists. The same search as `build.rs`.
+pub fn find_tool(var: &str, relative: Option<&str>, program: Option<&str>) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        let p = PathBuf::from(p);
+        return p.exists().then_some(p);
+    }
+    if let Some(rel) = relative {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+        if p.exists() {
+            return Some(p);
+        }
+    }
+    let path = std::env::var_os("PATH")?;
+    let program = program?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// The Python interpreter with the pinned AWS SDK: `$QUOTASIM_PYTHON`, else `.venv/bin/python`.
+/// Panics, saying how to get one, when there is none (a test that needs it is ignored unless
+/// `cfg(any(has_venv, ci))`, so this panic is the CI failure).
+pub fn python() -> PathBuf {
+    find_tool("QUOTASIM_PYTHON", Some(".venv/bin/python"), None).unwrap_or_else(|| {
+        panic!(
+            "no Python venv: run .ci/run (it makes .venv from tests/python/requirements.txt) \
+             or set QUOTASIM_PYTHON"
+        )
+    })
+}
+
+/// Headless Chromium: `$QUOTASIM_CHROMIUM`, else `chromium` on `PATH`. Panics, saying how to
+/// get it, when there is none.
+pub fn chromium() -> PathBuf {
+    find_tool("QUOTASIM_CHROMIUM", None, Some("chromium")).unwrap_or_else(|| {
+        panic!(
+            "no chromium: `apt-get install -y chromium` (as .ci/run does) or set QUOTASIM_CHROMIUM"
+        )
+    })
+}
+
+/// The AWS SDK for JavaScript v3 installed in tests/js (made by `.ci/run`) with `node` on
+/// `PATH`: the folder tests/js. Panics, saying how to get it, when either is missing.
+pub fn node_sdk() -> PathBuf {
+    let node = find_tool("QUOTASIM_NODE", None, Some("node"));
+    let sdk = find_tool(
+        "QUOTASIM_NODE_SDK",
+        Some("tests/js/node_modules/@aws-sdk/client-bedrock-runtime/package.json"),
+        None,
+    );
+    match (node, sdk) {
+        (Some(_), Some(_)) => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js"),
+        (None, _) => panic!("node is not on PATH (install nodejs and npm, then run .ci/run)"),
+        (_, None) => panic!(
+            "@aws-sdk/client-bedrock-runtime is not installed in tests/js (.ci/run runs `npm i \
+             @aws-sdk/client-bedrock-runtime` there)"
+        ),
+    }
 }

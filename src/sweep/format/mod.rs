@@ -1,10 +1,12 @@
 //! Output formats of a sweep report, one file per format.
 
 mod csv;
+mod html;
 mod json;
-mod table;
+pub(crate) mod table;
 
 pub use self::csv::render_csv;
+pub use self::html::render_html;
 pub use self::json::{param_value, render_json, to_json};
 pub use self::table::render_table;
 

@@ -10,15 +10,17 @@ use crate::sweep::recommend::{FRONT_LATENCY, FRONT_THROUGHPUT, recommend};
 use crate::sweep::run::PointMetric;
 
 /// How a metric is shown.
-fn format_metric(path: &str, m: &PointMetric) -> String {
+pub(crate) fn format_metric(path: &str, m: &PointMetric) -> String {
     let Some(mean) = m.mean.filter(|v| v.is_finite()) else {
         return "-".into();
     };
+    // a per-pool or per-workload metric is shown as the metric it repeats
+    let path = crate::sweep::metrics::scoped_cost(path).map_or(path, |(_, _, m)| m.path);
     let (scale, decimals, suffix) = if path.starts_with("latency_ms") {
         (1.0, 0, "")
     } else if path.starts_with("throughput") {
         (1.0, 1, "")
-    } else if path.starts_with("cost.") || crate::sweep::metrics::scoped_cost(path).is_some() {
+    } else if path.starts_with("cost.") {
         (1.0, 4, "")
     } else {
         (100.0, 2, "%")
