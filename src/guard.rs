@@ -172,7 +172,12 @@ fn mean_backoff_us(policy: &RetryPolicy, n: u32) -> f64 {
     match *policy {
         RetryPolicy::None => 0.0,
         RetryPolicy::AwsLegacy => 0.5 * pow * 1e6,
-        RetryPolicy::AwsStandard | RetryPolicy::AwsAdaptive => 0.5 * pow.min(20.0) * 1e6,
+        RetryPolicy::AwsStandard | RetryPolicy::AwsAdaptive | RetryPolicy::Strands => {
+            0.5 * pow.min(20.0) * 1e6
+        }
+        // min(0.5 × 2^(n−1), 8) × (1 − 0.25 U): mean factor 0.875.
+        RetryPolicy::AnthropicSdk | RetryPolicy::OpenaiSdk => 0.875 * (0.5 * pow).min(8.0) * 1e6,
+        RetryPolicy::Litellm => 0.0,
         RetryPolicy::Fixed { delay_us } => delay_us as f64,
         RetryPolicy::Exponential {
             base_us,

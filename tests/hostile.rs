@@ -445,7 +445,8 @@ fn unknown_quoted_keys_keep_their_position() {
     invalid(
         d.qs(&["run", "s.toml"]),
         "error: s.toml:11:1: `client.\"ev.il\"`: unknown key `ev.il`; valid keys here: \
-         `concurrency`, `max_tokens`, `retry`, `max_attempts`, `pacing`, `timeout`\n",
+         `concurrency`, `max_tokens`, `retry`, `max_attempts`, `pacing`, `timeout`, `stream`, \
+         `retry_mid_stream`, `new_retries_2026`\n",
     );
     d.write("s.toml", format!("\"\" = 1\n{BASE}"));
     invalid(
@@ -461,7 +462,8 @@ fn unknown_quoted_keys_keep_their_position() {
     invalid(
         d.qs(&["run", "s.toml"]),
         "error: s.toml:11:1: `client.\"concurrency\\u0009\"`: unknown key `concurrency\t`; valid \
-         keys here: `concurrency`, `max_tokens`, `retry`, `max_attempts`, `pacing`, `timeout`\n\
+         keys here: `concurrency`, `max_tokens`, `retry`, `max_attempts`, `pacing`, `timeout`, \
+         `stream`, `retry_mid_stream`, `new_retries_2026`\n\
          \x20 help: did you mean `concurrency`?\n",
     );
 }

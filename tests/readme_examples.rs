@@ -15,6 +15,9 @@
 //!   command (continued over lines with `\`, `serve` excepted): each line of the excerpt
 //!   must be a line of the command's output. Files the command writes (`--plot`, `--out`,
 //!   `--html`) go to a temporary folder instead.
+//! - every ` ```sh ` block that starts `quotasim serve SCENARIO &` and then calls the server
+//!   (curl, jq), followed by a ` ```text ` block: the server runs on a free port and each
+//!   line of the excerpt must be a line of the session's output, in order.
 //!
 //! Blocks with `…` are excerpts: a `$` block with one is not compared, and in an excerpt the
 //! lines with `…` are skipped. Commands are split as a POSIX shell would for the quoting the
@@ -611,4 +614,103 @@ fn guide_pages_link_to_the_index_and_the_index_to_them() {
         checked += 1;
     }
     assert!(checked >= 10, "only {checked} guide pages found");
+}
+
+/// Whether `tool` runs (`tool --version` exits 0). Without it a test that needs it fails
+/// when `CI` is set, and otherwise says NOT RUN on stderr.
+fn have_tool(tool: &str, test: &str) -> bool {
+    let ok = std::process::Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but `{tool}` is missing: {test} needs it"
+        );
+        eprintln!("NOT RUN: {test}: `{tool}` is missing (CI unset)");
+    }
+    ok
+}
+
+/// A ` ```sh ` block that starts `quotasim serve SCENARIO &` and then calls it (curl, jq), with
+/// a ` ```text ` block right after it: the server is started on a free port, the other
+/// commands run with `sh -c` from the repository root, `127.0.0.1:8765` replaced by the
+/// server's address, and each line of the excerpt (lines with `…` skipped) must be a line of
+/// what they print, in the order shown.
+#[test]
+fn serve_sessions_print_what_the_pages_show() {
+    if !have_tool("curl", "serve sessions") || !have_tool("jq", "serve sessions") {
+        return;
+    }
+    let mut checked = 0;
+    for page in &pages() {
+        let text = read(page);
+        let bs = blocks(&text);
+        for pair in bs.windows(2) {
+            let [(info, cmd, cmd_line), (next_info, shown, _)] = pair else {
+                continue;
+            };
+            let commands = logical_lines(cmd);
+            let Some(first) = commands.first() else {
+                continue;
+            };
+            let mut words = shell_words(first);
+            if info != "sh"
+                || next_info != "text"
+                || words.get(..2) != Some(&["quotasim".to_string(), "serve".to_string()])
+                || words.last().map(String::as_str) != Some("&")
+            {
+                continue;
+            }
+            words.pop();
+            let mut server = std::process::Command::new(assert_cmd::cargo::cargo_bin("quotasim"))
+                .current_dir(root())
+                .args(&words[1..])
+                .args(["--listen", "127.0.0.1:0"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut line = String::new();
+            std::io::BufRead::read_line(
+                &mut std::io::BufReader::new(server.stderr.take().unwrap()),
+                &mut line,
+            )
+            .unwrap();
+            let addr = line
+                .split("http://")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .unwrap_or_else(|| panic!("{page}: serve printed {line:?}"))
+                .to_string();
+            let mut printed = String::new();
+            for c in &commands[1..] {
+                let out = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(c.replace("127.0.0.1:8765", &addr))
+                    .current_dir(root())
+                    .output()
+                    .unwrap();
+                printed.push_str(&String::from_utf8(out.stdout).unwrap());
+                printed.push_str(&String::from_utf8(out.stderr).unwrap());
+            }
+            let _ = server.kill();
+            let _ = server.wait();
+            let lines: Vec<&str> = printed.lines().collect();
+            let mut at = 0;
+            for l in shown.iter().filter(|l| !l.contains('…')) {
+                let found = lines[at..].iter().position(|p| p == l);
+                assert!(
+                    found.is_some(),
+                    "{page}:{}: `{l}` is not a line of the session's output (in order), which is:\n{printed}",
+                    cmd_line + 1
+                );
+                at += found.unwrap_or(0) + 1;
+            }
+            checked += 1;
+        }
+    }
+    // The README's tour and the guide's serve page.
+    assert!(checked >= 2, "only {checked} serve sessions found");
 }

@@ -6,11 +6,11 @@
 //! report's cost, as in a run. Every expected number is derived in the comments.
 //!
 //! The interpreter is `$QUOTASIM_PYTHON`, else `.venv/bin/python` (made by `.ci/run`). Without
-//! one the test says so and passes, except under `CI`, where a missing interpreter fails.
+//! one the test is ignored with the reason, except under `CI`, where it runs and fails.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use quotasim::Scenario;
 use quotasim::serve::{Config, Limits, Options, Server};
@@ -19,32 +19,6 @@ use serde_json::Value;
 mod common;
 
 use common::{close, n, usd};
-
-fn python() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let py = std::env::var_os("QUOTASIM_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    let works = Command::new(&py)
-        .args(["-c", "import boto3"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if works {
-        return Some(py);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but {} cannot import boto3; run .ci/run (it makes .venv) or set QUOTASIM_PYTHON",
-        py.display()
-    );
-    eprintln!(
-        "NOT RUN: {} cannot import boto3 (make .venv as .ci/run does, or set QUOTASIM_PYTHON)",
-        py.display()
-    );
-    None
-}
 
 /// Sonnet 4.5 on `global.` (list price), on `eu.` only (the 10% regional premium), Opus 4.8
 /// (standard tier only) and a reserved Sonnet 4.5 pool of 100,000 input + 20,000 output
@@ -98,8 +72,12 @@ fn f(v: &Value, path: &str) -> f64 {
 }
 
 #[test]
+#[cfg_attr(
+    not(any(has_venv, ci)),
+    ignore = "needs .venv/bin/python with boto3 (run .ci/run or set QUOTASIM_PYTHON)"
+)]
 fn boto3_service_tiers_price_speed_and_refuse_by_the_row_and_reserved_pools_bill_by_the_hour() {
-    let Some(py) = python() else { return };
+    let py = common::python();
     let s = Scenario::from_toml_str(SCENARIO, "serve-tiers.toml").unwrap();
     let server = Server::start(
         Config::from_scenario(&s),

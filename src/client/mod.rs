@@ -4,6 +4,7 @@
 pub mod adaptive;
 pub mod pacing;
 pub mod retry;
+pub mod sdk_retry;
 
 pub use adaptive::AdaptiveLimiter;
 pub use pacing::{Pacer, Pacing};

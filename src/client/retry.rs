@@ -49,10 +49,30 @@ pub enum RetryPolicy {
         /// The sleep, µs.
         delay_us: u64,
     },
+    /// anthropic-sdk-python's loop (see [`crate::client::sdk_retry`]): 3 attempts,
+    /// `min(0.5 × 2^(n−1), 8) × (1 − 0.25 U)` s, or the server's `retry-after`.
+    AnthropicSdk,
+    /// openai-python's loop: as `anthropic-sdk`, but a `retry-after` above 120 s is not
+    /// retried at all.
+    OpenaiSdk,
+    /// LiteLLM's `num_retries`: immediate retries (1 attempt unless `client.max_attempts`).
+    Litellm,
+    /// strands-agents: up to 6 model calls 4, 8, 16, 32, 64 s apart after throttles, each a
+    /// botocore `standard` call of its own.
+    Strands,
 }
 
 /// The names `client.retry` accepts as a string.
-pub const RETRY_NAMES: [&str; 4] = ["none", "aws-legacy", "aws-standard", "aws-adaptive"];
+pub const RETRY_NAMES: [&str; 8] = [
+    "none",
+    "aws-legacy",
+    "aws-standard",
+    "aws-adaptive",
+    "anthropic-sdk",
+    "openai-sdk",
+    "litellm",
+    "strands",
+];
 
 impl RetryPolicy {
     /// Attempts allowed when `client.max_attempts` is not set.
@@ -62,9 +82,29 @@ impl RetryPolicy {
             RetryPolicy::AwsLegacy => 5,
             RetryPolicy::AwsStandard
             | RetryPolicy::AwsAdaptive
-            | RetryPolicy::Exponential { .. } => 3,
+            | RetryPolicy::Exponential { .. }
+            | RetryPolicy::Strands => 3,
+            RetryPolicy::AnthropicSdk | RetryPolicy::OpenaiSdk => {
+                crate::client::sdk_retry::STAINLESS_DEFAULT_ATTEMPTS
+            }
             RetryPolicy::Fixed { .. } => 5,
+            RetryPolicy::Litellm => 1,
         }
+    }
+
+    /// Whether the policy reads botocore's `x-amz-retry-after` when its 2026 retry
+    /// behaviour is on (`client.new_retries_2026`).
+    pub fn is_botocore_standard(&self) -> bool {
+        matches!(
+            self,
+            RetryPolicy::AwsStandard | RetryPolicy::AwsAdaptive | RetryPolicy::Strands
+        )
+    }
+
+    /// Whether the client retries a stream that a `throttlingException` event ended, unless
+    /// `client.retry_mid_stream` says otherwise: only strands-agents does.
+    pub fn retries_mid_stream(&self) -> bool {
+        matches!(self, RetryPolicy::Strands)
     }
 
     /// Whether the client runs botocore's adaptive rate limiter.
@@ -74,7 +114,10 @@ impl RetryPolicy {
 
     /// Whether the client keeps botocore's shared retry quota.
     pub fn has_retry_quota(&self) -> bool {
-        matches!(self, RetryPolicy::AwsStandard | RetryPolicy::AwsAdaptive)
+        matches!(
+            self,
+            RetryPolicy::AwsStandard | RetryPolicy::AwsAdaptive | RetryPolicy::Strands
+        )
     }
 }
 
@@ -101,6 +144,21 @@ pub enum Failure {
     Throttle,
     /// Any other retryable error (a 503 `ServiceUnavailableException`).
     Transient,
+    /// A stream ended by a `throttlingException` event after HTTP 200: no SDK's HTTP retry
+    /// loop sees it.
+    MidStream,
+}
+
+/// What the client does after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// Sleep before the next attempt, µs.
+    pub sleep_us: u64,
+    /// aws-standard retry quota taken.
+    pub cost: u32,
+    /// The next attempt starts a new SDK call (strands-agents' model-level retry): the
+    /// attempt count of the call starts again.
+    pub new_call: bool,
 }
 
 /// Retry state shared by a whole client (the aws-standard retry quota).
@@ -109,6 +167,8 @@ pub struct RetryState {
     policy: RetryPolicy,
     max_attempts: u32,
     quota: u32,
+    /// botocore honours `x-amz-retry-after` (`client.new_retries_2026`).
+    hints: bool,
 }
 
 impl RetryState {
@@ -118,7 +178,15 @@ impl RetryState {
             policy,
             max_attempts,
             quota: RETRY_QUOTA_CAPACITY,
+            hints: true,
         }
+    }
+
+    /// Whether the botocore policies honour `x-amz-retry-after` (botocore 1.44.8 always
+    /// does; `client.new_retries_2026 = false` models the releases before it).
+    pub fn with_botocore_hints(mut self, on: bool) -> Self {
+        self.hints = on;
+        self
     }
 
     /// The remaining aws-standard retry quota.
@@ -140,9 +208,28 @@ impl RetryState {
         failure: Failure,
         rng: &mut R,
     ) -> Option<(u64, u32)> {
+        self.on_failure_hinted(attempts, prev_sleep_us, failure, None, rng)
+    }
+
+    /// [`RetryState::on_failure`] for a throttle that carried a retry hint of `hint_s`
+    /// whole seconds (`quota.retry_after`), read by the policies that read one.
+    #[inline]
+    pub fn on_failure_hinted<R: Rng + ?Sized>(
+        &mut self,
+        attempts: u32,
+        prev_sleep_us: u64,
+        failure: Failure,
+        hint_s: Option<u64>,
+        rng: &mut R,
+    ) -> Option<(u64, u32)> {
         if attempts >= self.max_attempts {
             return None;
         }
+        let failure = if failure == Failure::MidStream {
+            Failure::Throttle
+        } else {
+            failure
+        };
         let exp = attempts.saturating_sub(1).min(62);
         match self.policy {
             RetryPolicy::None => None,
@@ -150,9 +237,9 @@ impl RetryState {
                 let u: f64 = rng.random();
                 Some((seconds_us(u * (1u64 << exp) as f64), 0))
             }
-            RetryPolicy::AwsStandard | RetryPolicy::AwsAdaptive => {
+            RetryPolicy::AwsStandard | RetryPolicy::AwsAdaptive | RetryPolicy::Strands => {
                 let cost = match failure {
-                    Failure::Throttle => THROTTLING_RETRY_COST,
+                    Failure::Throttle | Failure::MidStream => THROTTLING_RETRY_COST,
                     Failure::Transient => RETRY_COST,
                 };
                 if self.quota < cost {
@@ -161,9 +248,21 @@ impl RetryState {
                 self.quota -= cost;
                 let u: f64 = rng.random();
                 let sleep = match failure {
+                    // botocore 1.44.8 `ExponentialBackoff.delay_amount`: the hint raises the
+                    // delay, by at most 5 s.
+                    _ if self.hints && hint_s.is_some() => {
+                        let base = if failure == Failure::Throttle {
+                            THROTTLING_BASE_US as f64 / 1e6
+                        } else {
+                            NON_THROTTLING_BASE_US as f64 / 1e6
+                        };
+                        let t_i = u * (base * (1u64 << exp) as f64).min(20.0);
+                        let h = hint_s.unwrap_or(0) as f64;
+                        seconds_us(crate::client::sdk_retry::botocore_with_hint_s(t_i, h))
+                    }
                     // Seconds first, as botocore computes it (and as earlier releases of
                     // quotasim did, so throttle-only runs keep their exact draws).
-                    Failure::Throttle => {
+                    Failure::Throttle | Failure::MidStream => {
                         let base = (THROTTLING_BASE_US / 1_000_000) as f64;
                         seconds_us(u * (base * (1u64 << exp) as f64).min(20.0))
                     }
@@ -201,7 +300,65 @@ impl RetryState {
                 Some((crate::num::round_u64(sleep), 0))
             }
             RetryPolicy::Fixed { delay_us } => Some((delay_us, 0)),
+            RetryPolicy::AnthropicSdk | RetryPolicy::OpenaiSdk => {
+                use crate::client::sdk_retry::{Stainless, stainless_draws, stainless_sleep_s};
+                let sdk = if matches!(self.policy, RetryPolicy::AnthropicSdk) {
+                    Stainless::Anthropic
+                } else {
+                    Stainless::OpenAi
+                };
+                let hint = hint_s.map(|h| h as f64);
+                let u: f64 = if stainless_draws(sdk, hint) {
+                    rng.random()
+                } else {
+                    0.0
+                };
+                stainless_sleep_s(sdk, attempts, hint, u).map(|s| (seconds_us(s), 0))
+            }
+            RetryPolicy::Litellm => Some((0, 0)),
         }
+    }
+
+    /// The whole decision after failed attempt `attempts` of SDK call number `call` (both
+    /// 1-based): [`RetryState::on_failure_hinted`], and for strands-agents its model-level
+    /// retry once botocore gives up on a throttle (or at once after a mid-stream throttle,
+    /// which botocore never sees).
+    #[inline]
+    pub fn decide<R: Rng + ?Sized>(
+        &mut self,
+        attempts: u32,
+        call: u32,
+        prev_sleep_us: u64,
+        failure: Failure,
+        hint_s: Option<u64>,
+        rng: &mut R,
+    ) -> Option<Decision> {
+        let strands = matches!(self.policy, RetryPolicy::Strands);
+        let inner = if strands && failure == Failure::MidStream {
+            None
+        } else {
+            self.on_failure_hinted(attempts, prev_sleep_us, failure, hint_s, rng)
+        };
+        if let Some((sleep_us, cost)) = inner {
+            return Some(Decision {
+                sleep_us,
+                cost,
+                new_call: false,
+            });
+        }
+        // strands-agents retries only `ModelThrottledException`: a 503 that botocore gave
+        // up on ends the request.
+        if strands
+            && failure != Failure::Transient
+            && call < crate::client::sdk_retry::STRANDS_MODEL_CALLS
+        {
+            return Some(Decision {
+                sleep_us: crate::client::sdk_retry::strands_sleep_s(call).saturating_mul(1_000_000),
+                cost: 0,
+                new_call: true,
+            });
+        }
+        None
     }
 
     /// Records a success; `last_retry_cost` is what its last retry took (0 if none).

@@ -61,6 +61,8 @@ enum Pending {
     Success,
     ServerError,
     Throttled,
+    /// The stream ended with a `throttlingException` event at a settlement tick.
+    MidStream,
 }
 
 /// Where a request is.
@@ -83,6 +85,8 @@ enum Phase {
 }
 
 const NO_USER: u32 = u32::MAX;
+/// No retry hint came with the last throttle.
+const NO_HINT: u32 = u32::MAX;
 
 /// FIFO lanes of the event queue: events scheduled a constant delay after the current time,
 /// whose times therefore never decrease within a lane (see [`EventQueue::push_lane`]). Each
@@ -167,6 +171,12 @@ struct Request {
     max_set: bool,
     /// The retry policy slept in the current call (the aws-standard success refund).
     retried: bool,
+    /// The answer is streamed (`stream = true` on its class or client).
+    stream: bool,
+    /// SDK calls made (strands-agents' model calls), from 1.
+    calls: u8,
+    /// The last throttle's retry hint, whole seconds (`NO_HINT`: none).
+    hint_s: u32,
 }
 
 impl Request {
@@ -199,6 +209,9 @@ impl Request {
             truncated: false,
             max_set: false,
             retried: false,
+            stream: false,
+            calls: 1,
+            hint_s: NO_HINT,
         }
     }
 }
@@ -214,6 +227,10 @@ struct PoolRt<'a> {
     /// Slot in the totals' `throttled_by_limit` of each of the pool's limits, then of each
     /// account limit.
     slots: Vec<usize>,
+    /// `quota.mid_stream_throttle`.
+    mid_stream: bool,
+    /// `quota.retry_after`.
+    hints: bool,
     /// The service as each tier sees it (decode speed times the tier's factor), by
     /// [`Tier::index`](crate::quota::models::Tier::index); unused without tiers.
     tier_svc: Vec<Service>,
@@ -493,6 +510,36 @@ fn admit_on(
     Ok(())
 }
 
+/// The retry hint of a throttle of `fp` on pool `p` by its limit `limit` (account limits
+/// after the pool's): whole seconds until that limit could admit it, assuming no other
+/// traffic, rounded up; `NO_HINT` if it never could.
+#[cold]
+#[inline(never)]
+fn retry_hint_s(
+    pools: &mut [PoolRt],
+    account: &mut Option<Quota>,
+    p: usize,
+    limit: usize,
+    fp: &Footprint,
+    now: u64,
+) -> u32 {
+    let Some(pool) = pools.get_mut(p) else {
+        return NO_HINT;
+    };
+    let rt = pool.rates;
+    let own = pool.quota.len();
+    let wait = if limit < own {
+        pool.quota.retry_wait_us(now, limit, fp, rt)
+    } else {
+        account
+            .as_mut()
+            .and_then(|a| a.retry_wait_us(now, limit - own, fp, rt))
+    };
+    wait.map_or(NO_HINT, |us| {
+        u32::try_from(us.div_ceil(1_000_000)).unwrap_or(NO_HINT - 1)
+    })
+}
+
 /// Sets a request's footprint, reservation, cost and truncation for pool `p`.
 #[inline]
 fn sized_for(pools: &[PoolRt], p: usize, r: &mut Request) {
@@ -550,6 +597,8 @@ impl<'a> Sim<'a> {
                     svc: &p.service,
                     settle_interval_us: q.settle_interval_us,
                     slots,
+                    mid_stream: q.mid_stream_throttle,
+                    hints: q.retry_after,
                     tier_svc: tiers::services(p),
                     last_refusal: None,
                 }
@@ -557,6 +606,9 @@ impl<'a> Sim<'a> {
             .collect();
         if pools.iter().any(|p| p.quota.cuts_off()) {
             metrics.requests.truncated_by_output_budget = Some(0);
+        }
+        if pools.iter().any(|p| p.mid_stream) {
+            metrics.attempts.throttled_mid_stream = Some(0);
         }
         // The serving pool's model prices the bill (a lone `[pools.NAME]` may name its own).
         metrics.set_prices(match (s.pools.first(), s.workloads.first()) {
@@ -603,7 +655,8 @@ impl<'a> Sim<'a> {
                     concurrency: w.client.concurrency.unwrap_or(u64::MAX),
                     in_flight: 0,
                     waiting: VecDeque::new(),
-                    retry: RetryState::new(w.client.retry.clone(), w.client.max_attempts),
+                    retry: RetryState::new(w.client.retry.clone(), w.client.max_attempts)
+                        .with_botocore_hints(w.client.new_retries_2026),
                     adaptive: w.client.retry.is_adaptive().then(AdaptiveLimiter::new),
                     adaptive_waiters: VecDeque::new(),
                     pacer: w.client.pacing.as_ref().map(Pacer::new),
@@ -674,6 +727,14 @@ impl<'a> Sim<'a> {
                 .collect();
             Box::new(Split { pools, workloads })
         });
+        let mut split = split;
+        if let Some(sp) = split.as_mut()
+            && metrics.attempts.throttled_mid_stream.is_some()
+        {
+            for m in sp.pools.iter_mut().chain(sp.workloads.iter_mut()) {
+                m.attempts.throttled_mid_stream = Some(0);
+            }
+        }
         if split.is_some() {
             // The totals' latencies are their workloads' together, added up at the end:
             // one histogram sample per success instead of two.
@@ -878,6 +939,7 @@ impl<'a> Sim<'a> {
             return 0;
         };
         let client = &wl.s.client;
+        let mut stream = client.stream;
         let mut sizes = match record {
             Some(rec) => crate::workload::trace::record_sizes(
                 rec,
@@ -888,7 +950,10 @@ impl<'a> Sim<'a> {
             None => {
                 let i = wl.picker.pick(&mut wl.rng_classes);
                 match wl.s.requests.get(i) {
-                    Some(class) => class.sample(&mut wl.rng_tokens),
+                    Some(class) => {
+                        stream = class.stream;
+                        class.sample(&mut wl.rng_tokens)
+                    }
                     None => crate::workload::Sizes {
                         input: 0,
                         output: 0,
@@ -982,6 +1047,9 @@ impl<'a> Sim<'a> {
             truncated: false,
             max_set: sizes.max_tokens_set,
             retried: false,
+            stream,
+            calls: 1,
+            hint_s: NO_HINT,
         };
         sized_for(&self.pools, p, slot);
         let Some(req) = self.requests.get(id as usize) else {
@@ -1397,10 +1465,16 @@ impl<'a> Sim<'a> {
                     attempt,
                     cause,
                 };
-                (
+                let ends = (
                     now.saturating_add(pool.svc.throttle_latency_us),
                     lanes.throttles(p),
-                )
+                );
+                r.hint_s = if pool.hints {
+                    retry_hint_s(pools, account, p, limit, &r.fp, now)
+                } else {
+                    NO_HINT
+                };
+                ends
             }
         };
         queue.push_lane(lane, end, Event::AttemptEnds(id));
@@ -1431,6 +1505,7 @@ impl<'a> Sim<'a> {
         }
     }
 
+    #[inline(never)]
     fn tick(&mut self, id: u32) {
         let Some(r) = self.requests.get(id as usize).copied() else {
             return;
@@ -1450,6 +1525,26 @@ impl<'a> Sim<'a> {
             let room = pool.quota.output_room(self.now, want);
             g = r.generated + room;
             room < want
+        };
+        if pool.mid_stream && r.stream && g > r.generated {
+            // The charge for the output since the last tick, beyond what the reservation
+            // still covers, is offered to the pool's and the account's limits.
+            let rt = pool.rates;
+            let refused = pool
+                .quota
+                .offer_at(self.now, &r.fp, r.generated, g, rt)
+                .is_err()
+                || self
+                    .account
+                    .as_mut()
+                    .is_some_and(|a| a.offer_at(self.now, &r.fp, r.generated, g, rt).is_err());
+            if refused {
+                self.end_mid_stream(id);
+                return;
+            }
+        }
+        let Some(pool) = self.pools.get_mut(p) else {
+            return;
         };
         let delta = pool.quota.tick(self.now, &r.adm, &r.fp, r.generated, g);
         if let Some(mm) = &mut self.minutes
@@ -1485,6 +1580,73 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// A `throttlingException` event ends request `id`'s stream now: the output charged by
+    /// the ticks so far is what it delivered (and is billed); the quota keeps its charges.
+    fn end_mid_stream(&mut self, id: u32) {
+        let now = self.now;
+        let Some(r) = self.requests.get_mut(id as usize) else {
+            return;
+        };
+        let Some(pool) = self.pools.get(r.pool as usize) else {
+            return;
+        };
+        let burndown = pool.rates.burndown();
+        r.fp.output = r.generated;
+        r.cost = burndown.final_cost(r.fp.prompt, 0, r.generated);
+        r.pending = Pending::MidStream;
+        r.end = now;
+        self.queue.push(now, Event::AttemptEnds(id));
+    }
+
+    /// A stream ended by a `throttlingException` event (see [`Sim::end_mid_stream`]): bill
+    /// what it delivered, then retry or fail as the client does.
+    #[cold]
+    #[inline(never)]
+    fn mid_stream_ends(&mut self, id: u32) {
+        let now = self.now;
+        let Some(req) = self.requests.get(id as usize) else {
+            return;
+        };
+        let (w, p) = (req.w as usize, req.pool as usize);
+        let (counted, attempts) = (req.counted, req.attempts);
+        let partial = Success {
+            arrival: req.arrival,
+            counted,
+            input: req.input,
+            output: req.fp.output,
+            cost: req.cost,
+            truncated: false,
+            attempts,
+            cache_write: req.fp.prompt.saturating_sub(req.input),
+            cache_read: req.fp.cache_read,
+            pool: req.pool,
+            tier: self.wls.get(w).map_or(0, |wl| wl.s.tier.index() as u8),
+        };
+        let abandoned = req.phase == Phase::Abandoned;
+        let w_client = self.wls.get(w).map(|wl| wl.s.client.retries_mid_stream());
+        self.record(w, Some(p), |m| m.throttled_mid_stream(&partial));
+        // A retry asks for the whole answer again.
+        let burndown = self.pools.get(p).map(|pool| pool.rates.burndown());
+        if let (Some(r), Some(b)) = (self.requests.get_mut(id as usize), burndown) {
+            r.fp.output = r.desired.min(r.fp.max_tokens);
+            r.cost = b.final_cost(r.fp.prompt, 0, r.fp.output);
+        }
+        if abandoned {
+            self.free_slot(id);
+            return;
+        }
+        if let Some(a) = self.wls.get_mut(w).and_then(|wl| wl.adaptive.as_mut()) {
+            // botocore's limiter saw an HTTP 200: the event comes later, outside it.
+            a.on_response(now as f64 / 1e6, false);
+            self.adaptive_notify(w);
+        }
+        if w_client == Some(true) {
+            self.retry_or_fail(id, FailCause::Throttled, Failure::MidStream);
+        } else {
+            self.fail(id, FailCause::Throttled);
+        }
+    }
+
     fn attempt_ends(&mut self, id: u32) {
         let now = self.now;
         let Some(req) = self.requests.get(id as usize) else {
@@ -1495,7 +1657,8 @@ impl<'a> Sim<'a> {
             return;
         }
         let (w, p) = (req.w as usize, req.pool as usize);
-        // The provider settles whatever the client does.
+        // The provider settles whatever the client does; a stream ended mid-way keeps what
+        // was charged.
         if let Pending::Success | Pending::ServerError = req.pending {
             let success = req.pending == Pending::Success;
             let Sim {
@@ -1563,6 +1726,10 @@ impl<'a> Sim<'a> {
             pool: req.pool,
             tier: self.wls.get(w).map_or(0, |wl| wl.s.tier.index() as u8),
         });
+        if pending == Pending::MidStream {
+            self.mid_stream_ends(id);
+            return;
+        }
         if req.phase == Phase::Abandoned {
             // The client gave up, but the provider finished and bills the answer.
             if let Some(r) = &success {
@@ -1603,13 +1770,13 @@ impl<'a> Sim<'a> {
                     },
                     p,
                 );
-                self.retry_or_fail(id, FailCause::ServerError);
+                self.retry_or_fail(id, FailCause::ServerError, Failure::Transient);
             }
             (_, None) => {
                 if self.hop_on_throttle(id) {
                     return;
                 }
-                self.retry_or_fail(id, FailCause::Throttled)
+                self.retry_or_fail(id, FailCause::Throttled, Failure::Throttle)
             }
         }
     }
@@ -1645,7 +1812,7 @@ impl<'a> Sim<'a> {
         true
     }
 
-    fn retry_or_fail(&mut self, id: u32, cause: FailCause) {
+    fn retry_or_fail(&mut self, id: u32, cause: FailCause, failure: Failure) {
         // Split borrows: the request is updated in place (no copy of it on the hot path).
         let Sim {
             requests,
@@ -1660,23 +1827,35 @@ impl<'a> Sim<'a> {
         let Some(wl) = wls.get_mut(w) else {
             return;
         };
-        let failure = if cause == FailCause::Throttled {
-            Failure::Throttle
-        } else {
-            Failure::Transient
-        };
-        match wl
-            .retry
-            .on_failure(r.call_attempts, r.prev_sleep, failure, &mut wl.rng_retries)
-        {
-            Some((sleep, cost)) => {
+        // Only a throttle carries a hint (`hint_s` is that of the last one).
+        let hint =
+            (failure == Failure::Throttle && r.hint_s != NO_HINT).then_some(u64::from(r.hint_s));
+        match wl.retry.decide(
+            r.call_attempts,
+            u32::from(r.calls),
+            r.prev_sleep,
+            failure,
+            hint,
+            &mut wl.rng_retries,
+        ) {
+            Some(d) => {
+                let (sleep, cost) = (d.sleep_us, d.cost);
                 let throttle_mode =
                     wl.s.route.policy == RoutePolicy::Fallback(FallbackOn::Throttle);
                 let first = wl.s.route.pools.first().copied().unwrap_or(0);
-                r.prev_sleep = sleep;
-                r.last_retry_cost = cost;
-                r.call_attempts += 1;
-                r.retried = true;
+                if d.new_call {
+                    // A new SDK call: botocore's attempt count starts again.
+                    r.calls = r.calls.saturating_add(1);
+                    r.prev_sleep = 0;
+                    r.last_retry_cost = 0;
+                    r.call_attempts = 1;
+                    r.retried = false;
+                } else {
+                    r.prev_sleep = sleep;
+                    r.last_retry_cost = cost;
+                    r.call_attempts += 1;
+                    r.retried = true;
+                }
                 r.phase = Phase::Sleeping;
                 if throttle_mode && cause == FailCause::Throttled && r.hop != 0 {
                     // After the policy's sleep the next attempt starts again at the first pool.
@@ -1704,21 +1883,31 @@ impl<'a> Sim<'a> {
                     self.send(id);
                     return;
                 }
-                let (counted, attempts) = (r.counted, r.attempts);
-                let p = r.pool as usize;
-                self.record(w, None, |m| m.failed(counted, cause, attempts));
-                self.observe(
-                    TraceEvent::Failed {
-                        t: self.now,
-                        slot: id,
-                        attempts,
-                    },
-                    p,
-                );
-                self.release_client(id);
-                self.free_slot(id);
+                self.fail(id, cause);
             }
         }
+    }
+
+    /// Request `id` fails for good.
+    // Always inlined: `retry_or_fail` gives up through it on the hot path.
+    #[inline(always)]
+    fn fail(&mut self, id: u32, cause: FailCause) {
+        let Some(r) = self.requests.get(id as usize) else {
+            return;
+        };
+        let (counted, attempts, w) = (r.counted, r.attempts, r.w as usize);
+        let p = r.pool as usize;
+        self.record(w, None, |m| m.failed(counted, cause, attempts));
+        self.observe(
+            TraceEvent::Failed {
+                t: self.now,
+                slot: id,
+                attempts,
+            },
+            p,
+        );
+        self.release_client(id);
+        self.free_slot(id);
     }
 
     /// `client.timeout` passed for request `id`, if this is its deadline. A deadline left

@@ -427,6 +427,18 @@ impl Metrics {
         }
     }
 
+    /// A counted request's streamed attempt was ended by a `throttlingException` event; the
+    /// output it had delivered is billed.
+    #[inline]
+    pub fn throttled_mid_stream(&mut self, s: &Success) {
+        if s.counted {
+            if let Some(n) = &mut self.attempts.throttled_mid_stream {
+                *n += 1;
+            }
+            self.bill(s);
+        }
+    }
+
     /// A request succeeded at `now`.
     #[inline]
     pub fn succeeded(&mut self, now: u64, s: &Success) {
@@ -510,6 +522,7 @@ impl Metrics {
                 admitted: r.attempts.admitted,
                 throttled: r.attempts.throttled,
                 server_errors: r.attempts.server_errors,
+                throttled_mid_stream: r.attempts.throttled_mid_stream,
             },
             latency_ms: r.latency_ms,
             throughput: r.throughput,

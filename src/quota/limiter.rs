@@ -72,7 +72,9 @@ impl Limiter {
     }
 
     /// Whether `amount` fits at `now`. Advances the limiter's clock.
-    #[inline]
+    // Always inlined: the admission check of every attempt (the retry-hint and mid-stream
+    // callers would otherwise make the compiler call it out of line).
+    #[inline(always)]
     pub fn admits(&mut self, now: u64, amount: u64) -> bool {
         match self {
             Limiter::Fixed(l) => l.admits(now, amount),
@@ -94,7 +96,7 @@ impl Limiter {
 
     /// Adjusts a charge of `reserved` to the final `cost` at `now`; returns the signed change
     /// actually applied (a refund lost at a fixed window's roll-over applies 0).
-    #[inline]
+    #[inline(always)]
     pub fn settle(&mut self, now: u64, ticket: u64, reserved: u64, cost: u64) -> i64 {
         if reserved == cost {
             return 0;
@@ -103,6 +105,42 @@ impl Limiter {
             Limiter::Fixed(l) => l.settle(now, ticket, reserved, cost),
             Limiter::Sliding(l) => l.settle(now, ticket, reserved, cost),
             Limiter::Bucket(l) => l.settle(now, reserved, cost),
+        }
+    }
+}
+
+impl Limiter {
+    /// How long from `now` until `amount` would fit, assuming nothing else is charged
+    /// meanwhile, µs (0 if it fits now; `None` if it never can). Call right after
+    /// [`Limiter::admits`] looked at `now`.
+    pub fn wait_us(&mut self, now: u64, amount: u64) -> Option<u64> {
+        if amount > self.limit() {
+            return None;
+        }
+        if self.admits(now, amount) {
+            return Some(0);
+        }
+        match self {
+            // The next window starts empty.
+            Limiter::Fixed(l) => Some(l.end.saturating_sub(now)),
+            // Charges leave the window, oldest first, `period` after they were made.
+            Limiter::Sliding(l) => {
+                let mut sum = l.sum;
+                for &(t, a) in &l.charges {
+                    sum = sum.saturating_sub(a);
+                    if sum.saturating_add(amount) <= l.limit {
+                        return Some(t.saturating_add(l.period_us).saturating_sub(now));
+                    }
+                }
+                Some(l.period_us)
+            }
+            // The level rises by `limit` units a microsecond.
+            Limiter::Bucket(l) => {
+                let need = i128::from(amount) * l.units_per_token - l.level;
+                let rate = i128::from(l.limit.max(1));
+                let us = (need + rate - 1).div_euclid(rate);
+                Some(u64::try_from(us.max(0)).unwrap_or(u64::MAX))
+            }
         }
     }
 }
@@ -412,5 +450,35 @@ mod tests {
         l.charge(0, 0);
         l.settle(MIN * 10, 50, 0);
         assert_eq!(l.level_tokens(), 100, "refund capped at capacity");
+    }
+
+    #[test]
+    fn retry_waits_by_hand() {
+        // Fixed window of 100 per minute, 90 used at 12.5 s: 30 fits at the next window,
+        // 47.5 s later; 101 never fits; 10 fits now.
+        let mut l = Limiter::new(LimiterKind::FixedWindow, 100, MIN);
+        l.charge(0, 90);
+        assert_eq!(l.wait_us(12_500_000, 30), Some(47_500_000));
+        assert_eq!(l.wait_us(12_500_000, 10), Some(0));
+        assert_eq!(l.wait_us(12_500_000, 101), None);
+        // Sliding window: 50 at 0 s, 40 at 20 s; at 30 s, 30 needs the first charge gone
+        // (at 60 s: 30 s from now), and so does 60 (40 + 60 = 100 fits); 61 needs both (at
+        // 80 s: 50 s from now).
+        let mut l = Limiter::new(LimiterKind::SlidingWindow, 100, MIN);
+        l.charge(0, 50);
+        l.charge(20_000_000, 40);
+        assert_eq!(l.wait_us(30_000_000, 30), Some(30_000_000));
+        assert_eq!(l.wait_us(30_000_000, 60), Some(30_000_000));
+        assert_eq!(l.wait_us(30_000_000, 61), Some(50_000_000));
+        // Bucket of 60 per minute (one token a second), emptied at 0: 5 tokens after 5 s,
+        // 2.5 tokens' debt plus 1 more after 3.5 s.
+        let mut l = Limiter::new(LimiterKind::TokenBucket, 60, MIN);
+        l.charge(0, 60);
+        assert_eq!(l.wait_us(0, 5), Some(5_000_000));
+        let mut b = TokenBucket::new(60, MIN);
+        b.charge(0, 60);
+        b.settle(0, 0, 2);
+        let mut l = Limiter::Bucket(b);
+        assert_eq!(l.wait_us(0, 1), Some(3_000_000));
     }
 }

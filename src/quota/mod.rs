@@ -718,6 +718,43 @@ impl Quota {
         primary
     }
 
+    /// The retry hint of a throttle by limit `i` at rates `r`: how long until it could admit
+    /// `fp`, assuming no other traffic, µs (`None`: never).
+    pub fn retry_wait_us(&mut self, now: u64, i: usize, fp: &Footprint, r: Rates) -> Option<u64> {
+        let l = self.limits.get_mut(i)?;
+        let need = r.need(l, fp);
+        l.limiter.wait_us(now, need)
+    }
+
+    /// Offers the growth of a streamed attempt's charge from `before` to `after` output
+    /// tokens, beyond what its reservation still covers, to every limit whose count grows
+    /// with output, charging nothing: the index of the first that refuses it.
+    pub fn offer_at(
+        &mut self,
+        now: u64,
+        fp: &Footprint,
+        before: u64,
+        after: u64,
+        r: Rates,
+    ) -> Result<(), usize> {
+        for (i, l) in self.limits.iter_mut().enumerate() {
+            let (fixed, rate) = r.fixed_and_rate(l.counts, fp);
+            if rate == 0 {
+                continue;
+            }
+            let at_admission = match l.charge {
+                Charge::Reserve => r.reservation(l.counts, fp),
+                Charge::AsGenerated => fixed,
+            };
+            let grown = |g: u64| at_admission.max(fixed.saturating_add(rate.saturating_mul(g)));
+            let extra = grown(after).saturating_sub(grown(before));
+            if extra > 0 && !l.limiter.admits(now, extra) {
+                return Err(i);
+            }
+        }
+        Ok(())
+    }
+
     /// The primary limiter (the tokens-per-minute one for the short form).
     pub fn primary(&self) -> Option<&Limiter> {
         self.primary

@@ -103,6 +103,10 @@ pub struct WorkloadAttempts {
     pub throttled: u64,
     /// Admitted attempts that failed with HTTP 503.
     pub server_errors: u64,
+    /// Admitted, streamed attempts ended by a `throttlingException` event after HTTP 200
+    /// (`quota.mid_stream_throttle`; only then present).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttled_mid_stream: Option<u64>,
 }
 
 /// `workloads.NAME`: one application's requests, attempts, latency, throughput and client.
@@ -168,6 +172,10 @@ pub struct AttemptCounts {
     pub throttled: u64,
     /// Admitted attempts that failed with HTTP 503.
     pub server_errors: u64,
+    /// Admitted, streamed attempts ended by a `throttlingException` event after HTTP 200
+    /// (`quota.mid_stream_throttle`; only then present).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttled_mid_stream: Option<u64>,
     /// Throttles by the first refusing limit.
     pub throttled_by: ThrottledBy,
     /// Histogram of attempts per finished request: `"n": requests that made n attempts`

@@ -129,6 +129,15 @@ impl Exporter for TableExporter {
             }
         }
         line(&mut s, "", "server errors", a.server_errors, "");
+        if let Some(n) = a.throttled_mid_stream {
+            line(
+                &mut s,
+                "",
+                "mid-stream",
+                n,
+                "throttlingException after HTTP 200",
+            );
+        }
         let hist: Vec<String> = a
             .per_request
             .0

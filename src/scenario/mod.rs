@@ -435,6 +435,15 @@ pub struct QuotaConfig {
     /// Every limit enforced, in check order: the preset's expansion of the short-form keys,
     /// then `[[quota.limits]]`.
     pub limits: Vec<LimitSpec>,
+    /// A streamed attempt whose output outgrows its reservation offers the excess to the
+    /// limits at each settlement tick; a refusal ends the stream with a
+    /// `throttlingException` event (docs/guide/streams-and-agents.md).
+    #[serde(skip_serializing_if = "is_false")]
+    pub mid_stream_throttle: bool,
+    /// Throttles carry a retry hint: whole seconds until the refusing limit could admit the
+    /// attempt (docs/retries.md, "Retry hints").
+    #[serde(skip_serializing_if = "is_false")]
+    pub retry_after: bool,
 }
 
 impl QuotaConfig {
@@ -447,6 +456,14 @@ impl QuotaConfig {
 
 fn is_zero(x: &u64) -> bool {
     *x == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// `[service]`, resolved.
@@ -515,6 +532,25 @@ pub struct Client {
     /// maximum; `max_tokens` then holds the first pool's, for display).
     #[serde(skip)]
     pub max_tokens_set: bool,
+    /// Every request streams its answer (`client.stream`; a class may set `stream` itself).
+    #[serde(skip_serializing_if = "is_false")]
+    pub stream: bool,
+    /// The client retries a stream ended by a `throttlingException` event (default: only
+    /// for `retry = "strands"`, whose agent loop does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_mid_stream: Option<bool>,
+    /// botocore's 2026 retry behaviour (honour `x-amz-retry-after`), always on in botocore
+    /// 1.44.8; `false` models earlier releases.
+    #[serde(skip_serializing_if = "is_true")]
+    pub new_retries_2026: bool,
+}
+
+impl Client {
+    /// Whether a stream ended by a `throttlingException` event is retried.
+    pub fn retries_mid_stream(&self) -> bool {
+        self.retry_mid_stream
+            .unwrap_or_else(|| self.retry.retries_mid_stream())
+    }
 }
 
 impl Scenario {

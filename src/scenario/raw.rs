@@ -151,6 +151,8 @@ quota_tables! {
     limits: Vec<RawLimit>,
     count_rejected: bool,
     requests_per_1000_tpm: f64,
+    mid_stream_throttle: bool,
+    retry_after: bool,
     reservation_floor: i64,
 }
 
@@ -188,6 +190,9 @@ pub(crate) struct RawClient {
     pub max_attempts: Option<i64>,
     pub pacing: Option<RawPacing>,
     pub timeout: Option<RawDuration>,
+    pub stream: Option<bool>,
+    pub retry_mid_stream: Option<bool>,
+    pub new_retries_2026: Option<bool>,
 }
 
 /// `client.pacing = { tokens_per_minute, requests_per_minute, count, burst }`.
@@ -237,6 +242,7 @@ pub(crate) struct RawClass {
     pub cache_write_tokens: Option<toml::Value>,
     pub cache_read_tokens: Option<toml::Value>,
     pub max_tokens: Option<i64>,
+    pub stream: Option<bool>,
 }
 
 /// A custom retry table: `{ mode = "exponential", base, cap, jitter, max_attempts }` or

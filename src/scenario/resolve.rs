@@ -1026,7 +1026,17 @@ fn resolve_quota(q: RawQuota, preset: &str) -> R<QuotaConfig> {
         Some(d) if d.0 == 0 => return bad("quota.settle_interval", "expected a duration > 0"),
         Some(d) => d.0,
     };
+    let settle = q.settle.unwrap_or_default();
+    let mid_stream_throttle = q.mid_stream_throttle.unwrap_or(false);
+    if mid_stream_throttle && settle != crate::quota::Settle::Streaming {
+        return bad(
+            "quota.mid_stream_throttle",
+            "a throttle inside a stream happens at a settlement tick: it needs quota.settle = \"streaming\"",
+        );
+    }
     Ok(QuotaConfig {
+        mid_stream_throttle,
+        retry_after: q.retry_after.unwrap_or(false),
         tokens_per_minute: tpm,
         requests_per_minute,
         tokens_per_day,
@@ -1036,7 +1046,7 @@ fn resolve_quota(q: RawQuota, preset: &str) -> R<QuotaConfig> {
         provider,
         input_tokens_per_minute,
         output_tokens_per_minute,
-        settle: q.settle.unwrap_or_default(),
+        settle,
         settle_interval_us,
         reservation_floor,
         limits,
@@ -1295,7 +1305,16 @@ fn resolve_client(c: &RawClient, model: &Model) -> R<Client> {
         Some(d) if d.0 == 0 => return bad("client.timeout", "expected a duration > 0"),
         Some(d) => Some(d.0),
     };
+    if c.new_retries_2026.is_some() && !retry.is_botocore_standard() {
+        return bad(
+            "client.new_retries_2026",
+            "botocore's 2026 retry behaviour applies to retry = \"aws-standard\", \"aws-adaptive\" or \"strands\" (whose calls are botocore's)",
+        );
+    }
     Ok(Client {
+        stream: c.stream.unwrap_or(false),
+        retry_mid_stream: c.retry_mid_stream,
+        new_retries_2026: c.new_retries_2026.unwrap_or(true),
         concurrency,
         max_tokens,
         retry,
@@ -1347,6 +1366,10 @@ fn retry_by_name(s: &str) -> R<RetryPolicy> {
         "aws-legacy" | "legacy" => Ok(RetryPolicy::AwsLegacy),
         "aws-standard" | "standard" => Ok(RetryPolicy::AwsStandard),
         "aws-adaptive" | "adaptive" => Ok(RetryPolicy::AwsAdaptive),
+        "anthropic-sdk" => Ok(RetryPolicy::AnthropicSdk),
+        "openai-sdk" => Ok(RetryPolicy::OpenaiSdk),
+        "litellm" => Ok(RetryPolicy::Litellm),
+        "strands" => Ok(RetryPolicy::Strands),
         other => Err(Invalid {
             path: "client.retry".into(),
             message: format!(
@@ -1829,6 +1852,7 @@ fn resolve_class(
         max_tokens_set: c.max_tokens.is_some() || client.max_tokens_set,
         max_tokens: int_at_least(c.max_tokens, 1, &format!("{base}.max_tokens"))?
             .unwrap_or(client.max_tokens),
+        stream: c.stream.unwrap_or(client.stream),
     })
 }
 

@@ -570,16 +570,31 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>, rid: &str) -> Reply
     let started = Instant::now();
     let (admit, service, clock) = admit(shared, &call, &model_id, op, rid)?;
     let attempt = match admit {
-        Admit::Throttled { cause, latency_us } => {
+        Admit::Throttled {
+            cause,
+            latency_us,
+            retry_after_s,
+        } => {
             sleep(clock.wall(latency_us)).await;
-            return Err(error(
+            let mut r = error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "ThrottlingException",
                 api::throttle_message(cause),
                 rid,
-            ));
+            );
+            if let Some(s) = retry_after_s {
+                // `x-amz-retry-after` in milliseconds (botocore 1.44.8 reads it),
+                // `retry-after` in seconds (the Anthropic and OpenAI SDKs read it).
+                let h = r.headers_mut();
+                h.insert("x-amz-retry-after", s.saturating_mul(1000).into());
+                h.insert("retry-after", s.into());
+            }
+            return Err(r);
         }
-        Admit::Admitted(a) => a,
+        Admit::Admitted(mut a) => {
+            a.stream = op.streams();
+            a
+        }
     };
     let guard = Guard {
         shared: shared.clone(),
@@ -1102,8 +1117,24 @@ async fn stream_answer(
             _ = tokio::time::sleep_until(due.into()) => {}
             _ = tx.closed() => return,
         }
-        // Charged before it goes out: an output budget may cut the answer off here.
+        // Charged before it goes out: an output budget may cut the answer off here, and a
+        // refused tick (`quota.mid_stream_throttle`) ends the stream as Bedrock does.
         let reached = guard.tick(next);
+        if guard
+            .attempt
+            .as_ref()
+            .is_some_and(|a| a.throttled_mid_stream)
+        {
+            // What the ticks charged went out; the quota keeps it (see `State::end`).
+            guard.end(End::ThrottledMidStream { delivered: sent });
+            let _ = tx
+                .send(Bytes::from(StreamEvents::throttled(
+                    op,
+                    api::throttle_message(ThrottleCause::TokensPerMinute),
+                )))
+                .await;
+            return;
+        }
         if reached > sent
             && tx
                 .send(Bytes::from(StreamEvents::delta(op, sent, reached - sent)))

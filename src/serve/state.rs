@@ -213,6 +213,12 @@ pub(crate) struct Attempt {
     cut: bool,
     /// Its service tier.
     tier: Tier,
+    /// Whether the answer streams (set by the HTTP layer): only a stream can be ended by a
+    /// `throttlingException` event.
+    pub stream: bool,
+    /// A settlement tick's growth was refused (`quota.mid_stream_throttle`): the stream
+    /// ends with a `throttlingException` event after what was charged.
+    pub throttled_mid_stream: bool,
 }
 
 /// The outcome of an admission check.
@@ -224,6 +230,8 @@ pub(crate) enum Admit {
         cause: ThrottleCause,
         /// Simulated delay before the 429, µs.
         latency_us: u64,
+        /// The retry hint, whole seconds (`quota.retry_after`).
+        retry_after_s: Option<u64>,
     },
     /// Admitted.
     Admitted(Box<Attempt>),
@@ -241,8 +249,10 @@ pub(crate) enum End {
         /// Output tokens delivered.
         delivered: u64,
     },
-    /// The stream was ended with a throttle after `delivered` output tokens: those are
-    /// delivered and billed, and the request fails as throttled.
+    /// The stream was ended with a throttle after `delivered` output tokens (by the
+    /// `x-quotasim-mid-stream-throttle-after` header, or by a refused settlement tick under
+    /// `quota.mid_stream_throttle`): those are delivered and billed, and the request fails
+    /// as throttled.
     ThrottledMidStream {
         /// Output tokens delivered.
         delivered: u64,
@@ -671,6 +681,7 @@ impl State {
             return Admit::Throttled {
                 cause: ThrottleCause::TokensPerMinute,
                 latency_us: 0,
+                retry_after_s: None,
             };
         };
         let output = s.output.min(s.max_tokens);
@@ -720,6 +731,8 @@ impl State {
                     cuts_off: p.quota.cuts_off(),
                     cut: false,
                     tier,
+                    stream: false,
+                    throttled_mid_stream: false,
                 }))
             }
             Err(limit) => {
@@ -733,11 +746,27 @@ impl State {
                 };
                 let latency_us = p.spec.service.throttle_latency_us;
                 p.last_refusal = Some(now);
+                // The hint of a run's throttle: whole seconds until the refusing limit could
+                // admit the attempt, assuming no other traffic.
+                let retry_after_s = if !p.spec.quota.retry_after {
+                    None
+                } else if limit < own {
+                    p.quota.retry_wait_us(now, limit, &fp, rt)
+                } else {
+                    self.account
+                        .as_mut()
+                        .and_then(|a| a.retry_wait_us(now, limit - own, &fp, rt))
+                }
+                .map(|us| us.div_ceil(1_000_000));
                 let slot = p.slots.get(limit).copied().unwrap_or(usize::MAX);
                 self.metrics.throttled(now, true, cause, slot);
                 p.metrics.throttled(now, true, cause, limit);
                 self.finish(&key, Some(Status::FailedThrottled));
-                Admit::Throttled { cause, latency_us }
+                Admit::Throttled {
+                    cause,
+                    latency_us,
+                    retry_after_s,
+                }
             }
         }
     }
@@ -759,6 +788,20 @@ impl State {
         let want = generated - a.ticked;
         let room = p.quota.output_room(now, want);
         let g = a.ticked + room;
+        if a.stream && p.spec.quota.mid_stream_throttle && g > a.ticked {
+            // The growth beyond what the reservation still covers is offered to the pool's
+            // and the account's limits; a refusal ends the stream (as in a run).
+            let rt = p.rates;
+            let refused = p.quota.offer_at(now, &a.fp, a.ticked, g, rt).is_err()
+                || self
+                    .account
+                    .as_mut()
+                    .is_some_and(|acc| acc.offer_at(now, &a.fp, a.ticked, g, rt).is_err());
+            if refused {
+                a.throttled_mid_stream = true;
+                return a.ticked;
+            }
+        }
         let d = p.quota.tick(now, &a.adm, &a.fp, a.ticked, g);
         if let (Some(acc), Some(t)) = (self.account.as_mut(), a.acct.as_ref()) {
             acc.tick_at(now, t, &a.fp, a.ticked, g, p.rates);
@@ -799,8 +842,15 @@ impl State {
                 (fp, a.ticked.min(fp.output), true)
             }
         };
-        let d = p.quota.settle(now, &a.adm, &fp, generated, ok);
-        if let (Some(acc), Some(t)) = (self.account.as_mut(), a.acct.as_ref()) {
+        // A stream the quota itself ended (`quota.mid_stream_throttle`) keeps what was
+        // charged, as in a run; every other ending settles to its final cost.
+        let keep = a.throttled_mid_stream;
+        let d = if keep {
+            0
+        } else {
+            p.quota.settle(now, &a.adm, &fp, generated, ok)
+        };
+        if !keep && let (Some(acc), Some(t)) = (self.account.as_mut(), a.acct.as_ref()) {
             acc.settle_at(now, t, &fp, generated, ok, p.rates);
         }
         self.metrics.settled(now, d);

@@ -26,6 +26,9 @@ pub struct RequestClass {
     /// maximum applies to each attempt).
     #[serde(skip)]
     pub max_tokens_set: bool,
+    /// The class streams its answers (`stream = true`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
 }
 
 /// The token sizes of one request.
