@@ -371,6 +371,18 @@ pub fn simulate_guarded_with<'a>(
         .map_err(|stopped| stopped_error(s, file, limits, &stopped))
 }
 
+/// [`simulate_guarded`] that also records the per-minute, per-pool metrics of
+/// `run --cloudwatch` and `calibrate`.
+pub fn simulate_minutes_guarded(
+    s: &Scenario,
+    file: &str,
+    limits: &Limits,
+) -> Result<(Report, crate::metrics::minutes::Minutes), Error> {
+    check(s, file, limits)?;
+    crate::engine::simulate_minutes(s, limits)
+        .map_err(|stopped| stopped_error(s, file, limits, &stopped))
+}
+
 /// The size checks: what `run` and every point of a sweep must pass.
 pub fn check_size(s: &Scenario, file: &str, limits: &Limits) -> Result<WorkEstimate, Error> {
     let e = estimate(s, file)?;

@@ -56,6 +56,7 @@
     )
 )]
 
+pub mod account;
 pub mod assertion;
 pub mod cli;
 pub mod client;

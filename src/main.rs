@@ -55,6 +55,12 @@ enum Command {
     /// Fit a scenario fragment (arrival rate, cv, hourly schedule, request classes) to a
     /// trace: a CSV file or Bedrock model-invocation logs (JSON lines).
     Fit(cli::FitArgs),
+    /// Import what your account has: `import service-quotas FILE` turns the JSON of
+    /// `aws service-quotas list-service-quotas --service-code bedrock` into pools.
+    Import(cli::ImportArgs),
+    /// Compare a scenario with the CloudWatch metrics you observed (`aws cloudwatch
+    /// get-metric-data` output) and fit unknown integer keys (--fit KEY=LO..HI).
+    Calibrate(cli::CalibrateArgs),
 }
 
 /// Runs before the Rust runtime, which opens `/dev/null` on a closed standard output (so
@@ -105,5 +111,7 @@ fn dispatch(command: Command) -> Result<ExitCode, Error> {
         Command::Models(a) => cli::models(&a),
         Command::Serve(a) => cli::serve(&a),
         Command::Fit(a) => cli::fit(&a),
+        Command::Import(a) => cli::import(&a),
+        Command::Calibrate(a) => cli::calibrate(&a),
     }
 }

@@ -411,7 +411,7 @@ fn a_five_megabyte_key_is_not_echoed_in_full() {
         err,
         format!(
             "error: s.toml:1:1: `{k60}{cut}{k30}`: unknown key `{k60}{cut}{k30}`; valid keys \
-             here: `name`, `description`, `seed`, `duration`, `warmup`, `model`, `quota`, \
+             here: `name`, `description`, `start`, `seed`, `duration`, `warmup`, `model`, `quota`, \
              `service`, `client`, `arrivals`, `requests`, `tier`, `models`, `pools`, `account`, `workloads`, `sweep`\n",
             k60 = "k".repeat(60),
             k30 = "k".repeat(30)
@@ -452,7 +452,7 @@ fn unknown_quoted_keys_keep_their_position() {
     invalid(
         d.qs(&["run", "s.toml"]),
         "error: s.toml:1:1: `\"\"`: unknown key `\"\"`; valid keys here: `name`, \
-         `description`, `seed`, `duration`, `warmup`, `model`, `quota`, `service`, `client`, \
+         `description`, `start`, `seed`, `duration`, `warmup`, `model`, `quota`, `service`, `client`, \
          `arrivals`, `requests`, `tier`, `models`, `pools`, `account`, `workloads`, `sweep`\n",
     );
     d.write(

@@ -160,6 +160,16 @@ pub struct RunArgs {
     /// "throttle_rate <= 0.01" or "latency_ms.e2e.p99 < 30000"; exit 1 if any fails.
     #[arg(long = "assert", value_name = "METRIC OP NUMBER")]
     pub assert: Vec<Assertion>,
+    /// Write the per-minute metrics CloudWatch would show (Invocations,
+    /// InvocationThrottles, token counts, EstimatedTPMQuotaUsage, latencies), in total and
+    /// per pool, as `aws cloudwatch get-metric-data` prints them; also adds the dashboard
+    /// section (EstimatedTPMQuotaUsage beside the peak quota held) to the report.
+    #[arg(long, value_name = "FILE")]
+    pub cloudwatch: Option<PathBuf>,
+    /// Add the dashboard section to the report (and the plot) without writing a CloudWatch
+    /// file: EstimatedTPMQuotaUsage beside the peak quota held in each minute.
+    #[arg(long)]
+    pub dashboard: bool,
     /// The guard rails.
     #[command(flatten)]
     pub guard: GuardArgs,
@@ -170,6 +180,19 @@ pub struct RunArgs {
 pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
     if let Some(path) = &a.out {
         prepare_out("--out", path)?;
+    }
+    if let Some(path) = &a.cloudwatch {
+        prepare_out("--cloudwatch", path)?;
+        crate::files::refuse_overwrite("--cloudwatch", path, &[&a.scenario])?;
+        for (flag, other) in [("--out", &a.out), ("--plot", &a.plot)] {
+            if other.as_ref().is_some_and(|o| o == path) {
+                return Err(Diagnostic::flag(
+                    "--cloudwatch",
+                    format!("names the same file as {flag}"),
+                )
+                .into());
+            }
+        }
     }
     refuse_overwrites(&a.out, &a.plot, &[&a.scenario])?;
     refuse_html_overwrite(&a.html, &[&a.scenario])?;
@@ -192,7 +215,16 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
         )]);
     }
     let started = std::time::Instant::now();
-    let mut report = guard::simulate_guarded(&s, &file, &limits)?;
+    let dashboard = a.dashboard || a.cloudwatch.is_some();
+    let (mut report, minutes) = if dashboard {
+        if let (Some(path), crate::workload::Arrivals::Trace(t)) = (&a.cloudwatch, &s.arrivals) {
+            crate::files::refuse_overwrite("--cloudwatch", path, &[Path::new(&t.file)])?;
+        }
+        let (r, m) = guard::simulate_minutes_guarded(&s, &file, &limits)?;
+        (r, Some(m))
+    } else {
+        (guard::simulate_guarded(&s, &file, &limits)?, None)
+    };
     if a.timings {
         report.set_timings(started.elapsed());
     }
@@ -211,12 +243,45 @@ pub fn run(a: RunArgs) -> Result<ExitCode, Error> {
     let opts = ExportOptions {
         timeline: a.timeline && timeline_file.is_none(),
     };
-    write_out(a.out.as_deref(), |w| report.write_to(a.format, opts, w))?;
+    match &minutes {
+        None => write_out(a.out.as_deref(), |w| report.write_to(a.format, opts, w))?,
+        Some(m) => {
+            let d = crate::account::dashboard::Dashboard::new(&s, m);
+            let text = match a.format {
+                Format::Json => {
+                    let mut v =
+                        serde_json::to_value(&report).map_err(|e| Error::Runtime(e.to_string()))?;
+                    d.add_to_json(&mut v);
+                    serde_json::to_string_pretty(&v).map_err(|e| Error::Runtime(e.to_string()))?
+                        + "\n"
+                }
+                Format::Table => report.render(a.format, opts) + &d.to_table(a.timeline),
+                Format::Csv => report.render(a.format, opts) + &d.to_csv(),
+            };
+            emit(&text, a.out.as_deref())?;
+            if let Some(path) = &a.cloudwatch {
+                let start = s.start.unwrap_or(crate::scenario::DEFAULT_START);
+                let doc = crate::account::cloudwatch::export(&s, m, start);
+                let text = serde_json::to_string_pretty(&doc)
+                    .map_err(|e| Error::Runtime(e.to_string()))?
+                    + "\n";
+                write_file(path, &text)?;
+            }
+        }
+    }
     if let Some(path) = &timeline_file {
         write_file(path, &crate::report::timeline_csv(&report))?;
     }
     if let Some(path) = &a.plot {
-        write_file(path, &crate::report::plot::timeline_svg(&report, &s))?;
+        let svg = match &minutes {
+            None => crate::report::plot::timeline_svg(&report, &s),
+            Some(m) => crate::report::plot::timeline_svg_with(
+                &report,
+                &s,
+                Some(&crate::account::dashboard::Dashboard::new(&s, m)),
+            ),
+        };
+        write_file(path, &svg)?;
     }
     if let Some(path) = &a.html {
         write_file(path, &crate::report::html::run_html(&report, &s, &outcomes))?;
@@ -894,4 +959,135 @@ pub fn models(a: &ModelsArgs) -> Result<ExitCode, Error> {
     };
     emit(&text, None)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `quotasim import`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportArgs {
+    /// What to import.
+    #[command(subcommand)]
+    pub what: ImportWhat,
+}
+
+/// The sources `import` reads.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ImportWhat {
+    /// The JSON of `aws service-quotas list-service-quotas --service-code bedrock` (or
+    /// `list-aws-default-service-quotas`): prints a scenario fragment with one pool per model
+    /// and endpoint kind, and the account's cross-model daily limit.
+    ServiceQuotas(ServiceQuotasArgs),
+}
+
+/// `quotasim import service-quotas`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServiceQuotasArgs {
+    /// The JSON file (`-` for standard input is not supported: give a file).
+    pub file: PathBuf,
+    /// Keep only the models whose name contains PATTERN (case, hyphens and spacing
+    /// ignored), e.g. --model "sonnet 4.5".
+    #[arg(long, value_name = "PATTERN")]
+    pub model: Option<String>,
+}
+
+/// Prints the scenario fragment of a Service Quotas file; lists what it did not recognise
+/// on standard error too.
+pub fn import(a: &ImportArgs) -> Result<ExitCode, Error> {
+    let ImportWhat::ServiceQuotas(sq) = &a.what;
+    let name = sq.file.display().to_string();
+    let doc = read_json_of(
+        &sq.file,
+        "the output of `aws service-quotas list-service-quotas`",
+    )?;
+    let imported =
+        crate::account::import::import(&doc, &name, sq.model.as_deref(), models::Table::bundled())
+            .map_err(|e| Error::Usage(format!("{name}: {e}")))?;
+    if imported.pools == 0 {
+        warn([format!(
+            "{name}: no tokens-per-minute quota recognised{}: the fragment has no pool",
+            sq.model
+                .as_ref()
+                .map_or(String::new(), |m| format!(" for --model {m}"))
+        )]);
+    }
+    if !imported.unrecognised.is_empty() {
+        warn([format!(
+            "{name}: {} quota(s) not recognised (listed at the end of the fragment, not guessed)",
+            imported.unrecognised.len()
+        )]);
+    }
+    emit(&imported.toml, None)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `quotasim calibrate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CalibrateArgs {
+    /// The scenario (usually a replay of the same window's invocation logs).
+    pub scenario: PathBuf,
+    /// The observed metrics: what `aws cloudwatch get-metric-data` printed (per-minute
+    /// periods; Ids or Labels name the metrics).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub observed: PathBuf,
+    /// An integer key to fit and its range, KEY=LO..HI (one or two keys), e.g.
+    /// --fit quota.tokens_per_minute=100000..2000000.
+    #[arg(long = "fit", value_name = "KEY=LO..HI")]
+    pub fit: Vec<crate::account::calibrate::FitKey>,
+    /// Override a scenario key (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
+    pub set: Vec<Override>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: TextFormat,
+    /// Worker threads for --fit (default: every core). The output does not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub threads: Option<u64>,
+    /// The guard rails, applied to every simulation.
+    #[command(flatten)]
+    pub guard: GuardArgs,
+}
+
+/// Compares a scenario's simulation with observed CloudWatch metrics, fitting the `--fit`
+/// keys.
+pub fn calibrate(a: &CalibrateArgs) -> Result<ExitCode, Error> {
+    let doc = read_json_of(
+        &a.observed,
+        "the output of `aws cloudwatch get-metric-data`",
+    )?;
+    let opts = crate::account::calibrate::Options {
+        set: a.set.clone(),
+        fit: a.fit.clone(),
+        limits: a.guard.limits(),
+    };
+    let run = || crate::account::calibrate::calibrate(&a.scenario, &a.observed, &doc, &opts);
+    let c = match a.threads {
+        None => run()?,
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n as usize)
+            .build()
+            .map_err(|e| Error::Runtime(format!("cannot start {n} threads: {e}")))?
+            .install(run)?,
+    };
+    let text = match a.format {
+        TextFormat::Table => c.to_table(),
+        TextFormat::Json => {
+            serde_json::to_string_pretty(&c.to_json()).map_err(|e| Error::Runtime(e.to_string()))?
+                + "\n"
+        }
+    };
+    emit(&text, None)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a JSON input file; invalid JSON is invalid input naming the file, line and column
+/// and what was `expected`.
+fn read_json_of(path: &Path, expected: &str) -> Result<serde_json::Value, Error> {
+    let text = read_input(path)?;
+    serde_json::from_str(&text).map_err(|e| {
+        let mut d = Diagnostic::new(
+            path.display().to_string(),
+            format!("invalid JSON: {e}; expected {expected}"),
+        );
+        d.location = Some((e.line(), e.column()));
+        Error::from(d)
+    })
 }

@@ -18,6 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::client::adaptive::sleep_us;
 use crate::client::retry::Failure;
 use crate::client::{AdaptiveLimiter, Pacer, RetryState};
+use crate::metrics::minutes::{Invocation, Minutes};
 use crate::metrics::{FailCause, Metrics, Success};
 use crate::quota::MINUTE_US;
 use crate::quota::{Admission, Footprint, Quota, Rates, ReserveMode, ThrottleCause};
@@ -306,6 +307,8 @@ struct Sim<'a> {
     max_time_us: u64,
     stopped: Option<StopReason>,
     observer: Option<&'a mut dyn Observer>,
+    /// CloudWatch-shaped per-minute metrics, when asked for ([`simulate_minutes`]).
+    minutes: Option<Box<Minutes>>,
 }
 
 /// Bytes one live request costs: its slab slot, a pending event and a place in the queue,
@@ -337,8 +340,36 @@ pub fn simulate_with<'a>(
     limits: &Limits,
     observer: Option<&'a mut dyn Observer>,
 ) -> Result<Report, Box<Stopped>> {
+    simulate_inner(scenario, limits, observer, None)
+}
+
+/// Like [`simulate_with`] without an observer, and also records the per-minute, per-pool
+/// metrics that `run --cloudwatch` and `calibrate` print (memory grows with minutes, not
+/// with requests). A stopped run's minutes are lost with it.
+pub fn simulate_minutes(
+    scenario: &Scenario,
+    limits: &Limits,
+) -> Result<(Report, Minutes), Box<Stopped>> {
+    let mut minutes = Minutes::new(scenario.pools.len());
+    let report = simulate_inner(scenario, limits, None, Some(&mut minutes))?;
+    minutes.pad_to(report.timeline.len());
+    Ok((report, minutes))
+}
+
+fn simulate_inner<'a>(
+    scenario: &'a Scenario,
+    limits: &Limits,
+    observer: Option<&'a mut dyn Observer>,
+    minutes_out: Option<&mut Minutes>,
+) -> Result<Report, Box<Stopped>> {
     let mut sim = Sim::new(scenario, limits.clone(), observer);
+    if minutes_out.is_some() {
+        sim.minutes = Some(Box::new(Minutes::new(scenario.pools.len())));
+    }
     sim.run();
+    if let (Some(out), Some(m)) = (minutes_out, sim.minutes.take()) {
+        *out = *m;
+    }
     if sim.stopped.is_none()
         && let Some(d) = sim.wls.iter().find_map(|w| w.arrivals.error())
     {
@@ -740,6 +771,7 @@ impl<'a> Sim<'a> {
             limits,
             stopped: None,
             observer,
+            minutes: None,
         }
     }
 
@@ -1306,6 +1338,7 @@ impl<'a> Sim<'a> {
             queue,
             streams,
             lanes,
+            minutes,
             ..
         } = self;
         let Some(r) = requests.get_mut(id as usize) else {
@@ -1392,6 +1425,9 @@ impl<'a> Sim<'a> {
                 record(metrics, split, w, Some(p), |m| {
                     m.admitted(now, counted, reserved, charged)
                 });
+                if let Some(mm) = minutes {
+                    mm.held(now, p, pool.quota.primary().map_or(0, |l| l.held()));
+                }
                 let lane = if pending == Pending::ServerError {
                     lanes.server_errors(p)
                 } else {
@@ -1412,6 +1448,9 @@ impl<'a> Sim<'a> {
                 };
                 let slot = pool.slots.get(limit).copied().unwrap_or(usize::MAX);
                 metrics.throttled(now, counted, cause, slot);
+                if let Some(mm) = minutes {
+                    mm.throttled(now, p);
+                }
                 if let Some(sp) = split {
                     if let Some(m) = sp.workloads.get_mut(w) {
                         m.throttled(now, counted, cause, slot);
@@ -1508,6 +1547,11 @@ impl<'a> Sim<'a> {
             return;
         };
         let delta = pool.quota.tick(self.now, &r.adm, &r.fp, r.generated, g);
+        if let Some(mm) = &mut self.minutes
+            && delta > 0
+        {
+            mm.held(self.now, p, pool.quota.primary().map_or(0, |l| l.held()));
+        }
         if let (Some(a), Some(t)) = (&mut self.account, self.acct.get(id as usize)) {
             a.tick_at(self.now, t, &r.fp, r.generated, g, pool.rates);
         }
@@ -1622,6 +1666,7 @@ impl<'a> Sim<'a> {
                 pools,
                 account,
                 acct,
+                minutes,
                 ..
             } = self;
             let Some(req) = requests.get(id as usize) else {
@@ -1633,6 +1678,29 @@ impl<'a> Sim<'a> {
             let delta = pool
                 .quota
                 .settle(now, &req.adm, &req.fp, req.generated, success);
+            if let Some(mm) = minutes {
+                if delta > 0 {
+                    mm.held(now, p, pool.quota.primary().map_or(0, |l| l.held()));
+                }
+                if success {
+                    let svc = pool.svc;
+                    mm.succeeded(
+                        now,
+                        p,
+                        &Invocation {
+                            input: req.input,
+                            output: req.fp.output,
+                            cache_read: req.fp.cache_read,
+                            cache_write: req.fp.prompt.saturating_sub(req.input),
+                            output_burndown: pool.rates.burndown().output,
+                            latency_us: svc.service_time_us(req.input, req.fp.output),
+                            ttft_us: svc.service_time_us(req.input, 0),
+                        },
+                    );
+                } else {
+                    mm.server_error(now, p);
+                }
+            }
             if let (Some(a), Some(t)) = (account, acct.get(id as usize)) {
                 a.settle_at(now, t, &req.fp, req.generated, success, pool.rates);
             }

@@ -1,6 +1,7 @@
 //! Streaming metrics: counters, latency histograms and per-minute rows. Nothing here grows
 //! with the number of requests; only the timeline grows, by one row per simulated minute.
 
+pub mod minutes;
 pub mod registry;
 
 use hdrhistogram::Histogram;

@@ -311,7 +311,7 @@ impl Grid {
 
 /// The integer at `path` in the resolved scenario, if it holds one; an error when it holds
 /// something else.
-fn integer_at(s: &Scenario, path: &[String], find: &str) -> Result<Option<u64>, Error> {
+pub(crate) fn integer_at(s: &Scenario, path: &[String], find: &str) -> Result<Option<u64>, Error> {
     let table: toml::Table = toml::from_str(&s.to_toml())
         .map_err(|e| Error::Runtime(format!("cannot read the resolved scenario: {e}")))?;
     let mut cur = toml::Value::Table(table);

@@ -44,6 +44,24 @@ pub struct TimelineChart {
     /// The least top of the attempts (right) axis: panels of one figure share it so that
     /// their right axes have one scale.
     pub attempts_max: Option<f64>,
+    /// Further per-minute lines on the quota axis (none by default; `run --dashboard` adds
+    /// `estimated_tpm_quota_usage` and `peak_quota_held`).
+    pub quota_lines: Vec<QuotaLine>,
+}
+
+/// A line drawn against the quota axis: `<path class="series" data-series="SERIES">`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuotaLine {
+    /// The `data-series` name.
+    pub series: String,
+    /// The legend text.
+    pub label: String,
+    /// Stroke colour.
+    pub colour: String,
+    /// Whether the line is dashed.
+    pub dashed: bool,
+    /// (minute, value) points.
+    pub points: Vec<(u64, f64)>,
 }
 
 impl TimelineChart {
@@ -57,6 +75,7 @@ impl TimelineChart {
             width: 900.0,
             height: 480.0,
             attempts_max: None,
+            quota_lines: Vec::new(),
         }
     }
 
@@ -125,7 +144,17 @@ pub fn timeline_chart(chart: &TimelineChart) -> String {
         .chain(finite(|r| r.throttled))
         .collect();
     let qmin = quota.iter().copied().fold(0.0, f64::min);
-    let qmax = quota.iter().copied().chain(limit).fold(0.0, f64::max);
+    let extra = chart
+        .quota_lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1))
+        .filter(|v| v.is_finite());
+    let qmax = quota
+        .iter()
+        .copied()
+        .chain(limit)
+        .chain(extra)
+        .fold(0.0, f64::max);
     let amax = attempts
         .iter()
         .copied()
@@ -255,6 +284,44 @@ pub fn timeline_chart(chart: &TimelineChart) -> String {
     }
     out.push_str("</g>\n");
 
+    // further quota lines
+    for l in &chart.quota_lines {
+        let mut d = String::new();
+        let mut prev: Option<u64> = None;
+        for &(m, v) in &l.points {
+            if !v.is_finite() {
+                prev = None;
+                continue;
+            }
+            let cmd = if prev.is_some_and(|p| m <= p + 1) {
+                "L"
+            } else {
+                "M"
+            };
+            prev = Some(m);
+            let _ = write!(
+                d,
+                "{cmd}{} {} ",
+                num(xs.map(m as f64 + 0.5)),
+                num(qs.map(v))
+            );
+        }
+        if !d.is_empty() {
+            let dash = if l.dashed {
+                " stroke-dasharray=\"3 2\""
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "<path class=\"series\" data-series=\"{}\" d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{dash}/>",
+                escape(&l.series),
+                d.trim_end(),
+                escape(&l.colour)
+            );
+        }
+    }
+
     // attempt lines
     for (name, colour, get) in [
         (
@@ -319,7 +386,7 @@ pub fn timeline_chart(chart: &TimelineChart) -> String {
 
     // legend, in a row under the title
     out.push_str("<g class=\"legend\">\n");
-    let items: [(&str, String, &str); 4] = [
+    let items: Vec<(&str, String, &str)> = vec![
         (
             "quota_charged",
             format!("quota charged ({})", chart.quota_unit),
@@ -333,6 +400,10 @@ pub fn timeline_chart(chart: &TimelineChart) -> String {
             THROTTLED_COLOUR,
         ),
     ];
+    let mut items = items;
+    for l in &chart.quota_lines {
+        items.push((l.series.as_str(), l.label.clone(), l.colour.as_str()));
+    }
     let mut x = left;
     let y = 48.0;
     for (series, label, kind) in items {

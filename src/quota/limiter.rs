@@ -56,6 +56,21 @@ impl Limiter {
         }
     }
 
+    /// What the limiter holds as of the last time it saw: a fixed window's count, a sliding
+    /// window's sum, or what a bucket lacks of its capacity (its debt included). Reservations
+    /// of attempts in flight are part of it: this is what the next admission is checked
+    /// against.
+    pub fn held(&self) -> u64 {
+        match self {
+            Limiter::Fixed(l) => l.used,
+            Limiter::Sliding(l) => l.sum,
+            Limiter::Bucket(l) => {
+                let lack = (l.capacity - l.level).max(0);
+                u64::try_from(lack.div_euclid(l.units_per_token)).unwrap_or(u64::MAX)
+            }
+        }
+    }
+
     /// Whether `amount` fits at `now`. Advances the limiter's clock.
     // Always inlined: the admission check of every attempt (the retry-hint and mid-stream
     // callers would otherwise make the compiler call it out of line).

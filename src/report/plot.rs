@@ -3,7 +3,8 @@
 //! [`crate::plot`]; this module only chooses what a run's chart shows.
 
 use crate::Scenario;
-use crate::plot::timeline::{TimelineChart, TimelineRow};
+use crate::account::dashboard::{Dashboard, DashboardPart};
+use crate::plot::timeline::{QuotaLine, TimelineChart, TimelineRow};
 use crate::report::Report;
 
 /// The timeline chart of `report`, a run of `scenario`.
@@ -32,6 +33,43 @@ pub fn timeline_chart(report: &Report, scenario: &Scenario) -> TimelineChart {
 /// The `run --plot` chart: quota charged per minute against the tokens-per-minute limit. With
 /// several pools, one panel per pool against that pool's own limit, stacked in one SVG.
 pub fn timeline_svg(report: &Report, scenario: &Scenario) -> String {
+    timeline_svg_with(report, scenario, None)
+}
+
+/// The two dashboard lines of a panel: `EstimatedTPMQuotaUsage` (what CloudWatch shows) and
+/// the peak quota held (what throttles).
+fn dashboard_lines(part: &DashboardPart) -> Vec<QuotaLine> {
+    let points = |f: fn(&crate::account::dashboard::DashboardRow) -> u64| {
+        part.timeline
+            .iter()
+            .map(|r| (r.minute, f(r) as f64))
+            .collect()
+    };
+    vec![
+        QuotaLine {
+            series: "estimated_tpm_quota_usage".into(),
+            label: "EstimatedTPMQuotaUsage (dashboard)".into(),
+            colour: "#9467bd".into(),
+            dashed: false,
+            points: points(|r| r.estimated_tpm_quota_usage),
+        },
+        QuotaLine {
+            series: "peak_quota_held".into(),
+            label: "peak quota held (throttles)".into(),
+            colour: "#8c564b".into(),
+            dashed: true,
+            points: points(|r| r.peak_quota_held),
+        },
+    ]
+}
+
+/// [`timeline_svg`] with the dashboard's lines (`run --dashboard`/`--cloudwatch`) on each
+/// panel.
+pub fn timeline_svg_with(
+    report: &Report,
+    scenario: &Scenario,
+    dashboard: Option<&Dashboard>,
+) -> String {
     let rows = |t: &[crate::report::MinuteRow]| -> Vec<TimelineRow> {
         t.iter()
             .map(|r| TimelineRow {
@@ -43,7 +81,11 @@ pub fn timeline_svg(report: &Report, scenario: &Scenario) -> String {
             .collect()
     };
     let Some(pools) = report.pools.as_ref().filter(|p| p.0.len() > 1) else {
-        return timeline_chart(report, scenario).to_svg();
+        let mut chart = timeline_chart(report, scenario);
+        if let Some(d) = dashboard {
+            chart.quota_lines = dashboard_lines(&d.total);
+        }
+        return chart.to_svg();
     };
     // One scale for every panel's attempts (right) axis.
     let attempts_max = pools
@@ -70,6 +112,12 @@ pub fn timeline_svg(report: &Report, scenario: &Scenario) -> String {
             };
             let mut chart = TimelineChart::new(title, rows(&p.timeline), limit.map(|l| l as f64));
             chart.attempts_max = Some(attempts_max);
+            if let Some(part) = dashboard
+                .and_then(|d| d.pools.as_ref())
+                .and_then(|ps| ps.0.iter().find(|(n, _)| n == name))
+            {
+                chart.quota_lines = dashboard_lines(&part.1);
+            }
             chart.to_svg()
         })
         .collect();

@@ -21,6 +21,10 @@ use crate::workload::{Arrivals, RequestClass};
 pub use crate::duration;
 use crate::duration::{ser_duration, ser_opt_duration};
 pub use load::Override;
+
+/// The instant `run --cloudwatch` gives simulated time 0 when the scenario sets no `start`:
+/// 2026-01-01T00:00:00Z, in seconds since the Unix epoch.
+pub const DEFAULT_START: i64 = 1_767_225_600;
 pub(crate) use load::locate_value;
 
 /// A fully resolved, validated scenario.
@@ -35,6 +39,9 @@ pub struct Scenario {
     pub name: String,
     /// Free text.
     pub description: Option<String>,
+    /// `start`: the wall-clock instant of simulated time 0, seconds since the Unix epoch
+    /// (`None`: not set; `run --cloudwatch` then starts at [`DEFAULT_START`]).
+    pub start: Option<i64>,
     /// Seed of every random stream.
     pub seed: u64,
     /// Arrivals happen in `[0, duration)`, µs.
@@ -270,6 +277,9 @@ impl Serialize for Scenario {
         m.serialize_entry("name", &self.name)?;
         if let Some(d) = &self.description {
             m.serialize_entry("description", d)?;
+        }
+        if let Some(t) = self.start {
+            m.serialize_entry("start", &crate::account::format_utc(t, "Z"))?;
         }
         m.serialize_entry("seed", &self.seed)?;
         m.serialize_entry("duration", &duration::format_duration(self.duration_us))?;

@@ -48,6 +48,8 @@ impl<'de> Deserialize<'de> for RawTokensPerDay {
 pub(crate) struct RawScenario {
     pub name: Option<String>,
     pub description: Option<String>,
+    /// `start`: the wall-clock instant of simulated time 0 (RFC 3339).
+    pub start: Option<String>,
     pub seed: Option<u64>,
     pub duration: Option<RawDuration>,
     pub warmup: Option<RawDuration>,

@@ -328,9 +328,30 @@ pub(crate) fn resolve(
         );
     };
     check_max_tokens(&workloads, &pools, workloads_form)?;
+    let start = match &raw.start {
+        None => None,
+        Some(text) => match crate::trace::time::parse_rfc3339(text.trim()) {
+            Some(us) if us.rem_euclid(1_000_000) == 0 => Some(us.div_euclid(1_000_000)),
+            Some(_) => {
+                return bad(
+                    "start",
+                    format!("expected a whole second, found \"{text}\""),
+                );
+            }
+            None => {
+                return bad(
+                    "start",
+                    format!(
+                        "expected an RFC 3339 date-time such as \"2026-01-01T00:00:00Z\", found \"{text}\""
+                    ),
+                );
+            }
+        },
+    };
     Ok(Scenario {
         name: raw.name.unwrap_or_else(|| default_name.to_string()),
         description: raw.description,
+        start,
         seed: raw.seed.unwrap_or(0),
         duration_us,
         warmup_us,
