@@ -80,7 +80,7 @@ pub struct Sizes {
 }
 
 /// The models whose cache reads count toward Anthropic's input-tokens-per-minute limit.
-/// Anthropic, "Rate limits" (https://docs.anthropic.com/en/api/rate-limits): for the models
+/// Anthropic, "Rate limits" (<https://docs.anthropic.com/en/api/rate-limits>): for the models
 /// marked † in its tables `cache_read_input_tokens` also count toward ITPM, for all others
 /// they do not; Claude 3.5 Haiku is that documented exception.
 pub const ANTHROPIC_CACHE_READS_COUNT: [&str; 2] =

@@ -7,7 +7,7 @@
 //! the simulated clock running `time_scale` times faster than the wall clock from the moment
 //! the server listens.
 //!
-//! The HTTP layer ([`http`]) is tokio + hyper with bounded bodies, header timeouts and a
+//! The HTTP layer (`http`) is tokio + hyper with bounded bodies, header timeouts and a
 //! connection cap; [`api`] holds the wire shapes; [`eventstream`] the binary framing of the
 //! streaming operations; [`state`] the quota accounting and the live report.
 //!

@@ -686,7 +686,7 @@ fn validate_metrics(
 }
 
 /// A constraint (its index) or the objective names no sweep metric; the caller says where
-/// it came from (a flag, or a line of the [sweep] table).
+/// it came from (a flag, or a line of the `[sweep]` table).
 enum BadMetric {
     Constraint(usize, String),
     Objective(String, String),

@@ -157,7 +157,7 @@ pub enum ArrivalProcess {
         k: u64,
         /// Requests per minute.
         rate: f64,
-        /// `rate` when it is a whole number that [`constant_time`] divides by exactly,
+        /// `rate` when it is a whole number that `constant_time` divides by exactly,
         /// decided once instead of per arrival.
         whole: Option<u64>,
     },
