@@ -1,0 +1,90 @@
+//! A request's state in the slab: what the event loop reads and writes per event.
+
+use crate::quota::{Admission, Footprint};
+
+use super::{NO_HINT, NO_USER, Pending, Phase};
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Request {
+    pub(super) arrival: u64,
+    pub(super) input: u64,
+    /// The footprint on the pool the request is currently sent to.
+    pub(super) fp: Footprint,
+    pub(super) reserved: u64,
+    pub(super) cost: u64,
+    pub(super) adm: Admission,
+    /// The desired output O, before the serving pool's `max_tokens` truncates it.
+    pub(super) desired: u64,
+    pub(super) prev_sleep: u64,
+    /// When the current hold (pacing or adaptive) began.
+    pub(super) held_since: u64,
+    /// When the current attempt's output starts and ends (streaming ticks).
+    pub(super) gen_start: u64,
+    pub(super) end: u64,
+    /// Output tokens charged so far by streaming ticks.
+    pub(super) generated: u64,
+    /// Attempts sent, over every pool.
+    pub(super) attempts: u32,
+    /// The retry policy's attempt number in the current call: 1 + its sleeps so far.
+    pub(super) call_attempts: u32,
+    pub(super) last_retry_cost: u32,
+    pub(super) user: u32,
+    /// When the request's current adaptive wait ends.
+    pub(super) wake_at: u64,
+    /// Its workload.
+    pub(super) w: u16,
+    /// The pool its current attempt goes to, and that pool's position in the route.
+    pub(super) pool: u8,
+    pub(super) hop: u8,
+    pub(super) pending: Pending,
+    pub(super) phase: Phase,
+    pub(super) counted: bool,
+    pub(super) truncated: bool,
+    /// `max_tokens` was set (record, class or client) rather than the pool model's.
+    pub(super) max_set: bool,
+    /// The retry policy slept in the current call (the aws-standard success refund).
+    pub(super) retried: bool,
+    /// The answer is streamed (`stream = true` on its class or client).
+    pub(super) stream: bool,
+    /// SDK calls made (strands-agents' model calls), from 1.
+    pub(super) calls: u8,
+    /// The last throttle's retry hint, whole seconds (`NO_HINT`: none).
+    pub(super) hint_s: u32,
+}
+
+impl Request {
+    /// A new slab slot's contents until `new_request` writes the request in place.
+    pub(super) fn placeholder() -> Self {
+        Request {
+            arrival: 0,
+            input: 0,
+            fp: Footprint::default(),
+            reserved: 0,
+            cost: 0,
+            adm: Admission::default(),
+            desired: 0,
+            prev_sleep: 0,
+            held_since: 0,
+            gen_start: 0,
+            end: 0,
+            generated: 0,
+            attempts: 0,
+            call_attempts: 0,
+            last_retry_cost: 0,
+            user: NO_USER,
+            wake_at: 0,
+            w: 0,
+            pool: 0,
+            hop: 0,
+            pending: Pending::Success,
+            phase: Phase::Done,
+            counted: false,
+            truncated: false,
+            max_set: false,
+            retried: false,
+            stream: false,
+            calls: 1,
+            hint_s: NO_HINT,
+        }
+    }
+}
