@@ -3,49 +3,62 @@
 //! hop to the next pool on a throttle.
 
 use crate::client::adaptive::sleep_us;
-use crate::quota::{Admission, Quota};
+use crate::quota::{Admission, Footprint, Quota};
 use crate::scenario::{FallbackOn, RoutePolicy};
 
-use super::{Event, Phase, PoolRt, Request, Sim};
+use super::arrival::sized_for;
+
+use super::{Event, Phase, PoolRt, Sim};
 
 /// Pool `p`'s limits, then the account's: on admission, charges both and stores their
-/// tickets in the request; on refusal, the index of the refusing limit (account limits
-/// after the pool's).
+/// tickets in `adm` and `acct` (the request's slot of [`account_tickets`]); on refusal, the
+/// index of the refusing limit (account limits after the pool's).
 #[inline(always)]
 pub(super) fn admit_on(
     pools: &mut [PoolRt],
     account: &mut Option<Quota>,
-    acct: &mut Vec<Admission>,
-    id: u32,
     p: usize,
-    r: &mut Request,
+    fp: &Footprint,
+    adm: &mut Admission,
+    acct: Option<&mut Admission>,
     now: u64,
 ) -> Result<(), usize> {
     let Some(pool) = pools.get_mut(p) else {
         return Err(0);
     };
     let rt = pool.rates;
-    if let Err(i) = pool.quota.check_at(now, &r.fp, rt) {
-        pool.quota.charge_rejected(now, &r.fp, rt);
+    if let Err(i) = pool.quota.check_at(now, fp, rt) {
+        pool.quota.charge_rejected(now, fp, rt);
         return Err(i);
     }
     if let Some(a) = account {
-        if let Err(j) = a.check_at(now, &r.fp, rt) {
+        if let Err(j) = a.check_at(now, fp, rt) {
             // The pool's own limits admitted; those that count refusals count this one.
-            pool.quota.charge_rejected(now, &r.fp, rt);
-            a.charge_rejected(now, &r.fp, rt);
+            pool.quota.charge_rejected(now, fp, rt);
+            a.charge_rejected(now, fp, rt);
             return Err(pool.quota.len() + j);
         }
-        let i = id as usize;
-        if acct.len() <= i {
-            acct.resize(i + 1, Admission::default());
-        }
-        if let Some(t) = acct.get_mut(i) {
-            a.charge_into(now, &r.fp, rt, t);
+        if let Some(t) = acct {
+            a.charge_into(now, fp, rt, t);
         }
     }
-    pool.quota.charge_into(now, &r.fp, rt, &mut r.adm);
+    pool.quota.charge_into(now, fp, rt, adm);
     Ok(())
+}
+
+/// Slot `id` of the account limits' tickets, grown to hold it; `None` without account limits.
+#[inline(always)]
+pub(super) fn account_tickets<'t>(
+    account: &Option<Quota>,
+    acct: &'t mut Vec<Admission>,
+    id: u32,
+) -> Option<&'t mut Admission> {
+    account.as_ref()?;
+    let i = id as usize;
+    if acct.len() <= i {
+        acct.resize(i + 1, Admission::default());
+    }
+    acct.get_mut(i)
 }
 
 impl<'a> Sim<'a> {
@@ -88,7 +101,9 @@ impl<'a> Sim<'a> {
                 let now = self.now;
                 if let Some(r) = self.req(id) {
                     r.phase = Phase::Pacing;
-                    r.held_since = now;
+                }
+                if let Some(c) = self.cold(id) {
+                    c.held_since = now;
                 }
                 if let Some(wl) = self.wls.get_mut(w) {
                     wl.pacer_held.push_back(id);
@@ -164,8 +179,11 @@ impl<'a> Sim<'a> {
                 wl.pacer_held.pop_front();
             }
             let now = self.now;
-            if let Some(r) = self.requests.get(head as usize) {
-                let (counted, since) = (r.counted, r.held_since);
+            if let (Some(r), Some(c)) = (
+                self.requests.get(head as usize),
+                self.cold.get(head as usize),
+            ) {
+                let (counted, since) = (r.counted, c.held_since);
                 self.record(w, None, |m| m.held(counted, now - since, false));
             }
             self.adaptive_send(head);
@@ -197,7 +215,9 @@ impl<'a> Sim<'a> {
                 let now = self.now;
                 if let Some(r) = self.req(id) {
                     r.phase = Phase::Adaptive;
-                    r.held_since = now;
+                }
+                if let Some(c) = self.cold(id) {
+                    c.held_since = now;
                 }
                 self.adaptive_wait(w, id, sleep);
             }
@@ -210,8 +230,8 @@ impl<'a> Sim<'a> {
         if let Some(wl) = self.wls.get_mut(w) {
             wl.adaptive_waiters.push_back(id);
         }
-        if let Some(r) = self.req(id) {
-            r.wake_at = at;
+        if let Some(c) = self.cold(id) {
+            c.wake_at = at;
             self.queue.push(at, Event::AdaptiveWake(id));
         }
     }
@@ -222,32 +242,30 @@ impl<'a> Sim<'a> {
             .wls
             .get_mut(w)
             .and_then(|wl| wl.adaptive_waiters.pop_front())
-            && let Some(r) = self.requests.get_mut(id as usize)
+            && let Some(c) = self.cold.get_mut(id as usize)
         {
-            r.wake_at = self.now;
+            c.wake_at = self.now;
             self.queue.push(self.now, Event::AdaptiveWake(id));
         }
     }
 
     pub(super) fn adaptive_wake(&mut self, id: u32) {
-        let Some(r) = self.requests.get(id as usize) else {
+        let (Some(r), Some(c)) = (self.requests.get(id as usize), self.cold.get(id as usize))
+        else {
             return;
         };
         // A wake superseded by a notify (or left over from the slot's previous request) is
         // stale unless it falls on the very instant of the current one; then the earlier of
         // the two events at that instant is handled and the other ignored (deterministic,
         // but it may run before other events of that instant that the later one would not).
-        if r.wake_at != self.now || !matches!(r.phase, Phase::Adaptive | Phase::Abandoned) {
+        if c.wake_at != self.now || !matches!(r.phase, Phase::Adaptive | Phase::Abandoned) {
             return;
         }
         let w = r.w as usize;
-        if let Some(r) = self.requests.get_mut(id as usize) {
-            r.wake_at = u64::MAX;
+        let (phase, counted, since) = (r.phase, r.counted, c.held_since);
+        if let Some(c) = self.cold(id) {
+            c.wake_at = u64::MAX;
         }
-        let Some(r) = self.requests.get(id as usize) else {
-            return;
-        };
-        let (phase, counted, since) = (r.phase, r.counted, r.held_since);
         if let Some(wl) = self.wls.get_mut(w)
             && let Some(pos) = wl.adaptive_waiters.iter().position(|&x| x == id)
         {
@@ -294,11 +312,15 @@ impl<'a> Sim<'a> {
         let Some(&q) = route.pools.get(hop) else {
             return false;
         };
-        let mut req = *r;
-        req.hop = hop as u8;
-        self.sized_for(q, &mut req);
-        if let Some(slot) = self.req(id) {
-            *slot = req;
+        let Sim {
+            requests,
+            cold,
+            pools,
+            ..
+        } = self;
+        if let (Some(r), Some(c)) = (requests.get_mut(id as usize), cold.get_mut(id as usize)) {
+            r.hop = hop as u8;
+            sized_for(pools, q, r, c);
         }
         self.send(id);
         true

@@ -8,17 +8,17 @@ use crate::scenario::RoutePolicy;
 use crate::trace::TraceRecord;
 
 use super::{
-    BYTES_PER_LIVE_REQUEST, Event, NO_HINT, NO_USER, Pending, Phase, PoolRt, Request, Sim,
+    BYTES_PER_LIVE_REQUEST, Cold, Event, NO_HINT, NO_USER, Pending, Phase, PoolRt, Request, Sim,
     StopReason, TraceEvent,
 };
 
 /// Sets a request's footprint, reservation, cost and truncation for pool `p`.
 #[inline]
-pub(super) fn sized_for(pools: &[PoolRt], p: usize, r: &mut Request) {
+pub(super) fn sized_for(pools: &[PoolRt], p: usize, r: &mut Request, c: &mut Cold) {
     let Some(pool) = pools.get(p) else {
         return;
     };
-    let max_tokens = if r.max_set {
+    let max_tokens = if c.max_set {
         r.fp.max_tokens
     } else {
         pool.model_max
@@ -29,14 +29,14 @@ pub(super) fn sized_for(pools: &[PoolRt], p: usize, r: &mut Request) {
         0,
         r.fp.cache_read,
         max_tokens,
-        r.desired,
+        c.desired,
         pool.hold_reads,
     );
     let b = pool.rates.burndown();
     // `quota.reservation_floor` included.
     r.reserved = pool.rates.quota_reservation(&fp);
-    r.cost = b.final_cost(prompt, 0, fp.output);
-    r.truncated = r.desired > max_tokens;
+    c.cost = b.final_cost(prompt, 0, fp.output);
+    c.truncated = c.desired > max_tokens;
     r.fp = fp;
     r.pool = p as u8;
 }
@@ -77,8 +77,8 @@ impl<'a> Sim<'a> {
     }
 
     #[inline]
-    pub(super) fn sized_for(&self, p: usize, r: &mut Request) {
-        sized_for(&self.pools, p, r);
+    pub(super) fn sized_for(&self, p: usize, r: &mut Request, c: &mut Cold) {
+        sized_for(&self.pools, p, r, c);
     }
 
     /// Whether pool `p` (its limits, then the account's) could ever admit `fp`, whose
@@ -155,8 +155,8 @@ impl<'a> Sim<'a> {
             hop = route.pools.iter().position(|&x| x == q).unwrap_or(0);
         }
         let counted = self.metrics.counts(self.now);
-        // The slot first, so that the request is built in place (a 200-odd-byte copy per
-        // request otherwise).
+        // The slots first, so that the request is built in place (a copy per request
+        // otherwise).
         let id = match self.free.pop() {
             Some(id) => id,
             None => {
@@ -173,10 +173,14 @@ impl<'a> Sim<'a> {
                     });
                 }
                 self.requests.push(Request::placeholder());
+                self.cold.push(Cold::placeholder());
                 u32::try_from(self.requests.len() - 1).unwrap_or(u32::MAX)
             }
         };
-        let Some(slot) = self.requests.get_mut(id as usize) else {
+        let (Some(slot), Some(cold)) = (
+            self.requests.get_mut(id as usize),
+            self.cold.get_mut(id as usize),
+        ) else {
             return id;
         };
         *slot = Request {
@@ -190,37 +194,40 @@ impl<'a> Sim<'a> {
                 output: 0,
             },
             reserved: 0,
-            cost: 0,
-            adm: Admission::default(),
-            desired: sizes.output,
             prev_sleep: 0,
-            held_since: 0,
-            gen_start: 0,
             end: 0,
-            generated: 0,
             attempts: 0,
             call_attempts: 1,
             last_retry_cost: 0,
             user,
-            wake_at: 0,
+            hint_s: NO_HINT,
             w: w as u16,
             pool: 0,
             hop: hop as u8,
             pending: Pending::Success,
             phase: Phase::Queued,
             counted,
-            truncated: false,
-            max_set: sizes.max_tokens_set,
             retried: false,
             stream,
             calls: 1,
-            hint_s: NO_HINT,
         };
-        sized_for(&self.pools, p, slot);
-        let Some(req) = self.requests.get(id as usize) else {
+        *cold = Cold {
+            adm: Admission::default(),
+            cost: 0,
+            desired: sizes.output,
+            held_since: 0,
+            wake_at: 0,
+            gen_start: 0,
+            generated: 0,
+            truncated: false,
+            max_set: sizes.max_tokens_set,
+        };
+        sized_for(&self.pools, p, slot, cold);
+        let (Some(req), Some(cold)) = (self.requests.get(id as usize), self.cold.get(id as usize))
+        else {
             return id;
         };
-        let (reserved, cost, input) = (req.reserved, req.cost, req.input);
+        let (reserved, cost, input) = (req.reserved, cold.cost, req.input);
         if counted {
             // Unservable: no pool the request may be sent to could ever admit it.
             let candidates: &[usize] = match self.wls.get(w).map(|wl| &wl.s.route) {
@@ -236,8 +243,8 @@ impl<'a> Sim<'a> {
             let servable = self.servable_on(p, &req.fp, reserved)
                 || candidates.iter().any(|&q| {
                     q != p && {
-                        let mut probe = *req;
-                        self.sized_for(q, &mut probe);
+                        let (mut probe, mut probe_cold) = (*req, *cold);
+                        self.sized_for(q, &mut probe, &mut probe_cold);
                         self.servable_on(q, &probe.fp, probe.reserved)
                     }
                 });

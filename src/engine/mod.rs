@@ -6,7 +6,7 @@
 //!
 //! This file holds the run's state (`Sim`), its events and the loop; the lifecycle stages
 //! are `impl Sim` blocks in sibling files, in the order a request meets them: `arrival`,
-//! `admission`, `attempt`, `retry` (`setup` builds the state, `request` is the slab's slot).
+//! `admission`, `attempt`, `retry` (`setup` builds the state, `request` holds a request's hot and cold halves).
 
 mod admission;
 mod arrival;
@@ -34,7 +34,7 @@ use crate::workload::{ArrivalProcess, Arrivals, ClassPicker};
 pub use limits::{Limits, StopReason, Stopped};
 pub use observe::{Observer, TraceEvent};
 pub use queue::EventQueue;
-use request::Request;
+use request::{Cold, Request};
 
 /// What happens at an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,7 +200,9 @@ struct Sim<'a> {
     s: &'a Scenario,
     now: u64,
     queue: EventQueue<Event>,
+    /// The requests' hot and cold halves, by slot.
     requests: Vec<Request>,
+    cold: Vec<Cold>,
     free: Vec<u32>,
     pools: Vec<PoolRt<'a>>,
     account: Option<Quota>,
@@ -231,9 +233,10 @@ struct Sim<'a> {
     minutes: Option<Box<Minutes>>,
 }
 
-/// Bytes one live request costs: its slab slot, a pending event and a place in the queue,
+/// Bytes one live request costs: its slots in both slabs, a pending event and a place in the queue,
 /// doubled for `Vec` growth.
-pub(crate) const BYTES_PER_LIVE_REQUEST: u64 = 2 * (std::mem::size_of::<Request>() as u64 + 40);
+pub(crate) const BYTES_PER_LIVE_REQUEST: u64 =
+    2 * (std::mem::size_of::<Request>() as u64 + std::mem::size_of::<Cold>() as u64 + 40);
 
 /// Runs a scenario to completion and returns its report. A pure function of the scenario
 /// (its seed included).
@@ -460,6 +463,11 @@ impl<'a> Sim<'a> {
     #[inline]
     fn req(&mut self, id: u32) -> Option<&mut Request> {
         self.requests.get_mut(id as usize)
+    }
+
+    #[inline]
+    fn cold(&mut self, id: u32) -> Option<&mut Cold> {
+        self.cold.get_mut(id as usize)
     }
 
     #[inline]

@@ -15,6 +15,7 @@ impl<'a> Sim<'a> {
         // Split borrows: the request is updated in place (no copy of it on the hot path).
         let Sim {
             requests,
+            cold,
             wls,
             pools,
             ..
@@ -59,7 +60,9 @@ impl<'a> Sim<'a> {
                 if throttle_mode && cause == FailCause::Throttled && r.hop != 0 {
                     // After the policy's sleep the next attempt starts again at the first pool.
                     r.hop = 0;
-                    sized_for(pools, first, r);
+                    if let Some(c) = cold.get_mut(id as usize) {
+                        sized_for(pools, first, r, c);
+                    }
                 }
                 let counted = r.counted;
                 self.record(w, None, |m| m.backoff(counted, sleep));
@@ -78,7 +81,9 @@ impl<'a> Sim<'a> {
                     r.retried = false;
                     r.prev_sleep = 0;
                     r.last_retry_cost = 0;
-                    sized_for(pools, q, r);
+                    if let Some(c) = cold.get_mut(id as usize) {
+                        sized_for(pools, q, r, c);
+                    }
                     self.send(id);
                     return;
                 }

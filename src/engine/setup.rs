@@ -199,6 +199,7 @@ impl<'a> Sim<'a> {
             now: 0,
             queue: EventQueue::with_capacity(1024, lanes.count()),
             requests: Vec::new(),
+            cold: Vec::new(),
             free: Vec::new(),
             streams: pools.iter().any(|p| p.quota.streams())
                 || account.as_ref().is_some_and(Quota::streams),
