@@ -18,7 +18,7 @@ pub(super) fn sized_for(pools: &[PoolRt], p: usize, r: &mut Request, c: &mut Col
     let Some(pool) = pools.get(p) else {
         return;
     };
-    let max_tokens = if c.max_set {
+    let max_tokens = if r.max_set {
         r.fp.max_tokens
     } else {
         pool.model_max
@@ -36,7 +36,7 @@ pub(super) fn sized_for(pools: &[PoolRt], p: usize, r: &mut Request, c: &mut Col
     // `quota.reservation_floor` included.
     r.reserved = pool.rates.quota_reservation(&fp);
     c.cost = b.final_cost(prompt, 0, fp.output);
-    c.truncated = c.desired > max_tokens;
+    r.truncated = c.desired > max_tokens;
     r.fp = fp;
     r.pool = p as u8;
 }
@@ -210,6 +210,8 @@ impl<'a> Sim<'a> {
             retried: false,
             stream,
             calls: 1,
+            truncated: false,
+            max_set: sizes.max_tokens_set,
         };
         *cold = Cold {
             adm: Admission::default(),
@@ -219,8 +221,6 @@ impl<'a> Sim<'a> {
             wake_at: 0,
             gen_start: 0,
             generated: 0,
-            truncated: false,
-            max_set: sizes.max_tokens_set,
         };
         sized_for(&self.pools, p, slot, cold);
         let (Some(req), Some(cold)) = (self.requests.get(id as usize), self.cold.get(id as usize))

@@ -306,10 +306,10 @@ impl<'a> Sim<'a> {
         if cut {
             if let Some(c) = self.cold(id) {
                 c.cost = burndown.final_cost(r.fp.prompt, 0, g);
-                c.truncated = true;
             }
             let Some(r) = self.req(id) else { return };
             r.fp.output = g;
+            r.truncated = true;
             r.end = now;
             let counted = r.counted && r.phase == Phase::Attempt;
             if counted && let Some(n) = &mut self.metrics.requests.truncated_by_output_budget {
@@ -472,7 +472,7 @@ impl<'a> Sim<'a> {
             input: req.input,
             output: req.fp.output,
             cost: cold.map_or(0, |c| c.cost),
-            truncated: cold.is_some_and(|c| c.truncated),
+            truncated: req.truncated,
             attempts,
             cache_write: req.fp.prompt.saturating_sub(req.input),
             cache_read: req.fp.cache_read,

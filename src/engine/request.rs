@@ -6,9 +6,8 @@ use super::{NO_HINT, NO_USER, Pending, Phase};
 
 /// What the event loop reads per event, compact: the phase, outcome and end that decide
 /// whether an event is stale, the footprint the admission check reads, and the retry
-/// policy's state. Two cache lines; an attempt throttled and retried touches nothing else.
+/// policy's state. An attempt throttled and retried touches nothing else.
 #[derive(Debug, Clone, Copy)]
-#[repr(align(64))]
 pub(super) struct Request {
     pub(super) arrival: u64,
     pub(super) input: u64,
@@ -40,6 +39,10 @@ pub(super) struct Request {
     pub(super) stream: bool,
     /// SDK calls made (strands-agents' model calls), from 1.
     pub(super) calls: u8,
+    // Two bytes of what would be padding: sizing and the report's.
+    pub(super) truncated: bool,
+    /// `max_tokens` was set (record, class or client) rather than the pool model's.
+    pub(super) max_set: bool,
 }
 
 /// The rest of a request, in a slab of its own (same slot number): what only sizing,
@@ -60,9 +63,6 @@ pub(super) struct Cold {
     pub(super) gen_start: u64,
     /// Output tokens charged so far by streaming ticks.
     pub(super) generated: u64,
-    pub(super) truncated: bool,
-    /// `max_tokens` was set (record, class or client) rather than the pool model's.
-    pub(super) max_set: bool,
 }
 
 impl Request {
@@ -89,6 +89,8 @@ impl Request {
             retried: false,
             stream: false,
             calls: 1,
+            truncated: false,
+            max_set: false,
         }
     }
 }
@@ -103,10 +105,10 @@ impl Cold {
             wake_at: 0,
             gen_start: 0,
             generated: 0,
-            truncated: false,
-            max_set: false,
         }
     }
 }
 
-const _: () = assert!(std::mem::size_of::<Request>() == 128);
+// Both halves together are no larger than the one struct they were (the memory limit's
+// bytes per live request are unchanged).
+const _: () = assert!(std::mem::size_of::<Request>() == 112 && std::mem::size_of::<Cold>() == 112);
