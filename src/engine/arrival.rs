@@ -223,11 +223,10 @@ impl<'a> Sim<'a> {
             generated: 0,
         };
         sized_for(&self.pools, p, slot, cold);
-        let (Some(req), Some(cold)) = (self.requests.get(id as usize), self.cold.get(id as usize))
-        else {
+        let (reserved, cost, input) = (slot.reserved, cold.cost, slot.input);
+        let Some(req) = self.requests.get(id as usize) else {
             return id;
         };
-        let (reserved, cost, input) = (req.reserved, cold.cost, req.input);
         if counted {
             // Unservable: no pool the request may be sent to could ever admit it.
             let candidates: &[usize] = match self.wls.get(w).map(|wl| &wl.s.route) {
@@ -243,7 +242,12 @@ impl<'a> Sim<'a> {
             let servable = self.servable_on(p, &req.fp, reserved)
                 || candidates.iter().any(|&q| {
                     q != p && {
-                        let (mut probe, mut probe_cold) = (*req, *cold);
+                        let mut probe = *req;
+                        let mut probe_cold = self
+                            .cold
+                            .get(id as usize)
+                            .copied()
+                            .unwrap_or_else(Cold::placeholder);
                         self.sized_for(q, &mut probe, &mut probe_cold);
                         self.servable_on(q, &probe.fp, probe.reserved)
                     }
