@@ -1,12 +1,13 @@
 //! The discrete-event engine (docs/lifecycle.md).
 //!
-//! One loop pops the earliest event and handles it. Requests live in a slab whose slots are
+//! One loop pops the earliest event and handles it. Requests live in slabs whose slots are
 //! reused, so steady-state runs allocate nothing per request and memory does not grow with
 //! simulated time.
 //!
 //! This file holds the run's state (`Sim`), its events and the loop; the lifecycle stages
 //! are `impl Sim` blocks in sibling files, in the order a request meets them: `arrival`,
-//! `admission`, `attempt`, `retry` (`setup` builds the state, `request` holds a request's hot and cold halves).
+//! `admission`, `attempt`, `retry` (`setup` builds the state; `request` holds a request's
+//! hot and cold halves).
 
 mod admission;
 mod arrival;

@@ -1,4 +1,5 @@
-//! A request's state in the slab: what the event loop reads and writes per event.
+//! A request's state, in two halves kept in two slabs under the same slot number: what the
+//! event loop reads per event apart from what only sizing, settlement and the report read.
 
 use crate::quota::{Admission, Footprint};
 
@@ -6,7 +7,8 @@ use super::{NO_HINT, NO_USER, Pending, Phase};
 
 /// What the event loop reads per event, compact: the phase, outcome and end that decide
 /// whether an event is stale, the footprint the admission check reads, and the retry
-/// policy's state. An attempt throttled and retried touches nothing else.
+/// policy's state. Without a pacer or the aws-adaptive bucket, an attempt throttled and
+/// retried touches nothing else.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Request {
     pub(super) arrival: u64,
