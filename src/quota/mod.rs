@@ -454,7 +454,10 @@ impl Rates {
     }
 
     /// What limit `l` charged at admission and has charged since, after `generated` tokens.
-    #[inline]
+    // Always inlined: left to the compiler it stayed a call (per limit, at every admission,
+    // settlement and refusal), and inlined its `generated = 0` callers fold the progressive
+    // branch away (-2.0% instructions in the reference run).
+    #[inline(always)]
     fn charged(&self, l: &Limit, fp: &Footprint, generated: u64) -> u64 {
         let (fixed, rate) = self.fixed_and_rate(l.counts, fp);
         let at_admission = match l.charge {
