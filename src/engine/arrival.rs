@@ -263,17 +263,15 @@ impl<'a> Sim<'a> {
             self.queue
                 .push(self.now.saturating_add(timeout), Event::Timeout(id));
         }
-        self.observe(
-            TraceEvent::Arrived {
-                t: self.now,
+        let t = self.now;
+        self.observe(p, || TraceEvent::Arrived {
+                t,
                 slot: id,
                 reserved,
                 cost,
                 counted,
                 input,
-            },
-            p,
-        );
+            });
         id
     }
 }

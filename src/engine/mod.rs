@@ -374,13 +374,14 @@ impl<'a> Sim<'a> {
         record(&mut self.metrics, &mut self.split, w, p, f);
     }
 
-    // Always inlined, so that without an observer the event is never built.
+    // Always inlined, and the event built by `event` only after the check: passed by value,
+    // it was built (ten stores a request) even without an observer.
     #[inline(always)]
-    fn observe(&mut self, event: TraceEvent, p: usize) {
+    fn observe(&mut self, p: usize, event: impl FnOnce() -> TraceEvent) {
         if let Some(o) = self.observer.as_mut()
             && let Some(pool) = self.pools.get(p)
         {
-            o.on_event(&event, &pool.quota);
+            o.on_event(&event(), &pool.quota);
         }
     }
 

@@ -102,14 +102,12 @@ impl<'a> Sim<'a> {
         let (counted, attempts, w) = (r.counted, r.attempts, r.w as usize);
         let p = r.pool as usize;
         self.record(w, None, |m| m.failed(counted, cause, attempts));
-        self.observe(
-            TraceEvent::Failed {
-                t: self.now,
+        let t = self.now;
+        self.observe(p, || TraceEvent::Failed {
+                t,
                 slot: id,
                 attempts,
-            },
-            p,
-        );
+            });
         self.release_client(id);
         self.free_slot(id);
     }
@@ -139,14 +137,12 @@ impl<'a> Sim<'a> {
         r.phase = Phase::Abandoned;
         let (counted, attempts, p) = (r.counted, r.attempts, r.pool as usize);
         self.record(w, None, |m| m.failed(counted, FailCause::Timeout, attempts));
-        self.observe(
-            TraceEvent::Failed {
-                t: self.now,
+        let t = self.now;
+        self.observe(p, || TraceEvent::Failed {
+                t,
                 slot: id,
                 attempts,
-            },
-            p,
-        );
+            });
         if was == Phase::Queued {
             // Not in flight: it stays in the client queue until popped, then is freed.
             self.user_continues(id);
