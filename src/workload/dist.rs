@@ -628,9 +628,11 @@ impl Dist {
             &Dist::Fixed { value } => value,
             // `rand_distr`'s `Normal` and `LogNormal` (mean + sd·z, and its exponential),
             // without building them per draw; a non-finite sd draws nothing, as `new` fails.
+            // `Distribution::sample` rather than `rng.sample`: through `RngExt::sample` the
+            // ziggurat stayed a call per draw.
             Dist::Normal { mean, sd, min, max } => {
                 let x = if sd.is_finite() {
-                    mean + sd * rng.sample::<f64, _>(StandardNormal)
+                    mean + sd * Distribution::<f64>::sample(&StandardNormal, rng)
                 } else {
                     *mean
                 };
@@ -643,7 +645,7 @@ impl Dist {
                 max,
             } => {
                 let x = if sigma.is_finite() {
-                    (mu + sigma * rng.sample::<f64, _>(StandardNormal)).exp()
+                    (mu + sigma * Distribution::<f64>::sample(&StandardNormal, rng)).exp()
                 } else {
                     mu.exp()
                 };
