@@ -229,7 +229,7 @@ fn to_us(t: f64) -> Option<u64> {
 /// A unit exponential, by `rand_distr`'s ziggurat (`Exp1`): one table lookup and a compare
 /// for almost every draw, where the inverse CDF `-ln(1 - U)` costs a logarithm each time.
 /// Called as `Exp1.sample(rng)`, which inlines, where `rng.sample(Exp1)` stayed a call.
-#[inline]
+#[inline(always)]
 fn unit_exp<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     Exp1.sample(rng)
 }
