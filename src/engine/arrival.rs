@@ -265,13 +265,13 @@ impl<'a> Sim<'a> {
         }
         let t = self.now;
         self.observe(p, || TraceEvent::Arrived {
-                t,
-                slot: id,
-                reserved,
-                cost,
-                counted,
-                input,
-            });
+            t,
+            slot: id,
+            reserved,
+            cost,
+            counted,
+            input,
+        });
         id
     }
 }

@@ -506,21 +506,21 @@ impl<'a> Sim<'a> {
                 }
                 self.record(w, Some(p), |m| m.succeeded(now, &r));
                 self.observe(p, || TraceEvent::Succeeded {
-                        t: now,
-                        slot: id,
-                        attempts,
-                        cost: r.cost,
-                    });
+                    t: now,
+                    slot: id,
+                    attempts,
+                    cost: r.cost,
+                });
                 self.release_client(id);
                 self.free_slot(id);
             }
             (Pending::ServerError, None) => {
                 self.record(w, Some(p), |m| m.server_error(counted));
                 self.observe(p, || TraceEvent::ServerError {
-                        t: now,
-                        slot: id,
-                        attempt: attempts,
-                    });
+                    t: now,
+                    slot: id,
+                    attempt: attempts,
+                });
                 self.retry_or_fail(id, FailCause::ServerError, Failure::Transient);
             }
             (_, None) => {

@@ -104,10 +104,10 @@ impl<'a> Sim<'a> {
         self.record(w, None, |m| m.failed(counted, cause, attempts));
         let t = self.now;
         self.observe(p, || TraceEvent::Failed {
-                t,
-                slot: id,
-                attempts,
-            });
+            t,
+            slot: id,
+            attempts,
+        });
         self.release_client(id);
         self.free_slot(id);
     }
@@ -139,10 +139,10 @@ impl<'a> Sim<'a> {
         self.record(w, None, |m| m.failed(counted, FailCause::Timeout, attempts));
         let t = self.now;
         self.observe(p, || TraceEvent::Failed {
-                t,
-                slot: id,
-                attempts,
-            });
+            t,
+            slot: id,
+            attempts,
+        });
         if was == Phase::Queued {
             // Not in flight: it stays in the client queue until popped, then is freed.
             self.user_continues(id);
