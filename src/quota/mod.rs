@@ -533,6 +533,17 @@ impl Quota {
     /// that refuses.
     #[inline(always)]
     pub fn check_at(&mut self, now: u64, fp: &Footprint, r: Rates) -> Result<(), usize> {
+        // One limit (the short form's single tokens-per-minute limiter, the common case):
+        // checked without the loop.
+        if let [l] = self.limits.as_mut_slice() {
+            let skip =
+                self.cutoff && l.admit == AdmitCheck::Never && l.charge == Charge::AsGenerated;
+            return if skip || l.limiter.admits(now, r.need(l, fp)) {
+                Ok(())
+            } else {
+                Err(0)
+            };
+        }
         for (i, l) in self.limits.iter_mut().enumerate() {
             // A cut-off limit never refuses at admission: it stops generation instead.
             if self.cutoff && l.admit == AdmitCheck::Never && l.charge == Charge::AsGenerated {
@@ -572,6 +583,11 @@ impl Quota {
     /// [`Quota::charge_at`], writing the tickets into `adm` in place.
     #[inline(always)]
     pub fn charge_into(&mut self, now: u64, fp: &Footprint, r: Rates, adm: &mut Admission) {
+        // One limit: its ticket without the zipped loop.
+        if let [l] = self.limits.as_mut_slice() {
+            adm.tickets[0] = l.limiter.charge(now, r.charged(l, fp, 0));
+            return;
+        }
         for (l, t) in self.limits.iter_mut().zip(adm.tickets.iter_mut()) {
             let amount = r.charged(l, fp, 0);
             *t = l.limiter.charge(now, amount);
@@ -709,6 +725,13 @@ impl Quota {
         ok: bool,
         r: Rates,
     ) -> i64 {
+        // One limit: settled without the loop (copying the tickets out of `adm` for the zip).
+        if let [l] = self.limits.as_mut_slice() {
+            let charged = r.charged(l, fp, generated);
+            let fin = r.final_count(l.counts, fp, ok);
+            let d = l.limiter.settle(now, adm.tickets[0], charged, fin);
+            return if self.primary == Some(0) { d } else { 0 };
+        }
         let mut primary = 0;
         for (i, (l, ticket)) in self.limits.iter_mut().zip(adm.tickets).enumerate() {
             let charged = r.charged(l, fp, generated);
