@@ -6,54 +6,18 @@
 //! one these tests are ignored (cargo test lists them with the reason), except under `CI`,
 //! where they run and fail (see tests/common/mod.rs).
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
 mod common;
 
-use common::{python, u};
+use common::{Served, python, u};
 
 const SONNET_45: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 
-struct Served {
-    child: Child,
-    endpoint: String,
-    _dir: tempfile::TempDir,
-}
-
 impl Served {
-    fn start(scenario: &str, extra: &[&str]) -> Served {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("scenario.toml");
-        std::fs::write(&path, scenario).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quotasim"))
-            .arg("serve")
-            .arg(&path)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stderr.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let endpoint = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
-        Served {
-            child,
-            endpoint,
-            _dir: dir,
-        }
-    }
-
     fn client(&self, py: &PathBuf, scenario: &str) -> Value {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/serve/client.py");
         let out = Command::new(py)
@@ -68,35 +32,6 @@ impl Served {
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).unwrap()
-    }
-
-    /// Sends `signal` (`-TERM`, `-INT`); the exit status and the final report printed on
-    /// standard output.
-    fn stop(mut self, signal: &str) -> (std::process::ExitStatus, Value) {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args([signal, &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let mut text = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
-        let status = self.child.wait().unwrap();
-        (status, serde_json::from_str(&text).unwrap())
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -11,15 +11,14 @@
 //! ignored (cargo test lists it with the reason) locally, and runs and fails when `CI` is set
 //! (see tests/common/mod.rs).
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
 mod common;
 
-use common::{node_sdk, python, u};
+use common::{Served, node_sdk, python, u};
 
 /// A global cross-Region profile of Claude Sonnet 4.5 (list price, no regional premium).
 const MODEL: &str = "global.anthropic.claude-sonnet-4-5-20250929-v1:0";
@@ -28,41 +27,7 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-struct Served {
-    child: Child,
-    endpoint: String,
-    _dir: tempfile::TempDir,
-}
-
 impl Served {
-    fn start(scenario: &str) -> Served {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("scenario.toml");
-        std::fs::write(&path, scenario).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quotasim"))
-            .arg("serve")
-            .arg(&path)
-            .args(["--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stderr.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let endpoint = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
-        Served {
-            child,
-            endpoint,
-            _dir: dir,
-        }
-    }
-
     /// Runs `program args… ENDPOINT MODEL` in `dir`; its JSON output.
     fn run(&self, program: &Path, dir: &Path, args: &[&str]) -> Value {
         let out = Command::new(program)
@@ -88,32 +53,11 @@ impl Served {
         self.run(py, &root(), &[script.to_str().unwrap(), mode])
     }
 
-    /// SIGTERM; the final report.
-    fn stop(mut self) -> Value {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let mut text = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
-        assert!(self.child.wait().unwrap().success());
-        serde_json::from_str(&text).unwrap()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// SIGTERM; the final report (the server must exit cleanly).
+    fn stop_ok(self) -> Value {
+        let (status, report) = self.stop("-TERM");
+        assert!(status.success());
+        report
     }
 }
 
@@ -153,7 +97,7 @@ const PROMPT_TOKENS: u64 = 4;
 )]
 fn the_aws_sdk_for_javascript_in_its_default_configuration_speaks_http2_to_serve() {
     let dir = node_sdk();
-    let served = Served::start(&scenario(1_000_000));
+    let served = Served::start(&scenario(1_000_000), &[]);
     let saw = served.run(Path::new("node"), &dir, &["bedrock_client.js"]);
     // The client's own default handler (none was given): HTTP/2 only.
     assert_eq!(saw["handler"], "NodeHttp2Handler", "{saw}");
@@ -168,7 +112,7 @@ fn the_aws_sdk_for_javascript_in_its_default_configuration_speaks_http2_to_serve
     // ThrottlingException while reading, after the 5 tokens' text arrived.
     assert_eq!(saw["mid_stream"]["error"], "ThrottlingException", "{saw}");
     assert_eq!(u(&saw, "/mid_stream/text_chars"), 4 * 5);
-    let r = served.stop();
+    let r = served.stop_ok();
     // Four calls, every one over HTTP/2.
     assert_eq!(u(&r, "/serve/http_calls/http2"), 4, "{}", r["serve"]);
     assert_eq!(u(&r, "/serve/http_calls/http1"), 0);
@@ -184,7 +128,7 @@ fn the_aws_sdk_for_javascript_in_its_default_configuration_speaks_http2_to_serve
 )]
 fn botocore_raises_event_stream_error_with_throttling_exception_while_reading() {
     let py = python();
-    let served = Served::start(&scenario(1_000_000));
+    let served = Served::start(&scenario(1_000_000), &[]);
     let saw = served.py(&py, "boto3-mid-stream");
     for op in ["converse_stream", "invoke_stream"] {
         let s = &saw[op];
@@ -199,7 +143,7 @@ fn botocore_raises_event_stream_error_with_throttling_exception_while_reading() 
         // The 7 tokens before the throttle were delivered.
         assert_eq!(s["text_chars"], 4 * 7);
     }
-    let r = served.stop();
+    let r = served.stop_ok();
     // One attempt each, not retried (botocore does not retry what it raises while reading).
     assert_eq!(u(&r, "/attempts/sent"), 2);
     assert_eq!(u(&r, "/attempts/throttled_mid_stream"), 2);
@@ -237,11 +181,11 @@ fn check_three_calls(saw: &Value, client: &str, throttle_type: &str) {
 )]
 fn anthropic_bedrock_calls_the_invoke_paths() {
     let py = python();
-    let served = Served::start(&scenario(1_000_000));
+    let served = Served::start(&scenario(1_000_000), &[]);
     let saw = served.py(&py, "anthropic-bedrock");
     // The SDK turns Bedrock's exception event into an `error` event of that type.
     check_three_calls(&saw, "AnthropicBedrock", "throttlingException");
-    let r = served.stop();
+    let r = served.stop_ok();
     assert_eq!(u(&r, "/requests/arrived"), 3);
     assert_eq!(u(&r, "/requests/succeeded"), 2);
     assert_eq!(u(&r, "/attempts/throttled_mid_stream"), 1);
@@ -255,10 +199,10 @@ fn anthropic_bedrock_calls_the_invoke_paths() {
 )]
 fn anthropic_bedrock_mantle_calls_the_messages_api_path_with_server_sent_events() {
     let py = python();
-    let served = Served::start(&scenario(1_000_000));
+    let served = Served::start(&scenario(1_000_000), &[]);
     let saw = served.py(&py, "anthropic-mantle");
     check_three_calls(&saw, "AnthropicBedrockMantle", "rate_limit_error");
-    let r = served.stop();
+    let r = served.stop_ok();
     assert_eq!(u(&r, "/requests/arrived"), 3);
     assert_eq!(u(&r, "/requests/succeeded"), 2);
     assert_eq!(u(&r, "/attempts/throttled_mid_stream"), 1);
@@ -277,12 +221,12 @@ fn anthropic_bedrock_mantle_calls_the_messages_api_path_with_server_sent_events(
 fn the_anthropic_sdks_own_retries_are_one_request() {
     let py = python();
     // 100 tokens per minute: every call reserves 4 + 200 and is refused.
-    let served = Served::start(&scenario(100));
+    let served = Served::start(&scenario(100), &[]);
     let saw = served.py(&py, "anthropic-retries");
     // anthropic-sdk-python's DEFAULT_MAX_RETRIES is 2: three attempts, then the 429.
     assert_eq!(saw["max_retries"], 2, "{saw}");
     assert_eq!(saw["raised"], "RateLimitError", "{saw}");
-    let r = served.stop();
+    let r = served.stop_ok();
     assert_eq!(u(&r, "/attempts/sent"), 3, "{}", r["attempts"]);
     assert_eq!(u(&r, "/attempts/throttled"), 3);
     assert_eq!(u(&r, "/requests/arrived"), 1, "{}", r["requests"]);

@@ -15,13 +15,12 @@
 //! it the tests are ignored (with the reason), except under `CI`, where they run and fail
 //! (see tests/common/mod.rs).
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 mod common;
 
-use common::python;
+use common::{Served, python};
 use serde_json::Value;
 
 const SONNET_45: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
@@ -49,51 +48,8 @@ input_tokens = 100
 output_tokens = 1000
 "#;
 
-struct Served {
-    child: Child,
-    endpoint: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Served {
-    fn start() -> Served {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("scenario.toml");
-        std::fs::write(&path, SCENARIO).expect("write scenario");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quotasim"))
-            .arg("serve")
-            .arg(&path)
-            .args(["--listen", "127.0.0.1:0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start serve");
-        let mut line = String::new();
-        BufReader::new(child.stderr.take().expect("stderr"))
-            .read_line(&mut line)
-            .expect("first line");
-        let endpoint = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
-        Served {
-            child,
-            endpoint,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn drive(py: &PathBuf, operation: &str) -> Value {
-    let served = Served::start();
+    let served = Served::start(SCENARIO, &[]);
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/serve/stream_client.py");
     let out = Command::new(py)
         .arg(script)

@@ -209,3 +209,78 @@ pub fn node_sdk() -> PathBuf {
         ),
     }
 }
+
+/// `quotasim serve SCENARIO --listen 127.0.0.1:0 EXTRA…`, started from TOML text in a temporary
+/// folder; the endpoint is read from the first line the server prints on standard error.
+/// Killed when dropped, so a failing test does not leave a server behind.
+pub struct Served {
+    pub child: std::process::Child,
+    pub endpoint: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    pub fn start(scenario: &str, extra: &[&str]) -> Served {
+        use std::io::{BufRead, BufReader};
+        use std::process::Stdio;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("scenario.toml");
+        std::fs::write(&path, scenario).expect("write scenario");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_quotasim"))
+            .arg("serve")
+            .arg(&path)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start serve");
+        let mut line = String::new();
+        BufReader::new(child.stderr.take().expect("stderr"))
+            .read_line(&mut line)
+            .expect("first line");
+        let endpoint = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        Served {
+            child,
+            endpoint,
+            _dir: dir,
+        }
+    }
+
+    /// Sends `signal` (`-TERM`, `-INT`); the exit status and the final report printed on
+    /// standard output.
+    pub fn stop(mut self, signal: &str) -> (std::process::ExitStatus, Value) {
+        use std::io::Read;
+        let pid = self.child.id().to_string();
+        assert!(
+            std::process::Command::new("kill")
+                .args([signal, &pid])
+                .status()
+                .expect("kill")
+                .success()
+        );
+        let mut text = String::new();
+        self.child
+            .stdout
+            .take()
+            .expect("stdout")
+            .read_to_string(&mut text)
+            .expect("read the report");
+        let status = self.child.wait().expect("wait");
+        (
+            status,
+            serde_json::from_str(&text).expect("the final report"),
+        )
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
