@@ -245,6 +245,7 @@ pub fn fuzz_limits() -> Limits {
     Limits {
         max_events: 200_000,
         max_memory_bytes: 64 << 20,
+        ..Limits::default()
     }
 }
 

@@ -7,6 +7,7 @@ use crate::quota::{Admission, Footprint};
 use crate::scenario::RoutePolicy;
 use crate::trace::TraceRecord;
 
+use super::ahead::{Drawn, draw_sizes};
 use super::{
     BYTES_PER_LIVE_REQUEST, Cold, Event, NO_HINT, NO_USER, Pending, Phase, PoolRt, Request, Sim,
     StopReason, TraceEvent,
@@ -57,6 +58,14 @@ impl<'a> Sim<'a> {
         let Some(wl) = self.wls.get_mut(w) else {
             return;
         };
+        if let Some(a) = &mut wl.ahead {
+            // Drawn ahead, and only those before the end of the run.
+            if let Some(d) = a.next() {
+                a.due = Some(d);
+                self.queue.push_lane(lane, d.t, Event::Arrival(w as u32));
+            }
+            return;
+        }
         let flips = wl.arrivals.flips();
         let next = wl.arrivals.next(&mut wl.rng_arrivals);
         // An on-off process's state changes are work too: they count as events, so that one
@@ -97,9 +106,15 @@ impl<'a> Sim<'a> {
             })
     }
 
-    /// A new request: sizes from its trace record when replaying a trace, else drawn from a
-    /// class picked by weight.
-    pub(super) fn new_request(&mut self, w: usize, user: u32, record: Option<&TraceRecord>) -> u32 {
+    /// A new request: sizes from its trace record when replaying a trace, else those drawn
+    /// ahead for it, else drawn now from a class picked by weight.
+    pub(super) fn new_request(
+        &mut self,
+        w: usize,
+        user: u32,
+        record: Option<&TraceRecord>,
+        drawn: Option<Drawn>,
+    ) -> u32 {
         let Some(wl) = self.wls.get_mut(w) else {
             return 0;
         };
@@ -113,21 +128,12 @@ impl<'a> Sim<'a> {
                 &mut wl.rng_tokens,
             ),
             None => {
-                let i = wl.picker.pick(&mut wl.rng_classes);
-                match wl.s.requests.get(i) {
-                    Some(class) => {
-                        stream = class.stream;
-                        class.sample(&mut wl.rng_tokens)
-                    }
-                    None => crate::workload::Sizes {
-                        input: 0,
-                        output: 0,
-                        cache_write: 0,
-                        cache_read: 0,
-                        max_tokens: client.max_tokens,
-                        max_tokens_set: client.max_tokens_set,
-                    },
-                }
+                let (class_stream, sizes) = match drawn {
+                    Some(d) => (d.stream, d.sizes),
+                    None => draw_sizes(wl.s, &wl.picker, &mut wl.rng_classes, &mut wl.rng_tokens),
+                };
+                stream = class_stream.unwrap_or(stream);
+                sizes
             }
         };
         sizes.max_tokens_set |= client.max_tokens_set;

@@ -2,6 +2,7 @@
 //! ([`StopReason`], [`Stopped`]). The engine enforces these limits while it runs;
 //! [`crate::guard`] estimates a run against them before it starts.
 
+use super::ahead::DrawAhead;
 use crate::error::{Diagnostic, Error};
 use crate::report::{MinuteRow, Report};
 use crate::scenario::Scenario;
@@ -22,6 +23,9 @@ pub struct Limits {
     pub max_events: u64,
     /// Bytes the run's state (timeline, live requests, sliding windows) may take.
     pub max_memory_bytes: u64,
+    /// Whether the run may draw its arrivals ahead on a second thread (the report is the
+    /// same either way; see [`DrawAhead`]).
+    pub draw_ahead: DrawAhead,
 }
 
 impl Default for Limits {
@@ -29,6 +33,7 @@ impl Default for Limits {
         Limits {
             max_events: DEFAULT_MAX_EVENTS,
             max_memory_bytes: DEFAULT_MAX_MEMORY_MB << 20,
+            draw_ahead: DrawAhead::Auto,
         }
     }
 }
@@ -39,6 +44,7 @@ impl Limits {
         Limits {
             max_events: u64::MAX,
             max_memory_bytes: u64::MAX,
+            draw_ahead: DrawAhead::Auto,
         }
     }
 
@@ -47,6 +53,7 @@ impl Limits {
         Limits {
             max_events,
             max_memory_bytes: max_memory_mb.saturating_mul(1 << 20),
+            draw_ahead: DrawAhead::Auto,
         }
     }
 }

@@ -7,9 +7,11 @@
 //! This file holds the run's state (`Sim`), its events and the loop; the lifecycle stages
 //! are `impl Sim` blocks in sibling files, in the order a request meets them: `arrival`,
 //! `admission`, `attempt`, `retry` (`setup` builds the state; `request` holds a request's
-//! hot and cold halves).
+//! hot and cold halves). `ahead` draws an open-loop workload's arrivals, classes and sizes
+//! on a second thread when a core is free; the report is the same either way.
 
 mod admission;
+mod ahead;
 mod arrival;
 mod attempt;
 pub mod limits;
@@ -32,6 +34,7 @@ use crate::quota::{Admission, Quota, Rates};
 use crate::report::Report;
 use crate::scenario::{Scenario, Service, Workload};
 use crate::workload::{ArrivalProcess, Arrivals, ClassPicker};
+pub use ahead::{DrawAhead, workloads_drawn_ahead};
 pub use limits::{Limits, StopReason, Stopped};
 pub use observe::{Observer, TraceEvent};
 pub use queue::EventQueue;
@@ -185,6 +188,9 @@ struct Wl<'a> {
     rng_retries: ChaCha8Rng,
     rng_faults: ChaCha8Rng,
     rng_route: ChaCha8Rng,
+    /// The helper drawing this workload's arrivals ahead, if one does (then `arrivals`,
+    /// `rng_arrivals`, `rng_classes` and `rng_tokens` are its, not these).
+    ahead: Option<Box<ahead::Ahead>>,
     /// First global user number of its closed-loop users, and how many.
     user_base: u32,
     users: u32,
@@ -290,7 +296,16 @@ fn simulate_inner<'a>(
     if minutes_out.is_some() {
         sim.minutes = Some(Box::new(Minutes::new(scenario.pools.len())));
     }
-    sim.run();
+    std::thread::scope(|scope| {
+        sim.start_drawing_ahead(scope, limits.draw_ahead);
+        // The helpers stop when the event loop lets go of them, so it must let go even if
+        // it panics: otherwise the scope would wait for them forever instead of unwinding.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run()));
+        sim.stop_drawing_ahead();
+        if let Err(panic) = ran {
+            std::panic::resume_unwind(panic);
+        }
+    });
     if let (Some(out), Some(m)) = (minutes_out, sim.minutes.take()) {
         *out = *m;
     }
@@ -423,14 +438,20 @@ impl<'a> Sim<'a> {
             match ev {
                 Event::Arrival(w) => {
                     let w = w as usize;
-                    let record = self.wls.get_mut(w).and_then(|wl| wl.arrivals.take_record());
+                    let (record, drawn) = match self.wls.get_mut(w) {
+                        Some(wl) => match &mut wl.ahead {
+                            Some(a) => (None, a.due.take()),
+                            None => (wl.arrivals.take_record(), None),
+                        },
+                        None => (None, None),
+                    };
                     self.schedule_next_arrival(w);
-                    let id = self.new_request(w, NO_USER, record.as_ref());
+                    let id = self.new_request(w, NO_USER, record.as_ref(), drawn);
                     self.submit(id);
                 }
                 Event::UserSends(u) => {
                     let w = self.user_workload(u);
-                    let id = self.new_request(w, u, None);
+                    let id = self.new_request(w, u, None, None);
                     self.submit(id);
                 }
                 Event::Retry(id) => {

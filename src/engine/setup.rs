@@ -126,6 +126,7 @@ impl<'a> Sim<'a> {
                     rng_retries: st(Stream::Retries),
                     rng_faults: st(Stream::Faults),
                     rng_route: st(Stream::Route),
+                    ahead: None,
                     user_base: base,
                     users,
                 }

@@ -1,0 +1,232 @@
+//! Drawing ahead: an open-loop workload's arrival times, request classes and token sizes
+//! drawn on a second thread while the event loop runs.
+//!
+//! Those draws come from the workload's own random streams (arrivals, classes, tokens) and
+//! nothing that happens in the run feeds back into them: the *n*-th arrival's time, class
+//! and sizes are the same whatever the quota did to the requests before it. So a helper
+//! thread can draw them, in the same order from the same streams with the same code
+//! ([`draw_sizes`]), and hand them over in chunks; the event loop then only reads them. The
+//! report is identical either way (a test runs random scenarios both ways and compares).
+//!
+//! It pays when a run is long and a core is free: about a quarter of a single-threaded run
+//! is spent drawing. [`DrawAhead::Auto`] uses it only then: at least two cores available,
+//! not inside a rayon worker (a sweep, `plan` or `calibrate` already keeps every core busy
+//! with whole runs), and at least [`MIN_ARRIVALS`] arrivals expected. Chunks are recycled,
+//! so memory and allocations stay bounded whatever the simulated duration.
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::Scope;
+
+use rand::Rng;
+
+use crate::scenario::{Scenario, Workload};
+use crate::workload::{ArrivalProcess, Arrivals, ClassPicker, Sizes};
+
+use super::{Limits, Sim};
+
+/// Whether a run may draw its arrivals ahead on a second thread.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DrawAhead {
+    /// When it pays: two cores or more, not inside a rayon worker, a long run.
+    #[default]
+    Auto,
+    /// Never: everything on the calling thread.
+    Never,
+    /// For every workload that can (open loop, not a trace or an on-off process), however
+    /// short the run: for tests that compare both ways.
+    Always,
+}
+
+/// Arrivals a workload must expect before [`DrawAhead::Auto`] starts a thread for it
+/// (starting one costs tens of microseconds, drawing this many a few milliseconds).
+pub const MIN_ARRIVALS: f64 = 20_000.0;
+
+/// Arrivals per chunk handed over.
+const CHUNK: usize = 1024;
+/// Chunks drawn but not yet read, per workload.
+const IN_FLIGHT: usize = 3;
+
+/// One arrival, drawn: its time, its class's `stream` flag (`None` without a class) and
+/// its sizes.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Drawn {
+    pub(super) t: u64,
+    pub(super) stream: Option<bool>,
+    pub(super) sizes: Sizes,
+}
+
+/// A class picked by weight and its sizes drawn, as every arrival without a trace record
+/// is sized (on the event loop's thread or ahead of it): the class's `stream` flag, if
+/// there is a class, and the sizes.
+#[inline(always)]
+pub(super) fn draw_sizes<R: Rng + ?Sized>(
+    s: &Workload,
+    picker: &ClassPicker,
+    rng_classes: &mut R,
+    rng_tokens: &mut R,
+) -> (Option<bool>, Sizes) {
+    let i = picker.pick(rng_classes);
+    match s.requests.get(i) {
+        Some(class) => (Some(class.stream), class.sample(rng_tokens)),
+        None => (
+            None,
+            Sizes {
+                input: 0,
+                output: 0,
+                cache_write: 0,
+                cache_read: 0,
+                max_tokens: s.client.max_tokens,
+                max_tokens_set: s.client.max_tokens_set,
+            },
+        ),
+    }
+}
+
+/// The event loop's end of one workload's hand-over.
+pub(super) struct Ahead {
+    chunks: Receiver<Vec<Drawn>>,
+    /// Read chunks go back to the helper to be filled again.
+    spent: SyncSender<Vec<Drawn>>,
+    chunk: Vec<Drawn>,
+    next: usize,
+    /// The arrival scheduled last: due when its event pops.
+    pub(super) due: Option<Drawn>,
+}
+
+impl Ahead {
+    /// The next arrival before the end of the run, if any.
+    #[inline]
+    pub(super) fn next(&mut self) -> Option<Drawn> {
+        if let Some(&d) = self.chunk.get(self.next) {
+            self.next += 1;
+            return Some(d);
+        }
+        self.refill()
+    }
+
+    #[cold]
+    fn refill(&mut self) -> Option<Drawn> {
+        let spent = std::mem::take(&mut self.chunk);
+        if spent.capacity() > 0 {
+            // The helper may have stopped (it drew the last arrival): then the chunk is freed.
+            let _ = self.spent.try_send(spent);
+        }
+        // An empty chunk, or none (the helper ended), is the end of the arrivals.
+        self.chunk = self.chunks.recv().ok()?;
+        self.next = 1;
+        self.chunk.first().copied()
+    }
+}
+
+/// Whether the run should draw ahead at all, under `mode`.
+fn worth_it(mode: DrawAhead) -> bool {
+    match mode {
+        DrawAhead::Never => false,
+        DrawAhead::Always => true,
+        DrawAhead::Auto => {
+            rayon::current_thread_index().is_none()
+                && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+        }
+    }
+}
+
+/// Whether workload `w`'s arrivals can be drawn ahead (an open-loop process of its own,
+/// not a trace, not on-off, whose state changes count as events), and, under
+/// [`DrawAhead::Auto`], whether enough of them are expected.
+fn eligible(w: &Workload, duration_us: u64, mode: DrawAhead) -> bool {
+    let open = matches!(
+        w.arrivals,
+        Arrivals::Constant { .. } | Arrivals::Poisson { .. } | Arrivals::Gamma { .. }
+    );
+    open && (mode == DrawAhead::Always
+        || w.arrivals
+            .expected_rate_and_cv()
+            // A rate schedule's mean is not known here: long runs are the rule there.
+            .is_none_or(|(rate, _)| rate * duration_us as f64 / 60e6 >= MIN_ARRIVALS))
+}
+
+/// How many of `s`'s workloads a run under `limits` draws ahead, on a helper thread each.
+pub fn workloads_drawn_ahead(s: &Scenario, limits: &Limits) -> usize {
+    if !worth_it(limits.draw_ahead) {
+        return 0;
+    }
+    let mode = limits.draw_ahead;
+    s.workloads
+        .iter()
+        .filter(|w| eligible(w, s.duration_us, mode))
+        .count()
+}
+
+impl<'a> Sim<'a> {
+    /// Starts a helper thread in `scope` for each workload whose arrivals it can draw
+    /// ahead, handing it that workload's arrival process and random streams.
+    pub(super) fn start_drawing_ahead<'scope>(
+        &mut self,
+        scope: &'scope Scope<'scope, '_>,
+        mode: DrawAhead,
+    ) where
+        'a: 'scope,
+    {
+        if !worth_it(mode) {
+            return;
+        }
+        let duration_us = self.s.duration_us;
+        for wl in &mut self.wls {
+            if !eligible(wl.s, duration_us, mode) {
+                continue;
+            }
+            let (tx, chunks) = sync_channel::<Vec<Drawn>>(IN_FLIGHT);
+            let (spent, back) = sync_channel::<Vec<Drawn>>(IN_FLIGHT + 1);
+            let mut process = std::mem::replace(&mut wl.arrivals, ArrivalProcess::Closed);
+            let mut rng_arrivals = wl.rng_arrivals.clone();
+            let mut rng_classes = wl.rng_classes.clone();
+            let mut rng_tokens = wl.rng_tokens.clone();
+            let picker = wl.picker.clone();
+            let s: &'a Workload = wl.s;
+            scope.spawn(move || {
+                loop {
+                    let mut chunk = back.try_recv().unwrap_or_default();
+                    chunk.clear();
+                    chunk.reserve_exact(CHUNK);
+                    let mut end = false;
+                    while chunk.len() < CHUNK {
+                        match process.next(&mut rng_arrivals) {
+                            Some(t) if t < duration_us => {
+                                let (stream, sizes) =
+                                    draw_sizes(s, &picker, &mut rng_classes, &mut rng_tokens);
+                                chunk.push(Drawn { t, stream, sizes });
+                            }
+                            _ => {
+                                end = true;
+                                break;
+                            }
+                        }
+                    }
+                    let last = chunk.is_empty();
+                    // The event loop has stopped reading (the run ended early): so do we.
+                    if tx.send(chunk).is_err() || last {
+                        return;
+                    }
+                    if end {
+                        let _ = tx.send(Vec::new());
+                        return;
+                    }
+                }
+            });
+            wl.ahead = Some(Box::new(Ahead {
+                chunks,
+                spent,
+                chunk: Vec::new(),
+                next: 0,
+                due: None,
+            }));
+        }
+    }
+
+    /// Lets the helpers go: a helper blocked handing over a chunk sees the event loop gone.
+    pub(super) fn stop_drawing_ahead(&mut self) {
+        for wl in &mut self.wls {
+            wl.ahead = None;
+        }
+    }
+}
