@@ -1,11 +1,12 @@
 //! Drawing arrivals ahead on a second thread changes nothing in the report.
 //!
-//! Random scenarios (seeded, reproducible by case number) with every open-loop process the
-//! helper takes (constant, Poisson, gamma, each with a fixed rate or a rate schedule), every
-//! token distribution, one to three workloads (some closed-loop, which stay on the event
-//! loop's thread) on one or two pools, run with `DrawAhead::Always` and `DrawAhead::Never`:
-//! the JSON reports must be the same, byte for byte. A run stopped early by `max_events`
-//! must end (the helper sees the event loop gone) with the same partial report.
+//! Random scenarios (seeded, reproducible by case number) with every arrival process the
+//! helper takes (constant, Poisson, gamma, each with a fixed rate or a rate schedule: times
+//! and sizes drawn ahead; closed loop and on-off: sizes only), every token distribution, one
+//! to three workloads on one or two pools, run with `DrawAhead::Always` and
+//! `DrawAhead::Never`: the JSON reports must be the same, byte for byte. A run stopped early
+//! by `max_events` must end (the helper sees the event loop gone) with the same partial
+//! report.
 
 use quotasim::engine::{DrawAhead, Limits, simulate_with, workloads_drawn_ahead};
 
@@ -68,11 +69,21 @@ fn tokens(g: &mut Gen) -> String {
 
 fn arrivals(g: &mut Gen, open: bool) -> String {
     if !open {
-        return format!(
-            "process = \"closed-loop\"\nclients = {}\nthink_time = \"{}s\"\n",
-            1 + g.below(20),
-            1 + g.below(10)
-        );
+        return if g.below(2) == 0 {
+            format!(
+                "process = \"closed-loop\"\nclients = {}\nthink_time = \"{}s\"\n",
+                1 + g.below(20),
+                1 + g.below(10)
+            )
+        } else {
+            format!(
+                "process = \"on-off\"\non_rate_per_minute = {}\noff_rate_per_minute = {}\nmean_on = \"{}s\"\nmean_off = \"{}s\"\n",
+                60 + g.below(900),
+                g.below(30),
+                10 + g.below(120),
+                10 + g.below(120)
+            )
+        };
     }
     let process = ["constant", "poisson", "gamma"][g.below(3) as usize];
     let mut s = format!("process = \"{process}\"\n");
@@ -139,7 +150,8 @@ fn scenario(case: u64) -> String {
             "[quota]\ntokens_per_minute = {}\n",
             [50_000, 400_000, 2_000_000][g.below(3) as usize]
         ));
-        s.push_str(&workload(&mut g, "", true));
+        let open = g.below(3) > 0;
+        s.push_str(&workload(&mut g, "", open));
         return s;
     }
     s.push_str("[pools.a]\ntokens_per_minute = 300000\n[pools.b]\ntokens_per_minute = 900000\n");
@@ -151,8 +163,7 @@ fn scenario(case: u64) -> String {
             "{ pools = [\"a\", \"b\"], policy = \"weighted\", weights = [1, 3] }",
         ][g.below(4) as usize];
         s.push_str(&format!("[workloads.w{w}]\nroute = {route}\n"));
-        // The first workload is always open-loop, so that every case draws ahead.
-        let open = w == 0 || g.below(3) > 0;
+        let open = g.below(3) > 0;
         s.push_str(&workload(&mut g, &format!("workloads.w{w}."), open));
     }
     s
@@ -234,21 +245,27 @@ fn auto_draws_ahead_only_for_long_open_loop_runs() {
     assert_eq!(with(poisson, "6h"), (usize::from(cores >= 2), 1));
     // 600/min for 10 min: 6,000, below the threshold.
     assert_eq!(with(poisson, "10m"), (0, 1));
-    // A closed loop draws when its users send: never ahead.
+    let two = usize::from(cores >= 2);
+    // A closed loop's users send when the run says so, but their sizes are drawn ahead: at
+    // most 10 users × 6 h / 1 s = 216,000 requests; at most 6,000 with a 36 s think time.
+    let closed =
+        |think: &str| format!("process = \"closed-loop\"\nclients = 10\nthink_time = \"{think}\"");
+    assert_eq!(with(&closed("1s"), "6h"), (two, 1));
+    assert_eq!(with(&closed("36s"), "6h"), (0, 1));
+    // On-off: the same (its state changes count as events, so its times stay here); 300 a
+    // minute on average for 6 h.
+    let on_off =
+        "process = \"on-off\"\non_rate_per_minute = 600\nmean_on = \"1m\"\nmean_off = \"1m\"";
+    assert_eq!(with(on_off, "6h"), (two, 1));
+    // A trace's sizes are its records': nothing is drawn ahead.
+    let trace = load(&format!(
+        "name = \"trace\"\nduration = \"1h\"\n[quota]\ntokens_per_minute = 2000000\n\
+         [arrivals]\nprocess = \"trace\"\nfile = \"{}/scenarios/traces/chat-4h.csv\"\n",
+        env!("CARGO_MANIFEST_DIR")
+    ));
     assert_eq!(
-        with(
-            "process = \"closed-loop\"\nclients = 10\nthink_time = \"1s\"",
-            "6h"
-        ),
-        (0, 0)
-    );
-    // On-off state changes count as events: never ahead.
-    assert_eq!(
-        with(
-            "process = \"on-off\"\non_rate_per_minute = 600\nmean_on = \"1m\"\nmean_off = \"1m\"",
-            "6h"
-        ),
-        (0, 0)
+        workloads_drawn_ahead(&trace, &limits(DrawAhead::Always, u64::MAX)),
+        0
     );
     // Inside a rayon worker (a sweep's run), Auto leaves the cores to the other runs.
     let pool = rayon::ThreadPoolBuilder::new()

@@ -1,12 +1,16 @@
-//! Drawing ahead: an open-loop workload's arrival times, request classes and token sizes
-//! drawn on a second thread while the event loop runs.
+//! Drawing ahead: a workload's request classes and token sizes, and an open-loop workload's
+//! arrival times, drawn on a second thread while the event loop runs.
 //!
 //! Those draws come from the workload's own random streams (arrivals, classes, tokens) and
-//! nothing that happens in the run feeds back into them: the *n*-th arrival's time, class
-//! and sizes are the same whatever the quota did to the requests before it. So a helper
-//! thread can draw them, in the same order from the same streams with the same code
-//! ([`draw_sizes`]), and hand them over in chunks; the event loop then only reads them. The
-//! report is identical either way (a test runs random scenarios both ways and compares).
+//! nothing that happens in the run feeds back into them: the *n*-th request's class and
+//! sizes, and the *n*-th arrival time of a constant, Poisson or gamma process, are the same
+//! whatever the quota did to the requests before it. So a helper thread can draw them, in
+//! the same order from the same streams with the same code ([`draw_sizes`]), and hand them
+//! over in chunks; the event loop then only reads them. The report is identical either way
+//! (a test runs random scenarios both ways and compares). A closed loop's users and an
+//! on-off process send when the run says so (after an outcome, at a state change that counts
+//! as an event): there only the classes and sizes are drawn ahead. A trace's sizes come from
+//! its records: nothing is.
 //!
 //! It pays when a run is long and a core is free: about a quarter of a single-threaded run
 //! is spent drawing. [`DrawAhead::Auto`] uses it only then: at least two cores available,
@@ -17,25 +21,14 @@
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::Scope;
 
-use rand::Rng;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use crate::scenario::{Scenario, Workload};
 use crate::workload::{ArrivalProcess, Arrivals, ClassPicker, Sizes};
 
-use super::{Limits, Sim};
-
-/// Whether a run may draw its arrivals ahead on a second thread.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum DrawAhead {
-    /// When it pays: two cores or more, not inside a rayon worker, a long run.
-    #[default]
-    Auto,
-    /// Never: everything on the calling thread.
-    Never,
-    /// For every workload that can (open loop, not a trace or an on-off process), however
-    /// short the run: for tests that compare both ways.
-    Always,
-}
+use super::Sim;
+use super::limits::{DrawAhead, Limits};
 
 /// Arrivals a workload must expect before [`DrawAhead::Auto`] starts a thread for it
 /// (starting one costs tens of microseconds, drawing this many a few milliseconds).
@@ -46,8 +39,8 @@ const CHUNK: usize = 1024;
 /// Chunks drawn but not yet read, per workload.
 const IN_FLIGHT: usize = 3;
 
-/// One arrival, drawn: its time, its class's `stream` flag (`None` without a class) and
-/// its sizes.
+/// One request, drawn: its arrival time (0 when only sizes are drawn ahead), its class's
+/// `stream` flag (`None` without a class) and its sizes.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Drawn {
     pub(super) t: u64,
@@ -84,6 +77,8 @@ pub(super) fn draw_sizes<R: Rng + ?Sized>(
 
 /// The event loop's end of one workload's hand-over.
 pub(super) struct Ahead {
+    /// Whether the arrival times are drawn ahead too (else only classes and sizes).
+    pub(super) times: bool,
     chunks: Receiver<Vec<Drawn>>,
     /// Read chunks go back to the helper to be filled again.
     spent: SyncSender<Vec<Drawn>>,
@@ -94,7 +89,8 @@ pub(super) struct Ahead {
 }
 
 impl Ahead {
-    /// The next arrival before the end of the run, if any.
+    /// The next request drawn: with times, the next arrival before the end of the run, if
+    /// any; without, the next request's class and sizes (there is always one).
     #[inline]
     pub(super) fn next(&mut self) -> Option<Drawn> {
         if let Some(&d) = self.chunk.get(self.next) {
@@ -130,19 +126,37 @@ fn worth_it(mode: DrawAhead) -> bool {
     }
 }
 
-/// Whether workload `w`'s arrivals can be drawn ahead (an open-loop process of its own,
-/// not a trace, not on-off, whose state changes count as events), and, under
-/// [`DrawAhead::Auto`], whether enough of them are expected.
-fn eligible(w: &Workload, duration_us: u64, mode: DrawAhead) -> bool {
-    let open = matches!(
-        w.arrivals,
-        Arrivals::Constant { .. } | Arrivals::Poisson { .. } | Arrivals::Gamma { .. }
-    );
-    open && (mode == DrawAhead::Always
-        || w.arrivals
-            .expected_rate_and_cv()
+/// What can be drawn ahead for workload `w`: `Some(true)` its arrival times, classes and
+/// sizes (a constant, Poisson or gamma process), `Some(false)` its classes and sizes only
+/// (closed loop, on-off), `None` nothing (a trace, or under [`DrawAhead::Auto`] fewer than
+/// [`MIN_ARRIVALS`] arrivals expected).
+fn eligible(w: &Workload, duration_us: u64, mode: DrawAhead) -> Option<bool> {
+    let minutes = duration_us as f64 / 60e6;
+    let (times, expected) = match w.arrivals {
+        Arrivals::Constant { .. } | Arrivals::Poisson { .. } | Arrivals::Gamma { .. } => (
+            true,
             // A rate schedule's mean is not known here: long runs are the rule there.
-            .is_none_or(|(rate, _)| rate * duration_us as f64 / 60e6 >= MIN_ARRIVALS))
+            w.arrivals
+                .expected_rate_and_cv()
+                .map_or(f64::INFINITY, |(rate, _)| rate * minutes),
+        ),
+        Arrivals::OnOff { .. } => (
+            false,
+            w.arrivals
+                .expected_rate_and_cv()
+                .map_or(f64::INFINITY, |(rate, _)| rate * minutes),
+        ),
+        // At most one request per user per think time (fewer: each waits for its outcome).
+        Arrivals::ClosedLoop {
+            clients,
+            think_time_us,
+        } => (
+            false,
+            clients as f64 * duration_us as f64 / think_time_us.max(1) as f64,
+        ),
+        Arrivals::Trace(_) => return None,
+    };
+    (mode == DrawAhead::Always || expected >= MIN_ARRIVALS).then_some(times)
 }
 
 /// How many of `s`'s workloads a run under `limits` draws ahead, on a helper thread each.
@@ -153,7 +167,7 @@ pub fn workloads_drawn_ahead(s: &Scenario, limits: &Limits) -> usize {
     let mode = limits.draw_ahead;
     s.workloads
         .iter()
-        .filter(|w| eligible(w, s.duration_us, mode))
+        .filter(|w| eligible(w, s.duration_us, mode).is_some())
         .count()
 }
 
@@ -172,15 +186,27 @@ impl<'a> Sim<'a> {
         }
         let duration_us = self.s.duration_us;
         for wl in &mut self.wls {
-            if !eligible(wl.s, duration_us, mode) {
+            let Some(times) = eligible(wl.s, duration_us, mode) else {
                 continue;
-            }
+            };
             let (tx, chunks) = sync_channel::<Vec<Drawn>>(IN_FLIGHT);
             let (spent, back) = sync_channel::<Vec<Drawn>>(IN_FLIGHT + 1);
-            let mut process = std::mem::replace(&mut wl.arrivals, ArrivalProcess::Closed);
-            let mut rng_arrivals = wl.rng_arrivals.clone();
-            let mut rng_classes = wl.rng_classes.clone();
-            let mut rng_tokens = wl.rng_tokens.clone();
+            // With times, the helper takes the arrival process over; without, it stays here.
+            let mut process = if times {
+                std::mem::replace(&mut wl.arrivals, ArrivalProcess::Closed)
+            } else {
+                ArrivalProcess::Closed
+            };
+            // Taken, not copied: what is left here is another stream, so that a draw made
+            // here by mistake changes the report (and the tests comparing both ways fail).
+            let take = |r: &mut ChaCha8Rng| std::mem::replace(r, ChaCha8Rng::from_seed([7; 32]));
+            let mut rng_arrivals = if times {
+                take(&mut wl.rng_arrivals)
+            } else {
+                wl.rng_arrivals.clone()
+            };
+            let mut rng_classes = take(&mut wl.rng_classes);
+            let mut rng_tokens = take(&mut wl.rng_tokens);
             let picker = wl.picker.clone();
             let s: &'a Workload = wl.s;
             scope.spawn(move || {
@@ -190,8 +216,14 @@ impl<'a> Sim<'a> {
                     chunk.reserve_exact(CHUNK);
                     let mut end = false;
                     while chunk.len() < CHUNK {
-                        match process.next(&mut rng_arrivals) {
-                            Some(t) if t < duration_us => {
+                        let next = if times {
+                            process.next(&mut rng_arrivals)
+                        } else {
+                            // Sizes only: as many as the run asks for.
+                            Some(0)
+                        };
+                        match next {
+                            Some(t) if !times || t < duration_us => {
                                 let (stream, sizes) =
                                     draw_sizes(s, &picker, &mut rng_classes, &mut rng_tokens);
                                 chunk.push(Drawn { t, stream, sizes });
@@ -214,6 +246,7 @@ impl<'a> Sim<'a> {
                 }
             });
             wl.ahead = Some(Box::new(Ahead {
+                times,
                 chunks,
                 spent,
                 chunk: Vec::new(),

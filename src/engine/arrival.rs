@@ -58,7 +58,9 @@ impl<'a> Sim<'a> {
         let Some(wl) = self.wls.get_mut(w) else {
             return;
         };
-        if let Some(a) = &mut wl.ahead {
+        if let Some(a) = &mut wl.ahead
+            && a.times
+        {
             // Drawn ahead, and only those before the end of the run.
             if let Some(d) = a.next() {
                 a.due = Some(d);

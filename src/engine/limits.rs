@@ -2,7 +2,6 @@
 //! ([`StopReason`], [`Stopped`]). The engine enforces these limits while it runs;
 //! [`crate::guard`] estimates a run against them before it starts.
 
-use super::ahead::DrawAhead;
 use crate::error::{Diagnostic, Error};
 use crate::report::{MinuteRow, Report};
 use crate::scenario::Scenario;
@@ -15,6 +14,20 @@ pub const DEFAULT_MAX_EVENTS: u64 = 500_000_000;
 pub const DEFAULT_MAX_MEMORY_MB: u64 = 1024;
 /// Bytes one row of the per-minute timeline costs, doubled for `Vec` growth.
 pub const BYTES_PER_TIMELINE_ROW: u64 = 2 * std::mem::size_of::<MinuteRow>() as u64;
+
+/// Whether a run may draw its arrivals ahead on a second thread.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DrawAhead {
+    /// When it pays: two cores or more, not inside a rayon worker, a long run (see
+    /// `docs/guide/performance.md`).
+    #[default]
+    Auto,
+    /// Never: everything on the calling thread.
+    Never,
+    /// For every workload that can (any but a trace), however short the run: for tests that
+    /// compare both ways.
+    Always,
+}
 
 /// How much work a run may do.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,8 +7,9 @@
 //! This file holds the run's state (`Sim`), its events and the loop; the lifecycle stages
 //! are `impl Sim` blocks in sibling files, in the order a request meets them: `arrival`,
 //! `admission`, `attempt`, `retry` (`setup` builds the state; `request` holds a request's
-//! hot and cold halves). `ahead` draws an open-loop workload's arrivals, classes and sizes
-//! on a second thread when a core is free; the report is the same either way.
+//! hot and cold halves). `ahead` draws a workload's classes and sizes (and an open-loop
+//! process's arrival times) on a second thread when a core is free; the report is the same
+//! either way.
 
 mod admission;
 mod ahead;
@@ -34,8 +35,8 @@ use crate::quota::{Admission, Quota, Rates};
 use crate::report::Report;
 use crate::scenario::{Scenario, Service, Workload};
 use crate::workload::{ArrivalProcess, Arrivals, ClassPicker};
-pub use ahead::{DrawAhead, workloads_drawn_ahead};
-pub use limits::{Limits, StopReason, Stopped};
+pub use ahead::workloads_drawn_ahead;
+pub use limits::{DrawAhead, Limits, StopReason, Stopped};
 pub use observe::{Observer, TraceEvent};
 pub use queue::EventQueue;
 use request::{Cold, Request};
@@ -440,7 +441,8 @@ impl<'a> Sim<'a> {
                     let w = w as usize;
                     let (record, drawn) = match self.wls.get_mut(w) {
                         Some(wl) => match &mut wl.ahead {
-                            Some(a) => (None, a.due.take()),
+                            Some(a) if a.times => (None, a.due.take()),
+                            Some(a) => (None, a.next()),
                             None => (wl.arrivals.take_record(), None),
                         },
                         None => (None, None),
@@ -451,7 +453,12 @@ impl<'a> Sim<'a> {
                 }
                 Event::UserSends(u) => {
                     let w = self.user_workload(u);
-                    let id = self.new_request(w, u, None, None);
+                    let drawn = self
+                        .wls
+                        .get_mut(w)
+                        .and_then(|wl| wl.ahead.as_mut())
+                        .and_then(|a| a.next());
+                    let id = self.new_request(w, u, None, drawn);
                     self.submit(id);
                 }
                 Event::Retry(id) => {
