@@ -12,25 +12,9 @@ use quotasim::engine::{DrawAhead, Limits, simulate_with, workloads_drawn_ahead};
 
 mod common;
 
-use common::load;
+use common::{Gen, load};
 
 const CASES: u64 = 40;
-
-/// splitmix64, seeded per case.
-struct Gen(u64);
-
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn tokens(g: &mut Gen) -> String {
     match g.below(8) {

@@ -17,32 +17,10 @@ use serde_json::Value;
 
 mod common;
 
-use common::load;
+use common::{Gen, load};
 
 /// Scenarios tried; each runs in a few milliseconds.
 const CASES: u64 = 60;
-
-/// splitmix64: a small, seeded generator, so that a failing case is reproducible by number.
-struct Gen(u64);
-
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 /// One random scenario's parts: the top-level tables that stay put in every form, and the
 /// bodies of its quota, client, arrivals and request classes.
