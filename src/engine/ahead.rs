@@ -171,9 +171,68 @@ pub fn workloads_drawn_ahead(s: &Scenario, limits: &Limits) -> usize {
         .count()
 }
 
+/// The helper's end: what it draws from, and where the chunks go.
+struct Helper<'a> {
+    s: &'a Workload,
+    times: bool,
+    duration_us: u64,
+    process: ArrivalProcess,
+    rng_arrivals: ChaCha8Rng,
+    rng_classes: ChaCha8Rng,
+    rng_tokens: ChaCha8Rng,
+    picker: ClassPicker,
+    chunks: SyncSender<Vec<Drawn>>,
+    spent: Receiver<Vec<Drawn>>,
+}
+
+impl Helper<'_> {
+    /// Draws chunk after chunk until the arrivals end or the event loop stops reading.
+    fn run(mut self) {
+        loop {
+            let mut chunk = self.spent.try_recv().unwrap_or_default();
+            chunk.clear();
+            chunk.reserve_exact(CHUNK);
+            let mut end = false;
+            while chunk.len() < CHUNK {
+                let next = if self.times {
+                    self.process.next(&mut self.rng_arrivals)
+                } else {
+                    // Sizes only: as many as the run asks for.
+                    Some(0)
+                };
+                match next {
+                    Some(t) if !self.times || t < self.duration_us => {
+                        let (stream, sizes) = draw_sizes(
+                            self.s,
+                            &self.picker,
+                            &mut self.rng_classes,
+                            &mut self.rng_tokens,
+                        );
+                        chunk.push(Drawn { t, stream, sizes });
+                    }
+                    _ => {
+                        end = true;
+                        break;
+                    }
+                }
+            }
+            let last = chunk.is_empty();
+            // The event loop has stopped reading (the run ended early): so do we.
+            if self.chunks.send(chunk).is_err() || last {
+                return;
+            }
+            if end {
+                let _ = self.chunks.send(Vec::new());
+                return;
+            }
+        }
+    }
+}
+
 impl<'a> Sim<'a> {
-    /// Starts a helper thread in `scope` for each workload whose arrivals it can draw
-    /// ahead, handing it that workload's arrival process and random streams.
+    /// Starts a helper thread in `scope` for each workload whose draws it can make ahead,
+    /// handing it that workload's random streams (and, with times, its arrival process).
+    /// A thread the system refuses leaves that workload drawing on this one.
     pub(super) fn start_drawing_ahead<'scope>(
         &mut self,
         scope: &'scope Scope<'scope, '_>,
@@ -189,62 +248,55 @@ impl<'a> Sim<'a> {
             let Some(times) = eligible(wl.s, duration_us, mode) else {
                 continue;
             };
+            // The thread first, the streams after: if it cannot be started, nothing moved.
+            let (hand, handed) = sync_channel::<Helper<'a>>(1);
+            let started = std::thread::Builder::new()
+                .name("quotasim-draw-ahead".into())
+                .spawn_scoped(scope, move || {
+                    if let Ok(helper) = handed.recv() {
+                        helper.run();
+                    }
+                });
+            if started.is_err() {
+                continue;
+            }
             let (tx, chunks) = sync_channel::<Vec<Drawn>>(IN_FLIGHT);
             let (spent, back) = sync_channel::<Vec<Drawn>>(IN_FLIGHT + 1);
-            // With times, the helper takes the arrival process over; without, it stays here.
-            let mut process = if times {
-                std::mem::replace(&mut wl.arrivals, ArrivalProcess::Closed)
-            } else {
-                ArrivalProcess::Closed
-            };
             // Taken, not copied: what is left here is another stream, so that a draw made
             // here by mistake changes the report (and the tests comparing both ways fail).
             let take = |r: &mut ChaCha8Rng| std::mem::replace(r, ChaCha8Rng::from_seed([7; 32]));
-            let mut rng_arrivals = if times {
-                take(&mut wl.rng_arrivals)
-            } else {
-                wl.rng_arrivals.clone()
+            let helper = Helper {
+                s: wl.s,
+                times,
+                duration_us,
+                // With times, the helper takes the arrival process over; without, it stays.
+                process: if times {
+                    std::mem::replace(&mut wl.arrivals, ArrivalProcess::Closed)
+                } else {
+                    ArrivalProcess::Closed
+                },
+                rng_arrivals: if times {
+                    take(&mut wl.rng_arrivals)
+                } else {
+                    wl.rng_arrivals.clone()
+                },
+                rng_classes: take(&mut wl.rng_classes),
+                rng_tokens: take(&mut wl.rng_tokens),
+                picker: wl.picker.clone(),
+                chunks: tx,
+                spent: back,
             };
-            let mut rng_classes = take(&mut wl.rng_classes);
-            let mut rng_tokens = take(&mut wl.rng_tokens);
-            let picker = wl.picker.clone();
-            let s: &'a Workload = wl.s;
-            scope.spawn(move || {
-                loop {
-                    let mut chunk = back.try_recv().unwrap_or_default();
-                    chunk.clear();
-                    chunk.reserve_exact(CHUNK);
-                    let mut end = false;
-                    while chunk.len() < CHUNK {
-                        let next = if times {
-                            process.next(&mut rng_arrivals)
-                        } else {
-                            // Sizes only: as many as the run asks for.
-                            Some(0)
-                        };
-                        match next {
-                            Some(t) if !times || t < duration_us => {
-                                let (stream, sizes) =
-                                    draw_sizes(s, &picker, &mut rng_classes, &mut rng_tokens);
-                                chunk.push(Drawn { t, stream, sizes });
-                            }
-                            _ => {
-                                end = true;
-                                break;
-                            }
-                        }
-                    }
-                    let last = chunk.is_empty();
-                    // The event loop has stopped reading (the run ended early): so do we.
-                    if tx.send(chunk).is_err() || last {
-                        return;
-                    }
-                    if end {
-                        let _ = tx.send(Vec::new());
-                        return;
-                    }
+            // The thread is waiting for it: a one-slot channel, so this cannot block. Should
+            // the thread be gone, the streams come back here.
+            if let Err(std::sync::mpsc::SendError(h)) = hand.send(helper) {
+                if times {
+                    wl.arrivals = h.process;
+                    wl.rng_arrivals = h.rng_arrivals;
                 }
-            });
+                wl.rng_classes = h.rng_classes;
+                wl.rng_tokens = h.rng_tokens;
+                continue;
+            }
             wl.ahead = Some(Box::new(Ahead {
                 times,
                 chunks,
