@@ -227,15 +227,15 @@ fn auto_draws_ahead_only_for_long_open_loop_runs() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // 600/min for 6 h: 216,000 arrivals, worth a thread when a second core exists.
     assert_eq!(with(poisson, "6h"), (usize::from(cores >= 2), 1));
-    // 600/min for 10 min: 6,000, below the threshold.
-    assert_eq!(with(poisson, "10m"), (0, 1));
+    // 600/min for 5 min: 3,000, below the threshold.
+    assert_eq!(with(poisson, "5m"), (0, 1));
     let two = usize::from(cores >= 2);
     // A closed loop's users send when the run says so, but their sizes are drawn ahead: at
-    // most 10 users × 6 h / 1 s = 216,000 requests; at most 6,000 with a 36 s think time.
+    // most 10 users × 6 h / 1 s = 216,000 requests; at most 2,400 with a 90 s think time.
     let closed =
         |think: &str| format!("process = \"closed-loop\"\nclients = 10\nthink_time = \"{think}\"");
     assert_eq!(with(&closed("1s"), "6h"), (two, 1));
-    assert_eq!(with(&closed("36s"), "6h"), (0, 1));
+    assert_eq!(with(&closed("90s"), "6h"), (0, 1));
     // On-off: the same (its state changes count as events, so its times stay here); 300 a
     // minute on average for 6 h.
     let on_off =
