@@ -439,16 +439,21 @@ impl<'a> Sim<'a> {
             match ev {
                 Event::Arrival(w) => {
                     let w = w as usize;
-                    let (record, drawn) = match self.wls.get_mut(w) {
-                        Some(wl) => match &mut wl.ahead {
-                            Some(a) if a.times => (None, a.due.take()),
-                            Some(a) => (None, a.next()),
-                            None => (wl.arrivals.take_record(), None),
-                        },
-                        None => (None, None),
+                    let id = match self.wls.get_mut(w).and_then(|wl| wl.ahead.as_mut()) {
+                        // Drawn ahead: its time was this event's, its sizes come with it
+                        // (or, for on-off, next in line).
+                        Some(a) => {
+                            let drawn = if a.times { a.due.take() } else { a.next() };
+                            self.schedule_next_arrival(w);
+                            self.new_request(w, NO_USER, None, drawn)
+                        }
+                        None => {
+                            let record =
+                                self.wls.get_mut(w).and_then(|wl| wl.arrivals.take_record());
+                            self.schedule_next_arrival(w);
+                            self.new_request(w, NO_USER, record.as_ref(), None)
+                        }
                     };
-                    self.schedule_next_arrival(w);
-                    let id = self.new_request(w, NO_USER, record.as_ref(), drawn);
                     self.submit(id);
                 }
                 Event::UserSends(u) => {
