@@ -992,3 +992,29 @@ max_tokens = 400
     assert_eq!(n(&r, "pools.b.throttled"), 1);
     assert_eq!(r["client"]["backoff_seconds"], 45.0);
 }
+
+/// Two limits of one name, in a pool's quota and in the account's, are refused at the second
+/// one's `name`, saying which list it is in.
+#[test]
+fn a_limit_name_used_twice_is_refused() {
+    let limits = "limits = [ { name = \"a\", counts = \"tokens\", per = \"minute\", limit = 1000 }, \
+                  { name = \"a\", counts = \"tokens\", per = \"minute\", limit = 2000 } ]";
+    let rest = "[arrivals]\nprocess = \"poisson\"\nrate_per_minute = 10\n\
+                [requests.r]\ninput_tokens = 10\noutput_tokens = 10\n";
+    let d = load_err(&format!(
+        "name = \"d\"\nduration = \"1m\"\n[quota]\n{limits}\n{rest}"
+    ));
+    assert_eq!(d.key_path.as_deref(), Some("quota.limits[1].name"));
+    assert_eq!(
+        d.message,
+        "a limit named \"a\" already exists; give each limit a distinct `name`"
+    );
+    let d = load_err(&format!(
+        "name = \"d\"\nduration = \"1m\"\n[quota]\ntokens_per_minute = 100000\n[account]\n{limits}\n{rest}"
+    ));
+    assert_eq!(d.key_path.as_deref(), Some("account.limits[1].name"));
+    assert_eq!(
+        d.message,
+        "an account limit named \"a\" already exists; give each limit a distinct `name`"
+    );
+}

@@ -147,26 +147,9 @@ pub(crate) fn resolve_quota(q: RawQuota, preset: &str) -> R<QuotaConfig> {
     };
     for (i, raw) in q.limits.unwrap_or_default().into_iter().enumerate() {
         let spec = resolve_limit(raw, i, limiter)?;
-        if limits.iter().any(|l| l.name == spec.name) {
-            return bad(
-                format!("quota.limits[{i}].name"),
-                format!(
-                    "a limit named \"{}\" already exists; give each limit a distinct `name`",
-                    spec.name
-                ),
-            );
-        }
-        limits.push(spec);
+        push_distinct(&mut limits, spec, "quota.limits", i, "a limit")?;
     }
-    if limits.len() > MAX_LIMITS {
-        return bad(
-            "quota.limits",
-            format!(
-                "{} limits in all; at most {MAX_LIMITS} are supported",
-                limits.len()
-            ),
-        );
-    }
+    at_most_max_limits(&limits, "quota.limits")?;
     let settle_interval_us = match q.settle_interval {
         None => 1_000_000,
         Some(d) if d.0 == 0 => return bad("quota.settle_interval", "expected a duration > 0"),
@@ -335,26 +318,45 @@ pub(crate) fn resolve_account(raw: Option<RawAccount>) -> R<Vec<LimitSpec>> {
                 "quota.limits",
                 "account.limits",
             )?;
-            if account.iter().any(|l| l.name == spec.name) {
-                return bad(
-                    format!("account.limits[{i}].name"),
-                    format!(
-                        "an account limit named \"{}\" already exists; give each limit a distinct `name`",
-                        spec.name
-                    ),
-                );
-            }
-            account.push(spec);
+            push_distinct(&mut account, spec, "account.limits", i, "an account limit")?;
         }
-        if account.len() > MAX_LIMITS {
-            return bad(
-                "account.limits",
-                format!(
-                    "{} limits in all; at most {MAX_LIMITS} are supported",
-                    account.len()
-                ),
-            );
-        }
+        at_most_max_limits(&account, "account.limits")?;
     }
     Ok(account)
+}
+
+/// Appends `spec` to `limits` (the list at key `key`, `spec` its `i`-th entry, `what` its
+/// kind in the message) unless a limit of the same name is already there.
+fn push_distinct(
+    limits: &mut Vec<LimitSpec>,
+    spec: LimitSpec,
+    key: &str,
+    i: usize,
+    what: &str,
+) -> R<()> {
+    if limits.iter().any(|l| l.name == spec.name) {
+        return bad(
+            format!("{key}[{i}].name"),
+            format!(
+                "{what} named \"{}\" already exists; give each limit a distinct `name`",
+                spec.name
+            ),
+        );
+    }
+    limits.push(spec);
+    Ok(())
+}
+
+/// Refuses more than [`MAX_LIMITS`] limits in the list at key `key`.
+fn at_most_max_limits(limits: &[LimitSpec], key: &str) -> R<()> {
+    if limits.len() > MAX_LIMITS {
+        return bad(
+            key,
+            format!(
+                "{} limits in all; at most {MAX_LIMITS} are supported",
+                limits.len()
+            ),
+        );
+    }
+    Ok(())
 }
